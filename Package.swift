@@ -1,0 +1,116 @@
+// swift-tools-version: 6.1
+//
+// A fleet of authenticated stratum-1 time servers.
+//
+// Layout (see README.md, "Layout"):
+//   NTPCore     sans-I/O protocol core: wire formats, server rules, access lists, rate limiting, exchange arithmetic
+//   CFleetShim  the Linux calls Swift cannot import (recvmmsg/sendmmsg, SO_TIMESTAMPING, CMSG_*, clock_adjtime)
+//   COpenSSL    OpenSSL 3 (libssl-dev), for NTS-KE
+//   CGPS        gpsd's libgps (libgps-dev)
+//   Fleet       what nodes and the admin tool share (plus the NTP query client)
+//   NTSKE       NTS key establishment
+//   Node        the node daemon's logic (fleetnode is its thin executable)
+//   Admin       the admin tool's logic (fleetctl is its thin executable)
+import PackageDescription
+
+let package = Package(
+    name: "timefleet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "fleetnode", targets: ["fleetnode"]),
+        .executable(name: "fleetctl", targets: ["fleetctl"]),
+        .library(name: "NTPCore", targets: ["NTPCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // MARK: C
+        .target(name: "CFleetShim"),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CGPS",
+            pkgConfig: "libgps",
+            providers: [.apt(["libgps-dev"])]
+        ),
+
+        // MARK: Core (no I/O, no clock reads, stdlib only)
+        .target(name: "NTPCore"),
+
+        // MARK: Libraries
+        .target(
+            name: "Fleet",
+            dependencies: [
+                "NTPCore",
+                "CFleetShim",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "NTSKE",
+            dependencies: [
+                "NTPCore",
+                "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Node",
+            dependencies: [
+                "NTPCore",
+                "Fleet",
+                "NTSKE",
+                "CFleetShim",
+                "CGPS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .target(
+            name: "Admin",
+            dependencies: [
+                "NTPCore",
+                "Fleet",
+            ]
+        ),
+
+        // MARK: Executables (argument parsing and wiring only)
+        .executableTarget(
+            name: "fleetnode",
+            dependencies: [
+                "Node",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "fleetctl",
+            dependencies: [
+                "Admin",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "NTPCoreTests", dependencies: ["NTPCore"]),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "NTPCore"]),
+        .testTarget(
+            name: "NodeTests",
+            dependencies: ["Node", "Fleet", "NTPCore", "CFleetShim"]
+        ),
+    ]
+)

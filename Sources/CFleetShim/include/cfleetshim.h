@@ -1,0 +1,96 @@
+// The Linux calls that Swift's Glibc module cannot import: recvmmsg/sendmmsg (need _GNU_SOURCE), the
+// SO_TIMESTAMPING constants and CMSG_* macros, struct timex / clock_adjtime. Written by hand because no
+// listed Swift package exposes them (SwiftNIO's datagram channel delivers no receive timestamps).
+// Every symbol is prefixed `cfs_` so it cannot collide with another shim (the CNIOLinux convention).
+#ifndef CFLEETSHIM_H
+#define CFLEETSHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// How receive timestamps are obtained on a socket.
+enum cfs_stamp_mode {
+    CFS_STAMP_NONE = 0,        // no kernel timestamps: the caller reads the clock after recv
+    CFS_STAMP_NS = 1,          // SO_TIMESTAMPNS (kernel software receive time)
+    CFS_STAMP_TIMESTAMPING = 2 // SO_TIMESTAMPING with software receive stamps
+};
+
+/// Opens a UDP socket bound to `address` (numeric IPv4 or IPv6 text) and `port`.
+/// IPv6 sockets are IPV6_V6ONLY so "0.0.0.0" and "::" can be bound side by side.
+/// With `reuseport` several sockets share the port and the kernel spreads clients over them (one receive
+/// loop per core). Kernel receive timestamps are enabled when available; the mode used is stored in
+/// `*stamp_mode`. Returns the descriptor, or -1 with a message in `err`.
+int cfs_udp_bind(const char *address, uint16_t port, int reuseport, int *stamp_mode, char *err, size_t errlen);
+
+/// Closes a descriptor.
+void cfs_close(int fd);
+
+/// The local port a socket is bound to (for port 0 binds in tests), or -1.
+int cfs_local_port(int fd);
+
+/// A batch of receive slots and reply slots for recvmmsg/sendmmsg. Owned by one receive loop.
+typedef struct cfs_batch cfs_batch;
+
+cfs_batch *cfs_batch_create(int count, int bufsize);
+void cfs_batch_destroy(cfs_batch *batch);
+int cfs_batch_capacity(const cfs_batch *batch);
+
+/// Waits up to `timeout_ms` for datagrams, then receives as many as fit without blocking.
+/// Returns the number received (0 on timeout or EINTR), or -errno on a socket error.
+int cfs_batch_recv(int fd, cfs_batch *batch, int timeout_ms);
+
+/// Message `i` of the last receive.
+const uint8_t *cfs_batch_rx_data(const cfs_batch *batch, int i);
+int cfs_batch_rx_length(const cfs_batch *batch, int i);
+/// Non-zero when the datagram was larger than the slot and was cut (MSG_TRUNC).
+int cfs_batch_rx_truncated(const cfs_batch *batch, int i);
+/// The sender: family 4 or 6, 16 address bytes in network order (IPv4 in the first 4), port in host order.
+void cfs_batch_rx_source(const cfs_batch *batch, int i, int *family, uint8_t address[16], uint16_t *port);
+/// The kernel receive timestamp (CLOCK_REALTIME) if one came with the datagram: returns 1 and fills sec/nsec.
+int cfs_batch_rx_stamp(const cfs_batch *batch, int i, int64_t *sec, int32_t *nsec);
+
+/// Reply buffer `slot` (bufsize bytes) to be filled by the caller, then queued with cfs_batch_queue.
+uint8_t *cfs_batch_tx_buffer(cfs_batch *batch, int slot);
+/// Queues reply slot `slot`, `length` bytes, to the sender of received message `rx_index`.
+void cfs_batch_queue(cfs_batch *batch, int slot, int length, int rx_index);
+/// Sends every queued reply with sendmmsg and clears the queue. Returns how many were sent, or -errno.
+int cfs_batch_send(int fd, cfs_batch *batch);
+
+/// A connected UDP client socket to `host` (numeric or a name) and `port`, with kernel receive timestamps
+/// enabled when available. Returns the descriptor, or -1 with a message in `err`.
+int cfs_udp_connect(const char *host, uint16_t port, int *stamp_mode, char *err, size_t errlen);
+/// Sends on a connected socket. Returns bytes sent or -errno.
+ssize_t cfs_send(int fd, const void *data, size_t length);
+/// Receives one datagram on a connected socket within `timeout_ms`. Returns its length (0 on timeout),
+/// or -errno. `*stamped` is 1 when a kernel receive timestamp was found (then sec/nsec are set).
+ssize_t cfs_recv_stamped(int fd, void *buffer, size_t length, int timeout_ms, int64_t *sec, int32_t *nsec, int *stamped);
+
+/// CLOCK_REALTIME and CLOCK_MONOTONIC readings.
+void cfs_clock_realtime(int64_t *sec, int32_t *nsec);
+uint64_t cfs_monotonic_ns(void);
+
+/// The kernel clock state, read with clock_adjtime(CLOCK_REALTIME) and modes = 0: it never changes the clock.
+typedef struct cfs_kernel_clock {
+    int state;              // TIME_OK, TIME_INS, ... or TIME_ERROR (5) when unsynchronised
+    int64_t offset_ns;      // kernel PLL offset
+    double frequency_ppm;   // frequency offset
+    int64_t max_error_us;
+    int64_t est_error_us;
+    int status;             // STA_* bits
+    int64_t tick_us;
+    int tai_offset;
+} cfs_kernel_clock;
+
+/// Returns 0 on success or -errno.
+int cfs_kernel_clock_read(cfs_kernel_clock *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,337 @@
+// See include/cfleetshim.h for why this file exists.
+#define _GNU_SOURCE
+#include "cfleetshim.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/timex.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CFS_CONTROL_LEN 256
+
+struct cfs_batch {
+    int count;
+    int bufsize;
+    uint8_t *rx_data;                       // count * bufsize
+    uint8_t *tx_data;                       // count * bufsize
+    struct sockaddr_storage *rx_addr;       // count
+    struct iovec *rx_iov;                   // count
+    struct mmsghdr *rx_msgs;                // count
+    uint8_t *rx_control;                    // count * CFS_CONTROL_LEN
+    struct iovec *tx_iov;                   // count
+    struct mmsghdr *tx_msgs;                // count
+    int queued;
+};
+
+static void set_error(char *err, size_t errlen, const char *what, int code) {
+    if (err && errlen) snprintf(err, errlen, "%s: %s", what, strerror(code));
+}
+
+static int enable_rx_timestamps(int fd) {
+    int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+    if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0) return CFS_STAMP_TIMESTAMPING;
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) == 0) return CFS_STAMP_NS;
+    return CFS_STAMP_NONE;
+}
+
+static int parse_numeric(const char *address, uint16_t port, struct sockaddr_storage *ss, socklen_t *len) {
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, address, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(port);
+        *len = sizeof *in4;
+        return AF_INET;
+    }
+    if (inet_pton(AF_INET6, address, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        *len = sizeof *in6;
+        return AF_INET6;
+    }
+    return -1;
+}
+
+int cfs_udp_bind(const char *address, uint16_t port, int reuseport, int *stamp_mode, char *err, size_t errlen) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int family = parse_numeric(address, port, &ss, &len);
+    if (family < 0) {
+        if (err && errlen) snprintf(err, errlen, "not a numeric IPv4 or IPv6 address: %s", address);
+        return -1;
+    }
+    int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) { set_error(err, errlen, "socket", errno); return -1; }
+    int on = 1;
+    if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
+        set_error(err, errlen, "SO_REUSEPORT", errno);
+        close(fd);
+        return -1;
+    }
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+        int code = errno;
+        if (err && errlen) snprintf(err, errlen, "bind %s port %u: %s", address, port, strerror(code));
+        close(fd);
+        return -1;
+    }
+    int mode = enable_rx_timestamps(fd);
+    if (stamp_mode) *stamp_mode = mode;
+    return fd;
+}
+
+void cfs_close(int fd) { if (fd >= 0) close(fd); }
+
+int cfs_local_port(int fd) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return -1;
+    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -1;
+}
+
+cfs_batch *cfs_batch_create(int count, int bufsize) {
+    if (count <= 0 || bufsize <= 0) return NULL;
+    cfs_batch *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->count = count;
+    b->bufsize = bufsize;
+    b->rx_data = calloc((size_t)count, (size_t)bufsize);
+    b->tx_data = calloc((size_t)count, (size_t)bufsize);
+    b->rx_addr = calloc((size_t)count, sizeof *b->rx_addr);
+    b->rx_iov = calloc((size_t)count, sizeof *b->rx_iov);
+    b->rx_msgs = calloc((size_t)count, sizeof *b->rx_msgs);
+    b->rx_control = calloc((size_t)count, CFS_CONTROL_LEN);
+    b->tx_iov = calloc((size_t)count, sizeof *b->tx_iov);
+    b->tx_msgs = calloc((size_t)count, sizeof *b->tx_msgs);
+    if (!b->rx_data || !b->tx_data || !b->rx_addr || !b->rx_iov || !b->rx_msgs || !b->rx_control || !b->tx_iov ||
+        !b->tx_msgs) {
+        cfs_batch_destroy(b);
+        return NULL;
+    }
+    return b;
+}
+
+void cfs_batch_destroy(cfs_batch *b) {
+    if (!b) return;
+    free(b->rx_data);
+    free(b->tx_data);
+    free(b->rx_addr);
+    free(b->rx_iov);
+    free(b->rx_msgs);
+    free(b->rx_control);
+    free(b->tx_iov);
+    free(b->tx_msgs);
+    free(b);
+}
+
+int cfs_batch_capacity(const cfs_batch *b) { return b ? b->count : 0; }
+
+int cfs_batch_recv(int fd, cfs_batch *b, int timeout_ms) {
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int ready = poll(&pfd, 1, timeout_ms);
+    if (ready < 0) return errno == EINTR ? 0 : -errno;
+    if (ready == 0) return 0;
+    for (int i = 0; i < b->count; i++) {
+        b->rx_iov[i].iov_base = b->rx_data + (size_t)i * (size_t)b->bufsize;
+        b->rx_iov[i].iov_len = (size_t)b->bufsize;
+        struct msghdr *h = &b->rx_msgs[i].msg_hdr;
+        h->msg_name = &b->rx_addr[i];
+        h->msg_namelen = sizeof b->rx_addr[i];
+        h->msg_iov = &b->rx_iov[i];
+        h->msg_iovlen = 1;
+        h->msg_control = b->rx_control + (size_t)i * CFS_CONTROL_LEN;
+        h->msg_controllen = CFS_CONTROL_LEN;
+        h->msg_flags = 0;
+        b->rx_msgs[i].msg_len = 0;
+    }
+    int n = recvmmsg(fd, b->rx_msgs, (unsigned int)b->count, MSG_DONTWAIT, NULL);
+    if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -errno;
+    return n;
+}
+
+const uint8_t *cfs_batch_rx_data(const cfs_batch *b, int i) { return b->rx_data + (size_t)i * (size_t)b->bufsize; }
+
+int cfs_batch_rx_length(const cfs_batch *b, int i) {
+    unsigned int len = b->rx_msgs[i].msg_len;
+    return len > (unsigned int)b->bufsize ? b->bufsize : (int)len;
+}
+
+int cfs_batch_rx_truncated(const cfs_batch *b, int i) { return (b->rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0; }
+
+static void decode_address(const struct sockaddr_storage *ss, int *family, uint8_t address[16], uint16_t *port) {
+    memset(address, 0, 16);
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in4 = (const struct sockaddr_in *)ss;
+        *family = 4;
+        memcpy(address, &in4->sin_addr, 4);
+        *port = ntohs(in4->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        *family = 6;
+        memcpy(address, &in6->sin6_addr, 16);
+        *port = ntohs(in6->sin6_port);
+    } else {
+        *family = 0;
+        *port = 0;
+    }
+}
+
+void cfs_batch_rx_source(const cfs_batch *b, int i, int *family, uint8_t address[16], uint16_t *port) {
+    decode_address(&b->rx_addr[i], family, address, port);
+}
+
+static int find_stamp(struct msghdr *h, int64_t *sec, int32_t *nsec) {
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+        if (c->cmsg_level != SOL_SOCKET) continue;
+        if (c->cmsg_type == SO_TIMESTAMPING) {
+            struct scm_timestamping ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            if (ts.ts[0].tv_sec == 0 && ts.ts[0].tv_nsec == 0) continue;
+            *sec = ts.ts[0].tv_sec;
+            *nsec = (int32_t)ts.ts[0].tv_nsec;
+            return 1;
+        }
+        if (c->cmsg_type == SO_TIMESTAMPNS) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            *sec = ts.tv_sec;
+            *nsec = (int32_t)ts.tv_nsec;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int cfs_batch_rx_stamp(const cfs_batch *b, int i, int64_t *sec, int32_t *nsec) {
+    struct msghdr h = b->rx_msgs[i].msg_hdr;
+    return find_stamp(&h, sec, nsec);
+}
+
+uint8_t *cfs_batch_tx_buffer(cfs_batch *b, int slot) { return b->tx_data + (size_t)slot * (size_t)b->bufsize; }
+
+void cfs_batch_queue(cfs_batch *b, int slot, int length, int rx_index) {
+    if (b->queued >= b->count || length < 0 || length > b->bufsize) return;
+    int q = b->queued++;
+    b->tx_iov[q].iov_base = cfs_batch_tx_buffer(b, slot);
+    b->tx_iov[q].iov_len = (size_t)length;
+    struct msghdr *h = &b->tx_msgs[q].msg_hdr;
+    memset(h, 0, sizeof *h);
+    h->msg_name = &b->rx_addr[rx_index];
+    h->msg_namelen = b->rx_msgs[rx_index].msg_hdr.msg_namelen;
+    h->msg_iov = &b->tx_iov[q];
+    h->msg_iovlen = 1;
+}
+
+int cfs_batch_send(int fd, cfs_batch *b) {
+    int total = 0;
+    while (total < b->queued) {
+        int n = sendmmsg(fd, b->tx_msgs + total, (unsigned int)(b->queued - total), 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int code = errno;
+            b->queued = 0;
+            return total > 0 ? total : -code;
+        }
+        if (n == 0) break;
+        total += n;
+    }
+    b->queued = 0;
+    return total;
+}
+
+int cfs_udp_connect(const char *host, uint16_t port, int *stamp_mode, char *err, size_t errlen) {
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_DGRAM;
+    char service[8];
+    snprintf(service, sizeof service, "%u", port);
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0) {
+        if (err && errlen) snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1;
+    int last = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) { last = errno; continue; }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
+        last = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) { set_error(err, errlen, "connect", last); return -1; }
+    int mode = enable_rx_timestamps(fd);
+    if (stamp_mode) *stamp_mode = mode;
+    return fd;
+}
+
+ssize_t cfs_send(int fd, const void *data, size_t length) {
+    ssize_t n = send(fd, data, length, 0);
+    return n < 0 ? -errno : n;
+}
+
+ssize_t cfs_recv_stamped(int fd, void *buffer, size_t length, int timeout_ms, int64_t *sec, int32_t *nsec, int *stamped) {
+    *stamped = 0;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int ready = poll(&pfd, 1, timeout_ms);
+    if (ready < 0) return -errno;
+    if (ready == 0) return 0;
+    uint8_t control[CFS_CONTROL_LEN];
+    struct iovec iov = {.iov_base = buffer, .iov_len = length};
+    struct msghdr h;
+    memset(&h, 0, sizeof h);
+    h.msg_iov = &iov;
+    h.msg_iovlen = 1;
+    h.msg_control = control;
+    h.msg_controllen = sizeof control;
+    ssize_t n = recvmsg(fd, &h, MSG_DONTWAIT);
+    if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+    *stamped = find_stamp(&h, sec, nsec);
+    return n;
+}
+
+void cfs_clock_realtime(int64_t *sec, int32_t *nsec) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    *sec = ts.tv_sec;
+    *nsec = (int32_t)ts.tv_nsec;
+}
+
+uint64_t cfs_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int cfs_kernel_clock_read(cfs_kernel_clock *out) {
+    struct timex tx;
+    memset(&tx, 0, sizeof tx);
+    tx.modes = 0; // read only: never step or slew the clock
+    int state = clock_adjtime(CLOCK_REALTIME, &tx);
+    if (state < 0) return -errno;
+    out->state = state;
+    out->offset_ns = (tx.status & STA_NANO) ? (int64_t)tx.offset : (int64_t)tx.offset * 1000;
+    out->frequency_ppm = (double)tx.freq / 65536.0;
+    out->max_error_us = tx.maxerror;
+    out->est_error_us = tx.esterror;
+    out->status = tx.status;
+    out->tick_us = tx.tick;
+    out->tai_offset = tx.tai;
+    return 0;
+}

@@ -1,0 +1,89 @@
+/// A node's state as it reports it (local status socket now; the admin API later). Shared by the node,
+/// which fills it, and the admin tool, which reads it.
+public struct NodeStatus: Codable, Sendable, Equatable {
+    public struct Clock: Codable, Sendable, Equatable {
+        /// "software": served time is the system clock plus `offsetSeconds` and `frequencyPPM`.
+        public var driver: String
+        public var offsetSeconds: Double
+        public var frequencyPPM: Double
+        /// log2 seconds.
+        public var precision: Int
+        public init(driver: String, offsetSeconds: Double, frequencyPPM: Double, precision: Int) {
+            self.driver = driver
+            self.offsetSeconds = offsetSeconds
+            self.frequencyPPM = frequencyPPM
+            self.precision = precision
+        }
+    }
+
+    /// What the node tells clients (RFC 5905 system variables).
+    public struct Serving: Codable, Sendable, Equatable {
+        public var synchronized: Bool
+        /// "local" when serving under a `[local] stratum` setting, "none" when unsynchronised.
+        public var source: String
+        public var leap: Int
+        public var stratum: Int
+        public var referenceID: String
+        public var rootDelaySeconds: Double
+        public var rootDispersionSeconds: Double
+        public init(synchronized: Bool, source: String, leap: Int, stratum: Int, referenceID: String, rootDelaySeconds: Double, rootDispersionSeconds: Double) {
+            self.synchronized = synchronized
+            self.source = source
+            self.leap = leap
+            self.stratum = stratum
+            self.referenceID = referenceID
+            self.rootDelaySeconds = rootDelaySeconds
+            self.rootDispersionSeconds = rootDispersionSeconds
+        }
+    }
+
+    public struct Listener: Codable, Sendable, Equatable {
+        public var address: String
+        public var port: Int
+        /// SO_REUSEPORT sockets, one receive loop each.
+        public var sockets: Int
+        /// "SO_TIMESTAMPING", "SO_TIMESTAMPNS" or "none".
+        public var timestamping: String
+        public init(address: String, port: Int, sockets: Int, timestamping: String) {
+            self.address = address
+            self.port = port
+            self.sockets = sockets
+            self.timestamping = timestamping
+        }
+    }
+
+    public struct Client: Codable, Sendable, Equatable {
+        public var address: String
+        public var requests: UInt64
+        public var limited: UInt64
+        public init(address: String, requests: UInt64, limited: UInt64) {
+            self.address = address
+            self.requests = requests
+            self.limited = limited
+        }
+    }
+
+    public var name: String
+    public var version: String
+    public var uptimeSeconds: Double
+    public var clock: Clock
+    public var serving: Serving
+    public var listeners: [Listener]
+    public var ntp: ServerCounters
+    public var busiestClients: [Client]
+    public var rateLimiting: Bool
+    public var configReloads: Int
+
+    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int) {
+        self.name = name
+        self.version = version
+        self.uptimeSeconds = uptimeSeconds
+        self.clock = clock
+        self.serving = serving
+        self.listeners = listeners
+        self.ntp = ntp
+        self.busiestClients = busiestClients
+        self.rateLimiting = rateLimiting
+        self.configReloads = configReloads
+    }
+}

@@ -1,0 +1,28 @@
+/// What the NTP server did with the datagrams it received. Every received datagram is either answered or
+/// dropped for exactly one reason, so `received == answered + dropped.values.sum()` at any quiet moment.
+public struct ServerCounters: Codable, Sendable, Equatable {
+    public var received: UInt64 = 0
+    /// Responses sent (including Kiss-o'-Death and crypto-NAK responses).
+    public var answered: UInt64 = 0
+    /// Of `answered`: Kiss-o'-Death RATE responses.
+    public var kissOfDeath: UInt64 = 0
+    /// Of `answered`: responses carrying a crypto-NAK (RFC 5905 §7.5).
+    public var cryptoNAK: UInt64 = 0
+    /// Dropped datagrams by reason (malformed, unsupportedVersion, controlQuery, unexpectedMode, denied, rateLimited, sendFailed).
+    public var dropped: [String: UInt64] = [:]
+    /// Received datagrams that carried a kernel receive timestamp.
+    public var kernelTimestamps: UInt64 = 0
+
+    public init() {}
+
+    public var droppedTotal: UInt64 { dropped.values.reduce(0, +) }
+
+    public mutating func add(_ other: ServerCounters) {
+        received += other.received
+        answered += other.answered
+        kissOfDeath += other.kissOfDeath
+        cryptoNAK += other.cryptoNAK
+        kernelTimestamps += other.kernelTimestamps
+        for (reason, count) in other.dropped { dropped[reason, default: 0] += count }
+    }
+}

@@ -1,0 +1,16 @@
+/// Why the server did not answer a datagram. Every received datagram ends either answered or counted under
+/// exactly one of these reasons, so the counters always add up.
+public enum ServerDropReason: String, Sendable, CaseIterable, Hashable {
+    /// Shorter than a header, cut by the receive buffer, bad length, bad extension fields or MAC layout.
+    case malformed
+    /// Version 0 or above 4.
+    case unsupportedVersion
+    /// Mode 6 or 7 (control and private queries): never answered, they are the classic amplification vector.
+    case controlQuery
+    /// Any other mode than a client request (symmetric modes arrive with peering).
+    case unexpectedMode
+    /// Refused by the access list.
+    case denied
+    /// Over the client's rate limit, and neither the leak nor a Kiss-o'-Death let it through.
+    case rateLimited
+}

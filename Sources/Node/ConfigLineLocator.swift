@@ -1,0 +1,79 @@
+import Fleet
+
+/// Finds the line on which a TOML key is set, so errors about unknown keys and bad values can name it.
+///
+/// Written by hand because TOMLKit (the TOML library we use) reports positions for syntax errors only, not
+/// for the keys of a parsed document. The document has already parsed when this runs, so a simple line
+/// scan suffices: it follows `[table]` headers, skips strings and comments, and ignores lines inside
+/// multi-line arrays.
+struct ConfigLineLocator {
+    private var lines: [String: Int] = [:]
+    private var tables: [String: Int] = [:]
+
+    init(text: String) {
+        var table = ""
+        var depth = 0
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let lineNumber = index + 1
+            let line = Self.stripComment(String(rawLine))
+            let trimmed = line.trimmingASCIIWhitespace()
+            if depth == 0, trimmed.hasPrefix("["), !trimmed.hasPrefix("[["), trimmed.hasSuffix("]") {
+                table = String(trimmed.dropFirst().dropLast()).trimmingASCIIWhitespace()
+                if tables[table] == nil { tables[table] = lineNumber }
+                continue
+            }
+            if depth == 0, let equals = trimmed.firstIndex(of: "=") {
+                let key = trimmed[..<equals].trimmingASCIIWhitespace()
+                let path = table.isEmpty ? key : "\(table).\(key)"
+                if lines[path] == nil { lines[path] = lineNumber }
+            }
+            depth += Self.bracketBalance(line)
+            if depth < 0 { depth = 0 }
+        }
+    }
+
+    /// The line of `path` (`table.key`), or of its table, or nil.
+    func line(of path: String) -> Int? {
+        if let line = lines[path] { return line }
+        if let line = tables[path] { return line }
+        if let dot = path.lastIndex(of: ".") { return tables[String(path[..<dot])] }
+        return nil
+    }
+
+    private static func stripComment(_ line: String) -> String {
+        var inString: Character?
+        var result = ""
+        var escaped = false
+        for character in line {
+            if let quote = inString {
+                if escaped { escaped = false } else if character == "\\" && quote == "\"" { escaped = true } else if character == quote {
+                    inString = nil
+                }
+            } else if character == "\"" || character == "'" {
+                inString = character
+            } else if character == "#" {
+                break
+            }
+            result.append(character)
+        }
+        return result
+    }
+
+    private static func bracketBalance(_ line: String) -> Int {
+        var balance = 0
+        var inString: Character?
+        for character in line {
+            if let quote = inString {
+                if character == quote { inString = nil }
+            } else if character == "\"" || character == "'" {
+                inString = character
+            } else if character == "[" {
+                balance += 1
+            } else if character == "]" {
+                balance -= 1
+            }
+        }
+        // A table header line balances to zero; only array values spanning lines leave it positive.
+        return balance
+    }
+}

@@ -1,0 +1,17 @@
+import CGPS
+import Fleet
+import NTSKE
+
+/// The versions of the system libraries the node is linked with, for `fleetnode version`.
+public struct LibraryVersions: Sendable {
+    public var openSSL: String
+    public var gpsdAPI: String
+    public var sqlite: String
+
+    public static func current() -> LibraryVersions {
+        LibraryVersions(
+            openSSL: TLSLibrary.version,
+            gpsdAPI: "\(GPSD_API_MAJOR_VERSION).\(GPSD_API_MINOR_VERSION)",
+            sqlite: (try? StoreLibrary.sqliteVersion()) ?? "unavailable")
+    }
+}

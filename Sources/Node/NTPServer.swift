@@ -1,0 +1,113 @@
+import Dispatch
+import Fleet
+import Foundation
+import Logging
+import NTPCore
+import ServiceLifecycle
+import Synchronization
+
+/// What every receive loop of the server shares.
+final class ServerShared: Sendable {
+    let core: Mutex<NTPServerCore>
+    let serving: ServingState
+    let clock: any NodeClock
+    let statistics: ServerStatistics
+    let stopping = Atomic<Bool>(false)
+    let logger: Logger
+
+    init(core: NTPServerCore, serving: ServingState, clock: any NodeClock, statistics: ServerStatistics, logger: Logger) {
+        self.core = Mutex(core)
+        self.serving = serving
+        self.clock = clock
+        self.statistics = statistics
+        self.logger = logger
+    }
+}
+
+/// The node's NTP server (RFC 5905 server mode): for every configured address, one SO_REUSEPORT socket and
+/// receive loop per core. Sockets are bound when the server is created, so a bad address or a port in use
+/// stops the node at start with a clear message; loops run from `run()` until graceful shutdown.
+public final class NTPServer: Service, Sendable {
+    private let sockets: [UDPSocket]
+    private let shared: ServerShared
+    private let batchSize: Int
+
+    public init(
+        config: NodeConfig, clock: any NodeClock, serving: ServingState, statistics: ServerStatistics, logger: Logger
+    ) throws(NodeStartError) {
+        let perAddress = config.ntp.threads > 0 ? config.ntp.threads : ProcessInfo.processInfo.activeProcessorCount
+        var sockets: [UDPSocket] = []
+        do {
+            for endpoint in config.ntp.listen {
+                let first = try UDPSocket.bind(endpoint, reusePort: true)
+                sockets.append(first)
+                // Port 0 asks the kernel for a port: the other sockets of this address join the one it chose.
+                let bound = SocketEndpoint(host: endpoint.host, port: UInt16(first.boundPort))
+                for _ in 1..<max(1, perAddress) {
+                    sockets.append(try UDPSocket.bind(bound, reusePort: true))
+                }
+            }
+        } catch {
+            for socket in sockets { socket.close() }
+            throw error
+        }
+        self.sockets = sockets
+        self.batchSize = config.ntp.batch
+        self.shared = ServerShared(
+            core: NTPServerCore(policy: config.policy, rateLimitCapacity: config.rateLimitClients),
+            serving: serving, clock: clock, statistics: statistics, logger: logger)
+    }
+
+    /// The listeners as bound, for status.
+    public var listeners: [NodeStatus.Listener] {
+        var result: [NodeStatus.Listener] = []
+        for socket in sockets {
+            let port = socket.boundPort
+            if let index = result.firstIndex(where: { $0.address == socket.endpoint.host && $0.port == port }) {
+                result[index].sockets += 1
+            } else {
+                result.append(.init(address: socket.endpoint.host, port: port, sockets: 1, timestamping: socket.timestamping.rawValue))
+            }
+        }
+        return result
+    }
+
+    /// Applies a reloaded access list and rate limit without touching the sockets.
+    public func update(policy: ServerPolicy) {
+        shared.core.withLock { $0.update(policy: policy) }
+    }
+
+    public var policy: ServerPolicy { shared.core.withLock { $0.policy } }
+
+    public func busiestClients(limit: Int) -> [ClientActivity] {
+        shared.core.withLock { $0.busiestClients(limit: limit) }
+    }
+
+    public func run() async throws {
+        let group = DispatchGroup()
+        var loops: [ReceiveLoop] = []
+        for socket in sockets {
+            loops.append(try ReceiveLoop(socket: socket, shared: shared, batchSize: batchSize))
+        }
+        for (index, loop) in loops.enumerated() {
+            group.enter()
+            let thread = Thread {
+                loop.run()
+                group.leave()
+            }
+            thread.name = "ntp-rx-\(index)"
+            thread.start()
+        }
+        shared.logger.info("serving NTP", metadata: ["listeners": "\(listeners.map { "\($0.address):\($0.port)" })", "sockets": "\(sockets.count)"])
+
+        // Until SIGTERM (graceful shutdown) or cancellation.
+        try? await gracefulShutdown()
+
+        shared.stopping.store(true, ordering: .relaxed)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            group.notify(queue: .global()) { continuation.resume() }
+        }
+        for socket in sockets { socket.close() }
+        shared.logger.info("NTP server stopped")
+    }
+}

@@ -1,0 +1,126 @@
+import Fleet
+import Foundation
+import Logging
+import NTPCore
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// The node process: its configuration, clock, NTP server and status socket, run as a ServiceGroup that
+/// stops cleanly on SIGTERM/SIGINT and reloads what can change at run time on SIGHUP.
+public final class NodeDaemon: Sendable {
+    public let configPath: String
+    private let config: Mutex<NodeConfig>
+    private let clock: SoftwareClock
+    private let serving: ServingState
+    private let statistics = ServerStatistics()
+    private let server: NTPServer
+    private let logger: Logger
+    private let startedMonotonic = ContinuousClock.now
+    private let reloads = Atomic<Int>(0)
+
+    /// Loads the configuration and binds the sockets; throws a message meant for the operator.
+    public init(configPath: String, logger baseLogger: Logger) throws {
+        let config = try ConfigLoader.load(file: configPath)
+        var logger = baseLogger
+        logger.logLevel = config.logLevel
+        logger[metadataKey: "node"] = "\(config.name)"
+        self.configPath = configPath
+        self.config = Mutex(config)
+        self.logger = logger
+        self.clock = SoftwareClock()
+        self.serving = ServingState(source: Self.source(for: config), precision: clock.precision)
+        self.server = try NTPServer(config: config, clock: clock, serving: serving, statistics: statistics, logger: logger)
+    }
+
+    private static func source(for config: NodeConfig) -> ServingState.Source {
+        config.localStratum.map { .local(stratum: $0) } ?? .unsynchronized
+    }
+
+    /// Runs until SIGTERM or SIGINT.
+    public func run() async throws {
+        let statusPath = config.withLock { $0.statusSocket }
+        let status = StatusServer(path: statusPath, logger: logger) { [self] in self.status() }
+        let reload = ReloadOnHangup { [self] in self.reload() }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: server),
+                    .init(service: status),
+                    .init(service: reload),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        if case .local(let stratum) = serving.current {
+            logger.notice("serving the local clock at stratum \(stratum) ([local] stratum): no time source is configured")
+        }
+        try await group.run()
+        logger.info("stopped")
+    }
+
+    /// Re-reads the configuration file and applies the access list, rate limit, local stratum and log level.
+    /// Listen addresses need a restart; a bad file changes nothing.
+    func reload() {
+        let next: NodeConfig
+        do {
+            next = try ConfigLoader.load(file: configPath)
+        } catch {
+            logger.error("configuration reload failed, keeping the running configuration", metadata: ["error": "\(error)"])
+            return
+        }
+        let previous = config.withLock { old in
+            defer { old = next }
+            return old
+        }
+        if next.ntp != previous.ntp || next.statusSocket != previous.statusSocket || next.rateLimitClients != previous.rateLimitClients {
+            logger.warning("listen addresses, threads, batch, status socket and ratelimit clients change only at restart")
+        }
+        server.update(policy: next.policy)
+        serving.set(Self.source(for: next))
+        reloads.add(1, ordering: .relaxed)
+        logger.notice("configuration reloaded", metadata: ["access.rules": "\(next.policy.access.rules.count)", "ratelimit": "\(next.policy.rateLimit != nil)"])
+    }
+
+    /// The node's status now.
+    public func status() -> NodeStatus {
+        let now = clock.now()
+        let state = serving.snapshot(at: NTPTimestamp(now))
+        let correction = clock.correction
+        let source: String
+        switch serving.current {
+        case .unsynchronized: source = "none"
+        case .local: source = "local"
+        }
+        let uptime = ContinuousClock.now - startedMonotonic
+        return NodeStatus(
+            name: config.withLock { $0.name },
+            version: ProductVersion.current,
+            uptimeSeconds: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
+            clock: .init(
+                driver: clock.driverName, offsetSeconds: correction.offset, frequencyPPM: correction.frequencyPPM,
+                precision: Int(clock.precision)),
+            serving: .init(
+                synchronized: state.isSynchronized, source: source, leap: Int(state.leap.rawValue),
+                stratum: Int(state.stratum), referenceID: state.referenceID.description,
+                rootDelaySeconds: state.rootDelay, rootDispersionSeconds: state.rootDispersion),
+            listeners: server.listeners,
+            ntp: statistics.snapshot,
+            busiestClients: server.busiestClients(limit: 10).map {
+                .init(address: $0.address.description, requests: $0.requests, limited: $0.limited)
+            },
+            rateLimiting: server.policy.rateLimit != nil,
+            configReloads: reloads.load(ordering: .relaxed))
+    }
+}
+
+/// Calls `action` on every SIGHUP until graceful shutdown.
+struct ReloadOnHangup: Service {
+    let action: @Sendable () -> Void
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in signals { action() }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import CFleetShim
+import Logging
+import NTPCore
+import Synchronization
+
+/// One receive loop on one SO_REUSEPORT socket, on its own thread: recvmmsg a batch, decide every datagram
+/// with the protocol core, stamp and sendmmsg the replies. The batch buffers belong to this loop alone.
+final class ReceiveLoop: @unchecked Sendable {
+    /// Large enough for any valid NTP packet (NTPPacket.maximumLength); longer datagrams arrive cut and are
+    /// then rejected by the parser as too long.
+    static let bufferSize = 2048
+    static let pollTimeoutMilliseconds: Int32 = 200
+
+    private let socket: UDPSocket
+    private let shared: ServerShared
+    private let batch: OpaquePointer
+    private let capacity: Int
+    private var decisions: [ServerDecision]
+    private var tally = BatchTally()
+    private var random = SystemRandomNumberGenerator()
+
+    init(socket: UDPSocket, shared: ServerShared, batchSize: Int) throws(NodeStartError) {
+        guard let batch = cfs_batch_create(Int32(batchSize), Int32(Self.bufferSize)) else {
+            throw NodeStartError(message: "cannot allocate receive buffers")
+        }
+        self.socket = socket
+        self.shared = shared
+        self.batch = batch
+        self.capacity = batchSize
+        self.decisions = []
+        self.decisions.reserveCapacity(batchSize)
+    }
+
+    deinit { cfs_batch_destroy(batch) }
+
+    func run() {
+        while !shared.stopping.load(ordering: .relaxed) {
+            let received = Int(cfs_batch_recv(socket.descriptor, batch, Self.pollTimeoutMilliseconds))
+            if received < 0 {
+                shared.logger.warning("receive failed", metadata: ["errno": "\(-received)", "listen": "\(socket.endpoint)"])
+                continue
+            }
+            if received > 0 { process(count: received) }
+        }
+    }
+
+    private func process(count: Int) {
+        tally.reset()
+        tally.received = count
+        let clock = shared.clock
+        let batchTime = clock.now()
+        let state = shared.serving.snapshot(at: NTPTimestamp(batchTime))
+        let monotonic = cfs_monotonic_ns()
+
+        decisions.removeAll(keepingCapacity: true)
+        shared.core.withLock { core in
+            for index in 0..<count {
+                let i = Int32(index)
+                var receivedAt = batchTime
+                var seconds: Int64 = 0
+                var nanoseconds: Int32 = 0
+                if cfs_batch_rx_stamp(batch, i, &seconds, &nanoseconds) == 1 {
+                    receivedAt = clock.served(fromSystem: UnixTime(seconds: seconds, nanoseconds: UInt32(nanoseconds)))
+                    tally.kernelTimestamps += 1
+                }
+                let data = UnsafeRawBufferPointer(
+                    start: cfs_batch_rx_data(batch, i), count: Int(cfs_batch_rx_length(batch, i)))
+                // A cut datagram is reported at the slot size, which the parser rejects as too long.
+                let request = cfs_batch_rx_truncated(batch, i) != 0
+                    ? UnsafeRawBufferPointer(start: data.baseAddress, count: ReceiveLoop.bufferSize) : data
+                let decision = core.handle(
+                    request: request, from: source(of: i), receivedAt: NTPTimestamp(receivedAt),
+                    monotonicNow: monotonic, state: state, random: &random)
+                decisions.append(decision)
+            }
+        }
+
+        var queued = 0
+        for (index, decision) in decisions.enumerated() {
+            switch decision {
+            case .drop(let reason):
+                tally.drop(reason)
+            case .reply(let reply):
+                let buffer = UnsafeMutableRawBufferPointer(
+                    start: cfs_batch_tx_buffer(batch, Int32(queued)), count: Self.bufferSize)
+                // T3 as late as possible: read the clock for each reply just before it is queued for sendmmsg.
+                let length = reply.write(transmit: NTPTimestamp(clock.now()), to: buffer)
+                guard length > 0 else {
+                    tally.drop(.malformed)
+                    continue
+                }
+                cfs_batch_queue(batch, Int32(queued), Int32(length), Int32(index))
+                queued += 1
+                if case .kissOfDeath = reply.kind { tally.kissOfDeath += 1 }
+                if reply.trailer == .cryptoNAK { tally.cryptoNAK += 1 }
+            }
+        }
+        if queued > 0 {
+            let sent = Int(cfs_batch_send(socket.descriptor, batch))
+            let delivered = max(0, sent)
+            tally.answered = delivered
+            tally.sendFailed = queued - delivered
+            if sent < 0 {
+                shared.logger.warning("send failed", metadata: ["errno": "\(-sent)", "listen": "\(socket.endpoint)"])
+            }
+        }
+        shared.statistics.record(tally)
+    }
+
+    private func source(of index: Int32) -> IPAddress {
+        var family: Int32 = 0
+        var port: UInt16 = 0
+        var bytes = (UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &bytes) { raw in
+            cfs_batch_rx_source(batch, index, &family, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), &port)
+        }
+        // The shim fills network byte order: the first eight bytes are the high half of an IPv6 address.
+        let high = UInt64(bigEndian: bytes.0)
+        let low = UInt64(bigEndian: bytes.1)
+        if family == 4 { return .v4(UInt32(truncatingIfNeeded: high >> 32)) }
+        return IPAddress.v6(high: high, low: low).unmapped
+    }
+}

@@ -1,0 +1,76 @@
+import Fleet
+import Metrics
+import NTPCore
+import Synchronization
+
+/// The NTP server's counters: kept exactly for status (every datagram counted once) and mirrored to
+/// swift-metrics for whatever metrics backend the process bootstraps (Prometheus comes with the control plane).
+public final class ServerStatistics: Sendable {
+    /// Reasons beyond the protocol core's: the kernel refused to send a decided response.
+    public static let sendFailed = "sendFailed"
+
+    private let counters = Mutex(ServerCounters())
+    private let receivedMetric = Counter(label: "fleetnode_ntp_received_total")
+    private let answeredMetric = Counter(label: "fleetnode_ntp_answered_total")
+    private let kissMetric = Counter(label: "fleetnode_ntp_kiss_of_death_total")
+    private let droppedMetrics: [String: Counter]
+
+    public init() {
+        var dropped: [String: Counter] = [:]
+        for reason in ServerDropReason.allCases.map(\.rawValue) + [Self.sendFailed] {
+            dropped[reason] = Counter(label: "fleetnode_ntp_dropped_total", dimensions: [("reason", reason)])
+        }
+        droppedMetrics = dropped
+    }
+
+    public var snapshot: ServerCounters { counters.withLock { $0 } }
+
+    /// Adds the outcome of one batch (one lock and a few metric updates per batch, not per packet).
+    func record(_ tally: BatchTally) {
+        var delta = ServerCounters()
+        delta.received = UInt64(tally.received)
+        delta.answered = UInt64(tally.answered)
+        delta.kissOfDeath = UInt64(tally.kissOfDeath)
+        delta.cryptoNAK = UInt64(tally.cryptoNAK)
+        delta.kernelTimestamps = UInt64(tally.kernelTimestamps)
+        for (index, reason) in ServerDropReason.allCases.enumerated() where tally.drops[index] > 0 {
+            delta.dropped[reason.rawValue] = UInt64(tally.drops[index])
+        }
+        if tally.sendFailed > 0 { delta.dropped[Self.sendFailed] = UInt64(tally.sendFailed) }
+        counters.withLock { $0.add(delta) }
+
+        receivedMetric.increment(by: Int64(tally.received))
+        if tally.answered > 0 { answeredMetric.increment(by: Int64(tally.answered)) }
+        if tally.kissOfDeath > 0 { kissMetric.increment(by: Int64(tally.kissOfDeath)) }
+        for (reason, count) in delta.dropped { droppedMetrics[reason]?.increment(by: Int64(count)) }
+    }
+}
+
+/// Per-batch counts kept by one receive loop; reused batch after batch so the packet path does not allocate.
+struct BatchTally {
+    var received = 0
+    var answered = 0
+    var kissOfDeath = 0
+    var cryptoNAK = 0
+    var kernelTimestamps = 0
+    var sendFailed = 0
+    var drops = [Int](repeating: 0, count: ServerDropReason.allCases.count)
+
+    mutating func reset() {
+        received = 0
+        answered = 0
+        kissOfDeath = 0
+        cryptoNAK = 0
+        kernelTimestamps = 0
+        sendFailed = 0
+        for index in drops.indices { drops[index] = 0 }
+    }
+
+    mutating func drop(_ reason: ServerDropReason) {
+        drops[Self.index(of: reason)] += 1
+    }
+
+    private static func index(of reason: ServerDropReason) -> Int {
+        ServerDropReason.allCases.firstIndex(of: reason) ?? 0
+    }
+}

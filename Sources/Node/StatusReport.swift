@@ -1,0 +1,35 @@
+import Fleet
+import Foundation
+
+/// `fleetnode status` output: a short text view for people, JSON for scripts.
+public enum StatusReport {
+    public static func json(_ status: NodeStatus) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(status), as: UTF8.self)
+    }
+
+    public static func text(_ status: NodeStatus) -> String {
+        var lines: [String] = []
+        let serving = status.serving
+        let source = serving.source == "local" ? "local clock ([local] stratum, no time source)" : serving.source
+        lines.append("Node            : \(status.name) (fleetnode \(status.version)), up \(Int(status.uptimeSeconds)) s")
+        lines.append("Serving         : \(serving.synchronized ? "synchronised" : "unsynchronised (leap 3)"), source \(source)")
+        lines.append("Stratum         : \(serving.stratum)")
+        lines.append("Reference ID    : \(serving.referenceID)")
+        lines.append("Root delay      : \(serving.rootDelaySeconds) seconds")
+        lines.append("Root dispersion : \(serving.rootDispersionSeconds) seconds")
+        lines.append("Clock           : \(status.clock.driver), offset \(status.clock.offsetSeconds) s, frequency \(status.clock.frequencyPPM) ppm, precision 2^\(status.clock.precision)")
+        for listener in status.listeners {
+            lines.append("Listening       : \(listener.address) port \(listener.port), \(listener.sockets) socket(s), \(listener.timestamping)")
+        }
+        let ntp = status.ntp
+        lines.append("NTP received    : \(ntp.received)")
+        lines.append("NTP answered    : \(ntp.answered) (KoD \(ntp.kissOfDeath), crypto-NAK \(ntp.cryptoNAK))")
+        for (reason, count) in ntp.dropped.sorted(by: { $0.key < $1.key }) {
+            lines.append("NTP dropped     : \(count) \(reason)")
+        }
+        lines.append("Rate limiting   : \(status.rateLimiting ? "on" : "off"); config reloads \(status.configReloads)")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,42 @@
+import CFleetShim
+import Fleet
+
+/// One bound UDP socket of a listener, with the receive-timestamping mode the kernel granted.
+struct UDPSocket: Sendable {
+    enum Timestamping: String, Sendable {
+        case timestamping = "SO_TIMESTAMPING"
+        case timestampNS = "SO_TIMESTAMPNS"
+        case none
+    }
+
+    let descriptor: Int32
+    let endpoint: SocketEndpoint
+    let timestamping: Timestamping
+
+    /// Binds `endpoint`; with `reusePort` several sockets share it, one receive loop each.
+    static func bind(_ endpoint: SocketEndpoint, reusePort: Bool) throws(NodeStartError) -> UDPSocket {
+        var mode: Int32 = 0
+        var message = [CChar](repeating: 0, count: 256)
+        let fd = cfs_udp_bind(endpoint.host, endpoint.port, reusePort ? 1 : 0, &mode, &message, message.count)
+        guard fd >= 0 else {
+            let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw NodeStartError(message: "cannot listen on \(endpoint): \(text)")
+        }
+        let timestamping: Timestamping =
+            mode == Int32(CFS_STAMP_TIMESTAMPING.rawValue) ? .timestamping
+            : mode == Int32(CFS_STAMP_NS.rawValue) ? .timestampNS : .none
+        return UDPSocket(descriptor: fd, endpoint: endpoint, timestamping: timestamping)
+    }
+
+    /// The port actually bound (differs from the configured one for port 0).
+    var boundPort: Int { Int(cfs_local_port(descriptor)) }
+
+    func close() { cfs_close(descriptor) }
+}
+
+/// A node cannot start: a clear message for the operator, and a non-zero exit.
+public struct NodeStartError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}

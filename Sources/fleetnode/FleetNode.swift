@@ -1,0 +1,89 @@
+import ArgumentParser
+import Fleet
+import Foundation
+import Logging
+import Node
+
+@main
+struct FleetNode: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fleetnode",
+        abstract: "A GPS-disciplined, authenticated stratum-1 time server node.",
+        version: ProductVersion.current,
+        subcommands: [Run.self, CheckConfig.self, Status.self, Version.self],
+        defaultSubcommand: Run.self)
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the node (SIGTERM stops it, SIGHUP reloads its configuration).")
+
+    @Option(name: .shortAndLong, help: "Configuration file.")
+    var config = "/etc/fleetnode/fleetnode.toml"
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .trace  // each logger sets its own level from the configuration
+            return handler
+        }
+        let logger = Logger(label: "fleetnode")
+        let daemon: NodeDaemon
+        do {
+            daemon = try NodeDaemon(configPath: config, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("fleetnode: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        try await daemon.run()
+    }
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config", abstract: "Validate a configuration file without starting the node.")
+
+    @Argument(help: "Configuration file.")
+    var file: String
+
+    func run() throws {
+        do {
+            let config = try ConfigLoader.load(file: file)
+            print("\(file): OK (\(config.ntp.listen.count) NTP address(es), \(config.policy.access.rules.count) access rule(s), rate limiting \(config.policy.rateLimit == nil ? "off" : "on"))")
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show a running node's status from its local socket.")
+
+    @Option(name: .shortAndLong, help: "Status socket.")
+    var socket = "/run/fleetnode/status.sock"
+
+    @Flag(help: "Print JSON for scripts.")
+    var json = false
+
+    func run() async throws {
+        do {
+            let status = try await StatusClient.fetch(path: socket)
+            print(json ? try StatusReport.json(status) : StatusReport.text(status))
+        } catch {
+            FileHandle.standardError.write(Data("fleetnode: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the version and the linked system libraries.")
+
+    func run() throws {
+        let libraries = LibraryVersions.current()
+        print("fleetnode \(ProductVersion.current)")
+        print("  TLS:     \(libraries.openSSL)")
+        print("  gpsd:    libgps API \(libraries.gpsdAPI)")
+        print("  SQLite:  \(libraries.sqlite)")
+    }
+}

@@ -1,0 +1,223 @@
+import NTPCore
+import XCTest
+
+final class ServerRulesTests: XCTestCase {
+    let receivedAt = NTPTimestamp(seconds: 3_900_000_000, fraction: 0x8000_0000)
+    let clientTransmit = NTPTimestamp(rawValue: 0xDEAD_BEEF_0BAD_F00D)
+
+    var synced: ServerState {
+        ServerState(
+            leap: .noWarning, stratum: 1, precision: -20, rootDelay: 0.0005, rootDispersion: 0.001,
+            referenceID: ReferenceID(ascii: "GPS"), referenceTime: NTPTimestamp(seconds: 3_899_999_990, fraction: 0x8000_0000))
+    }
+
+    func request(version: UInt8 = 4, mode: NTPMode = .client, poll: Int8 = 6) -> [UInt8] {
+        var header = ClientExchange.request(transmit: clientTransmit, poll: poll, version: version)
+        header.mode = mode
+        return NTPPacket(header: header).serialized()
+    }
+
+    func decide(_ bytes: [UInt8], core: inout NTPServerCore, state: ServerState? = nil, from source: IPAddress = .v4(0x7F00_0001), now: UInt64 = 0, random: inout Seeded) -> ServerDecision {
+        bytes.withUnsafeBytes {
+            core.handle(request: $0, from: source, receivedAt: receivedAt, monotonicNow: now, state: state ?? synced, random: &random)
+        }
+    }
+
+    func decide(_ bytes: [UInt8], policy: ServerPolicy = ServerPolicy(), state: ServerState? = nil, from source: IPAddress = .v4(0x7F00_0001)) -> ServerDecision {
+        var core = NTPServerCore(policy: policy)
+        var random = Seeded(seed: 1)
+        return decide(bytes, core: &core, state: state, from: source, random: &random)
+    }
+
+    func reply(_ decision: ServerDecision, file: StaticString = #filePath, line: UInt = #line) throws -> ServerReply {
+        guard case .reply(let reply) = decision else {
+            XCTFail("expected a reply, got \(decision)", file: file, line: line)
+            throw XCTSkip()
+        }
+        return reply
+    }
+
+    func testClientRequestGetsServerResponseFromState() throws {
+        for version: UInt8 in 1...4 {
+            let bytes = request(version: version, poll: 10)
+            let answer = try reply(decide(bytes))
+            let transmit = NTPTimestamp(rawValue: 0x1122_3344_5566_7788)
+            let wire = answer.serialized(transmit: transmit)
+            XCTAssertEqual(wire.count, 48)
+            let header = try NTPHeader(parsing: wire)
+            XCTAssertEqual(header.version, version, "version echoed")
+            XCTAssertEqual(header.mode, .server)
+            XCTAssertEqual(header.leap, .noWarning)
+            XCTAssertEqual(header.stratum, 1)
+            XCTAssertEqual(header.poll, 10)
+            XCTAssertEqual(header.precision, -20)
+            XCTAssertEqual(header.referenceID, ReferenceID(ascii: "GPS"))
+            XCTAssertEqual(header.referenceTimestamp, synced.referenceTime)
+            XCTAssertEqual(header.originTimestamp, clientTransmit, "origin is the client's transmit, unchanged")
+            XCTAssertEqual(header.receiveTimestamp, receivedAt)
+            XCTAssertEqual(header.transmitTimestamp, transmit)
+            XCTAssertEqual(header.rootDelay.seconds, 0.0005, accuracy: 1.0 / 65536)
+            // 10 s after the reference: 1 ms + 15 ppm * 10 s, never rounded down.
+            XCTAssertGreaterThanOrEqual(header.rootDispersion.seconds, 0.001 + 15e-6 * 10)
+            XCTAssertLessThan(header.rootDispersion.seconds, 0.001 + 15e-6 * 10 + 2.0 / 65536)
+        }
+    }
+
+    func testUnsynchronisedAnswersLeapThreeStratumZero() throws {
+        let answer = try reply(decide(request(), state: .unsynchronized(precision: -20)))
+        XCTAssertEqual(answer.header.leap, .unsynchronized)
+        XCTAssertEqual(answer.header.stratum, 0)
+        XCTAssertEqual(answer.kind, .time)
+
+        var lying = synced
+        lying.stratum = 16
+        XCTAssertEqual(try reply(decide(request(), state: lying)).header.leap, .unsynchronized)
+    }
+
+    func testLocalStateIsMarked() throws {
+        let local = ServerState.local(stratum: 10, precision: -22, referenceTime: receivedAt)
+        XCTAssertTrue(local.isLocal)
+        XCTAssertTrue(local.isSynchronized)
+        let answer = try reply(decide(request(), state: local))
+        XCTAssertEqual(answer.header.stratum, 10)
+        XCTAssertEqual(answer.header.referenceID, .locl)
+        XCTAssertEqual(answer.header.rootDispersion.rawValue, 0)
+    }
+
+    func testNeverAnswered() {
+        XCTAssertEqual(decide([]), .drop(.malformed))
+        XCTAssertEqual(decide(Array(request().prefix(47))), .drop(.malformed))
+        XCTAssertEqual(decide(request() + [0, 0]), .drop(.malformed), "length not a multiple of 4")
+        for version: UInt8 in [0, 5, 6, 7] {
+            XCTAssertEqual(decide(request(version: version)), .drop(.unsupportedVersion), "version \(version)")
+        }
+        for mode: NTPMode in [.reserved, .symmetricActive, .symmetricPassive, .server, .broadcast] {
+            XCTAssertEqual(decide(request(mode: mode)), .drop(.unexpectedMode), "mode \(mode)")
+        }
+        for mode: NTPMode in [.control, .privateUse] {
+            XCTAssertEqual(decide(request(mode: mode)), .drop(.controlQuery))
+            // A 12-byte mode 6 header (ntpq's readvar) and a 8-byte mode 7 (monlist-style) probe.
+            var short = [UInt8](repeating: 0, count: mode == .control ? 12 : 8)
+            short[0] = 0x18 | mode.rawValue
+            XCTAssertEqual(decide(short), .drop(.controlQuery))
+        }
+    }
+
+    func testExtensionFieldsAndMACs() throws {
+        // Unknown extension fields are ignored: a plain 48-byte answer.
+        var packet = try NTPPacket(parsing: request())
+        packet.extensionFields = [ExtensionField(type: 0x7777, body: [UInt8](repeating: 1, count: 28))]
+        let withField = packet.serialized()
+        let plain = try reply(decide(withField))
+        XCTAssertEqual(plain.trailer, .none)
+        XCTAssertEqual(plain.serialized(transmit: .zero).count, 48)
+
+        // A MAC under a key this server does not hold: crypto-NAK (RFC 5905 §7.5), still smaller than the request.
+        packet = try NTPPacket(parsing: request())
+        packet.mac = MAC(keyID: 42, digest: [UInt8](repeating: 9, count: 20))
+        let authenticated = try reply(decide(packet.serialized()))
+        XCTAssertEqual(authenticated.trailer, .cryptoNAK)
+        let wire = authenticated.serialized(transmit: .zero)
+        XCTAssertEqual(wire.count, 52)
+        XCTAssertEqual(Array(wire[48...]), [0, 0, 0, 0])
+        XCTAssertEqual(try NTPPacket(parsing: wire).mac, .cryptoNAK)
+
+        // A crypto-NAK in a request is not a MAC to refuse.
+        XCTAssertEqual(try reply(decide(request() + [0, 0, 0, 0])).trailer, .none)
+    }
+
+    func testReplyNeverLargerThanRequestOrBuffer() throws {
+        let answer = try reply(decide(request()))
+        var small = [UInt8](repeating: 0xEE, count: 40)
+        XCTAssertEqual(small.withUnsafeMutableBytes { answer.write(transmit: .zero, to: $0) }, 0)
+        XCTAssertEqual(small, [UInt8](repeating: 0xEE, count: 40), "nothing written")
+        var shrunk = answer
+        shrunk.trailer = .cryptoNAK
+        shrunk.requestLength = 48
+        XCTAssertEqual(shrunk.serialized(transmit: .zero).count, 0, "52 bytes never answer 48")
+    }
+
+    func testAccessIsCheckedFirst() {
+        let policy = ServerPolicy(access: AccessList(rules: [AccessRule(allow: false, subnet: try! Subnet(parsing: "127.0.0.0/8"))]))
+        XCTAssertEqual(decide(request(), policy: policy), .drop(.denied))
+        XCTAssertEqual(decide([1, 2, 3], policy: policy), .drop(.denied), "a denied client learns nothing")
+        XCTAssertNotEqual(decide(request(), policy: policy, from: .v6(high: 0, low: 1)), .drop(.denied))
+    }
+
+    func testRateLimitingInThePipeline() throws {
+        let policy = ServerPolicy(rateLimit: try RateLimitPolicy(interval: 4, burst: 3, leak: 4, kod: 1))
+        var core = NTPServerCore(policy: policy, rateLimitCapacity: 64)
+        var random = Seeded(seed: 7)
+        var outcomes: [String: Int] = [:]
+        for _ in 0..<2000 {
+            switch decide(request(), core: &core, random: &random) {
+            case .reply(let answer):
+                if case .kissOfDeath(let code) = answer.kind {
+                    XCTAssertEqual(code, .rate)
+                    XCTAssertEqual(answer.header.stratum, 0)
+                    XCTAssertEqual(answer.header.referenceID, .rate)
+                    XCTAssertEqual(answer.header.originTimestamp, clientTransmit)
+                    outcomes["kod", default: 0] += 1
+                } else {
+                    outcomes["time", default: 0] += 1
+                }
+            case .drop(let reason):
+                XCTAssertEqual(reason, .rateLimited)
+                outcomes["drop", default: 0] += 1
+            }
+        }
+        // burst 3, then leak 1/16 answered and half of the rest kissed.
+        XCTAssertEqual(Double(outcomes["time"] ?? 0), 3 + 1997.0 / 16, accuracy: 40)
+        XCTAssertEqual(Double(outcomes["kod"] ?? 0), 1997.0 * 15 / 16 / 2, accuracy: 120)
+        XCTAssertEqual(core.busiestClients(limit: 1).first?.requests, 2000)
+
+        // Other clients are not affected, and a reload without limits stops limiting.
+        XCTAssertEqual(try reply(decide(request(), core: &core, from: .v4(0x0A00_0001), random: &random)).kind, .time)
+        core.update(policy: ServerPolicy())
+        XCTAssertEqual(try reply(decide(request(), core: &core, random: &random)).kind, .time)
+    }
+
+    /// Random and mutated datagrams: the rules never trap, and whatever they answer is a well-formed server
+    /// response, no larger than the request, echoing its transmit timestamp.
+    func testFuzzNeverTrapsAndAnswersOnlyClientRequests() throws {
+        var core = NTPServerCore(policy: ServerPolicy())
+        var random = Seeded(seed: 0xF00D)
+        let base = request()
+        var answered = 0
+        for iteration in 0..<200_000 {
+            var bytes: [UInt8]
+            switch iteration % 3 {
+            case 0:
+                bytes = (0..<Int(random.next() % 200)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            case 1:
+                bytes = base
+                for _ in 0..<(1 + random.next() % 4) { bytes[Int(random.next() % 48)] = UInt8(truncatingIfNeeded: random.next()) }
+                if random.next() % 3 == 0 { bytes += (0..<Int(random.next() % 100)).map { _ in UInt8(truncatingIfNeeded: random.next()) } }
+            default:
+                bytes = Array(base.prefix(Int(random.next() % 49)))
+            }
+            if case .reply(let answer) = decide(bytes, core: &core, random: &random) {
+                answered += 1
+                let wire = answer.serialized(transmit: .zero)
+                XCTAssertFalse(wire.isEmpty)
+                XCTAssertLessThanOrEqual(wire.count, bytes.count)
+                XCTAssertEqual(bytes[0] & 7, 3, "only client requests are answered")
+                XCTAssertEqual(Array(wire[24..<32]), Array(bytes[40..<48]))
+            }
+        }
+        XCTAssertGreaterThan(answered, 1000)
+    }
+}
+
+/// A seeded generator (SplitMix64) so randomised tests replay exactly.
+struct Seeded: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import NTPCore
+import Node
+import XCTest
+
+/// `fleetnode check-config` and the configuration loader: every mistake named with file, line and key.
+final class CheckConfigTests: XCTestCase {
+    func parse(_ text: String) throws(ConfigError) -> NodeConfig {
+        try ConfigLoader.parse(text: text, file: "test.toml")
+    }
+
+    func assertError(_ text: String, line: Int?, key: String?, contains fragment: String, file: StaticString = #filePath, lineNumber: UInt = #line) {
+        do {
+            _ = try parse(text)
+            XCTFail("accepted: \(text)", file: file, line: lineNumber)
+        } catch {
+            XCTAssertEqual(error.line, line, "\(error)", file: file, line: lineNumber)
+            XCTAssertEqual(error.key, key, "\(error)", file: file, line: lineNumber)
+            XCTAssertTrue(error.description.contains(fragment), "\(error)", file: file, line: lineNumber)
+        }
+    }
+
+    func testDefaultsAndExampleFile() throws {
+        let config = try parse("")
+        XCTAssertEqual(config.ntp.listen.map(\.description), ["0.0.0.0:123", "[::]:123"])
+        XCTAssertNil(config.localStratum)
+        XCTAssertNil(config.policy.rateLimit)
+        XCTAssertTrue(config.policy.access.permits(IPAddress("192.0.2.1")!))
+
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("deploy/examples/fleetnode.toml")
+        let loaded = try ConfigLoader.load(file: example.path)
+        XCTAssertEqual(loaded.name, "time01")
+        XCTAssertEqual(loaded.policy.rateLimit, try RateLimitPolicy(interval: 3, burst: 8, leak: 2, kod: 0))
+    }
+
+    func testFullConfig() throws {
+        let config = try parse("""
+            [node]
+            name = "t1"
+            log_level = "debug"
+            status_socket = "/tmp/x.sock"
+            [clock]
+            driver = "software"
+            [local]
+            stratum = 7
+            [ntp]
+            listen = ["127.0.0.1:11123", "[::1]:11123", "10.0.0.1"]
+            threads = 3
+            batch = 64
+            [access]
+            allow = ["10.0.0.0/8", "::1"]
+            deny = ["10.1.0.0/16"]
+            [ratelimit]
+            interval = 2
+            burst = 16
+            leak = 3
+            kod = 2
+            clients = 1024
+            """)
+        XCTAssertEqual(config.localStratum, 7)
+        XCTAssertEqual(config.ntp.listen.map(\.description), ["127.0.0.1:11123", "[::1]:11123", "10.0.0.1:123"])
+        XCTAssertEqual(config.ntp.threads, 3)
+        XCTAssertEqual(config.ntp.batch, 64)
+        XCTAssertEqual(config.rateLimitClients, 1024)
+        XCTAssertEqual(config.policy.rateLimit, try RateLimitPolicy(interval: 2, burst: 16, leak: 3, kod: 2))
+        XCTAssertTrue(config.policy.access.permits(IPAddress("10.2.0.1")!))
+        XCTAssertFalse(config.policy.access.permits(IPAddress("10.1.0.1")!))
+        XCTAssertFalse(config.policy.access.permits(IPAddress("192.0.2.1")!))
+        XCTAssertEqual(try parse("[ratelimit]\nenabled = false\n").policy.rateLimit, nil)
+    }
+
+    func testErrorsNameFileLineAndKey() {
+        assertError("[ntp]\nlisen = [\"127.0.0.1\"]\n", line: 2, key: "ntp.lisen", contains: "unknown key in [ntp] (known: batch, listen, threads)")
+        assertError("[nttp]\n", line: 1, key: "nttp", contains: "unknown key at the top level")
+        assertError("\n\n[ntp]\nthreads = \"two\"\n", line: 4, key: "ntp.threads", contains: "expected type integer, found string")
+        assertError("[ntp]\nthreads = 500\n", line: 2, key: "ntp.threads", contains: "between 0 and 64, got 500")
+        assertError("[ntp]\nlisten = [\"127.0.0.1:99999\"]\n", line: 2, key: "ntp.listen", contains: "item 1")
+        assertError("[ntp]\nlisten = [\n  \"127.0.0.1\",\n  \"time.example:123\",\n]\n", line: 2, key: "ntp.listen", contains: "not a numeric IPv4 or IPv6 address")
+        assertError("[ntp]\nlisten = []\n", line: 2, key: "ntp.listen", contains: "at least one address")
+        assertError("[access]\nallow = [\"10.1.2.3/8\"]\n", line: 2, key: "access.allow", contains: "host bits")
+        assertError("[access]\ndeny = [\"300.1.1.1\"]\n", line: 2, key: "access.deny", contains: "item 1")
+        assertError("[ratelimit]\nleak = 9\n", line: 2, key: "ratelimit.leak", contains: "between 1 and 4")
+        assertError("[local]\n", line: 1, key: "local.stratum", contains: "required")
+        assertError("[local]\nstratum = 16\n", line: 2, key: "local.stratum", contains: "between 1 and 15")
+        assertError("[node]\nlog_level = \"loud\"\n", line: 2, key: "node.log_level", contains: "not one of")
+        assertError("[clock]\ndriver = \"system\"\n", line: 2, key: "clock.driver", contains: "not supported")
+        assertError("[ntp\nlisten = 1", line: 1, key: nil, contains: "TOML syntax")
+        assertError("# a comment = 1\n[ntp] # x = 2\nbatch = 0 # y\n", line: 3, key: "ntp.batch", contains: "between 1 and 1024")
+    }
+
+    func testCheckConfigCommand() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("check-config-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let good = directory.appendingPathComponent("good.toml")
+        let bad = directory.appendingPathComponent("bad.toml")
+        try "[ntp]\nlisten = [\"127.0.0.1:11123\"]\n".write(to: good, atomically: true, encoding: .utf8)
+        try "[ntp]\nlisten = [\"127.0.0.1:11123\"]\n\n[ratelimit]\nburts = 3\n".write(to: bad, atomically: true, encoding: .utf8)
+        let fleetnode = NodeProcess.binDirectory.appendingPathComponent("fleetnode").path
+
+        let ok = try ExternalTool.run(fleetnode, ["check-config", good.path])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertTrue(ok.stdout.contains("OK"))
+
+        let failed = try ExternalTool.run(fleetnode, ["check-config", bad.path])
+        XCTAssertEqual(failed.status, 1)
+        XCTAssertTrue(failed.stderr.contains("\(bad.path):5: ratelimit.burts: unknown key in [ratelimit]"), failed.stderr)
+
+        let missing = try ExternalTool.run(fleetnode, ["check-config", directory.appendingPathComponent("nope.toml").path])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("cannot read the file"), missing.stderr)
+
+        // A node refuses to start on a bad file, and on an address it cannot bind, with the reason.
+        let refused = try ExternalTool.run(fleetnode, ["run", "--config", bad.path], timeout: 10)
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("ratelimit.burts"), refused.stderr)
+        let unbindable = directory.appendingPathComponent("unbindable.toml")
+        try "[ntp]\nlisten = [\"192.0.2.1:11123\"]\n".write(to: unbindable, atomically: true, encoding: .utf8)
+        let bindFailure = try ExternalTool.run(fleetnode, ["run", "--config", unbindable.path], timeout: 10)
+        XCTAssertEqual(bindFailure.status, 1)
+        XCTAssertTrue(bindFailure.stderr.contains("cannot listen on 192.0.2.1:11123"), bindFailure.stderr)
+    }
+
+    func testVersionReportsLinkedLibraries() throws {
+        let fleetnode = NodeProcess.binDirectory.appendingPathComponent("fleetnode").path
+        let result = try ExternalTool.run(fleetnode, ["version"])
+        XCTAssertEqual(result.status, 0)
+        XCTAssertTrue(result.stdout.contains("OpenSSL 3."), result.stdout)
+        XCTAssertTrue(result.stdout.contains("libgps API"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("SQLite:  3."), result.stdout)
+    }
+}

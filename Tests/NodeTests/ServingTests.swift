@@ -1,0 +1,90 @@
+import Fleet
+import Foundation
+import NTPCore
+import Node
+import XCTest
+
+/// A running node answers real queries with correct timestamps, and reports itself in status.
+final class ServingTests: XCTestCase {
+    func testQueryGetsLocalStratumAndSaneTimestamps() async throws {
+        let node = try await NodeProcess(config: """
+            [local]
+            stratum = 3
+            [ntp]
+            listen = ["127.0.0.1:0", "[::1]:0"]
+            threads = 2
+            """)
+        let port4 = try await node.port(of: "127.0.0.1")
+        let port6 = try await node.port(of: "::1")
+
+        for endpoint in [SocketEndpoint(host: "127.0.0.1", port: port4), SocketEndpoint(host: "::1", port: port6)] {
+            let measurement = try NTPQueryClient(server: endpoint).query()
+            XCTAssertEqual(measurement.stratum, 3)
+            XCTAssertEqual(measurement.referenceID, .locl)
+            XCTAssertEqual(measurement.leap, .noWarning)
+            // Same machine, same clock, software clock without correction: the offset is the timestamping
+            // error. T2 comes from the kernel receive stamp and T3 is taken just before sending.
+            XCTAssertLessThan(abs(measurement.offset), 0.001, "offset \(measurement.offset)")
+            XCTAssertLessThan(measurement.delay, 0.010)
+            XCTAssertGreaterThanOrEqual((measurement.serverTransmit - measurement.serverReceive).seconds, 0)
+        }
+
+        let status = try await node.status()
+        XCTAssertEqual(status.serving.source, "local")
+        XCTAssertEqual(status.serving.stratum, 3)
+        XCTAssertTrue(status.serving.synchronized)
+        XCTAssertEqual(status.clock.driver, "software")
+        XCTAssertEqual(status.listeners.first { $0.address == "127.0.0.1" }?.sockets, 2, "one SO_REUSEPORT socket per thread")
+        XCTAssertEqual(status.ntp.received, 2)
+        XCTAssertEqual(status.ntp.answered, 2)
+        XCTAssertEqual(status.ntp.kernelTimestamps, 2, "receive timestamps come from the kernel")
+        XCTAssertEqual(node.stop(), 0, "SIGTERM stops the node cleanly")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: node.statusSocket), "status socket removed at shutdown")
+    }
+
+    func testUnsynchronisedNodeAnswersLeapThree() async throws {
+        let node = try await NodeProcess(config: """
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            """)
+        let port = try await node.port(of: "127.0.0.1")
+        let client = try RawUDPClient(host: "127.0.0.1", port: port)
+        let transmit = NTPTimestamp(rawValue: 0x0123_4567_89AB_CDEF)
+        client.send(NTPPacket(header: ClientExchange.request(transmit: transmit)).serialized())
+        let reply = try XCTUnwrap(client.receive(timeoutMilliseconds: 2000))
+        let header = try NTPHeader(parsing: reply)
+        XCTAssertEqual(header.leap, .unsynchronized)
+        XCTAssertEqual(header.stratum, 0)
+        XCTAssertEqual(header.mode, .server)
+        XCTAssertEqual(header.originTimestamp, transmit, "origin echoes the client's transmit timestamp unchanged")
+
+        XCTAssertThrowsError(try NTPQueryClient(server: .init(host: "127.0.0.1", port: port)).query()) { error in
+            XCTAssertEqual(error as? ExchangeError, .unsynchronized)
+        }
+        let status = try await node.status()
+        XCTAssertFalse(status.serving.synchronized)
+        XCTAssertEqual(status.serving.source, "none")
+    }
+
+    func testFleetctlQueryPrintsTheAnswer() async throws {
+        let node = try await NodeProcess(config: """
+            [local]
+            stratum = 2
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            """)
+        let port = try await node.port(of: "127.0.0.1")
+        let fleetctl = NodeProcess.binDirectory.appendingPathComponent("fleetctl").path
+        let result = try ExternalTool.run(fleetctl, ["query", "127.0.0.1:\(port)", "--json"], timeout: 10)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let decoded = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(decoded?["stratum"] as? Int, 2)
+        XCTAssertEqual(decoded?["referenceID"] as? String, "LOCL")
+
+        // A port where nobody answers: a clear error and exit status 2, within the timeout.
+        node.stop()
+        let silent = try ExternalTool.run(fleetctl, ["query", "127.0.0.1:\(port)", "--timeout", "0.5"], timeout: 10)
+        XCTAssertEqual(silent.status, 2)
+        XCTAssertTrue(silent.stderr.contains("127.0.0.1:\(port)"), silent.stderr)
+    }
+}
