@@ -42,8 +42,8 @@ echo "== fleetctl query [::1]:$port"
 if command -v chronyd >/dev/null; then
   echo "== chronyd -Q (one-shot, never sets the clock) against the node"
   # Runs without CAP_SYS_TIME: even a mistake could not touch the clock.
-  setpriv --bounding-set=-sys_time chronyd -Q -t 10 -f /dev/null \
-    "server 127.0.0.1 port $port iburst maxsamples 4" "pidfile $run/chronyd.pid" 2>&1 | sed 's/^/  chronyd: /'
+  setpriv --bounding-set=-sys_time chronyd -Q -t 10 -u root -f /dev/null \
+    "server 127.0.0.1 port $port iburst minpoll -6 maxpoll -6 maxsamples 4" "pidfile $run/chronyd.pid" 2>&1 | sed 's/^/  chronyd: /'
 else
   echo "== chrony is not installed: skipping chronyd -Q"
 fi

@@ -36,8 +36,12 @@ public enum ClientExchange {
             throw .unexpectedMode(header.mode)
         }
         guard header.originTimestamp == sentTransmit else { throw .bogusOrigin }
-        if header.stratum == 0 { throw .kissOfDeath(header.referenceID) }
-        guard header.leap != .unsynchronized, header.stratum < ServerState.unsynchronizedStratum else {
+        // RFC 5905 §7.4: a kiss is stratum 0 with an ASCII code; an unsynchronised server also sends stratum 0,
+        // but with a zero (or otherwise non-ASCII) reference id.
+        if header.stratum == 0, let code = header.referenceID.asciiString, !code.isEmpty {
+            throw .kissOfDeath(header.referenceID)
+        }
+        guard header.leap != .unsynchronized, header.stratum != 0, header.stratum < ServerState.unsynchronizedStratum else {
             throw .unsynchronized
         }
         guard header.receiveTimestamp != .zero, header.transmitTimestamp != .zero else { throw .zeroTimestamp }

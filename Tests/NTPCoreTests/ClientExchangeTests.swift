@@ -59,6 +59,11 @@ final class ClientExchangeTests: XCTestCase {
         kiss.referenceID = .rate
         check(kiss.serialized(), .kissOfDeath(.rate))
         check(response(t2: time(0), t3: time(0), leap: .unsynchronized), .unsynchronized)
+        // What an unsynchronised server sends: leap 3, stratum 0, reference id zero. Not a kiss.
+        var unsynchronised = try! NTPHeader(parsing: response(t2: time(0), t3: time(0), leap: .unsynchronized))
+        unsynchronised.stratum = 0
+        unsynchronised.referenceID = ReferenceID(rawValue: 0)
+        check(unsynchronised.serialized(), .unsynchronized)
         check(response(t2: .zero, t3: time(0)), .zeroTimestamp)
     }
 
