@@ -18,13 +18,16 @@ public final class NodeDaemon: Sendable {
     private let logger: Logger
     private let startedMonotonic = ContinuousClock.now
     private let reloads = Atomic<Int>(0)
+    private let logLevel: LogLevelControl
 
     /// Loads the configuration and binds the sockets; throws a message meant for the operator.
-    public init(configPath: String, logger baseLogger: Logger) throws {
+    /// `logLevel` is the control the process's log handlers consult (see `ControlledLogHandler`).
+    public init(configPath: String, logger baseLogger: Logger, logLevel: LogLevelControl) throws {
         let config = try ConfigLoader.load(file: configPath)
+        logLevel.current = config.logLevel
         var logger = baseLogger
-        logger.logLevel = config.logLevel
         logger[metadataKey: "node"] = "\(config.name)"
+        self.logLevel = logLevel
         self.configPath = configPath
         self.config = Mutex(config)
         self.logger = logger
@@ -73,10 +76,11 @@ public final class NodeDaemon: Sendable {
             return old
         }
         if next.ntp != previous.ntp || next.statusSocket != previous.statusSocket || next.rateLimitClients != previous.rateLimitClients {
-            logger.warning("listen addresses, threads, batch, status socket and ratelimit clients change only at restart")
+            logger.warning("[ntp], [node] status_socket and [ratelimit] clients change only at restart; the rest is applied")
         }
         server.update(policy: next.policy)
         serving.set(Self.source(for: next))
+        logLevel.current = next.logLevel
         reloads.add(1, ordering: .relaxed)
         logger.notice("configuration reloaded", metadata: ["access.rules": "\(next.policy.access.rules.count)", "ratelimit": "\(next.policy.rateLimit != nil)"])
     }

@@ -21,15 +21,12 @@ struct Run: AsyncParsableCommand {
     var config = "/etc/fleetnode/fleetnode.toml"
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .trace  // each logger sets its own level from the configuration
-            return handler
-        }
+        let level = LogLevelControl(.info)
+        LoggingSystem.bootstrap { label in ControlledLogHandler(label: label, control: level) }
         let logger = Logger(label: "fleetnode")
         let daemon: NodeDaemon
         do {
-            daemon = try NodeDaemon(configPath: config, logger: logger)
+            daemon = try NodeDaemon(configPath: config, logger: logger, logLevel: level)
         } catch {
             FileHandle.standardError.write(Data("fleetnode: \(error)\n".utf8))
             throw ExitCode(1)

@@ -4,19 +4,6 @@ import XCTest
 // Tests for RateLimitPolicy and RateLimiter: chrony's `ratelimit` semantics
 // (token bucket, leak, KoD) and the bounded, spray-resistant client table.
 
-/// SplitMix64 (Steele, Lea & Flood, 2014): tiny, seeded, deterministic.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Always returns the same word: `.max` never leaks and never sends KoD,
 /// `0` always leaks. Counts calls so tests can see when coins are flipped.
 private struct FixedGenerator: RandomNumberGenerator {
@@ -112,7 +99,7 @@ final class RateLimiterTests: XCTestCase {
     }
 
     func testClientSendingOncePerIntervalIsNeverLimited() {
-        var random = SplitMix64(seed: 1)
+        var random = SeededRandom(seed: 1)
         for (interval, burst) in [(3, 8), (3, 1), (-4, 1), (0, 1), (12, 1), (6, 255)] {
             var limiter = RateLimiter(policy: policy(interval: interval, burst: burst))
             let period = interval >= 0 ? second << UInt64(interval) : second >> UInt64(-interval)
@@ -162,7 +149,7 @@ final class RateLimiterTests: XCTestCase {
         let tries = 100_000
         for (leak, kod) in [(1, 1), (2, 2), (3, 3), (4, 4), (2, 0), (1, 4)] {
             var limiter = RateLimiter(policy: policy(interval: 3, burst: 1, leak: leak, kod: kod))
-            var random = SplitMix64(seed: UInt64(leak * 10 + kod))
+            var random = SeededRandom(seed: UInt64(leak * 10 + kod))
             XCTAssertEqual(limiter.check(client, now: 0, using: &random), .respond)
             var responded = 0
             var kissed = 0
@@ -315,7 +302,7 @@ final class RateLimiterTests: XCTestCase {
 
     func testSprayOfAMillionSpoofedAddressesStaysBoundedAndFast() {
         var limiter = RateLimiter(policy: .chronyDefault, capacity: 1024)
-        var random = SplitMix64(seed: 42)
+        var random = SeededRandom(seed: 42)
         var now: UInt64 = 0
         var maximumTracked = 0
         let clock = ContinuousClock()
@@ -344,7 +331,7 @@ final class RateLimiterTests: XCTestCase {
 
     func testSingleFlooderCannotEvictAnyone() {
         var limiter = RateLimiter(policy: .chronyDefault, capacity: 1024, hashSeed: 1)
-        var random = SplitMix64(seed: 9)
+        var random = SeededRandom(seed: 9)
         let quiet = (0..<8).map { IPAddress.v4(0x0A00_0000 + UInt32($0)) }
         for address in quiet { _ = limiter.check(address, now: 0, using: &random) }
         XCTAssertEqual(limiter.trackedClients, 8)
@@ -365,7 +352,7 @@ final class RateLimiterTests: XCTestCase {
         // the victim could only be evicted by three newer arrivals in its own
         // slot, so it keeps its record (and its limiting) throughout.
         var limiter = RateLimiter(policy: policy(interval: 3, burst: 8), capacity: 1024)
-        var random = SplitMix64(seed: 5)
+        var random = SeededRandom(seed: 5)
         var now: UInt64 = 0
         var next: UInt32 = 0x0B00_0000
         for _ in 0..<4096 {
@@ -450,7 +437,7 @@ final class RateLimiterTests: XCTestCase {
     func testSameSeedsGiveTheSameDecisions() {
         func run() -> [RateLimitVerdict] {
             var limiter = RateLimiter(policy: policy(interval: 0, burst: 2, leak: 1, kod: 2), capacity: 16)
-            var random = SplitMix64(seed: 2024)
+            var random = SeededRandom(seed: 2024)
             return (0..<500).map { n in
                 limiter.check(.v4(UInt32(n % 40)), now: UInt64(n) * 10_000_000, using: &random)
             }

@@ -17,7 +17,7 @@ final class ServerRulesTests: XCTestCase {
         return NTPPacket(header: header).serialized()
     }
 
-    func decide(_ bytes: [UInt8], core: inout NTPServerCore, state: ServerState? = nil, from source: IPAddress = .v4(0x7F00_0001), now: UInt64 = 0, random: inout Seeded) -> ServerDecision {
+    func decide(_ bytes: [UInt8], core: inout NTPServerCore, state: ServerState? = nil, from source: IPAddress = .v4(0x7F00_0001), now: UInt64 = 0, random: inout SeededRandom) -> ServerDecision {
         bytes.withUnsafeBytes {
             core.handle(request: $0, from: source, receivedAt: receivedAt, monotonicNow: now, state: state ?? synced, random: &random)
         }
@@ -25,7 +25,7 @@ final class ServerRulesTests: XCTestCase {
 
     func decide(_ bytes: [UInt8], policy: ServerPolicy = ServerPolicy(), state: ServerState? = nil, from source: IPAddress = .v4(0x7F00_0001)) -> ServerDecision {
         var core = NTPServerCore(policy: policy)
-        var random = Seeded(seed: 1)
+        var random = SeededRandom(seed: 1)
         return decide(bytes, core: &core, state: state, from: source, random: &random)
     }
 
@@ -147,7 +147,7 @@ final class ServerRulesTests: XCTestCase {
     func testRateLimitingInThePipeline() throws {
         let policy = ServerPolicy(rateLimit: try RateLimitPolicy(interval: 4, burst: 3, leak: 4, kod: 1))
         var core = NTPServerCore(policy: policy, rateLimitCapacity: 64)
-        var random = Seeded(seed: 7)
+        var random = SeededRandom(seed: 7)
         var outcomes: [String: Int] = [:]
         for _ in 0..<2000 {
             switch decide(request(), core: &core, random: &random) {
@@ -181,7 +181,7 @@ final class ServerRulesTests: XCTestCase {
     /// response, no larger than the request, echoing its transmit timestamp.
     func testFuzzNeverTrapsAndAnswersOnlyClientRequests() throws {
         var core = NTPServerCore(policy: ServerPolicy())
-        var random = Seeded(seed: 0xF00D)
+        var random = SeededRandom(seed: 0xF00D)
         let base = request()
         var answered = 0
         for iteration in 0..<200_000 {
@@ -206,18 +206,5 @@ final class ServerRulesTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(answered, 1000)
-    }
-}
-
-/// A seeded generator (SplitMix64) so randomised tests replay exactly.
-struct Seeded: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

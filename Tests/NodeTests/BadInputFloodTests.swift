@@ -18,7 +18,7 @@ final class BadInputFloodTests: XCTestCase {
             """)
         let port = try await node.port(of: "127.0.0.1")
         let client = try RawUDPClient(host: "127.0.0.1", port: port)
-        var random = SplitMix(seed: 0x5EED)
+        var random = SeededRandom(seed: 0x5EED)
 
         let total = 20_000
         // Requests that may be answered, by the unique id in their transmit timestamp, with their length.
@@ -117,19 +117,6 @@ final class BadInputFloodTests: XCTestCase {
 
     static func id(of bytes: [UInt8]) -> UInt64 {
         bytes[40..<48].reduce(0) { $0 << 8 | UInt64($1) }
-    }
-}
-
-/// A small seeded generator so a failing flood can be replayed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

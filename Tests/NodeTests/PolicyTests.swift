@@ -25,7 +25,7 @@ final class PolicyTests: XCTestCase {
         for index in 0..<count {
             let transmit = NTPTimestamp(rawValue: UInt64(index + 1))
             client.send(NTPPacket(header: ClientExchange.request(transmit: transmit)).serialized())
-            if let reply = client.receive(timeoutMilliseconds: 50) {
+            if let reply = client.receive(timeoutMilliseconds: 20) {
                 let header = try NTPHeader(parsing: reply)
                 XCTAssertEqual(header.originTimestamp, transmit)
                 if header.stratum == 0 {
@@ -99,6 +99,19 @@ final class PolicyTests: XCTestCase {
         XCTAssertEqual(status.configReloads, 1)
         XCTAssertEqual(try NTPQueryClient(server: v4).query().stratum, 6)
         XCTAssertTrue(node.log.contains("configuration reload failed"), node.log)
+
+        // The log level is reloaded too: at "error", the next reload's notice is not logged.
+        let noticesBefore = node.log.components(separatedBy: "configuration reloaded").count
+        try node.write(config: """
+            [local]
+            stratum = 6
+            [ntp]
+            listen = ["127.0.0.1:0", "[::1]:0"]
+            """, logLevel: "error")
+        node.signal(SIGHUP)
+        try await waitForReloads(node, count: 2)
+        XCTAssertEqual(node.log.components(separatedBy: "configuration reloaded").count, noticesBefore, node.log)
+        XCTAssertEqual(try NTPQueryClient(server: v6).query().stratum, 6, "the access list went back to serving everyone")
         XCTAssertEqual(node.stop(), 0)
     }
 

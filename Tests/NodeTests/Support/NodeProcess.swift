@@ -71,11 +71,11 @@ final class NodeProcess {
         throw NodeStartError(message: "fleetnode did not become ready")
     }
 
-    func write(config: String) throws {
+    func write(config: String, logLevel: String = "debug") throws {
         let text = """
             [node]
             name = "test-node"
-            log_level = "debug"
+            log_level = "\(logLevel)"
             status_socket = "\(statusSocket)"
 
             \(config)
