@@ -4,7 +4,7 @@
 SWIFT ?= swift
 SWIFT_FLAGS ?=
 
-.PHONY: deps build test demo clean
+.PHONY: deps build test demo bench fuzz clean
 
 deps:
 	./scripts/install-deps.sh
@@ -19,5 +19,18 @@ test: deps
 demo: build
 	./scripts/demo.sh
 
+# Throughput against chronyd in the same run (release build; prints ratios). Not part of `make test`.
+bench: deps
+	$(SWIFT) build -c release --product fleetnode
+	$(SWIFT) build -c release --product ntp-server-load
+	taskset -c 0 "$$($(SWIFT) build -c release --show-bin-path)/ntp-server-load"
+
+# libFuzzer over the packet parser and server rules (FUZZ_SECONDS, default 60). Not part of `make test`.
+FUZZ_SECONDS ?= 60
+fuzz:
+	cd Fuzz && $(SWIFT) build -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+	mkdir -p Fuzz/corpus
+	Fuzz/.build/debug/fuzz-ntp -max_total_time=$(FUZZ_SECONDS) -max_len=1500 Fuzz/corpus
+
 clean:
-	rm -rf .build demo-run
+	rm -rf .build Fuzz/.build demo-run

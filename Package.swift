@@ -105,6 +105,13 @@ let package = Package(
             ]
         ),
 
+        // MARK: Benchmarks (not tests: `make bench`, release build, prints ratios against chronyd)
+        .executableTarget(
+            name: "ntp-server-load",
+            dependencies: ["CFleetShim", "NTPCore", "Fleet"],
+            path: "Benchmarks/NTPServerLoad"
+        ),
+
         // MARK: Tests
         .testTarget(name: "NTPCoreTests", dependencies: ["NTPCore"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "NTPCore"]),

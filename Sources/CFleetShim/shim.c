@@ -306,6 +306,57 @@ ssize_t cfs_recv_stamped(int fd, void *buffer, size_t length, int timeout_ms, in
     return n;
 }
 
+#define CFS_MANY_MAX 256
+
+int cfs_send_many(int fd, const uint8_t *data, int length, int count) {
+    struct mmsghdr msgs[CFS_MANY_MAX];
+    struct iovec iov[CFS_MANY_MAX];
+    if (count > CFS_MANY_MAX) count = CFS_MANY_MAX;
+    if (count <= 0 || length <= 0) return 0;
+    memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)count);
+    for (int i = 0; i < count; i++) {
+        iov[i].iov_base = (void *)(data + (size_t)i * (size_t)length);
+        iov[i].iov_len = (size_t)length;
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = sendmmsg(fd, msgs, (unsigned int)count, MSG_DONTWAIT);
+    if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) ? 0 : -errno;
+    return n;
+}
+
+int cfs_recv_many(int fd, int max, int timeout_ms) {
+    static __thread uint8_t sink[CFS_MANY_MAX][512];
+    struct mmsghdr msgs[CFS_MANY_MAX];
+    struct iovec iov[CFS_MANY_MAX];
+    if (max > CFS_MANY_MAX) max = CFS_MANY_MAX;
+    if (max <= 0) return 0;
+    if (timeout_ms > 0) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, timeout_ms) <= 0) return 0;
+    }
+    memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)max);
+    for (int i = 0; i < max; i++) {
+        iov[i].iov_base = sink[i];
+        iov[i].iov_len = sizeof sink[i];
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(fd, msgs, (unsigned int)max, MSG_DONTWAIT, NULL);
+    return n < 0 ? 0 : n;
+}
+
+int cfs_set_buffers(int fd, int bytes) {
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+    int granted = 0;
+    socklen_t len = sizeof granted;
+    getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &len);
+    return granted;
+}
+
 void cfs_clock_realtime(int64_t *sec, int32_t *nsec) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -1,0 +1,17 @@
+// swift-tools-version: 6.1
+// libFuzzer targets for the protocol core. Built apart from the main package because a fuzz entry point has
+// no `main` (libFuzzer provides it): `make fuzz` builds with -sanitize=fuzzer,address and runs for a while.
+import PackageDescription
+
+let package = Package(
+    name: "timefleet-fuzz",
+    dependencies: [.package(name: "timefleet", path: "..")],
+    targets: [
+        .target(name: "CFuzzer"),
+        .executableTarget(
+            name: "fuzz-ntp",
+            dependencies: ["CFuzzer", .product(name: "NTPCore", package: "timefleet")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        )
+    ]
+)

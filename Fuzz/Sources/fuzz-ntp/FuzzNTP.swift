@@ -1,0 +1,39 @@
+import CFuzzer
+import NTPCore
+
+/// SwiftPM's name for this executable's `main`: run libFuzzer's driver with the entry point below.
+@_cdecl("fuzz_ntp_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv, fuzzNTP)
+}
+
+/// One libFuzzer input: an arbitrary datagram. Checks the properties every packet rule promises:
+/// - parsing never traps, and whatever parses serialises back to the same bytes;
+/// - the server rules never trap, answer only client requests, echo the transmit timestamp as origin, and
+///   never answer with more bytes than were received.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzNTP(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    let bytes = UnsafeRawBufferPointer(start: data, count: count)
+
+    if let packet = try? NTPPacket(parsing: bytes) {
+        precondition(packet.serialized() == Array(bytes), "parse/serialise round trip changed the bytes")
+    }
+
+    var core = NTPServerCore(policy: ServerPolicy(rateLimit: try? RateLimitPolicy(interval: 0, burst: 2, leak: 1, kod: 1)), rateLimitCapacity: 16)
+    var random = SeededRandom(seed: UInt64(count))
+    let state = ServerState.local(stratum: 1, precision: -20, referenceTime: NTPTimestamp(rawValue: 0xE000_0000_0000_0000))
+    for attempt in 0..<3 {
+        let decision = core.handle(
+            request: bytes, from: .v4(0x7F00_0001), receivedAt: NTPTimestamp(rawValue: 0xE000_0001_0000_0000),
+            monotonicNow: UInt64(attempt), state: state, random: &random)
+        guard case .reply(let reply) = decision else { continue }
+        let wire = reply.serialized(transmit: NTPTimestamp(rawValue: 0xE000_0001_0000_1000))
+        precondition(!wire.isEmpty && wire.count <= count, "a response larger than its request")
+        precondition(bytes[0] & 7 == 3, "answered a datagram that is not a client request")
+        precondition(Array(wire[24..<32]) == Array(bytes[40..<48]), "origin is not the request's transmit timestamp")
+        precondition(wire[0] & 7 == 4, "response not in server mode")
+    }
+    return 0
+}
