@@ -9,7 +9,11 @@ final class NtpdigTests: XCTestCase {
         let ntpdig = try ExternalTool.require("ntpdig", package: "ntpsec-ntpdig")
         let namespace = "fleettest\(getpid())"
         let added = try ExternalTool.run(ip, ["netns", "add", namespace])
-        guard added.status == 0 else { throw XCTSkip("cannot create a network namespace here: \(added.stderr)") }
+        guard added.status == 0 else {
+            // Developers without root may skip; CI runs as root and must run this test.
+            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("cannot create a network namespace: \(added.stderr)") }
+            throw XCTSkip("cannot create a network namespace here (needs root): \(added.stderr)")
+        }
         defer { NetworkNamespace.delete(namespace, ip: ip) }
         XCTAssertEqual(try ExternalTool.run(ip, ["-n", namespace, "link", "set", "lo", "up"]).status, 0)
 

@@ -22,10 +22,11 @@ final class ServingTests: XCTestCase {
             XCTAssertEqual(measurement.stratum, 3)
             XCTAssertEqual(measurement.referenceID, .locl)
             XCTAssertEqual(measurement.leap, .noWarning)
-            // Same machine, same clock, software clock without correction: the offset is the timestamping
-            // error. T2 comes from the kernel receive stamp and T3 is taken just before sending.
-            XCTAssertLessThan(abs(measurement.offset), 0.001, "offset \(measurement.offset)")
-            XCTAssertLessThan(measurement.delay, 0.010)
+            // Same machine, same clock, software clock without correction: with correct T2 (kernel receive
+            // stamp) and T3 (read just before sending), RFC 5905's bound |offset| <= delay / 2 must hold,
+            // up to the clocks' precision.
+            XCTAssertLessThanOrEqual(abs(measurement.offset), measurement.delay / 2 + 1e-6, "offset \(measurement.offset), delay \(measurement.delay)")
+            XCTAssertLessThan(measurement.delay, 0.1)
             XCTAssertGreaterThanOrEqual((measurement.serverTransmit - measurement.serverReceive).seconds, 0)
         }
 
