@@ -38,6 +38,9 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        .target(name: "CFleetTLS", dependencies: ["COpenSSL"]),
+        // Crypto behind one header: AES-SIV (RFC 5297) and AES-CMAC (RFC 4493) over OpenSSL's libcrypto.
+        .target(name: "CFleetCrypto", dependencies: ["COpenSSL"]),
         .systemLibrary(
             name: "CGPS",
             pkgConfig: "libgps",
@@ -48,6 +51,7 @@ let package = Package(
         .target(name: "NTPCore"),
 
         // MARK: Libraries
+        .target(name: "FleetCrypto", dependencies: ["CFleetCrypto", "NTPCore"]),
         .target(
             name: "Fleet",
             dependencies: [
@@ -60,8 +64,12 @@ let package = Package(
             name: "NTSKE",
             dependencies: [
                 "NTPCore",
-                "COpenSSL",
+                "Fleet",
+                "CFleetTLS",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -70,6 +78,7 @@ let package = Package(
                 "NTPCore",
                 "Fleet",
                 "NTSKE",
+                "FleetCrypto",
                 "CFleetShim",
                 "CGPS",
                 .product(name: "Logging", package: "swift-log"),
@@ -113,8 +122,10 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .testTarget(name: "NTPCoreTests", dependencies: ["NTPCore"]),
+        .testTarget(name: "NTPCoreTests", dependencies: ["NTPCore", "FleetCrypto"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "NTPCore"]),
+        .testTarget(name: "NTSKETests", dependencies: ["NTSKE"]),
+        .testTarget(name: "FleetCryptoTests", dependencies: ["FleetCrypto", "NTPCore"]),
         .testTarget(
             name: "NodeTests",
             dependencies: ["Node", "Fleet", "NTPCore", "CFleetShim"]

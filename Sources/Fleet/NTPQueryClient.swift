@@ -23,43 +23,58 @@ public struct NTPQueryClient: Sendable {
 
     /// One exchange. Throws `Failure` for a timeout or socket error, `ExchangeError` for a rejected response.
     public func query() throws -> NTPMeasurement {
-        var mode: Int32 = 0
-        var message = [CChar](repeating: 0, count: 256)
-        let fd = cfs_udp_connect(server.host, server.port, &mode, &message, message.count)
-        guard fd >= 0 else {
-            throw Failure(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        }
-        defer { cfs_close(fd) }
-
         var random = SystemRandomNumberGenerator()
         let cookie = NTPTimestamp(rawValue: random.next())
         let request = NTPPacket(header: ClientExchange.request(transmit: cookie, version: version)).serialized()
+        let exchange = try self.exchange(request) { response in
+            // Not the answer to this request (a late or stray datagram): keep waiting.
+            response.count >= NTPHeader.length && (try? NTPHeader(parsing: response))?.originTimestamp == cookie
+        }
+        return try ClientExchange.measure(
+            response: exchange.response, sentTransmit: cookie, t1: exchange.t1, t4: exchange.t4, localPrecision: 1e-6)
+    }
+
+    /// A request sent and the response it got, with the local send (T1) and receive (T4) times.
+    public struct Exchange: Sendable {
+        public var response: [UInt8]
+        public var t1: NTPTimestamp
+        public var t4: NTPTimestamp
+    }
+
+    /// Sends `request` and waits for the first datagram that `matches` accepts (others are ignored), reading
+    /// T4 from the kernel receive timestamp when the socket has one. Also the transport of NTS queries.
+    public func exchange(_ request: [UInt8], matches: ([UInt8]) -> Bool) throws -> Exchange {
+        var mode: Int32 = 0
+        var message = [CChar](repeating: 0, count: 256)
+        let fd = cfs_udp_connect(server.host, server.port, &mode, &message, message.count)
+        guard fd >= 0 else { throw Failure(String(nulTerminated: message)) }
+        defer { cfs_close(fd) }
+
         let t1 = NTPTimestamp(Self.systemNow())
         let sent = request.withUnsafeBytes { cfs_send(fd, $0.baseAddress, $0.count) }
         guard sent == request.count else { throw Failure("send to \(server) failed (errno \(-sent))") }
 
-        var buffer = [UInt8](repeating: 0, count: 2048)
-        var remaining = Int64(timeoutMilliseconds) * 1_000_000
+        var buffer = [UInt8](repeating: 0, count: 4096)
         let start = cfs_monotonic_ns()
+        let limit = Int64(timeoutMilliseconds) * 1_000_000
+        var remaining = limit
         while remaining > 0 {
             var seconds: Int64 = 0
             var nanoseconds: Int32 = 0
             var stamped: Int32 = 0
             let length = buffer.withUnsafeMutableBytes {
-                cfs_recv_stamped(fd, $0.baseAddress, $0.count, Int32(remaining / 1_000_000), &seconds, &nanoseconds, &stamped)
+                cfs_recv_stamped(fd, $0.baseAddress, $0.count, Int32(max(1, remaining / 1_000_000)), &seconds, &nanoseconds, &stamped)
             }
             let now = Self.systemNow()
             if length < 0 { throw Failure("receive from \(server) failed (errno \(-length))") }
-            if length == 0 { break }
-            let t4 = stamped == 1 ? UnixTime(seconds: seconds, nanoseconds: UInt32(nanoseconds)) : now
-            do {
-                return try ClientExchange.measure(
-                    response: Array(buffer[0..<length]), sentTransmit: cookie, t1: t1, t4: NTPTimestamp(t4),
-                    localPrecision: 1e-6)
-            } catch .bogusOrigin {
-                // Not the answer to this request (a late or stray datagram): keep waiting.
+            if length > 0 {
+                let response = Array(buffer[0..<length])
+                if matches(response) {
+                    let t4 = stamped == 1 ? UnixTime(seconds: seconds, nanoseconds: UInt32(nanoseconds)) : now
+                    return Exchange(response: response, t1: t1, t4: NTPTimestamp(t4))
+                }
             }
-            remaining = Int64(timeoutMilliseconds) * 1_000_000 - Int64(cfs_monotonic_ns() - start)
+            remaining = limit - Int64(cfs_monotonic_ns() - start)
         }
         throw Failure("no response from \(server) within \(timeoutMilliseconds) ms")
     }

@@ -63,6 +63,48 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         }
     }
 
+    /// NTS (RFC 8915): the NTS-KE server, its certificate and the cookie master keys (never their bytes).
+    public struct NTS: Codable, Sendable, Equatable {
+        public struct Certificate: Codable, Sendable, Equatable {
+            public var subject: String
+            /// Unix seconds.
+            public var notAfter: Int64
+            public var sha256: String
+            public init(subject: String, notAfter: Int64, sha256: String) {
+                self.subject = subject
+                self.notAfter = notAfter
+                self.sha256 = sha256
+            }
+        }
+
+        public struct CookieKey: Codable, Sendable, Equatable {
+            public var id: UInt32
+            /// Unix seconds.
+            public var createdAt: Int64
+            public var current: Bool
+            public init(id: UInt32, createdAt: Int64, current: Bool) {
+                self.id = id
+                self.createdAt = createdAt
+                self.current = current
+            }
+        }
+
+        public var listeners: [String]
+        public var certificate: Certificate?
+        public var certificateSwaps: Int
+        public var cookieKeys: [CookieKey]
+        public var rotateIntervalSeconds: Int64
+        public var ntske: NTSKECounters
+        public init(listeners: [String], certificate: Certificate?, certificateSwaps: Int, cookieKeys: [CookieKey], rotateIntervalSeconds: Int64, ntske: NTSKECounters) {
+            self.listeners = listeners
+            self.certificate = certificate
+            self.certificateSwaps = certificateSwaps
+            self.cookieKeys = cookieKeys
+            self.rotateIntervalSeconds = rotateIntervalSeconds
+            self.ntske = ntske
+        }
+    }
+
     public var name: String
     public var version: String
     public var uptimeSeconds: Double
@@ -73,8 +115,9 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var busiestClients: [Client]
     public var rateLimiting: Bool
     public var configReloads: Int
+    public var nts: NTS?
 
-    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int) {
+    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil) {
         self.name = name
         self.version = version
         self.uptimeSeconds = uptimeSeconds
@@ -85,5 +128,6 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         self.busiestClients = busiestClients
         self.rateLimiting = rateLimiting
         self.configReloads = configReloads
+        self.nts = nts
     }
 }

@@ -8,6 +8,12 @@ public struct ServerCounters: Codable, Sendable, Equatable {
     public var kissOfDeath: UInt64 = 0
     /// Of `answered`: responses carrying a crypto-NAK (RFC 5905 §7.5).
     public var cryptoNAK: UInt64 = 0
+    /// Of `answered`: NTS-authenticated responses (RFC 8915).
+    public var ntsAuthenticated: UInt64 = 0
+    /// Of `answered`: NTS NAKs (kiss code NTSN) for cookies that did not open.
+    public var ntsNAK: UInt64 = 0
+    /// Of `answered`: NTS NAKs for requests whose cookie opened but whose authenticator did not verify.
+    public var ntsAuthenticationFailed: UInt64 = 0
     /// Dropped datagrams by reason (malformed, unsupportedVersion, controlQuery, unexpectedMode, denied, rateLimited, sendFailed).
     public var dropped: [String: UInt64] = [:]
     /// Received datagrams that carried a kernel receive timestamp.
@@ -22,6 +28,9 @@ public struct ServerCounters: Codable, Sendable, Equatable {
         answered += other.answered
         kissOfDeath += other.kissOfDeath
         cryptoNAK += other.cryptoNAK
+        ntsAuthenticated += other.ntsAuthenticated
+        ntsNAK += other.ntsNAK
+        ntsAuthenticationFailed += other.ntsAuthenticationFailed
         kernelTimestamps += other.kernelTimestamps
         for (reason, count) in other.dropped { dropped[reason, default: 0] += count }
     }

@@ -7,10 +7,13 @@
 public struct NTPServerCore: Sendable {
     public private(set) var policy: ServerPolicy
     private var limiter: RateLimiter
+    /// NTS (RFC 8915): the site's cookie master keys and the AEADs; nil when the node serves no NTS.
+    public var nts: NTSServerConfiguration?
 
-    public init(policy: ServerPolicy, rateLimitCapacity: Int = 65_536) {
+    public init(policy: ServerPolicy, rateLimitCapacity: Int = 65_536, nts: NTSServerConfiguration? = nil) {
         self.policy = policy
         self.limiter = RateLimiter(policy: policy.rateLimit ?? .chronyDefault, capacity: rateLimitCapacity)
+        self.nts = nts
     }
 
     /// Applies a reloaded policy; clients' rate-limit records are kept.
@@ -68,13 +71,38 @@ public struct NTPServerCore: Sendable {
             }
         }
 
+        var trailer: ServerReply.Trailer
         // RFC 5905 §7.5: a request authenticated with a key this server does not hold gets a crypto-NAK.
         // (Symmetric keys arrive with sibling peering; until then no key is known.)
-        let trailer: ServerReply.Trailer
         if let mac = packet.mac, !mac.isCryptoNAK {
             trailer = .cryptoNAK
         } else {
             trailer = .none
+        }
+
+        // RFC 8915 §5.7. Rate limiting came first: a flood is refused before any cryptography is done.
+        if let nts, packet.extensionFields.contains(where: { NTSExtensionType.isNTS($0.type) }) {
+            switch NTSServer.check(request: request, packet: packet, configuration: nts) {
+            case .notNTS:
+                break
+            case .invalid:
+                return .drop(.ntsInvalid)
+            case .nak(let uniqueIdentifier):
+                // One kiss code per response: when RATE was due as well, send nothing (as chrony does).
+                if case .kissOfDeath = kind { return .drop(.rateLimited) }
+                kind = .kissOfDeath(.ntsNak)
+                trailer = .ntsNAK(uniqueIdentifier: uniqueIdentifier, authenticationFailed: false)
+            case .authenticationFailed(let uniqueIdentifier):
+                // RFC 8915 §5.7: a request that cannot be authenticated SHOULD get a NAK too (chrony does).
+                if case .kissOfDeath = kind { return .drop(.rateLimited) }
+                kind = .kissOfDeath(.ntsNak)
+                trailer = .ntsNAK(uniqueIdentifier: uniqueIdentifier, authenticationFailed: true)
+            case .valid(let ntsRequest):
+                // A RATE kiss for an NTS client travels authenticated.
+                let cookies = NTSServer.freshCookies(
+                    for: ntsRequest, requestLength: request.count, configuration: nts, using: &random)
+                trailer = .nts(ntsRequest, cookies: cookies)
+            }
         }
 
         let header = Self.responseHeader(to: packet.header, receivedAt: receivedAt, state: state, kind: kind)

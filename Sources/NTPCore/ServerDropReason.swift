@@ -13,4 +13,7 @@ public enum ServerDropReason: String, Sendable, CaseIterable, Hashable {
     case denied
     /// Over the client's rate limit, and neither the leak nor a Kiss-o'-Death let it through.
     case rateLimited
+    /// NTS extension fields present but unusable (RFC 8915 §5.7): no or short Unique Identifier, not exactly
+    /// one cookie or authenticator, the authenticator not last.
+    case ntsInvalid
 }

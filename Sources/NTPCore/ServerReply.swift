@@ -13,6 +13,11 @@ public struct ServerReply: Hashable, Sendable {
         case none
         /// RFC 5905 §7.5: a MAC of key id 0 and no digest tells the client its key was not accepted.
         case cryptoNAK
+        /// RFC 8915 §5.7: the Unique Identifier echoed, nothing authenticated (the header is a NTSN kiss).
+        /// `authenticationFailed` tells a request whose cookie opened but whose authenticator did not verify.
+        case ntsNAK(uniqueIdentifier: [UInt8], authenticationFailed: Bool)
+        /// RFC 8915 §5.7: Unique Identifier and an authenticator sealing `cookies` with the request's S2C key.
+        case nts(NTSRequest, cookies: [[UInt8]])
     }
 
     public var header: NTPHeader
@@ -33,28 +38,55 @@ public struct ServerReply: Hashable, Sendable {
         switch trailer {
         case .none: return NTPHeader.length
         case .cryptoNAK: return NTPHeader.length + MAC.cryptoNAK.encodedLength
+        case .ntsNAK(let uniqueIdentifier, _): return NTPHeader.length + NTSServer.nakFields(uniqueIdentifier: uniqueIdentifier).count
+        case .nts(let request, let cookies): return NTPHeader.length + NTSServer.responseFieldsLength(request: request, cookies: cookies)
         }
     }
 
-    /// Writes the response with `transmit` as its transmit timestamp. Returns the length written, or 0 (and
-    /// writes nothing) when the buffer is too small or the response would be larger than the request.
-    public func write(transmit: NTPTimestamp, to buffer: UnsafeMutableRawBufferPointer) -> Int {
+    /// Writes the response with `transmit` as its transmit timestamp; an NTS response is sealed now, over the
+    /// final header, with `nts`'s ciphers. Returns the length written, or 0 (and writes nothing) when the
+    /// buffer is too small, the response would be larger than the request, or NTS sealing is impossible.
+    public func write(
+        transmit: NTPTimestamp, to buffer: UnsafeMutableRawBufferPointer, nts: NTSServerConfiguration?,
+        random: inout some RandomNumberGenerator
+    ) -> Int {
         let length = self.length
         guard length <= requestLength, length <= buffer.count else { return 0 }
         var stamped = header
         stamped.transmitTimestamp = transmit
         stamped.write(to: buffer)
-        if trailer == .cryptoNAK {
-            // Key id 0, no digest.
-            for i in NTPHeader.length..<length { buffer[i] = 0 }
+        let trailerBytes: [UInt8]
+        switch trailer {
+        case .none:
+            return length
+        case .cryptoNAK:
+            trailerBytes = [0, 0, 0, 0]  // key id 0, no digest
+        case .ntsNAK(let uniqueIdentifier, _):
+            trailerBytes = NTSServer.nakFields(uniqueIdentifier: uniqueIdentifier)
+        case .nts(let request, let cookies):
+            guard let nts else { return 0 }
+            trailerBytes = NTSServer.responseFields(
+                header: UnsafeRawBufferPointer(rebasing: buffer[0..<NTPHeader.length]), request: request,
+                cookies: cookies, configuration: nts, using: &random)
         }
+        guard NTPHeader.length + trailerBytes.count == length else { return 0 }
+        for (index, byte) in trailerBytes.enumerated() { buffer[NTPHeader.length + index] = byte }
         return length
     }
 
-    /// The response as bytes (tests, and callers outside the batched packet path).
-    public func serialized(transmit: NTPTimestamp) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
-            count = write(transmit: transmit, to: UnsafeMutableRawBufferPointer(buffer))
+    /// `write` for responses that need no NTS sealing (tests, callers outside the packet path).
+    public func write(transmit: NTPTimestamp, to buffer: UnsafeMutableRawBufferPointer) -> Int {
+        var random = SystemRandomNumberGenerator()
+        return write(transmit: transmit, to: buffer, nts: nil, random: &random)
+    }
+
+    /// The response as bytes.
+    public func serialized(
+        transmit: NTPTimestamp, nts: NTSServerConfiguration? = nil
+    ) -> [UInt8] {
+        var random = SystemRandomNumberGenerator()
+        return [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
+            count = write(transmit: transmit, to: UnsafeMutableRawBufferPointer(buffer), nts: nts, random: &random)
         }
     }
 }

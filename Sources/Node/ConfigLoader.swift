@@ -33,7 +33,7 @@ public enum ConfigLoader {
 
     private static func read(_ root: TableReader) throws(ConfigError) -> NodeConfig {
         var config = NodeConfig()
-        try root.allowOnly(["node", "clock", "local", "ntp", "access", "ratelimit"])
+        try root.allowOnly(["node", "clock", "local", "ntp", "access", "ratelimit", "nts"])
 
         if let node = try root.table("node") {
             try node.allowOnly(["name", "log_level", "status_socket"])
@@ -115,7 +115,62 @@ public enum ConfigLoader {
                 throw limit.error(nil, error.description)
             }
         }
+        if let nts = try root.table("nts") {
+            config.nts = try readNTS(nts)
+        }
         return config
+    }
+
+    private static func readNTS(_ table: TableReader) throws(ConfigError) -> NodeConfig.NTS {
+        var nts = NodeConfig.NTS()
+        try table.allowOnly([
+            "listen", "certificate", "private_key", "key_file", "rotate_interval", "key_history", "ntp_server",
+            "ntp_port", "max_connections", "timeout", "ratelimit", "certificate_check_interval",
+        ])
+        if let listen = try table.strings("listen") {
+            guard !listen.isEmpty else { throw table.error("listen", "must name at least one address") }
+            nts.listen = try listen.enumerated().map { (index, text) throws(ConfigError) in
+                try endpoint(text, defaultPort: 4460, reader: table, key: "listen", index: index)
+            }
+        }
+        for (key, path) in [("certificate", \NodeConfig.NTS.certificate), ("private_key", \NodeConfig.NTS.privateKey)] {
+            guard let value = try table.string(key), value.hasPrefix("/") else {
+                throw table.error(key, "is required: the absolute path of a PEM file")
+            }
+            nts[keyPath: path] = value
+        }
+        if let keyFile = try table.string("key_file") {
+            guard keyFile.hasPrefix("/") else { throw table.error("key_file", "must be an absolute path") }
+            nts.keyFile = keyFile
+        }
+        if let interval = try table.int("rotate_interval", in: 0...31_622_400) {
+            guard interval == 0 || interval >= 60 else { throw table.error("rotate_interval", "must be 0 (never) or at least 60 seconds") }
+            nts.rotateInterval = Int64(interval)
+        }
+        if let history = try table.int("key_history", in: 1...32) { nts.keyHistory = history }
+        if let server = try table.string("ntp_server") {
+            guard !server.isEmpty, server.utf8.count <= 255, !server.contains(" ") else {
+                throw table.error("ntp_server", "must be a host name or IP address")
+            }
+            nts.ntpServer = server
+        }
+        if let port = try table.int("ntp_port", in: 1...65_535) { nts.ntpPort = UInt16(port) }
+        if let connections = try table.int("max_connections", in: 1...100_000) { nts.maximumConnections = connections }
+        if let timeout = try table.number("timeout", in: 0.1...60) { nts.timeout = timeout }
+        if let check = try table.number("certificate_check_interval", in: 1...86_400) { nts.certificateCheckInterval = check }
+        if let limit = try table.table("ratelimit") {
+            try limit.allowOnly(["interval", "burst", "leak"])
+            do {
+                nts.sessionRate = try RateLimitPolicy(
+                    interval: try limit.int("interval", in: -4...12) ?? 6, burst: try limit.int("burst", in: 1...255) ?? 8,
+                    leak: try limit.int("leak", in: 1...4) ?? 2)
+            } catch let error as ConfigError {
+                throw error
+            } catch {
+                throw limit.error(nil, "\(error)")
+            }
+        }
+        return nts
     }
 
     private static func endpoint(
@@ -181,6 +236,21 @@ private struct TableReader {
 
     func int(_ key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int? {
         guard let number = try value(key, .int)?.int else { return nil }
+        guard range.contains(number) else {
+            throw error(key, "must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
+        }
+        return number
+    }
+
+    /// An integer or floating-point number in `range`.
+    func number(_ key: String, in range: ClosedRange<Double>) throws(ConfigError) -> Double? {
+        guard let value = table[key] else { return nil }
+        let number: Double
+        switch value.type {
+        case .int: number = Double(value.int ?? 0)
+        case .double: number = value.double ?? 0
+        default: throw error(key, "expected a number, found \(value.type.description)")
+        }
         guard range.contains(number) else {
             throw error(key, "must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
         }

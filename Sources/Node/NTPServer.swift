@@ -79,6 +79,11 @@ public final class NTPServer: Service, Sendable {
 
     public var policy: ServerPolicy { shared.core.withLock { $0.policy } }
 
+    /// Serves NTS with these cookie master keys from the next packet on (start, rotation, reload).
+    public func update(nts: NTSServerConfiguration?) {
+        shared.core.withLock { $0.nts = nts }
+    }
+
     public func busiestClients(limit: Int) -> [ClientActivity] {
         shared.core.withLock { $0.busiestClients(limit: limit) }
     }

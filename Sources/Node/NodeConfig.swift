@@ -15,6 +15,34 @@ public struct NodeConfig: Sendable, Equatable {
         public var batch: Int = 32
     }
 
+    /// NTS (RFC 8915): the NTS-KE server and NTS-protected NTP. Present when the `[nts]` table is.
+    public struct NTS: Sendable, Equatable {
+        /// NTS-KE addresses (TCP, default port 4460).
+        public var listen: [SocketEndpoint] = [
+            SocketEndpoint(host: "0.0.0.0", port: 4460), SocketEndpoint(host: "::", port: 4460),
+        ]
+        /// PEM certificate chain (leaf first) and private key; reloaded when the files change and on SIGHUP.
+        public var certificate: String = ""
+        public var privateKey: String = ""
+        /// Cookie master keys, shared by every node of a site (mode 0600; created if missing).
+        public var keyFile: String = "/var/lib/fleetnode/nts-cookie-keys"
+        /// Seconds between master-key rotations done by this node; 0 = never (the fleet tool rotates).
+        public var rotateInterval: Int64 = 604_800
+        /// Master keys kept: cookies sealed under the newest `keyHistory` keys still open.
+        public var keyHistory: Int = 3
+        /// Server and Port Negotiation records sent to clients (RFC 8915 §4.1.7, §4.1.8); nil: none for the
+        /// server, and for the port: the node's first NTP port when it is not 123.
+        public var ntpServer: String?
+        public var ntpPort: UInt16?
+        public var maximumConnections: Int = 100
+        /// Seconds allowed for handshake plus request.
+        public var timeout: Double = 2
+        /// New NTS-KE sessions per client address (`[nts.ratelimit]`, as chrony's `ntsratelimit`); nil: off.
+        public var sessionRate: RateLimitPolicy?
+        /// Seconds between checks of the certificate files for a renewal.
+        public var certificateCheckInterval: Double = 10
+    }
+
     /// How the node keeps time. Only the software clock exists yet: it serves the system clock plus the
     /// node's own correction and never touches the kernel clock.
     public enum ClockDriver: String, Sendable, Equatable, CaseIterable {
@@ -31,6 +59,7 @@ public struct NodeConfig: Sendable, Equatable {
     public var localStratum: UInt8?
     public var ntp = NTP()
     public var policy = ServerPolicy()
+    public var nts: NTS?
     /// Capacity of the per-client rate-limit table (bounded memory, however many clients).
     public var rateLimitClients: Int = 65_536
 

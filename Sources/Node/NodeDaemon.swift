@@ -15,6 +15,7 @@ public final class NodeDaemon: Sendable {
     private let serving: ServingState
     private let statistics = ServerStatistics()
     private let server: NTPServer
+    private let nts: NodeNTS?
     private let logger: Logger
     private let startedMonotonic = ContinuousClock.now
     private let reloads = Atomic<Int>(0)
@@ -33,7 +34,11 @@ public final class NodeDaemon: Sendable {
         self.logger = logger
         self.clock = SoftwareClock()
         self.serving = ServingState(source: Self.source(for: config), precision: clock.precision)
-        self.server = try NTPServer(config: config, clock: clock, serving: serving, statistics: statistics, logger: logger)
+        let server = try NTPServer(config: config, clock: clock, serving: serving, statistics: statistics, logger: logger)
+        self.server = server
+        self.nts = try config.nts.map {
+            try NodeNTS(configuration: $0, ntpServer: server, ntpPort: server.listeners.first?.port, logger: logger)
+        }
     }
 
     private static func source(for config: NodeConfig) -> ServingState.Source {
@@ -51,7 +56,7 @@ public final class NodeDaemon: Sendable {
                     .init(service: server),
                     .init(service: status),
                     .init(service: reload),
-                ],
+                ] + (nts?.services ?? []).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         if case .local(let stratum) = serving.current {
@@ -75,9 +80,12 @@ public final class NodeDaemon: Sendable {
             defer { old = next }
             return old
         }
-        if next.ntp != previous.ntp || next.statusSocket != previous.statusSocket || next.rateLimitClients != previous.rateLimitClients {
-            logger.warning("[ntp], [node] status_socket and [ratelimit] clients change only at restart; the rest is applied")
+        if next.ntp != previous.ntp || next.statusSocket != previous.statusSocket || next.rateLimitClients != previous.rateLimitClients
+            || next.nts != previous.nts
+        {
+            logger.warning("[ntp], [nts], [node] status_socket and [ratelimit] clients change only at restart; the rest is applied (NTS certificate and key files are re-read)")
         }
+        nts?.reload()
         server.update(policy: next.policy)
         serving.set(Self.source(for: next))
         logLevel.current = next.logLevel
@@ -113,7 +121,8 @@ public final class NodeDaemon: Sendable {
                 .init(address: $0.address.description, requests: $0.requests, limited: $0.limited)
             },
             rateLimiting: server.policy.rateLimit != nil,
-            configReloads: reloads.load(ordering: .relaxed))
+            configReloads: reloads.load(ordering: .relaxed),
+            nts: nts?.status)
     }
 }
 

@@ -53,7 +53,9 @@ final class ReceiveLoop: @unchecked Sendable {
         let monotonic = cfs_monotonic_ns()
 
         decisions.removeAll(keepingCapacity: true)
+        var nts: NTSServerConfiguration?
         shared.core.withLock { core in
+            nts = core.nts
             for index in 0..<count {
                 let i = Int32(index)
                 var receivedAt = batchTime
@@ -84,7 +86,7 @@ final class ReceiveLoop: @unchecked Sendable {
                 let buffer = UnsafeMutableRawBufferPointer(
                     start: cfs_batch_tx_buffer(batch, Int32(queued)), count: Self.bufferSize)
                 // T3 as late as possible: read the clock for each reply just before it is queued for sendmmsg.
-                let length = reply.write(transmit: NTPTimestamp(clock.now()), to: buffer)
+                let length = reply.write(transmit: NTPTimestamp(clock.now()), to: buffer, nts: nts, random: &random)
                 guard length > 0 else {
                     tally.drop(.malformed)
                     continue
@@ -92,7 +94,13 @@ final class ReceiveLoop: @unchecked Sendable {
                 cfs_batch_queue(batch, Int32(queued), Int32(length), Int32(index))
                 queued += 1
                 if case .kissOfDeath = reply.kind { tally.kissOfDeath += 1 }
-                if reply.trailer == .cryptoNAK { tally.cryptoNAK += 1 }
+                switch reply.trailer {
+                case .none: break
+                case .cryptoNAK: tally.cryptoNAK += 1
+                case .nts: tally.ntsAuthenticated += 1
+                case .ntsNAK(_, let authenticationFailed):
+                    if authenticationFailed { tally.ntsAuthenticationFailed += 1 } else { tally.ntsNAK += 1 }
+                }
             }
         }
         if queued > 0 {

@@ -13,6 +13,8 @@ public final class ServerStatistics: Sendable {
     private let receivedMetric = Counter(label: "fleetnode_ntp_received_total")
     private let answeredMetric = Counter(label: "fleetnode_ntp_answered_total")
     private let kissMetric = Counter(label: "fleetnode_ntp_kiss_of_death_total")
+    private let ntsMetric = Counter(label: "fleetnode_ntp_nts_authenticated_total")
+    private let ntsNAKMetric = Counter(label: "fleetnode_ntp_nts_nak_total")
     private let droppedMetrics: [String: Counter]
 
     public init() {
@@ -32,6 +34,9 @@ public final class ServerStatistics: Sendable {
         delta.answered = UInt64(tally.answered)
         delta.kissOfDeath = UInt64(tally.kissOfDeath)
         delta.cryptoNAK = UInt64(tally.cryptoNAK)
+        delta.ntsAuthenticated = UInt64(tally.ntsAuthenticated)
+        delta.ntsNAK = UInt64(tally.ntsNAK)
+        delta.ntsAuthenticationFailed = UInt64(tally.ntsAuthenticationFailed)
         delta.kernelTimestamps = UInt64(tally.kernelTimestamps)
         for (index, reason) in ServerDropReason.allCases.enumerated() where tally.drops[index] > 0 {
             delta.dropped[reason.rawValue] = UInt64(tally.drops[index])
@@ -42,6 +47,8 @@ public final class ServerStatistics: Sendable {
         receivedMetric.increment(by: Int64(tally.received))
         if tally.answered > 0 { answeredMetric.increment(by: Int64(tally.answered)) }
         if tally.kissOfDeath > 0 { kissMetric.increment(by: Int64(tally.kissOfDeath)) }
+        if tally.ntsAuthenticated > 0 { ntsMetric.increment(by: Int64(tally.ntsAuthenticated)) }
+        if tally.ntsNAK + tally.ntsAuthenticationFailed > 0 { ntsNAKMetric.increment(by: Int64(tally.ntsNAK + tally.ntsAuthenticationFailed)) }
         for (reason, count) in delta.dropped { droppedMetrics[reason]?.increment(by: Int64(count)) }
     }
 }
@@ -52,6 +59,9 @@ struct BatchTally {
     var answered = 0
     var kissOfDeath = 0
     var cryptoNAK = 0
+    var ntsAuthenticated = 0
+    var ntsNAK = 0
+    var ntsAuthenticationFailed = 0
     var kernelTimestamps = 0
     var sendFailed = 0
     var drops = [Int](repeating: 0, count: ServerDropReason.allCases.count)
@@ -61,6 +71,9 @@ struct BatchTally {
         answered = 0
         kissOfDeath = 0
         cryptoNAK = 0
+        ntsAuthenticated = 0
+        ntsNAK = 0
+        ntsAuthenticationFailed = 0
         kernelTimestamps = 0
         sendFailed = 0
         for index in drops.indices { drops[index] = 0 }

@@ -19,7 +19,7 @@ struct UDPSocket: Sendable {
         var message = [CChar](repeating: 0, count: 256)
         let fd = cfs_udp_bind(endpoint.host, endpoint.port, reusePort ? 1 : 0, &mode, &message, message.count)
         guard fd >= 0 else {
-            let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let text = String(nulTerminated: message)
             throw NodeStartError(message: "cannot listen on \(endpoint): \(text)")
         }
         let timestamping: Timestamping =

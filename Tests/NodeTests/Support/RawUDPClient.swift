@@ -12,7 +12,7 @@ final class RawUDPClient {
         var message = [CChar](repeating: 0, count: 256)
         descriptor = cfs_udp_connect(host, port, &mode, &message, message.count)
         guard descriptor >= 0 else {
-            throw NodeStartError(message: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw NodeStartError(message: String(nulTerminated: message))
         }
     }
 

@@ -1,0 +1,26 @@
+import NTPCore
+
+/// The AEADs NTS can use, on OpenSSL: AES-SIV-CMAC-256, -512 and -384 (RFC 5297).
+public struct OpenSSLCipherFactory: AEADCipherFactory {
+    public init() {}
+
+    /// Most preferred first: 15 (AEAD_AES_SIV_CMAC_256) is mandatory for NTS (RFC 8915 §5.1) and the only
+    /// one chrony offers; 17 (AEAD_AES_SIV_CMAC_512) is the other one ntpd-rs offers; 16 last.
+    public var supportedAlgorithms: [UInt16] {
+        [AEADAlgorithm.aesSIVCMAC256, AEADAlgorithm.aesSIVCMAC512, AEADAlgorithm.aesSIVCMAC384]
+    }
+
+    public func keyLength(of algorithm: UInt16) -> Int? {
+        switch algorithm {
+        case AEADAlgorithm.aesSIVCMAC256: 32
+        case AEADAlgorithm.aesSIVCMAC384: 48
+        case AEADAlgorithm.aesSIVCMAC512: 64
+        default: nil
+        }
+    }
+
+    public func cipher(algorithm: UInt16, key: [UInt8]) -> (any AEADCipher)? {
+        guard let length = keyLength(of: algorithm), key.count == length else { return nil }
+        return try? AESSIV(key: key)
+    }
+}

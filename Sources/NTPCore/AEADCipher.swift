@@ -1,0 +1,33 @@
+/// An RFC 5116 AEAD as NTS uses it (RFC 8915 §5.6): the NTS authenticator of every NTS-protected packet and
+/// the server's cookies are sealed with one. The protocol core does its NTS logic against this interface and
+/// the node passes the OpenSSL implementation (FleetCrypto), as ntpd-rs's core takes a `Cipher`; tests and
+/// fuzzing can pass the same real one.
+public protocol AEADCipher: Sendable {
+    /// The IANA AEAD algorithm id (RFC 5116 §6; 15 = AEAD_AES_SIV_CMAC_256, the one NTS requires).
+    var algorithm: UInt16 { get }
+    /// Seals `plaintext`: for AES-SIV the result is the 16-byte synthetic IV followed by the ciphertext.
+    /// `plaintext` may be empty (an NTS client request usually carries no encrypted fields).
+    func seal(nonce: [UInt8], associatedData: [UInt8], plaintext: [UInt8]) -> [UInt8]
+    /// Opens what `seal` produced; nil when authentication fails or the input is malformed.
+    func open(nonce: [UInt8], associatedData: [UInt8], sealed: [UInt8]) -> [UInt8]?
+}
+
+/// Makes ciphers from keys, for the algorithms an implementation supports.
+public protocol AEADCipherFactory: Sendable {
+    /// Supported algorithm ids, most preferred first.
+    var supportedAlgorithms: [UInt16] { get }
+    /// The key length of `algorithm` in bytes, or nil when unsupported.
+    func keyLength(of algorithm: UInt16) -> Int?
+    /// A cipher for `algorithm` with `key`, or nil when the algorithm is unsupported or the key length wrong.
+    func cipher(algorithm: UInt16, key: [UInt8]) -> (any AEADCipher)?
+}
+
+/// AEAD algorithm ids used by NTS (IANA "AEAD Algorithms" registry).
+public enum AEADAlgorithm {
+    /// AEAD_AES_SIV_CMAC_256 (RFC 5297): mandatory for NTS (RFC 8915 §5.1). 32-byte key.
+    public static let aesSIVCMAC256: UInt16 = 15
+    /// AEAD_AES_SIV_CMAC_384. 48-byte key.
+    public static let aesSIVCMAC384: UInt16 = 16
+    /// AEAD_AES_SIV_CMAC_512. 64-byte key.
+    public static let aesSIVCMAC512: UInt16 = 17
+}

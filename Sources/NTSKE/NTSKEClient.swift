@@ -1,0 +1,175 @@
+import Fleet
+import NIOCore
+import NIOPosix
+import NTPCore
+
+/// What an NTS-KE exchange gives a client (RFC 8915 §4.2): the two keys, the cookies, and where to send
+/// NTP (the NTS-KE server's address and port 123 unless the server negotiated otherwise).
+public struct NTSKEClientResult: Sendable, Equatable {
+    public var keys: NTSKeys
+    public var cookies: [[UInt8]]
+    /// From a Server Negotiation record, if any.
+    public var ntpServer: String?
+    /// From a Port Negotiation record, if any.
+    public var ntpPort: UInt16?
+    public var warnings: [UInt16]
+    public var tlsVersion: String
+}
+
+public struct NTSKEClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The client side of NTS-KE: TLS 1.3 with ALPN `ntske/1`, the server's certificate verified against the
+/// trusted CAs and the expected name, one request, one response, keys exported from the session.
+public enum NTSKEClient {
+    public static func establish(
+        host: String, port: UInt16 = 4460, serverName: String? = nil, trust: TLSContext,
+        algorithms: [UInt16] = [AEADAlgorithm.aesSIVCMAC256], ciphers: any AEADCipherFactory,
+        timeout: TimeAmount = .seconds(5), group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> NTSKEClientResult {
+        let channel = try await ClientBootstrap(group: group)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(host: host, port: Int(port)).get()
+        let promise = channel.eventLoop.makePromise(of: NTSKEClientResult.self)
+        let name = serverName ?? host
+        do {
+            // The TLS connection and its handler live on the channel's event loop from the start.
+            try await channel.eventLoop.submit {
+                let connection = try TLSConnection(context: trust, isServer: false, serverName: name)
+                let handler = NTSKEClientHandler(tls: connection, algorithms: algorithms, ciphers: ciphers, promise: promise)
+                try channel.pipeline.syncOperations.addHandler(handler)
+            }.get()
+        } catch {
+            channel.close(promise: nil)
+            throw error
+        }
+        let timer = channel.eventLoop.scheduleTask(in: timeout) {
+            promise.fail(NTSKEClientError("NTS-KE with \(host):\(port) did not finish within \(timeout)"))
+        }
+        defer {
+            timer.cancel()
+            channel.close(promise: nil)
+        }
+        return try await promise.futureResult.get()
+    }
+}
+
+final class NTSKEClientHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let tls: TLSConnection
+    private let algorithms: [UInt16]
+    private let ciphers: any AEADCipherFactory
+    private let promise: EventLoopPromise<NTSKEClientResult>
+    private var reader = NTSKEMessageReader(maximumMessageLength: 65_536)
+    private var finished = false
+
+    init(tls: TLSConnection, algorithms: [UInt16], ciphers: any AEADCipherFactory, promise: EventLoopPromise<NTSKEClientResult>) {
+        self.tls = tls
+        self.algorithms = algorithms
+        self.ciphers = ciphers
+        self.promise = promise
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    private var started = false
+    private func start(context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
+        do {
+            _ = try tls.receive([UInt8]())  // produces the ClientHello
+            flush(context: context)
+        } catch {
+            fail(error, context: context)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(NTSKEClientError("the server closed the connection before answering"), context: context)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        fail(error, context: context)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !finished else { return }
+        do {
+            var progress = try tls.receive(unwrapInboundIn(data).readableBytesView)
+            while !finished {
+                switch progress {
+                case .needMore:
+                    flush(context: context)
+                    return
+                case .handshakeCompleted:
+                    guard tls.applicationProtocol == NTSKEServer.alpn else {
+                        throw NTSKEClientError("the server did not agree to ALPN \(NTSKEServer.alpn)")
+                    }
+                    let request: [NTSKERecord] = [.nextProtocol([0]), .aeadAlgorithms(algorithms), .endOfMessage()]
+                    try tls.send(request.encoded())
+                    flush(context: context)
+                    progress = try tls.readApplicationData()
+                case .data(let bytes):
+                    if let message = try reader.append(bytes) {
+                        try complete(message, context: context)
+                        return
+                    }
+                    progress = try tls.readApplicationData()
+                case .closed:
+                    throw NTSKEClientError("the server closed the TLS session before End of Message")
+                }
+            }
+        } catch {
+            fail(error, context: context)
+        }
+    }
+
+    private func complete(_ message: [NTSKERecord], context: ChannelHandlerContext) throws {
+        let response = try NTSKEResponse(parsing: message, offered: algorithms)
+        guard let length = ciphers.keyLength(of: response.aeadAlgorithm),
+              let c2s = tls.exportKeyingMaterial(
+                  label: NTSKEExporter.label,
+                  context: NTSKEExporter.context(protocol: 0, aead: response.aeadAlgorithm, serverToClient: false), length: length),
+              let s2c = tls.exportKeyingMaterial(
+                  label: NTSKEExporter.label,
+                  context: NTSKEExporter.context(protocol: 0, aead: response.aeadAlgorithm, serverToClient: true), length: length)
+        else {
+            throw NTSKEClientError("cannot export keys for AEAD \(response.aeadAlgorithm)")
+        }
+        finished = true
+        promise.succeed(NTSKEClientResult(
+            keys: NTSKeys(algorithm: response.aeadAlgorithm, clientToServer: c2s, serverToClient: s2c),
+            cookies: response.cookies, ntpServer: response.server, ntpPort: response.port, warnings: response.warnings,
+            tlsVersion: tls.version))
+        tls.close()
+        flush(context: context)
+        context.close(promise: nil)
+    }
+
+    private func flush(context: ChannelHandlerContext) {
+        let outbound = tls.takeOutbound()
+        guard !outbound.isEmpty else { return }
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: outbound)), promise: nil)
+    }
+
+    private func fail(_ error: Error, context: ChannelHandlerContext) {
+        guard !finished else { return }
+        finished = true
+        flush(context: context)
+        promise.fail(error)
+        context.close(promise: nil)
+    }
+}

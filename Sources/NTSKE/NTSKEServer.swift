@@ -1,0 +1,130 @@
+import Fleet
+import Logging
+import NIOCore
+import NIOPosix
+import NTPCore
+import ServiceLifecycle
+import Synchronization
+
+/// The NTS-KE server (RFC 8915 §4) on TCP (4460 by default): accepts connections, enforces the limits and
+/// hands each connection to its own handler. The TLS context can be replaced at any time (certificate
+/// renewal): new connections use the new one, connections in progress finish with the old one.
+public final class NTSKEServer: Service, Sendable {
+    public static let alpn = "ntske/1"
+
+    private let channels: [Channel]
+    private let shared: Shared
+
+    final class Shared: Sendable {
+        let tls: Mutex<TLSContext>
+        let responder: Mutex<NTSKEResponder>
+        let limits: NTSKELimits
+        let statistics: NTSKEStatistics
+        let active = Atomic<Int>(0)
+        let sessionLimiter: Mutex<RateLimiter?>
+        let logger: Logger
+
+        init(tls: TLSContext, responder: NTSKEResponder, limits: NTSKELimits, statistics: NTSKEStatistics, logger: Logger) {
+            self.tls = Mutex(tls)
+            self.responder = Mutex(responder)
+            self.limits = limits
+            self.statistics = statistics
+            self.sessionLimiter = Mutex(limits.sessionRate.map { RateLimiter(policy: $0, capacity: 16_384) })
+            self.logger = logger
+        }
+
+        /// True when a new connection from `address` may proceed.
+        func admit(_ address: SocketAddress?) -> Bool {
+            if active.load(ordering: .relaxed) >= limits.maximumConnections {
+                statistics.update { $0.refusedOverLimit += 1 }
+                return false
+            }
+            if let text = address?.ipAddress, let ip = IPAddress(text) {
+                var random = SystemRandomNumberGenerator()
+                let verdict = sessionLimiter.withLock { limiter in
+                    limiter?.check(ip.unmapped, now: NIODeadline.now().uptimeNanoseconds, using: &random) ?? .respond
+                }
+                if verdict != .respond {
+                    statistics.update { $0.refusedRateLimited += 1 }
+                    return false
+                }
+            }
+            return true
+        }
+    }
+
+    /// Binds every endpoint now, so a bad address or a port in use stops the node at start.
+    public init(
+        endpoints: [SocketEndpoint], tls: TLSContext, responder: NTSKEResponder, limits: NTSKELimits,
+        statistics: NTSKEStatistics, logger: Logger, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) throws {
+        let shared = Shared(tls: tls, responder: responder, limits: limits, statistics: statistics, logger: logger)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                guard shared.admit(channel.remoteAddress) else {
+                    return channel.close()
+                }
+                do {
+                    let connection = try TLSConnection(context: shared.tls.withLock { $0 }, isServer: true)
+                    let handler = NTSKEServerHandler(
+                        tls: connection, responder: shared.responder.withLock { $0 }, statistics: shared.statistics,
+                        timeout: shared.limits.timeout, maximumRequestLength: shared.limits.maximumRequestLength,
+                        logger: shared.logger)
+                    shared.active.add(1, ordering: .relaxed)
+                    channel.closeFuture.whenComplete { _ in shared.active.subtract(1, ordering: .relaxed) }
+                    return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+                } catch {
+                    shared.logger.error("cannot start a TLS session", metadata: ["error": "\(error)"])
+                    return channel.close()
+                }
+            }
+        var channels: [Channel] = []
+        do {
+            for endpoint in endpoints {
+                channels.append(try bootstrap.bind(host: endpoint.host, port: Int(endpoint.port)).wait())
+            }
+        } catch {
+            for channel in channels { try? channel.close().wait() }
+            throw NTSKEStartError(message: "cannot listen for NTS-KE on \(endpoints): \(error)")
+        }
+        self.channels = channels
+        self.shared = shared
+    }
+
+    /// The addresses as bound (ports chosen by the kernel for port 0).
+    public var boundEndpoints: [SocketEndpoint] {
+        channels.compactMap { channel in
+            guard let address = channel.localAddress, let ip = address.ipAddress, let port = address.port else { return nil }
+            return SocketEndpoint(host: ip, port: UInt16(port))
+        }
+    }
+
+    /// Serves the new certificate to new connections from now on.
+    public func replaceTLSContext(_ context: TLSContext) {
+        shared.tls.withLock { $0 = context }
+    }
+
+    public var tlsContext: TLSContext { shared.tls.withLock { $0 } }
+
+    /// Changes what new sessions are told (for example a Server Negotiation record pointing at a sibling).
+    public func replaceResponder(_ responder: NTSKEResponder) {
+        shared.responder.withLock { $0 = responder }
+    }
+
+    public var activeConnections: Int { shared.active.load(ordering: .relaxed) }
+
+    public func run() async throws {
+        shared.logger.info("serving NTS-KE", metadata: ["listen": "\(boundEndpoints)"])
+        try? await gracefulShutdown()
+        for channel in channels { try? await channel.close() }
+        shared.logger.info("NTS-KE server stopped")
+    }
+}
+
+public struct NTSKEStartError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

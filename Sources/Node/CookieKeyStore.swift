@@ -1,0 +1,110 @@
+import Foundation
+import Logging
+import NTPCore
+import Synchronization
+
+/// The site's NTS cookie master keys on this node: loaded from the key file at start (created with a fresh
+/// key if missing), rotated on schedule when this node is in charge of rotation, and always persisted before
+/// use, so a restart never invalidates the cookies clients hold (RFC 8915 §6). The file is written 0600 to a
+/// temporary name and renamed, so a crash leaves the old or the new set, never a broken one.
+public final class CookieKeyStore: Sendable {
+    public let path: String
+    private let keys: Mutex<CookieKeySet>
+    private let logger: Logger
+
+    public init(path: String, history: Int, now: Int64, logger: Logger) throws {
+        self.path = path
+        self.logger = logger
+        if FileManager.default.fileExists(atPath: path) {
+            try Self.checkPermissions(path)
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            do {
+                keys = Mutex(try CookieKeySet(parsing: text, history: history))
+            } catch {
+                throw CookieKeyStoreError(message: "\(path): \(error)")
+            }
+        } else {
+            var random = SystemRandomNumberGenerator()
+            let first = CookieKey.generate(id: 1, createdAt: now, using: &random)
+            let set: CookieKeySet
+            do {
+                set = try CookieKeySet(keys: [first], history: history)
+            } catch {
+                throw CookieKeyStoreError(message: "\(error)")
+            }
+            try Self.persist(set, to: path)
+            keys = Mutex(set)
+            logger.notice("created NTS cookie key file", metadata: ["path": "\(path)", "key.id": "\(first.id)"])
+        }
+    }
+
+    public var current: CookieKeySet { keys.withLock { $0 } }
+
+    /// Rotates when the newest key is older than `interval` seconds (0: never). Returns the new set when it
+    /// rotated; the new key is on disk before anyone seals with it.
+    @discardableResult
+    public func rotateIfDue(now: Int64, interval: Int64) throws -> CookieKeySet? {
+        guard interval > 0 else { return nil }
+        return try keys.withLock { set -> CookieKeySet? in
+            guard set.needsRotation(now: now, interval: interval) else { return nil }
+            var random = SystemRandomNumberGenerator()
+            var next = set
+            do {
+                try next.rotate(to: CookieKey.generate(id: set.nextID, createdAt: now, using: &random))
+            } catch {
+                throw CookieKeyStoreError(message: "\(error)")
+            }
+            try Self.persist(next, to: path)
+            set = next
+            logger.notice("rotated NTS cookie master key", metadata: ["key.id": "\(next.current.id)", "keys": "\(next.keys.count)"])
+            return next
+        }
+    }
+
+    /// Re-reads the file (after the fleet tool replaced it, or on SIGHUP). A bad file changes nothing.
+    @discardableResult
+    public func reload(history: Int) throws -> CookieKeySet {
+        try Self.checkPermissions(path)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let set: CookieKeySet
+        do {
+            set = try CookieKeySet(parsing: text, history: history)
+        } catch {
+            throw CookieKeyStoreError(message: "\(path): \(error)")
+        }
+        keys.withLock { $0 = set }
+        return set
+    }
+
+    static func checkPermissions(_ path: String) throws {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0
+        if mode & 0o077 != 0 {
+            throw CookieKeyStoreError(message: "\(path) is readable by group or others (mode \(String(mode, radix: 8))): it holds secret keys; chmod 600 it")
+        }
+    }
+
+    static func persist(_ set: CookieKeySet, to path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        let temporary = path + ".tmp-\(getpid())"
+        let data = Data(set.serialized().utf8)
+        // Created 0600 before any key byte is written.
+        guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            throw CookieKeyStoreError(message: "cannot create \(temporary)")
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+        try handle.write(contentsOf: data)
+        try handle.synchronize()
+        try handle.close()
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw CookieKeyStoreError(message: "cannot replace \(path): errno \(errno)")
+        }
+    }
+}
+
+public struct CookieKeyStoreError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,111 @@
+import Fleet
+import FleetCrypto
+import Foundation
+import Logging
+import NIOCore
+import NTPCore
+import NTSKE
+import ServiceLifecycle
+
+/// The node's NTS (RFC 8915): the cookie master keys, the NTS-KE server, certificate renewal and key
+/// rotation, and the NTS configuration of the NTP server, kept in step.
+final class NodeNTS: Sendable {
+    let configuration: NodeConfig.NTS
+    let keys: CookieKeyStore
+    let keyEstablishment: NTSKEServer
+    let statistics = NTSKEStatistics()
+    private let certificates: CertificateWatcher
+    private let ntpServer: NTPServer
+    private let ciphers = OpenSSLCipherFactory()
+    private let logger: Logger
+
+    /// - Parameter ntpPort: the node's own NTP port, advertised in Port Negotiation when it is not 123 and
+    ///   the configuration names none.
+    init(configuration: NodeConfig.NTS, ntpServer: NTPServer, ntpPort: Int?, logger: Logger) throws {
+        self.configuration = configuration
+        self.ntpServer = ntpServer
+        self.logger = logger
+        let now = Int64(Date().timeIntervalSince1970)
+        keys = try CookieKeyStore(path: configuration.keyFile, history: configuration.keyHistory, now: now, logger: logger)
+        try keys.rotateIfDue(now: now, interval: configuration.rotateInterval)
+
+        let tls: TLSContext
+        do {
+            tls = try TLSContext.server(
+                certificateChain: configuration.certificate, privateKey: configuration.privateKey, alpn: NTSKEServer.alpn)
+        } catch {
+            throw NodeStartError(message: "NTS certificate \(configuration.certificate) / key \(configuration.privateKey): \(error)")
+        }
+        let advertisedPort = configuration.ntpPort ?? ntpPort.flatMap { $0 == 123 ? nil : UInt16(exactly: $0) }
+        let policy = NTSKEServerPolicy(
+            supportedAEAD: ciphers.supportedAlgorithms, cookieCount: 8, ntpServer: configuration.ntpServer,
+            ntpPort: advertisedPort)
+        if !policy.problems.isEmpty {
+            throw NodeStartError(message: "NTS configuration: \(policy.problems.joined(separator: "; "))")
+        }
+        let ciphers = self.ciphers
+        let store = keys
+        let responder = NTSKEResponder(policy: policy, ciphers: ciphers) { sessionKeys in
+            var random = SystemRandomNumberGenerator()
+            return NTSCookie.seal(sessionKeys, under: store.current.current, ciphers: ciphers, using: &random)
+        }
+        let limits = NTSKELimits(
+            maximumConnections: configuration.maximumConnections,
+            timeout: .nanoseconds(Int64(configuration.timeout * 1e9)), sessionRate: configuration.sessionRate)
+        do {
+            keyEstablishment = try NTSKEServer(
+                endpoints: configuration.listen, tls: tls, responder: responder, limits: limits, statistics: statistics,
+                logger: logger)
+        } catch {
+            throw NodeStartError(message: "\(error)")
+        }
+        certificates = CertificateWatcher(
+            certificate: configuration.certificate, privateKey: configuration.privateKey, server: keyEstablishment, logger: logger)
+        ntpServer.update(nts: NTSServerConfiguration(keySet: keys.current, ciphers: ciphers))
+    }
+
+    /// The services to run beside the NTP server.
+    var services: [any Service] {
+        let rotationCheck = Duration.seconds(max(1, min(60, configuration.rotateInterval / 10)))
+        return [
+            keyEstablishment,
+            PeriodicTask(interval: .milliseconds(Int64(configuration.certificateCheckInterval * 1000))) { [certificates] in
+                certificates.checkForChange()
+            },
+            PeriodicTask(interval: rotationCheck) { [self] in rotateIfDue() },
+        ]
+    }
+
+    func rotateIfDue() {
+        do {
+            if let rotated = try keys.rotateIfDue(now: Int64(Date().timeIntervalSince1970), interval: configuration.rotateInterval) {
+                ntpServer.update(nts: NTSServerConfiguration(keySet: rotated, ciphers: ciphers))
+            }
+        } catch {
+            logger.error("NTS cookie key rotation failed; the current keys stay in use", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// SIGHUP: the certificate files and the key file (the fleet tool may have replaced it) are read again.
+    func reload() {
+        certificates.reload(reason: "reload")
+        do {
+            let set = try keys.reload(history: configuration.keyHistory)
+            ntpServer.update(nts: NTSServerConfiguration(keySet: set, ciphers: ciphers))
+        } catch {
+            logger.error("NTS cookie key file not reloaded, keeping the keys in use", metadata: ["error": "\(error)"])
+        }
+    }
+
+    var status: NodeStatus.NTS {
+        let set = keys.current
+        let certificate = keyEstablishment.tlsContext.certificate
+        return NodeStatus.NTS(
+            listeners: keyEstablishment.boundEndpoints.map(\.description),
+            certificate: certificate.map { .init(subject: $0.subject, notAfter: $0.notAfter, sha256: $0.sha256) },
+            certificateSwaps: certificates.swapCount,
+            cookieKeys: set.keys.map { .init(id: $0.id, createdAt: $0.createdAt, current: $0.id == set.current.id) },
+            rotateIntervalSeconds: configuration.rotateInterval,
+            ntske: statistics.snapshot)
+    }
+}
