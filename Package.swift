@@ -95,6 +95,8 @@ let package = Package(
             dependencies: [
                 "NTPCore",
                 "Fleet",
+                "NTSKE",
+                "FleetCrypto",
             ]
         ),
 
@@ -128,7 +130,11 @@ let package = Package(
         .testTarget(name: "FleetCryptoTests", dependencies: ["FleetCrypto", "NTPCore"]),
         .testTarget(
             name: "NodeTests",
-            dependencies: ["Node", "Fleet", "NTPCore", "CFleetShim"]
+            dependencies: [
+                "Node", "Fleet", "NTPCore", "NTSKE", "FleetCrypto", "CFleetShim",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
     ]
 )

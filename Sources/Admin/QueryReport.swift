@@ -4,10 +4,12 @@ import NTPCore
 
 /// Formats an NTP query result the way `chronyd -Q` and `ntpdig` users read one.
 public enum QueryReport {
-    public static func text(server: SocketEndpoint, measurement m: NTPMeasurement) -> String {
+    /// `nts`: the AEAD id when the answer was NTS-authenticated.
+    public static func text(server: SocketEndpoint, measurement m: NTPMeasurement, nts: UInt16? = nil) -> String {
         let refid = m.referenceID.description
+        let authentication = nts.map { ", NTS-authenticated (AEAD \($0))" } ?? ""
         return """
-            server \(server): stratum \(m.stratum), reference \(refid), leap \(m.leap.rawValue), precision 2^\(m.precision)
+            server \(server): stratum \(m.stratum), reference \(refid), leap \(m.leap.rawValue), precision 2^\(m.precision)\(authentication)
               offset \(formatSeconds(m.offset)), delay \(formatSeconds(m.delay)), root distance \(formatSeconds(m.rootDistance))
               root delay \(formatSeconds(m.rootDelay)), root dispersion \(formatSeconds(m.rootDispersion))
             """
@@ -25,8 +27,10 @@ public enum QueryReport {
         public var rootDelaySeconds: Double
         public var rootDispersionSeconds: Double
         public var rootDistanceSeconds: Double
+        /// The AEAD id when NTS-authenticated, else nil.
+        public var ntsAEAD: UInt16?
 
-        public init(server: SocketEndpoint, measurement m: NTPMeasurement) {
+        public init(server: SocketEndpoint, measurement m: NTPMeasurement, nts: UInt16? = nil) {
             self.server = server.description
             stratum = Int(m.stratum)
             referenceID = m.referenceID.description
@@ -37,13 +41,14 @@ public enum QueryReport {
             rootDelaySeconds = m.rootDelay
             rootDispersionSeconds = m.rootDispersion
             rootDistanceSeconds = m.rootDistance
+            ntsAEAD = nts
         }
     }
 
-    public static func json(server: SocketEndpoint, measurement: NTPMeasurement) throws -> String {
+    public static func json(server: SocketEndpoint, measurement: NTPMeasurement, nts: UInt16? = nil) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(Result(server: server, measurement: measurement)), as: UTF8.self)
+        return String(decoding: try encoder.encode(Result(server: server, measurement: measurement, nts: nts)), as: UTF8.self)
     }
 
     /// Seconds with the unit chronyc uses for the magnitude (ns, us, ms, s).

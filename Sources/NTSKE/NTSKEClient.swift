@@ -29,17 +29,57 @@ public enum NTSKEClient {
         algorithms: [UInt16] = [AEADAlgorithm.aesSIVCMAC256], ciphers: any AEADCipherFactory,
         timeout: TimeAmount = .seconds(5), group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> NTSKEClientResult {
+        let request: [NTSKERecord] = [.nextProtocol([0]), .aeadAlgorithms(algorithms), .endOfMessage()]
+        return try await exchange(
+            host: host, port: port, serverName: serverName, trust: trust, request: request.encoded(), timeout: timeout,
+            group: group
+        ) { message, tls in
+            let response = try NTSKEResponse(parsing: message, offered: algorithms)
+            guard let length = ciphers.keyLength(of: response.aeadAlgorithm),
+                  let c2s = tls.exportKeyingMaterial(
+                      label: NTSKEExporter.label,
+                      context: NTSKEExporter.context(protocol: 0, aead: response.aeadAlgorithm, serverToClient: false), length: length),
+                  let s2c = tls.exportKeyingMaterial(
+                      label: NTSKEExporter.label,
+                      context: NTSKEExporter.context(protocol: 0, aead: response.aeadAlgorithm, serverToClient: true), length: length)
+            else {
+                throw NTSKEClientError("cannot export keys for AEAD \(response.aeadAlgorithm)")
+            }
+            return NTSKEClientResult(
+                keys: NTSKeys(algorithm: response.aeadAlgorithm, clientToServer: c2s, serverToClient: s2c),
+                cookies: response.cookies, ntpServer: response.server, ntpPort: response.port, warnings: response.warnings,
+                tlsVersion: tls.version)
+        }
+    }
+
+    /// Sends `request` (raw record bytes, which may be deliberately malformed) over a verified NTS-KE TLS
+    /// session and returns the server's response message as records. For probes and tests.
+    public static func exchangeRecords(
+        host: String, port: UInt16 = 4460, serverName: String? = nil, trust: TLSContext, request: [UInt8],
+        timeout: TimeAmount = .seconds(5), group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> [NTSKERecord] {
+        try await exchange(host: host, port: port, serverName: serverName, trust: trust, request: request, timeout: timeout, group: group) { message, _ in
+            message
+        }
+    }
+
+    /// One TLS session: handshake, `request`, the response message, then `finish` on the event loop (where
+    /// the session can still export keys).
+    static func exchange<Result: Sendable>(
+        host: String, port: UInt16, serverName: String?, trust: TLSContext, request: [UInt8], timeout: TimeAmount,
+        group: EventLoopGroup, finish: @escaping @Sendable ([NTSKERecord], TLSConnection) throws -> Result
+    ) async throws -> Result {
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: host, port: Int(port)).get()
-        let promise = channel.eventLoop.makePromise(of: NTSKEClientResult.self)
+        let promise = channel.eventLoop.makePromise(of: Result.self)
         let name = serverName ?? host
         do {
             // The TLS connection and its handler live on the channel's event loop from the start.
             try await channel.eventLoop.submit {
                 let connection = try TLSConnection(context: trust, isServer: false, serverName: name)
-                let handler = NTSKEClientHandler(tls: connection, algorithms: algorithms, ciphers: ciphers, promise: promise)
+                let handler = NTSKEClientHandler(tls: connection, request: request, promise: promise, finish: finish)
                 try channel.pipeline.syncOperations.addHandler(handler)
             }.get()
         } catch {
@@ -57,22 +97,24 @@ public enum NTSKEClient {
     }
 }
 
-final class NTSKEClientHandler: ChannelInboundHandler {
+final class NTSKEClientHandler<Result: Sendable>: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let tls: TLSConnection
-    private let algorithms: [UInt16]
-    private let ciphers: any AEADCipherFactory
-    private let promise: EventLoopPromise<NTSKEClientResult>
+    private let request: [UInt8]
+    private let promise: EventLoopPromise<Result>
+    private let finish: ([NTSKERecord], TLSConnection) throws -> Result
     private var reader = NTSKEMessageReader(maximumMessageLength: 65_536)
     private var finished = false
+    private var started = false
 
-    init(tls: TLSConnection, algorithms: [UInt16], ciphers: any AEADCipherFactory, promise: EventLoopPromise<NTSKEClientResult>) {
+    init(tls: TLSConnection, request: [UInt8], promise: EventLoopPromise<Result>,
+         finish: @escaping ([NTSKERecord], TLSConnection) throws -> Result) {
         self.tls = tls
-        self.algorithms = algorithms
-        self.ciphers = ciphers
+        self.request = request
         self.promise = promise
+        self.finish = finish
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -84,7 +126,6 @@ final class NTSKEClientHandler: ChannelInboundHandler {
         context.fireChannelActive()
     }
 
-    private var started = false
     private func start(context: ChannelHandlerContext) {
         guard !started else { return }
         started = true
@@ -118,13 +159,17 @@ final class NTSKEClientHandler: ChannelInboundHandler {
                     guard tls.applicationProtocol == NTSKEServer.alpn else {
                         throw NTSKEClientError("the server did not agree to ALPN \(NTSKEServer.alpn)")
                     }
-                    let request: [NTSKERecord] = [.nextProtocol([0]), .aeadAlgorithms(algorithms), .endOfMessage()]
-                    try tls.send(request.encoded())
+                    try tls.send(request)
                     flush(context: context)
                     progress = try tls.readApplicationData()
                 case .data(let bytes):
                     if let message = try reader.append(bytes) {
-                        try complete(message, context: context)
+                        let result = try finish(message, tls)
+                        finished = true
+                        promise.succeed(result)
+                        tls.close()
+                        flush(context: context)
+                        context.close(promise: nil)
                         return
                     }
                     progress = try tls.readApplicationData()
@@ -135,28 +180,6 @@ final class NTSKEClientHandler: ChannelInboundHandler {
         } catch {
             fail(error, context: context)
         }
-    }
-
-    private func complete(_ message: [NTSKERecord], context: ChannelHandlerContext) throws {
-        let response = try NTSKEResponse(parsing: message, offered: algorithms)
-        guard let length = ciphers.keyLength(of: response.aeadAlgorithm),
-              let c2s = tls.exportKeyingMaterial(
-                  label: NTSKEExporter.label,
-                  context: NTSKEExporter.context(protocol: 0, aead: response.aeadAlgorithm, serverToClient: false), length: length),
-              let s2c = tls.exportKeyingMaterial(
-                  label: NTSKEExporter.label,
-                  context: NTSKEExporter.context(protocol: 0, aead: response.aeadAlgorithm, serverToClient: true), length: length)
-        else {
-            throw NTSKEClientError("cannot export keys for AEAD \(response.aeadAlgorithm)")
-        }
-        finished = true
-        promise.succeed(NTSKEClientResult(
-            keys: NTSKeys(algorithm: response.aeadAlgorithm, clientToServer: c2s, serverToClient: s2c),
-            cookies: response.cookies, ntpServer: response.server, ntpPort: response.port, warnings: response.warnings,
-            tlsVersion: tls.version))
-        tls.close()
-        flush(context: context)
-        context.close(promise: nil)
     }
 
     private func flush(context: ChannelHandlerContext) {

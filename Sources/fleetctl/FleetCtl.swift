@@ -5,7 +5,7 @@ import Foundation
 import NTPCore
 
 @main
-struct FleetCtl: ParsableCommand {
+struct FleetCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleetctl",
         abstract: "Look after a fleet of time servers.",
@@ -13,9 +13,10 @@ struct FleetCtl: ParsableCommand {
         subcommands: [Query.self])
 }
 
-struct Query: ParsableCommand {
+struct Query: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Ask an NTP server for the time once and show offset, delay and what it says about itself.")
+        abstract: "Ask an NTP server for the time once and show offset, delay and what it says about itself.",
+        discussion: "With --nts the query is authenticated (RFC 8915): NTS-KE on --ke-port first, then NTS-protected NTP to the server and port the NTS-KE server names.")
 
     @Argument(help: "Server as HOST, HOST:PORT or [IPv6]:PORT.")
     var server: String
@@ -29,22 +30,41 @@ struct Query: ParsableCommand {
     @Flag(help: "Print JSON for scripts.")
     var json = false
 
+    @Flag(help: "Authenticate with NTS (RFC 8915).")
+    var nts = false
+
+    @Option(help: "NTS-KE port (with --nts).")
+    var kePort: UInt16 = 4460
+
+    @Option(help: "PEM file of trusted CA certificates for NTS-KE (default: the system store).")
+    var ca: String?
+
+    @Option(help: "Name the NTS-KE certificate must carry (default: the host).")
+    var serverName: String?
+
     func validate() throws {
         guard timeout > 0, timeout <= 60 else { throw ValidationError("--timeout must be between 0 and 60 seconds") }
     }
 
-    func run() throws {
+    func run() async throws {
         let endpoint: SocketEndpoint
         do {
             endpoint = try SocketEndpoint(parsing: server, defaultPort: port)
         } catch {
             throw ValidationError(error.description)
         }
-        let client = NTPQueryClient(server: endpoint, timeoutMilliseconds: Int32(timeout * 1000))
         do {
-            let measurement = try client.query()
-            print(json ? try QueryReport.json(server: endpoint, measurement: measurement)
-                       : QueryReport.text(server: endpoint, measurement: measurement))
+            if nts {
+                let result = try await NTSQuery.run(
+                    host: endpoint.host, kePort: kePort, serverName: serverName, trustedCertificates: ca,
+                    timeoutMilliseconds: Int32(timeout * 1000))
+                print(json ? try QueryReport.json(server: result.server, measurement: result.measurement, nts: result.aead)
+                           : QueryReport.text(server: result.server, measurement: result.measurement, nts: result.aead))
+            } else {
+                let measurement = try NTPQueryClient(server: endpoint, timeoutMilliseconds: Int32(timeout * 1000)).query()
+                print(json ? try QueryReport.json(server: endpoint, measurement: measurement)
+                           : QueryReport.text(server: endpoint, measurement: measurement))
+            }
         } catch {
             FileHandle.standardError.write(Data("fleetctl: \(endpoint): \(error)\n".utf8))
             throw ExitCode(2)
