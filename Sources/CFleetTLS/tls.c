@@ -66,6 +66,18 @@ static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outle
     return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
+// Server: a ClientHello without the ALPN extension never reaches select_alpn, so refuse it here with the
+// same no_application_protocol alert (RFC 8915 §4 makes ALPN mandatory for NTS-KE).
+static int require_alpn(SSL *ssl, int *alert, void *arg) {
+    (void)arg;
+    const unsigned char *ext = NULL;
+    size_t len = 0;
+    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &ext, &len) == 1 && len > 0)
+        return SSL_CLIENT_HELLO_SUCCESS;
+    *alert = SSL_AD_NO_APPLICATION_PROTOCOL;
+    return SSL_CLIENT_HELLO_ERROR;
+}
+
 static cft_ctx *ctx_alloc(const SSL_METHOD *method, const char *alpn, char *err, size_t errlen) {
     cft_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) { snprintf(err, errlen, "out of memory"); return NULL; }
@@ -101,6 +113,7 @@ cft_ctx *cft_server_ctx_new(const char *chain_file, const char *key_file, const 
         return NULL;
     }
     SSL_CTX_set_alpn_select_cb(c, select_alpn, ctx);
+    SSL_CTX_set_client_hello_cb(c, require_alpn, NULL);
     return ctx;
 }
 

@@ -1,0 +1,220 @@
+import Fleet
+import FleetCrypto
+import Foundation
+import NIOCore
+import NIOPosix
+import NTPCore
+import NTSKE
+import Node
+import XCTest
+
+/// The NTS-KE server under bad input and bad behaviour, and a certificate renewal under load.
+final class NTSKEAbuseTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = try NodeProcess.makeDirectory()
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func node(_ certificate: TestCertificate, extra: String = "") async throws -> NodeProcess {
+        try await NodeProcess(config: """
+            [local]
+            stratum = 1
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            \(certificate.ntsTable(keyFile: directory.appendingPathComponent("keys/cookie-keys").path, extra: extra))
+            """)
+    }
+
+    /// openssl's own client: no ALPN ntske/1 gets the no_application_protocol alert; TLS 1.2 is refused.
+    func testWrongALPNAndTLS12AreRefused() async throws {
+        let openssl = try ExternalTool.require("openssl", package: "openssl")
+        let certificate = try TestCertificate.make(in: directory)
+        let node = try await node(certificate)
+        let port = try await node.ntsKEPort()
+
+        let wrongALPN = try ExternalTool.run(openssl, ["s_client", "-connect", "127.0.0.1:\(port)", "-alpn", "http/1.1", "-CAfile", certificate.certificate], timeout: 10)
+        XCTAssertTrue(wrongALPN.stdout.contains("no application protocol") || wrongALPN.stderr.contains("no application protocol"), "\(wrongALPN.stdout)\n\(wrongALPN.stderr)")
+        let noALPN = try ExternalTool.run(openssl, ["s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", certificate.certificate], timeout: 10)
+        XCTAssertTrue(noALPN.stderr.contains("no application protocol") || noALPN.stdout.contains("no application protocol"), noALPN.stderr)
+        let tls12 = try ExternalTool.run(openssl, ["s_client", "-connect", "127.0.0.1:\(port)", "-tls1_2", "-alpn", "ntske/1"], timeout: 10)
+        XCTAssertNotEqual(tls12.status, 0)
+        XCTAssertTrue(tls12.stderr.contains("protocol version") || tls12.stderr.contains("alert"), tls12.stderr)
+        let good = try ExternalTool.run(openssl, ["s_client", "-connect", "127.0.0.1:\(port)", "-alpn", "ntske/1", "-CAfile", certificate.certificate, "-verify_return_error"], timeout: 10)
+        XCTAssertTrue(good.stdout.contains("ALPN protocol: ntske/1"), good.stdout)
+        XCTAssertTrue(good.stdout.contains("TLSv1.3"), good.stdout)
+
+        let status = try await node.status()
+        XCTAssertEqual(status.nts?.ntske.handshakeFailures, 3)
+        XCTAssertEqual(status.nts?.ntske.keysEstablished, 0)
+    }
+
+    /// Malformed, inconsistent and oversized requests get the right Error record; nothing crashes.
+    func testBadRequestsGetErrorRecords() async throws {
+        let certificate = try TestCertificate.make(in: directory)
+        let node = try await node(certificate)
+        let port = try await node.ntsKEPort()
+        let trust = try TLSContext.client(trustedCertificates: certificate.certificate, alpn: NTSKEServer.alpn)
+        func send(_ records: [NTSKERecord]) async throws -> [NTSKERecord] {
+            try await NTSKEClient.exchangeRecords(host: "127.0.0.1", port: port, trust: trust, request: records.encoded())
+        }
+        func errorCode(_ response: [NTSKERecord]) -> UInt16? {
+            response.first { $0.type == NTSKERecordType.error.rawValue }.flatMap { $0.uint16Value }
+        }
+
+        let unknownCritical = try await send([.nextProtocol([0]), .aeadAlgorithms([15]), NTSKERecord(critical: true, type: 0x4321, body: [1, 2]), .endOfMessage()])
+        XCTAssertEqual(errorCode(unknownCritical), NTSKEErrorCode.unrecognizedCriticalRecord.rawValue)
+
+        let unknownOptional = try await send([.nextProtocol([0]), .aeadAlgorithms([15]), NTSKERecord(critical: false, type: 0x4321, body: [1]), .endOfMessage()])
+        XCTAssertNil(errorCode(unknownOptional), "unknown non-critical records are ignored")
+        XCTAssertEqual(unknownOptional.filter { $0.type == NTSKERecordType.newCookie.rawValue }.count, 8)
+
+        let noProtocol = try await send([.aeadAlgorithms([15]), .endOfMessage()])
+        XCTAssertEqual(errorCode(noProtocol), NTSKEErrorCode.badRequest.rawValue)
+
+        let clientCookie = try await send([.nextProtocol([0]), .aeadAlgorithms([15]), .newCookie([1, 2, 3, 4]), .endOfMessage()])
+        XCTAssertEqual(errorCode(clientCookie), NTSKEErrorCode.badRequest.rawValue)
+
+        let noCommonAEAD = try await send([.nextProtocol([0]), .aeadAlgorithms([99]), .endOfMessage()])
+        XCTAssertNil(errorCode(noCommonAEAD))
+        XCTAssertEqual(noCommonAEAD.first { $0.type == NTSKERecordType.aeadAlgorithm.rawValue }?.body, [], "an empty AEAD record")
+        XCTAssertEqual(noCommonAEAD.filter { $0.type == NTSKERecordType.newCookie.rawValue }.count, 0)
+
+        let oversized = try await send([.nextProtocol([0]), NTSKERecord(critical: false, type: 0x4322, body: [UInt8](repeating: 7, count: 8000)), .endOfMessage()])
+        XCTAssertEqual(errorCode(oversized), NTSKEErrorCode.badRequest.rawValue)
+
+        // Truncated: a record header promising more than is sent, then the client goes quiet: the deadline ends it.
+        do {
+            _ = try await NTSKEClient.exchangeRecords(host: "127.0.0.1", port: port, trust: trust, request: [0x80, 0x01, 0x00, 0x10, 0x00], timeout: .seconds(5))
+            XCTFail("a truncated request got an answer")
+        } catch {}
+
+        let status = try await node.status()
+        XCTAssertEqual(status.nts?.ntske.errorResponses, 4)
+        XCTAssertEqual(status.nts?.ntske.noCommonAlgorithm, 1)
+        XCTAssertEqual(status.nts?.ntske.keysEstablished, 1)
+        XCTAssertEqual(status.nts?.ntske.timeouts, 1)
+    }
+
+    /// Stalled connections hold only themselves: other clients are served meanwhile, the stalled ones are
+    /// closed at the deadline, and connections over the limit are refused at accept.
+    func testStalledClientsTimeOutAndNeverDelayOthers() async throws {
+        let certificate = try TestCertificate.make(in: directory)
+        let node = try await node(certificate, extra: "timeout = 1.0\nmax_connections = 4")
+        let port = try await node.ntsKEPort()
+        let trust = try TLSContext.client(trustedCertificates: certificate.certificate, alpn: NTSKEServer.alpn)
+
+        // Three silent TCP connections (no ClientHello).
+        var silent: [Channel] = []
+        for _ in 0..<3 {
+            silent.append(try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: Int(port)).get())
+        }
+        let start = ContinuousClock.now
+        let result = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory())
+        XCTAssertEqual(result.cookies.count, 8)
+        XCTAssertLessThan(ContinuousClock.now - start, .milliseconds(500), "served at once despite the stalled clients")
+
+        // Fill the limit (3 silent + 1 more), then one more is refused at accept.
+        silent.append(try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: Int(port)).get())
+        try await Task.sleep(for: .milliseconds(100))
+        do {
+            _ = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory(), timeout: .seconds(1))
+            XCTFail("a connection over the limit was served")
+        } catch {}
+
+        try await Task.sleep(for: .milliseconds(1500))
+        for channel in silent { XCTAssertFalse(channel.isActive, "the server closed a stalled connection at its deadline") }
+        let status = try await node.status()
+        XCTAssertEqual(status.nts?.ntske.timeouts, 4)
+        XCTAssertEqual(status.nts?.ntske.refusedOverLimit, 1)
+        _ = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory())
+    }
+
+    /// A renewed certificate (new key) written while clients keep connecting: no handshake fails, and the
+    /// new certificate is served without a restart. A broken renewal is refused and the old one kept.
+    func testCertificateSwapWhileClientsConnect() async throws {
+        let first = try TestCertificate.make(in: directory, name: "first")
+        let renewed = try TestCertificate.make(in: directory, name: "renewed")
+        let live = TestCertificate(
+            certificate: directory.appendingPathComponent("live-cert.pem").path,
+            privateKey: directory.appendingPathComponent("live-key.pem").path)
+        try FileManager.default.copyItem(atPath: first.certificate, toPath: live.certificate)
+        try FileManager.default.copyItem(atPath: first.privateKey, toPath: live.privateKey)
+        // Clients trust both (a CA would sign both in real life).
+        let bundle = directory.appendingPathComponent("trusted.pem").path
+        try (String(contentsOfFile: first.certificate, encoding: .utf8) + String(contentsOfFile: renewed.certificate, encoding: .utf8))
+            .write(toFile: bundle, atomically: true, encoding: .utf8)
+        let node = try await node(live, extra: "certificate_check_interval = 1")
+        let port = try await node.ntsKEPort()
+        let trust = try TLSContext.client(trustedCertificates: bundle, alpn: NTSKEServer.alpn)
+        let oldFingerprint = try first.fingerprint()
+        let newFingerprint = try renewed.fingerprint()
+        var status = try await node.status()
+        XCTAssertEqual(status.nts?.certificate?.sha256, oldFingerprint)
+
+        // Renew (key first, then certificate, each replaced atomically, as certbot's symlink swap does).
+        let (livePrivateKey, liveCertificate) = (live.privateKey, live.certificate)
+        let (renewedPrivateKey, renewedCertificate) = (renewed.privateKey, renewed.certificate)
+        let renewal = Task.detached {
+            try await Task.sleep(for: .milliseconds(300))
+            try replaceFile(livePrivateKey, with: renewedPrivateKey)
+            try replaceFile(liveCertificate, with: renewedCertificate)
+        }
+        var sessions = 0
+        let deadline = ContinuousClock.now + .seconds(4)
+        while ContinuousClock.now < deadline {
+            let result = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory())
+            XCTAssertEqual(result.cookies.count, 8)
+            sessions += 1
+        }
+        try await renewal.value
+        status = try await node.status()
+        XCTAssertEqual(status.nts?.certificate?.sha256, newFingerprint, "the renewed certificate is served")
+        XCTAssertGreaterThanOrEqual(status.nts?.certificateSwaps ?? 0, 1)
+        XCTAssertEqual(status.nts?.ntske.handshakeFailures, 0, "no handshake failed during the swap")
+        XCTAssertEqual(status.nts?.ntske.keysEstablished, UInt64(sessions))
+        XCTAssertGreaterThan(sessions, 20)
+
+        // A key that does not match the certificate is refused; the renewed pair stays in service.
+        try replaceFile(live.privateKey, with: first.privateKey)
+        node.signal(SIGHUP)
+        try await Task.sleep(for: .milliseconds(1500))
+        status = try await node.status()
+        XCTAssertEqual(status.nts?.certificate?.sha256, newFingerprint)
+        XCTAssertTrue(node.log.contains("NTS-KE certificate not loaded"), node.log)
+        _ = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory())
+    }
+
+    /// A cookie key file readable by others is refused at start with a clear message.
+    func testKeyFileReadableByOthersIsRefused() throws {
+        let certificate = try TestCertificate.make(in: directory)
+        let keyFile = directory.appendingPathComponent("cookie-keys").path
+        var random = SystemRandomNumberGenerator()
+        try CookieKeySet(keys: [CookieKey.generate(id: 1, createdAt: 0, using: &random)]).serialized()
+            .write(toFile: keyFile, atomically: true, encoding: .utf8)
+        chmod(keyFile, 0o644)
+        let config = directory.appendingPathComponent("node.toml")
+        try """
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            \(certificate.ntsTable(keyFile: keyFile))
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let fleetnode = NodeProcess.binDirectory.appendingPathComponent("fleetnode").path
+        let result = try ExternalTool.run(fleetnode, ["run", "--config", config.path], timeout: 10)
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("readable by group or others"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("chmod 600"), result.stderr)
+    }
+}
+
+/// Replaces `path` with a copy of `source` atomically (rename), as certbot's renewals appear to a reader.
+func replaceFile(_ path: String, with source: String) throws {
+    let temporary = path + ".new"
+    try? FileManager.default.removeItem(atPath: temporary)
+    try FileManager.default.copyItem(atPath: source, toPath: temporary)
+    guard rename(temporary, path) == 0 else { throw NodeStartError(message: "rename failed") }
+}
