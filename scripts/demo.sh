@@ -22,7 +22,18 @@ listen = ["127.0.0.1:$port", "[::1]:$port"]
 
 [access]
 allow = ["127.0.0.0/8", "::1"]
+
+[nts]
+listen = ["127.0.0.1:14460"]
+certificate = "$run/cert.pem"
+private_key = "$run/key.pem"
+key_file = "$run/nts-cookie-keys"
 CONF
+
+echo "== a self-signed certificate for NTS-KE (made now, never committed)"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+  -keyout "$run/key.pem" -out "$run/cert.pem" -subj /CN=localhost \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" 2>/dev/null
 
 echo "== fleetnode check-config"
 "$bin/fleetnode" check-config "$run/fleetnode.toml"
@@ -39,8 +50,15 @@ echo "== fleetctl query 127.0.0.1:$port"
 echo "== fleetctl query [::1]:$port"
 "$bin/fleetctl" query "[::1]:$port"
 
+echo "== fleetctl query --nts (NTS-KE on 14460, then NTS-authenticated NTP)"
+"$bin/fleetctl" query 127.0.0.1 --nts --ke-port 14460 --ca "$run/cert.pem"
+
 if command -v chronyd >/dev/null; then
-  echo "== chronyd -Q (one-shot, never sets the clock) against the node"
+  echo "== chronyd -Q with NTS (one-shot, never sets the clock) against the node"
+  setpriv --bounding-set=-sys_time chronyd -Q -t 10 -u root -f /dev/null \
+    "server 127.0.0.1 nts ntsport 14460 iburst minpoll -6 maxpoll -6 maxsamples 4" \
+    "ntstrustedcerts $run/cert.pem" "pidfile $run/chronyd.pid" 2>&1 | sed 's/^/  chronyd: /'
+  echo "== chronyd -Q (plain NTP) against the node"
   # Runs without CAP_SYS_TIME: even a mistake could not touch the clock.
   setpriv --bounding-set=-sys_time chronyd -Q -t 10 -u root -f /dev/null \
     "server 127.0.0.1 port $port iburst minpoll -6 maxpoll -6 maxsamples 4" "pidfile $run/chronyd.pid" 2>&1 | sed 's/^/  chronyd: /'

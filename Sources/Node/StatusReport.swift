@@ -30,6 +30,16 @@ public enum StatusReport {
             lines.append("NTP dropped     : \(count) \(reason)")
         }
         lines.append("Rate limiting   : \(status.rateLimiting ? "on" : "off"); config reloads \(status.configReloads)")
+        if let nts = status.nts {
+            lines.append("NTS responses   : \(ntp.ntsAuthenticated) authenticated, \(ntp.ntsNAK) NAK (unknown cookie), \(ntp.ntsAuthenticationFailed) NAK (bad authenticator)")
+            lines.append("NTS-KE          : \(nts.listeners.joined(separator: ", ")); \(nts.ntske.keysEstablished) sessions, \(nts.ntske.handshakeFailures) failed handshakes, \(nts.ntske.errorResponses) error responses, \(nts.ntske.timeouts) timeouts, \(nts.ntske.refusedOverLimit + nts.ntske.refusedRateLimited) refused")
+            if let certificate = nts.certificate {
+                let days = (Double(certificate.notAfter) - Date().timeIntervalSince1970) / 86_400
+                lines.append("Certificate     : \(certificate.subject), expires in \(Int(days)) days, sha256 \(certificate.sha256.prefix(16))..., swaps \(nts.certificateSwaps)")
+            }
+            let keys = nts.cookieKeys.map { "\($0.id)\($0.current ? "*" : "")" }.joined(separator: " ")
+            lines.append("Cookie keys     : \(keys) (* current), rotation every \(nts.rotateIntervalSeconds) s")
+        }
         return lines.joined(separator: "\n")
     }
 }
