@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <pthread.h>
 
 static int inet_pton_like(const char *text, unsigned char *buffer16) {
     return inet_pton(AF_INET, text, buffer16) == 1 || inet_pton(AF_INET6, text, buffer16) == 1;
@@ -51,14 +52,28 @@ static int set_alpn(cft_ctx *ctx, const char *alpn) {
     return 1;
 }
 
+// The server's ALPN list hangs off its SSL_CTX as ex_data, freed with the SSL_CTX. It must not live in
+// cft_ctx: a certificate swap frees the old cft_ctx while connections still in progress hold the old SSL_CTX
+// (OpenSSL reference-counts it) and still run this callback.
+static int alpn_index = -1;
+static pthread_once_t alpn_index_once = PTHREAD_ONCE_INIT;
+
+static void free_alpn(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp) {
+    (void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
+    free(ptr);
+}
+
+static void make_alpn_index(void) { alpn_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_alpn); }
+
 // Server: pick our protocol if the client offered it; otherwise abort with no_application_protocol
 // (RFC 8915 §4: NTS-KE requires ALPN "ntske/1").
 static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
                        unsigned int inlen, void *arg) {
-    (void)ssl;
-    cft_ctx *ctx = arg;
+    (void)arg;
+    const unsigned char *wire = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), alpn_index);
+    if (!wire) return SSL_TLSEXT_ERR_ALERT_FATAL;
     unsigned char *selected = NULL;
-    if (SSL_select_next_proto(&selected, outlen, ctx->alpn_wire, ctx->alpn_wire_len, in, inlen) ==
+    if (SSL_select_next_proto(&selected, outlen, wire, (unsigned int)wire[0] + 1, in, inlen) ==
         OPENSSL_NPN_NEGOTIATED) {
         *out = selected;
         return SSL_TLSEXT_ERR_OK;
@@ -112,7 +127,16 @@ cft_ctx *cft_server_ctx_new(const char *chain_file, const char *key_file, const 
         cft_ctx_free(ctx);
         return NULL;
     }
-    SSL_CTX_set_alpn_select_cb(c, select_alpn, ctx);
+    pthread_once(&alpn_index_once, make_alpn_index);
+    unsigned char *wire = malloc(ctx->alpn_wire_len);
+    if (alpn_index < 0 || !wire || SSL_CTX_set_ex_data(c, alpn_index, wire) != 1) {
+        free(wire);
+        snprintf(err, errlen, "cannot attach the ALPN list");
+        cft_ctx_free(ctx);
+        return NULL;
+    }
+    memcpy(wire, ctx->alpn_wire, ctx->alpn_wire_len);
+    SSL_CTX_set_alpn_select_cb(c, select_alpn, NULL);
     SSL_CTX_set_client_hello_cb(c, require_alpn, NULL);
     return ctx;
 }

@@ -95,13 +95,16 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         public var cookieKeys: [CookieKey]
         public var rotateIntervalSeconds: Int64
         public var ntske: NTSKECounters
-        public init(listeners: [String], certificate: Certificate?, certificateSwaps: Int, cookieKeys: [CookieKey], rotateIntervalSeconds: Int64, ntske: NTSKECounters) {
+        /// NTS-KE connections in progress now.
+        public var activeConnections: Int
+        public init(listeners: [String], certificate: Certificate?, certificateSwaps: Int, cookieKeys: [CookieKey], rotateIntervalSeconds: Int64, ntske: NTSKECounters, activeConnections: Int) {
             self.listeners = listeners
             self.certificate = certificate
             self.certificateSwaps = certificateSwaps
             self.cookieKeys = cookieKeys
             self.rotateIntervalSeconds = rotateIntervalSeconds
             self.ntske = ntske
+            self.activeConnections = activeConnections
         }
     }
 

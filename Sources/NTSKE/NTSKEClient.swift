@@ -83,6 +83,8 @@ public enum NTSKEClient {
                 try channel.pipeline.syncOperations.addHandler(handler)
             }.get()
         } catch {
+            // For example the server closed the connection at accept (over its limits).
+            promise.fail(error)
             channel.close(promise: nil)
             throw error
         }

@@ -106,6 +106,7 @@ final class NodeNTS: Sendable {
             certificateSwaps: certificates.swapCount,
             cookieKeys: set.keys.map { .init(id: $0.id, createdAt: $0.createdAt, current: $0.id == set.current.id) },
             rotateIntervalSeconds: configuration.rotateInterval,
-            ntske: statistics.snapshot)
+            ntske: statistics.snapshot,
+            activeConnections: keyEstablishment.activeConnections)
     }
 }

@@ -118,20 +118,45 @@ final class NTSKEAbuseTests: XCTestCase {
         XCTAssertEqual(result.cookies.count, 8)
         XCTAssertLessThan(ContinuousClock.now - start, .milliseconds(500), "served at once despite the stalled clients")
 
-        // Fill the limit (3 silent + 1 more), then one more is refused at accept.
+        // Fill the limit (3 silent + 1 more), then one more is refused at accept. (The finished session
+        // counts until the server has closed its side.)
+        try await waitFor(node) { $0.nts?.activeConnections == 3 }
         silent.append(try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: Int(port)).get())
-        try await Task.sleep(for: .milliseconds(100))
+        try await waitFor(node) { $0.nts?.activeConnections == 4 }
         do {
             _ = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory(), timeout: .seconds(1))
             XCTFail("a connection over the limit was served")
         } catch {}
 
-        try await Task.sleep(for: .milliseconds(1500))
-        for channel in silent { XCTAssertFalse(channel.isActive, "the server closed a stalled connection at its deadline") }
+        try await waitFor(node) { $0.nts?.ntske.timeouts == 4 && $0.nts?.activeConnections == 0 }
+        for channel in silent {
+            try? await channel.closeFuture.get()
+            XCTAssertFalse(channel.isActive, "the server closed a stalled connection at its deadline")
+        }
         let status = try await node.status()
         XCTAssertEqual(status.nts?.ntske.timeouts, 4)
         XCTAssertEqual(status.nts?.ntske.refusedOverLimit, 1)
         _ = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory())
+    }
+
+    /// Per-client session limit (as chrony's ntsratelimit): a burst of sessions, then refusals at accept.
+    func testSessionRateLimitPerClient() async throws {
+        let certificate = try TestCertificate.make(in: directory)
+        let node = try await node(certificate, extra: "[nts.ratelimit]\ninterval = 10\nburst = 3\nleak = 4")
+        let port = try await node.ntsKEPort()
+        let trust = try TLSContext.client(trustedCertificates: certificate.certificate, alpn: NTSKEServer.alpn)
+        var established = 0
+        for _ in 0..<20 {
+            if (try? await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory(), timeout: .seconds(1))) != nil {
+                established += 1
+            }
+        }
+        // The burst of 3, plus whatever the 1-in-16 leak lets through.
+        XCTAssertGreaterThanOrEqual(established, 3)
+        XCTAssertLessThan(established, 12)
+        let status = try await node.status()
+        XCTAssertEqual(status.nts?.ntske.refusedRateLimited, UInt64(20 - established))
+        XCTAssertEqual(status.nts?.ntske.keysEstablished, UInt64(established))
     }
 
     /// A renewed certificate (new key) written while clients keep connecting: no handshake fails, and the
@@ -167,9 +192,14 @@ final class NTSKEAbuseTests: XCTestCase {
         var sessions = 0
         let deadline = ContinuousClock.now + .seconds(4)
         while ContinuousClock.now < deadline {
-            let result = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory())
-            XCTAssertEqual(result.cookies.count, 8)
-            sessions += 1
+            do {
+                let result = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory())
+                XCTAssertEqual(result.cookies.count, 8)
+                sessions += 1
+            } catch {
+                XCTFail("session \(sessions + 1) failed during the renewal: \(error)\n\(try await node.status())\n\(node.log.split(separator: "\n").filter { !$0.contains("debug") }.suffix(20).joined(separator: "\n"))")
+                break
+            }
         }
         try await renewal.value
         status = try await node.status()
@@ -217,4 +247,13 @@ func replaceFile(_ path: String, with source: String) throws {
     try? FileManager.default.removeItem(atPath: temporary)
     try FileManager.default.copyItem(atPath: source, toPath: temporary)
     guard rename(temporary, path) == 0 else { throw NodeStartError(message: "rename failed") }
+}
+
+/// Polls a node's status until `condition` holds (10 s at most), so tests wait for facts, not for time.
+func waitFor(_ node: NodeProcess, file: StaticString = #filePath, line: UInt = #line, _ condition: (NodeStatus) -> Bool) async throws {
+    for _ in 0..<200 {
+        if condition(try await node.status()) { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    XCTFail("condition not reached: \(try await node.status())", file: file, line: line)
 }

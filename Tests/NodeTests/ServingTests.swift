@@ -38,7 +38,10 @@ final class ServingTests: XCTestCase {
         XCTAssertEqual(status.listeners.first { $0.address == "127.0.0.1" }?.sockets, 2, "one SO_REUSEPORT socket per thread")
         XCTAssertEqual(status.ntp.received, 2)
         XCTAssertEqual(status.ntp.answered, 2)
-        XCTAssertEqual(status.ntp.kernelTimestamps, 2, "receive timestamps come from the kernel")
+        // Receive timestamps come from the kernel. Linux turns software receive stamping on machine-wide
+        // through a deferred switch when the first socket asks for it, so the very first datagram after start
+        // may come without one; the node then reads the clock instead.
+        XCTAssertGreaterThanOrEqual(status.ntp.kernelTimestamps, 1, "receive timestamps come from the kernel")
         XCTAssertEqual(node.stop(), 0, "SIGTERM stops the node cleanly")
         XCTAssertFalse(FileManager.default.fileExists(atPath: node.statusSocket), "status socket removed at shutdown")
     }
