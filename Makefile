@@ -24,6 +24,8 @@ bench: deps
 	$(SWIFT) build -c release --product fleetnode
 	$(SWIFT) build -c release --product ntp-server-load
 	taskset -c 0 "$$($(SWIFT) build -c release --show-bin-path)/ntp-server-load"
+	$(SWIFT) build -c release --product nts-server-load
+	taskset -c 0 "$$($(SWIFT) build -c release --show-bin-path)/nts-server-load"
 
 # libFuzzer over the packet parser and server rules (FUZZ_SECONDS, default 60). Not part of `make test`.
 FUZZ_SECONDS ?= 60

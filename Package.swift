@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "fleetnode", targets: ["fleetnode"]),
         .executable(name: "fleetctl", targets: ["fleetctl"]),
         .library(name: "NTPCore", targets: ["NTPCore"]),
+        .library(name: "FleetCrypto", targets: ["FleetCrypto"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -121,6 +122,11 @@ let package = Package(
             name: "ntp-server-load",
             dependencies: ["CFleetShim", "NTPCore", "Fleet"],
             path: "Benchmarks/NTPServerLoad"
+        ),
+        .executableTarget(
+            name: "nts-server-load",
+            dependencies: ["CFleetShim", "NTPCore", "Fleet", "NTSKE", "FleetCrypto"],
+            path: "Benchmarks/NTSServerLoad"
         ),
 
         // MARK: Tests

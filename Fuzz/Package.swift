@@ -10,7 +10,11 @@ let package = Package(
         .target(name: "CFuzzer"),
         .executableTarget(
             name: "fuzz-ntp",
-            dependencies: ["CFuzzer", .product(name: "NTPCore", package: "timefleet")],
+            dependencies: [
+                "CFuzzer",
+                .product(name: "NTPCore", package: "timefleet"),
+                .product(name: "FleetCrypto", package: "timefleet"),
+            ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         )
     ]

@@ -1,4 +1,5 @@
 import CFuzzer
+import FleetCrypto
 import NTPCore
 
 /// SwiftPM's name for this executable's `main`: run libFuzzer's driver with the entry point below.
@@ -9,7 +10,7 @@ public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePoi
     return LLVMFuzzerRunDriver(&argc, &argv, fuzzNTP)
 }
 
-/// One libFuzzer input: an arbitrary datagram. Checks the properties every packet rule promises:
+/// One libFuzzer input: an arbitrary datagram (NTS fields included). Checks what every packet rule promises:
 /// - parsing never traps, and whatever parses serialises back to the same bytes;
 /// - the server rules never trap, answer only client requests, echo the transmit timestamp as origin, and
 ///   never answer with more bytes than were received.
@@ -21,7 +22,12 @@ public func fuzzNTP(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         precondition(packet.serialized() == Array(bytes), "parse/serialise round trip changed the bytes")
     }
 
-    var core = NTPServerCore(policy: ServerPolicy(rateLimit: try? RateLimitPolicy(interval: 0, burst: 2, leak: 1, kod: 1)), rateLimitCapacity: 16)
+    // NTS with a fixed site key, so inputs carrying NTS extension fields reach the NTS checks and sealing.
+    let siteKey = CookieKey(id: 1, key: [UInt8](repeating: 0x42, count: 32), createdAt: 0)
+    let nts = try? NTSServerConfiguration(keySet: CookieKeySet(keys: [siteKey]), ciphers: OpenSSLCipherFactory())
+    var core = NTPServerCore(
+        policy: ServerPolicy(rateLimit: try? RateLimitPolicy(interval: 0, burst: 2, leak: 1, kod: 1)), rateLimitCapacity: 16,
+        nts: nts)
     var random = SeededRandom(seed: UInt64(count))
     let state = ServerState.local(stratum: 1, precision: -20, referenceTime: NTPTimestamp(rawValue: 0xE000_0000_0000_0000))
     for attempt in 0..<3 {
@@ -29,7 +35,7 @@ public func fuzzNTP(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
             request: bytes, from: .v4(0x7F00_0001), receivedAt: NTPTimestamp(rawValue: 0xE000_0001_0000_0000),
             monotonicNow: UInt64(attempt), state: state, random: &random)
         guard case .reply(let reply) = decision else { continue }
-        let wire = reply.serialized(transmit: NTPTimestamp(rawValue: 0xE000_0001_0000_1000))
+        let wire = reply.serialized(transmit: NTPTimestamp(rawValue: 0xE000_0001_0000_1000), nts: nts)
         precondition(!wire.isEmpty && wire.count <= count, "a response larger than its request")
         precondition(bytes[0] & 7 == 3, "answered a datagram that is not a client request")
         precondition(Array(wire[24..<32]) == Array(bytes[40..<48]), "origin is not the request's transmit timestamp")
