@@ -1,48 +1,32 @@
-/// The server rules of RFC 5905 for client requests, with access control and rate limiting, free of I/O:
-/// the receive time, a monotonic time for the rate limiter, the node's published state and a random source
-/// are passed in, and a decision comes out. Every rule is therefore a unit test and a fuzz target.
+/// The server rules of RFC 5905 (and RFC 8915 for NTS) for client requests, free of I/O: time, the node's
+/// published state and randomness are passed in, and a decision comes out, so every rule is a unit test
+/// and a fuzz target. The rules are immutable values; the one piece of shared mutable state, the per-client
+/// rate limiter, is consulted between the two phases by whoever owns it:
 ///
-/// One instance is shared by the receive loops of a listener (behind a lock) so a client's rate-limit record
-/// is the same whichever `SO_REUSEPORT` socket its datagrams land on.
-public struct NTPServerCore: Sendable {
-    public private(set) var policy: ServerPolicy
-    private var limiter: RateLimiter
+/// 1. `admit`: access list, control queries, parsing, mode (cheap, no shared state);
+/// 2. the rate-limit verdict for the client (the caller's `RateLimiter`, behind its lock);
+/// 3. `respond`: kiss codes, crypto-NAK, and all NTS cryptography (no lock held, so receive loops on
+///    different cores verify and seal in parallel).
+public struct NTPServerRules: Sendable {
+    public var policy: ServerPolicy
     /// NTS (RFC 8915): the site's cookie master keys and the AEADs; nil when the node serves no NTS.
     public var nts: NTSServerConfiguration?
 
-    public init(policy: ServerPolicy, rateLimitCapacity: Int = 65_536, nts: NTSServerConfiguration? = nil) {
+    public init(policy: ServerPolicy, nts: NTSServerConfiguration? = nil) {
         self.policy = policy
-        self.limiter = RateLimiter(policy: policy.rateLimit ?? .chronyDefault, capacity: rateLimitCapacity)
         self.nts = nts
     }
 
-    /// Applies a reloaded policy; clients' rate-limit records are kept.
-    public mutating func update(policy: ServerPolicy) {
-        self.policy = policy
-        if let rateLimit = policy.rateLimit { limiter.policy = rateLimit }
+    /// Phase 1 of a datagram's way through the server.
+    public enum Admission: Sendable {
+        case drop(ServerDropReason)
+        /// A well-formed client request, to be rate-limited (when the policy says so) and answered.
+        case admitted(NTPPacket)
     }
 
-    /// The clients that asked most (for status), from the rate limiter's table.
-    public func busiestClients(limit: Int) -> [ClientActivity] {
-        limiter.busiestClients(limit: limit)
-    }
-
-    /// Decides what to do with one datagram.
-    /// - Parameters:
-    ///   - request: the datagram as received.
-    ///   - source: the sender's address.
-    ///   - receivedAt: the receive timestamp (T2) on the node's served timescale.
-    ///   - monotonicNow: nanoseconds of a monotonic clock, for the rate limiter.
-    ///   - state: what the node tells clients now.
-    public mutating func handle(
-        request: UnsafeRawBufferPointer,
-        from source: IPAddress,
-        receivedAt: NTPTimestamp,
-        monotonicNow: UInt64,
-        state: ServerState,
-        random: inout some RandomNumberGenerator
-    ) -> ServerDecision {
-        // Access first, as chrony does: a denied client learns nothing, not even whether its packet parsed.
+    /// Checks who is asking and what: access list first (as chrony does: a denied client learns nothing,
+    /// not even whether its packet parsed), then control queries, then the packet itself.
+    public func admit(request: UnsafeRawBufferPointer, from source: IPAddress) -> Admission {
         guard policy.access.permits(source) else { return .drop(.denied) }
 
         // Control (6) and private (7) queries are recognised from the first byte alone, whatever their length.
@@ -61,16 +45,29 @@ public struct NTPServerCore: Sendable {
             return .drop(.malformed)
         }
         guard packet.header.mode == .client else { return .drop(.unexpectedMode) }
+        return .admitted(packet)
+    }
 
+    /// Phase 3: the answer to an admitted request.
+    /// - Parameters:
+    ///   - packet: the request as `admit` parsed it; `request` its bytes (NTS authenticates them).
+    ///   - rateLimit: the limiter's verdict for the client, nil when the policy has no rate limit.
+    ///   - receivedAt: the receive timestamp (T2) on the node's served timescale.
+    ///   - state: what the node tells clients now.
+    public func respond(
+        to packet: NTPPacket,
+        request: UnsafeRawBufferPointer,
+        rateLimit: RateLimitVerdict?,
+        receivedAt: NTPTimestamp,
+        state: ServerState,
+        random: inout some RandomNumberGenerator
+    ) -> ServerDecision {
         var kind = ServerReply.Kind.time
-        if policy.rateLimit != nil {
-            switch limiter.check(source, now: monotonicNow, using: &random) {
-            case .respond: break
-            case .drop: return .drop(.rateLimited)
-            case .kissOfDeath: kind = .kissOfDeath(.rate)
-            }
+        switch rateLimit {
+        case nil, .respond?: break
+        case .drop?: return .drop(.rateLimited)
+        case .kissOfDeath?: kind = .kissOfDeath(.rate)
         }
-
         var trailer: ServerReply.Trailer
         // RFC 5905 §7.5: a request authenticated with a key this server does not hold gets a crypto-NAK.
         // (Symmetric keys arrive with sibling peering; until then no key is known.)
@@ -142,5 +139,55 @@ public struct NTPServerCore: Sendable {
             originTimestamp: request.transmitTimestamp,
             receiveTimestamp: receivedAt,
             transmitTimestamp: .zero)
+    }
+}
+
+/// The server rules with their own rate limiter, one datagram at a time: what tests, the fuzzer and
+/// single-threaded callers use. The node's receive loops run the same phases with a shared limiter.
+public struct NTPServerCore: Sendable {
+    public private(set) var rules: NTPServerRules
+    private var limiter: RateLimiter
+
+    public init(policy: ServerPolicy, rateLimitCapacity: Int = 65_536, nts: NTSServerConfiguration? = nil) {
+        self.rules = NTPServerRules(policy: policy, nts: nts)
+        self.limiter = RateLimiter(policy: policy.rateLimit ?? .chronyDefault, capacity: rateLimitCapacity)
+    }
+
+    public var policy: ServerPolicy { rules.policy }
+
+    public var nts: NTSServerConfiguration? {
+        get { rules.nts }
+        set { rules.nts = newValue }
+    }
+
+    /// Applies a reloaded policy; clients' rate-limit records are kept.
+    public mutating func update(policy: ServerPolicy) {
+        rules.policy = policy
+        if let rateLimit = policy.rateLimit { limiter.policy = rateLimit }
+    }
+
+    /// The clients that asked most (for status), from the rate limiter's table.
+    public func busiestClients(limit: Int) -> [ClientActivity] {
+        limiter.busiestClients(limit: limit)
+    }
+
+    /// Decides what to do with one datagram: `admit`, the rate limit, `respond`.
+    /// - Parameter monotonicNow: nanoseconds of a monotonic clock, for the rate limiter.
+    public mutating func handle(
+        request: UnsafeRawBufferPointer,
+        from source: IPAddress,
+        receivedAt: NTPTimestamp,
+        monotonicNow: UInt64,
+        state: ServerState,
+        random: inout some RandomNumberGenerator
+    ) -> ServerDecision {
+        switch rules.admit(request: request, from: source) {
+        case .drop(let reason):
+            return .drop(reason)
+        case .admitted(let packet):
+            let verdict = rules.policy.rateLimit == nil ? nil : limiter.check(source, now: monotonicNow, using: &random)
+            return rules.respond(
+                to: packet, request: request, rateLimit: verdict, receivedAt: receivedAt, state: state, random: &random)
+        }
     }
 }

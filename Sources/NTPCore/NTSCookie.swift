@@ -52,9 +52,14 @@ public enum NTSCookie {
     /// algorithm inside is not supported by `ciphers`, the reserved bytes are not zero, or the keys do not
     /// have that algorithm's key length. Never traps.
     public static func open(_ cookie: [UInt8], keySet: CookieKeySet, ciphers: any AEADCipherFactory) -> NTSKeys? {
-        guard cookie.count > headerLength, let id = keyID(of: cookie), let master = keySet.key(id: id),
-            let cipher = ciphers.cipher(algorithm: CookieKey.algorithm, key: master.key)
-        else { return nil }
+        open(cookie, ciphers: ciphers) { id in
+            keySet.key(id: id).flatMap { ciphers.cipher(algorithm: CookieKey.algorithm, key: $0.key) }
+        }
+    }
+
+    /// `open` with the master key's cipher looked up by key id (the server caches them).
+    static func open(_ cookie: [UInt8], ciphers: any AEADCipherFactory, masterCipher: (UInt32) -> (any AEADCipher)?) -> NTSKeys? {
+        guard cookie.count > headerLength, let id = keyID(of: cookie), let cipher = masterCipher(id) else { return nil }
         let nonce = Array(cookie[4..<headerLength])
         guard
             let plaintext = cipher.open(

@@ -37,13 +37,36 @@ public struct NTSRequest: Sendable, Hashable {
 }
 
 /// What the NTS part of the server needs: the site's cookie master keys and the AEAD implementation.
+/// The master keys' ciphers are made once here, not per packet (keying AES-SIV is most of its cost).
 public struct NTSServerConfiguration: Sendable {
-    public var keySet: CookieKeySet
-    public var ciphers: any AEADCipherFactory
+    public var keySet: CookieKeySet {
+        didSet { masterCiphers = Self.ciphers(for: keySet, from: ciphers) }
+    }
+    public let ciphers: any AEADCipherFactory
+    /// The cipher of each master key, by key id.
+    private(set) var masterCiphers: [UInt32: any AEADCipher]
 
     public init(keySet: CookieKeySet, ciphers: any AEADCipherFactory) {
         self.keySet = keySet
         self.ciphers = ciphers
+        self.masterCiphers = Self.ciphers(for: keySet, from: ciphers)
+    }
+
+    private static func ciphers(for keySet: CookieKeySet, from factory: any AEADCipherFactory) -> [UInt32: any AEADCipher] {
+        var result: [UInt32: any AEADCipher] = [:]
+        for key in keySet.keys { result[key.id] = factory.cipher(algorithm: CookieKey.algorithm, key: key.key) }
+        return result
+    }
+
+    /// Seals one cookie for `keys` under the current master key (NTS-KE hands out eight per session).
+    public func sealCookie(_ keys: NTSKeys, using random: inout some RandomNumberGenerator) -> [UInt8] {
+        guard let cipher = masterCiphers[keySet.current.id] else { return [] }
+        return NTSCookie.seal(keys, keyID: keySet.current.id, cipher: cipher, using: &random)
+    }
+
+    /// Opens a cookie with the cached master-key ciphers.
+    public func openCookie(_ cookie: [UInt8]) -> NTSKeys? {
+        NTSCookie.open(cookie, ciphers: ciphers) { masterCiphers[$0] }
     }
 }
 
@@ -120,7 +143,7 @@ public enum NTSServer {
         guard !ntsFieldAfterAuthenticator else { return .invalid("an NTS field follows the authenticator") }
         guard packet.mac == nil else { return .invalid("a MAC follows the authenticator") }
 
-        guard let keys = NTSCookie.open(cookie, keySet: configuration.keySet, ciphers: configuration.ciphers),
+        guard let keys = configuration.openCookie(cookie),
             let cipher = configuration.ciphers.cipher(algorithm: keys.algorithm, key: keys.clientToServer)
         else { return .nak(uniqueIdentifier: uniqueIdentifier) }
 
@@ -155,7 +178,7 @@ public enum NTSServer {
     ) -> [[UInt8]] {
         let wanted = min(max(request.cookiesRequested, 1), maximumCookies)
         let master = configuration.keySet.current
-        guard let cipher = configuration.ciphers.cipher(algorithm: CookieKey.algorithm, key: master.key) else { return [] }
+        guard let cipher = configuration.masterCiphers[master.id] else { return [] }
         let first = NTSCookie.seal(request.keys, keyID: master.id, cipher: cipher, using: &random)
         var count = wanted
         while count > 0,

@@ -6,17 +6,20 @@ import NTPCore
 import ServiceLifecycle
 import Synchronization
 
-/// What every receive loop of the server shares.
+/// What every receive loop of the server shares. The rules are read once per batch; the rate limiter is
+/// the only state written on the packet path, so it has a lock of its own, held briefly once per batch.
 final class ServerShared: Sendable {
-    let core: Mutex<NTPServerCore>
+    let rules: Mutex<NTPServerRules>
+    let limiter: Mutex<RateLimiter>
     let serving: ServingState
     let clock: any NodeClock
     let statistics: ServerStatistics
     let stopping = Atomic<Bool>(false)
     let logger: Logger
 
-    init(core: NTPServerCore, serving: ServingState, clock: any NodeClock, statistics: ServerStatistics, logger: Logger) {
-        self.core = Mutex(core)
+    init(rules: NTPServerRules, rateLimitCapacity: Int, serving: ServingState, clock: any NodeClock, statistics: ServerStatistics, logger: Logger) {
+        self.rules = Mutex(rules)
+        self.limiter = Mutex(RateLimiter(policy: rules.policy.rateLimit ?? .chronyDefault, capacity: rateLimitCapacity))
         self.serving = serving
         self.clock = clock
         self.statistics = statistics
@@ -54,7 +57,7 @@ public final class NTPServer: Service, Sendable {
         self.sockets = sockets
         self.batchSize = config.ntp.batch
         self.shared = ServerShared(
-            core: NTPServerCore(policy: config.policy, rateLimitCapacity: config.rateLimitClients),
+            rules: NTPServerRules(policy: config.policy), rateLimitCapacity: config.rateLimitClients,
             serving: serving, clock: clock, statistics: statistics, logger: logger)
     }
 
@@ -74,18 +77,22 @@ public final class NTPServer: Service, Sendable {
 
     /// Applies a reloaded access list and rate limit without touching the sockets.
     public func update(policy: ServerPolicy) {
-        shared.core.withLock { $0.update(policy: policy) }
+        shared.rules.withLock { $0.policy = policy }
+        if let rateLimit = policy.rateLimit { shared.limiter.withLock { $0.policy = rateLimit } }
     }
 
-    public var policy: ServerPolicy { shared.core.withLock { $0.policy } }
+    public var policy: ServerPolicy { shared.rules.withLock { $0.policy } }
+
+    /// The NTS configuration in use (cookie master keys and their ciphers), if NTS is on.
+    public var ntsConfiguration: NTSServerConfiguration? { shared.rules.withLock { $0.nts } }
 
     /// Serves NTS with these cookie master keys from the next packet on (start, rotation, reload).
     public func update(nts: NTSServerConfiguration?) {
-        shared.core.withLock { $0.nts = nts }
+        shared.rules.withLock { $0.nts = nts }
     }
 
     public func busiestClients(limit: Int) -> [ClientActivity] {
-        shared.core.withLock { $0.busiestClients(limit: limit) }
+        shared.limiter.withLock { $0.busiestClients(limit: limit) }
     }
 
     public func run() async throws {

@@ -36,6 +36,7 @@ final class NodeNTS: Sendable {
         } catch {
             throw NodeStartError(message: "NTS certificate \(configuration.certificate) / key \(configuration.privateKey): \(error)")
         }
+        ntpServer.update(nts: NTSServerConfiguration(keySet: keys.current, ciphers: ciphers))
         let advertisedPort = configuration.ntpPort ?? ntpPort.flatMap { $0 == 123 ? nil : UInt16(exactly: $0) }
         let policy = NTSKEServerPolicy(
             supportedAEAD: ciphers.supportedAlgorithms, cookieCount: 8, ntpServer: configuration.ntpServer,
@@ -43,11 +44,11 @@ final class NodeNTS: Sendable {
         if !policy.problems.isEmpty {
             throw NodeStartError(message: "NTS configuration: \(policy.problems.joined(separator: "; "))")
         }
-        let ciphers = self.ciphers
-        let store = keys
+        let ntp = ntpServer
         let responder = NTSKEResponder(policy: policy, ciphers: ciphers) { sessionKeys in
-            var random = SystemRandomNumberGenerator()
-            return NTSCookie.seal(sessionKeys, under: store.current.current, ciphers: ciphers, using: &random)
+            // The NTP server's NTS configuration holds the current master key's cipher, made once per key.
+            var random = SecureRandomGenerator()
+            return ntp.ntsConfiguration?.sealCookie(sessionKeys, using: &random) ?? []
         }
         let limits = NTSKELimits(
             maximumConnections: configuration.maximumConnections,
@@ -61,7 +62,6 @@ final class NodeNTS: Sendable {
         }
         certificates = CertificateWatcher(
             certificate: configuration.certificate, privateKey: configuration.privateKey, server: keyEstablishment, logger: logger)
-        ntpServer.update(nts: NTSServerConfiguration(keySet: keys.current, ciphers: ciphers))
     }
 
     /// The services to run beside the NTP server.

@@ -1,4 +1,5 @@
 import CFleetShim
+import FleetCrypto
 import Logging
 import NTPCore
 import Synchronization
@@ -16,8 +17,16 @@ final class ReceiveLoop: @unchecked Sendable {
     private let batch: OpaquePointer
     private let capacity: Int
     private var decisions: [ServerDecision]
+    private var admissions: [Admitted] = []
+
+    private struct Admitted {
+        var admission: NTPServerRules.Admission
+        var source: IPAddress
+        var receivedAt: NTPTimestamp
+        var verdict: RateLimitVerdict?
+    }
     private var tally = BatchTally()
-    private var random = SystemRandomNumberGenerator()
+    private var random = SecureRandomGenerator()
 
     init(socket: UDPSocket, shared: ServerShared, batchSize: Int) throws(NodeStartError) {
         guard let batch = cfs_batch_create(Int32(batchSize), Int32(Self.bufferSize)) else {
@@ -52,30 +61,46 @@ final class ReceiveLoop: @unchecked Sendable {
         let state = shared.serving.snapshot(at: NTPTimestamp(batchTime))
         let monotonic = cfs_monotonic_ns()
 
-        decisions.removeAll(keepingCapacity: true)
-        var nts: NTSServerConfiguration?
-        shared.core.withLock { core in
-            nts = core.nts
-            for index in 0..<count {
-                let i = Int32(index)
-                var receivedAt = batchTime
-                var seconds: Int64 = 0
-                var nanoseconds: Int32 = 0
-                if cfs_batch_rx_stamp(batch, i, &seconds, &nanoseconds) == 1 {
-                    receivedAt = clock.served(fromSystem: UnixTime(seconds: seconds, nanoseconds: UInt32(nanoseconds)))
-                    tally.kernelTimestamps += 1
+        // Phase 1, no lock: who asks and what (access list, mode, parse).
+        let rules = shared.rules.withLock { $0 }
+        admissions.removeAll(keepingCapacity: true)
+        for index in 0..<count {
+            let i = Int32(index)
+            var receivedAt = batchTime
+            var seconds: Int64 = 0
+            var nanoseconds: Int32 = 0
+            if cfs_batch_rx_stamp(batch, i, &seconds, &nanoseconds) == 1 {
+                receivedAt = clock.served(fromSystem: UnixTime(seconds: seconds, nanoseconds: UInt32(nanoseconds)))
+                tally.kernelTimestamps += 1
+            }
+            let source = source(of: i)
+            admissions.append(Admitted(
+                admission: rules.admit(request: request(at: i), from: source), source: source,
+                receivedAt: NTPTimestamp(receivedAt), verdict: nil))
+        }
+        // Phase 2: the shared rate limiter, one lock for the whole batch.
+        if rules.policy.rateLimit != nil {
+            shared.limiter.withLock { limiter in
+                for index in admissions.indices {
+                    if case .admitted = admissions[index].admission {
+                        admissions[index].verdict = limiter.check(admissions[index].source, now: monotonic, using: &random)
+                    }
                 }
-                let data = UnsafeRawBufferPointer(
-                    start: cfs_batch_rx_data(batch, i), count: Int(cfs_batch_rx_length(batch, i)))
-                // A cut datagram is reported at the slot size, which the parser rejects as too long.
-                let request = cfs_batch_rx_truncated(batch, i) != 0
-                    ? UnsafeRawBufferPointer(start: data.baseAddress, count: ReceiveLoop.bufferSize) : data
-                let decision = core.handle(
-                    request: request, from: source(of: i), receivedAt: NTPTimestamp(receivedAt),
-                    monotonicNow: monotonic, state: state, random: &random)
-                decisions.append(decision)
             }
         }
+        // Phase 3, no lock: the answers, NTS cryptography included.
+        decisions.removeAll(keepingCapacity: true)
+        for (index, admitted) in admissions.enumerated() {
+            switch admitted.admission {
+            case .drop(let reason):
+                decisions.append(.drop(reason))
+            case .admitted(let packet):
+                decisions.append(rules.respond(
+                    to: packet, request: request(at: Int32(index)), rateLimit: admitted.verdict,
+                    receivedAt: admitted.receivedAt, state: state, random: &random))
+            }
+        }
+        let nts = rules.nts
 
         var queued = 0
         for (index, decision) in decisions.enumerated() {
@@ -113,6 +138,13 @@ final class ReceiveLoop: @unchecked Sendable {
             }
         }
         shared.statistics.record(tally)
+    }
+
+    /// Datagram `index` of the batch; a cut one is reported at the slot size, which the parser rejects.
+    private func request(at index: Int32) -> UnsafeRawBufferPointer {
+        let data = UnsafeRawBufferPointer(start: cfs_batch_rx_data(batch, index), count: Int(cfs_batch_rx_length(batch, index)))
+        return cfs_batch_rx_truncated(batch, index) != 0
+            ? UnsafeRawBufferPointer(start: data.baseAddress, count: ReceiveLoop.bufferSize) : data
     }
 
     private func source(of index: Int32) -> IPAddress {
