@@ -674,6 +674,7 @@ try """
     certificate = "\(certificate)"
     private_key = "\(privateKey)"
     key_file = "\(work.path)/nts-cookie-keys"
+    threads = 1
     """.write(toFile: nodeConf, atomically: true, encoding: .utf8)
 let node = try launch(taskset, ["-c", "1", fleetnodePath, "run", "--config", nodeConf], log: work.appendingPathComponent("fleetnode.log").path)
 launched.append(node)

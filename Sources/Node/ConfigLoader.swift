@@ -125,7 +125,7 @@ public enum ConfigLoader {
         var nts = NodeConfig.NTS()
         try table.allowOnly([
             "listen", "certificate", "private_key", "key_file", "rotate_interval", "key_history", "ntp_server",
-            "ntp_port", "max_connections", "timeout", "ratelimit", "certificate_check_interval",
+            "ntp_port", "max_connections", "timeout", "ratelimit", "certificate_check_interval", "threads",
         ])
         if let listen = try table.strings("listen") {
             guard !listen.isEmpty else { throw table.error("listen", "must name at least one address") }
@@ -156,6 +156,7 @@ public enum ConfigLoader {
         }
         if let port = try table.int("ntp_port", in: 1...65_535) { nts.ntpPort = UInt16(port) }
         if let connections = try table.int("max_connections", in: 1...100_000) { nts.maximumConnections = connections }
+        if let threads = try table.int("threads", in: 0...64) { nts.threads = threads }
         if let timeout = try table.number("timeout", in: 0.1...60) { nts.timeout = timeout }
         if let check = try table.number("certificate_check_interval", in: 1...86_400) { nts.certificateCheckInterval = check }
         if let limit = try table.table("ratelimit") {

@@ -35,6 +35,8 @@ public struct NodeConfig: Sendable, Equatable {
         public var ntpServer: String?
         public var ntpPort: UInt16?
         public var maximumConnections: Int = 100
+        /// Event-loop threads for NTS-KE (TLS handshakes); 0 = one per core.
+        public var threads: Int = 0
         /// Seconds allowed for handshake plus request.
         public var timeout: Double = 2
         /// New NTS-KE sessions per client address (`[nts.ratelimit]`, as chrony's `ntsratelimit`); nil: off.

@@ -3,6 +3,7 @@ import FleetCrypto
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import NTPCore
 import NTSKE
 import ServiceLifecycle
@@ -14,6 +15,8 @@ final class NodeNTS: Sendable {
     let keys: CookieKeyStore
     let keyEstablishment: NTSKEServer
     let statistics = NTSKEStatistics()
+    /// NTS-KE's own event loops (TLS handshakes are CPU work; sized by `[nts] threads`).
+    private let eventLoops: MultiThreadedEventLoopGroup
     private let certificates: CertificateWatcher
     private let ntpServer: NTPServer
     private let ciphers = OpenSSLCipherFactory()
@@ -53,10 +56,12 @@ final class NodeNTS: Sendable {
         let limits = NTSKELimits(
             maximumConnections: configuration.maximumConnections,
             timeout: .nanoseconds(Int64(configuration.timeout * 1e9)), sessionRate: configuration.sessionRate)
+        let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
+        eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         do {
             keyEstablishment = try NTSKEServer(
                 endpoints: configuration.listen, tls: tls, responder: responder, limits: limits, statistics: statistics,
-                logger: logger)
+                logger: logger, group: eventLoops)
         } catch {
             throw NodeStartError(message: "\(error)")
         }
