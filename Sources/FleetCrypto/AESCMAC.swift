@@ -4,7 +4,8 @@ import CFleetCrypto
 /// RFC 8573 NTP symmetric keys ("AES128" in chrony and ntpd key files; chrony's "AES256" type is the
 /// same construction with AES-256).
 ///
-/// Immutable and safe to share between threads: each `mac` call copies a keyed OpenSSL context.
+/// Immutable and safe to share between threads: each thread computes with its own keyed OpenSSL AES-CBC
+/// context (kept in a per-thread cache in CFleetCrypto).
 public struct AESCMAC: Sendable {
     /// The tag length in bytes.
     public static let tagLength = 16
@@ -27,9 +28,34 @@ public struct AESCMAC: Sendable {
 
     /// The 16-byte tag of the bytes in `message` (e.g. the start of a received packet, without a copy).
     public func mac(_ message: UnsafeRawBufferPointer) -> [UInt8] {
+        mac(message, path: .automatic)
+    }
+
+    // MARK: Internals (also the tests' window on the two implementations)
+
+    /// Which implementation computes the tag: `.automatic` is what the public API uses (by hand).
+    enum Path {
+        case automatic, evpMAC, byHand
+
+        var raw: Int32 {
+            switch self {
+            case .automatic: Int32(CFC_CMAC_AUTO.rawValue)
+            case .evpMAC: Int32(CFC_CMAC_EVP_MAC.rawValue)
+            case .byHand: Int32(CFC_CMAC_BY_HAND.rawValue)
+            }
+        }
+    }
+
+    /// The tag of `message` computed along `path`.
+    func mac(_ message: [UInt8], path: Path) -> [UInt8] {
+        message.withUnsafeBytes { mac($0, path: path) }
+    }
+
+    func mac(_ message: UnsafeRawBufferPointer, path: Path) -> [UInt8] {
         withExtendedLifetime(key) {
             [UInt8](unsafeUninitializedCapacity: Self.tagLength) { tag, initialized in
-                guard cfc_cmac_compute(key.pointer, message.baseAddress, message.count, tag.baseAddress) == 1 else {
+                let result = cfc_cmac_compute_path(key.pointer, path.raw, message.baseAddress, message.count, tag.baseAddress)
+                guard result == 1 else {
                     fatalError("AES-CMAC failed inside OpenSSL: \(takeOpenSSLError())")
                 }
                 initialized = Self.tagLength
@@ -38,8 +64,8 @@ public struct AESCMAC: Sendable {
     }
 }
 
-/// Owns a cfc_cmac. The C object is immutable after creation and its functions only read it, so sharing
-/// it across threads is safe (hence @unchecked).
+/// Owns a cfc_cmac. The C object is immutable after creation and its functions only read it (the mutable
+/// OpenSSL contexts live in per-thread caches), so sharing it across threads is safe (hence @unchecked).
 final class CMACKey: @unchecked Sendable {
     let pointer: OpaquePointer
     init(_ pointer: OpaquePointer) { self.pointer = pointer }

@@ -5,11 +5,13 @@ import NTPCore
 /// NTS (RFC 8915). `seal` returns the 16-byte synthetic IV followed by the ciphertext.
 ///
 /// S2V runs over three components, associated data A, nonce N and plaintext P, each one a component even
-/// when empty. Non-empty plaintexts go through OpenSSL's AES-*-SIV cipher; an empty plaintext (the usual
-/// NTS client request) is handled by computing S2V by hand with OpenSSL's CMAC, because OpenSSL 3.0's SIV
-/// cannot produce a tag without plaintext. The tests check the by-hand S2V against OpenSSL's SIV.
+/// when empty. CMAC, S2V and CTR are computed by hand (in CFleetCrypto) over keyed AES-CBC and AES-ECB
+/// contexts: OpenSSL 3.0's own AES-*-SIV cannot produce a tag without plaintext (the usual NTS client
+/// request) and its per-key set-up and per-operation context copies dominated an NTS server's cost. The
+/// tests check the by-hand path against OpenSSL's SIV, which stays selectable.
 ///
-/// Immutable and safe to share between threads (each operation copies a keyed OpenSSL context).
+/// Immutable and safe to share between threads (each thread computes with its own keyed OpenSSL contexts,
+/// kept in a per-thread cache in CFleetCrypto).
 public struct AESSIV: AEADCipher {
     /// Length of the synthetic IV that starts every sealed message.
     public static let tagLength = 16
@@ -29,9 +31,17 @@ public struct AESSIV: AEADCipher {
         case 64: algorithm = AEADAlgorithm.aesSIVCMAC512
         default: throw .invalidKeyLength(key.count)
         }
-        var error = [CChar](repeating: 0, count: 256)
-        let made = key.withUnsafeBufferPointer { cfc_siv_new($0.baseAddress, $0.count, &error, error.count) }
-        guard let made else { throw .openSSL(errorText(error)) }
+        // The error buffer is on the stack: per-packet keys are made on every NTS packet, and a heap array
+        // here cost as much as the C key set-up.
+        var message = ""
+        let made = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { error -> OpaquePointer? in
+            let made = key.withUnsafeBufferPointer { cfc_siv_new($0.baseAddress, $0.count, error.baseAddress, error.count) }
+            if made == nil, let text = error.baseAddress {
+                message = String(cString: text)  // cfc_siv_new always NUL-terminates it
+            }
+            return made
+        }
+        guard let made else { throw .openSSL(message.isEmpty ? "unknown error" : message) }
         self.key = SIVKey(made)
         self.algorithm = algorithm
     }
@@ -149,7 +159,7 @@ public struct AESSIV: AEADCipher {
         }
     }
 
-    /// S2V(K1, S1, ..., Sn) of RFC 5297 §2.4 computed by hand (CMAC from OpenSSL), Sn being the last string.
+    /// S2V(K1, S1, ..., Sn) of RFC 5297 §2.4 computed by hand, Sn being the last string.
     func s2v(_ strings: [[UInt8]]) -> [UInt8] {
         withExtendedLifetime(key) {
             [UInt8](unsafeUninitializedCapacity: Self.tagLength) { out, initialized in
@@ -188,9 +198,9 @@ public struct AESSIV: AEADCipher {
     }
 }
 
-/// Owns a cfc_siv. The C object's only mutable state is its lazily built templates, published with
-/// atomic compare-and-swap and never changed afterwards, so sharing it across threads is safe (hence
-/// @unchecked).
+/// Owns a cfc_siv. The C object's only mutable state is the OpenSSL path's lazily built template, published
+/// with atomic compare-and-swap and never changed afterwards (the by-hand path keeps its mutable contexts
+/// in per-thread caches), so sharing it across threads is safe (hence @unchecked).
 final class SIVKey: @unchecked Sendable {
     let pointer: OpaquePointer
     init(_ pointer: OpaquePointer) { self.pointer = pointer }

@@ -6,9 +6,9 @@
 // arrays stay in crypto.c. Every symbol is prefixed `cfc_` (the CNIOLinux convention, like CFleetShim's
 // `cfs_`).
 //
-// Threading: a cfc_siv or cfc_cmac may be used by any number of threads at once. Each operation works on
-// its own short-lived OpenSSL context, copied from a keyed template that is never modified after it is
-// published (see crypto.c). cfc_*_free must of course not race with a use of the same object.
+// Threading: a cfc_siv or cfc_cmac may be used by any number of threads at once: the object is immutable
+// after construction, and each thread computes with its own keyed OpenSSL contexts, kept in a small
+// per-thread cache (see crypto.c). cfc_*_free must of course not race with a use of the same object.
 //
 // Errors: functions that report a failure the caller should surface take an `err` buffer (constructors),
 // or leave OpenSSL's per-thread error queue for cfc_take_error (seal and CMAC failures, which only happen
@@ -73,13 +73,13 @@ int cfc_siv_open(cfc_siv *siv,
                  const uint8_t *sealed, size_t sealed_len,
                  uint8_t *out);
 
-/// Which implementation seals or opens. CFC_SIV_AUTO is what the functions above use: OpenSSL's
-/// AES-*-SIV cipher when the plaintext is not empty, else S2V by hand (OpenSSL 3.0's SIV cannot
-/// produce a tag for an empty plaintext). The forced choices exist so tests can compare the two.
+/// Which implementation seals or opens. CFC_SIV_AUTO is what the functions above use: the by-hand
+/// path (OpenSSL 3.0's SIV cannot produce a tag for an empty plaintext, and its per-key set-up is slow).
+/// The forced choices exist so tests can compare the two.
 enum cfc_siv_path {
     CFC_SIV_AUTO = 0,
-    CFC_SIV_OPENSSL = 1, // fails (returns 0) for an empty plaintext
-    CFC_SIV_BY_HAND = 2  // S2V with EVP_MAC CMAC + AES-CTR with EVP (never uses OpenSSL's SIV)
+    CFC_SIV_OPENSSL = 1, // OpenSSL's AES-*-SIV cipher; fails (returns 0) for an empty plaintext
+    CFC_SIV_BY_HAND = 2  // CMAC, S2V and CTR computed here over keyed AES-CBC/AES-ECB (never OpenSSL's SIV)
 };
 
 /// cfc_siv_seal and cfc_siv_open with a forced path (for tests).
@@ -111,6 +111,17 @@ void cfc_cmac_free(cfc_cmac *cmac);
 
 /// Writes the 16-byte tag of `msg` to `out`. Returns 1, or 0 when OpenSSL fails (see cfc_take_error).
 int cfc_cmac_compute(cfc_cmac *cmac, const void *msg, size_t len, uint8_t out[CFC_TAG_LEN]);
+
+/// Which implementation computes a CMAC. CFC_CMAC_AUTO is what cfc_cmac_compute uses (by hand, over
+/// keyed AES-CBC); OpenSSL's EVP_MAC CMAC stays selectable so tests can compare the two.
+enum cfc_cmac_path {
+    CFC_CMAC_AUTO = 0,
+    CFC_CMAC_EVP_MAC = 1, // OpenSSL's EVP_MAC "CMAC"
+    CFC_CMAC_BY_HAND = 2  // RFC 4493 computed here over keyed AES-CBC (the one AES-SIV's S2V uses)
+};
+
+/// cfc_cmac_compute with a forced path (for tests).
+int cfc_cmac_compute_path(cfc_cmac *cmac, int path, const void *msg, size_t len, uint8_t out[CFC_TAG_LEN]);
 
 // MARK: Randomness, comparison, errors
 
