@@ -118,14 +118,15 @@ let package = Package(
         ),
 
         // MARK: Benchmarks (not tests: `make bench`, release build, prints ratios against chronyd)
+        .target(name: "BenchSupport", path: "Benchmarks/BenchSupport"),
         .executableTarget(
             name: "ntp-server-load",
-            dependencies: ["CFleetShim", "NTPCore", "Fleet"],
+            dependencies: ["BenchSupport", "CFleetShim", "NTPCore", "Fleet"],
             path: "Benchmarks/NTPServerLoad"
         ),
         .executableTarget(
             name: "nts-server-load",
-            dependencies: ["CFleetShim", "NTPCore", "Fleet", "NTSKE", "FleetCrypto"],
+            dependencies: ["BenchSupport", "CFleetShim", "NTPCore", "Fleet", "NTSKE", "FleetCrypto"],
             path: "Benchmarks/NTSServerLoad"
         ),
 

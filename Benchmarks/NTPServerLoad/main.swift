@@ -5,6 +5,7 @@
 // and counts responses, and it reads the server's CPU time from /proc. It prints, per server, the highest
 // rate answered with at most 1 % loss and the server CPU per answered request, and then our/chrony ratios.
 // Absolute numbers depend on the machine; only the ratios are meant to be compared between runs.
+import BenchSupport
 import CFleetShim
 import Fleet
 import Foundation
@@ -33,35 +34,6 @@ let rates = (ProcessInfo.processInfo.environment["RATES"] ?? "20000,40000,60000,
 let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("ntp-bench-\(getpid())")
 try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(at: work) }
-
-func which(_ name: String) -> String? {
-    for directory in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") {
-        return "\(directory)/\(name)"
-    }
-    return nil
-}
-
-func launch(_ executable: String, _ args: [String], log: String) throws -> Process {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = args
-    _ = FileManager.default.createFile(atPath: log, contents: nil)
-    guard let handle = FileHandle(forWritingAtPath: log) else { throw CocoaError(.fileWriteUnknown) }
-    process.standardOutput = handle
-    process.standardError = handle
-    try process.run()
-    return process
-}
-
-/// user + system CPU seconds of a process, from /proc/PID/stat.
-func cpuSeconds(of pid: Int32) -> Double {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return 0 }
-    let fields = stat[stat.index(after: close)...].split(separator: " ")
-    // After "pid (comm)": state is field 3, utime 14, stime 15 (1-based) -> indices 11 and 12 here.
-    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-}
 
 func waitForAnswer(port: UInt16) -> Bool {
     for _ in 0..<100 {

@@ -23,6 +23,7 @@
 //
 // Knobs (environment): KE_SECONDS (5), KE_CONCURRENCY (32), KE_CLIENT (light|nio), KE_DEBUG (session
 // latency percentiles), STEP_SECONDS (2), NTS_RATES (the ladder), COOKIE_SESSIONS (16), NTS_PLACEHOLDERS (0).
+import BenchSupport
 import CFleetShim
 import Fleet
 import FleetCrypto
@@ -59,35 +60,6 @@ try FileManager.default.createDirectory(at: work, withIntermediateDirectories: t
 defer { try? FileManager.default.removeItem(at: work) }
 
 // MARK: Processes and CPU time
-
-func which(_ name: String) -> String? {
-    for directory in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") {
-        return "\(directory)/\(name)"
-    }
-    return nil
-}
-
-func launch(_ executable: String, _ args: [String], log: String) throws -> Process {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = args
-    _ = FileManager.default.createFile(atPath: log, contents: nil)
-    guard let handle = FileHandle(forWritingAtPath: log) else { throw CocoaError(.fileWriteUnknown) }
-    process.standardOutput = handle
-    process.standardError = handle
-    try process.run()
-    return process
-}
-
-/// user + system CPU seconds of a process (all its threads), from /proc/PID/stat.
-func cpuSeconds(of pid: Int32) -> Double {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return 0 }
-    let fields = stat[stat.index(after: close)...].split(separator: " ")
-    // After "pid (comm)": state is field 3, utime 14, stime 15 (1-based) -> indices 11 and 12 here.
-    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-}
 
 /// The live children of a process (from /proc/PID/task/*/children).
 func children(of pid: Int32) -> [Int32] {
