@@ -141,22 +141,17 @@ cft_ctx *cft_server_ctx_new(const char *chain_file, const char *key_file, const 
     return ctx;
 }
 
-static cft_ctx *client_ctx(int tls12_only, const char *ca_file, const char *alpn, char *err, size_t errlen) {
+cft_ctx *cft_client_ctx_new(const char *ca_file, const char *alpn, char *err, size_t errlen) {
     cft_ctx *ctx = ctx_alloc(TLS_client_method(), alpn, err, errlen);
     if (!ctx) return NULL;
     SSL_CTX *c = ctx->ssl_ctx;
-    if (tls12_only) {
-        SSL_CTX_set_max_proto_version(c, TLS1_2_VERSION);
-        SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
-    } else {
-        SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION);
-        SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
-        int loaded = ca_file ? SSL_CTX_load_verify_locations(c, ca_file, NULL) : SSL_CTX_set_default_verify_paths(c);
-        if (loaded != 1) {
-            take_error(err, errlen, "cannot load trusted certificates");
-            cft_ctx_free(ctx);
-            return NULL;
-        }
+    SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION);
+    SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
+    int loaded = ca_file ? SSL_CTX_load_verify_locations(c, ca_file, NULL) : SSL_CTX_set_default_verify_paths(c);
+    if (loaded != 1) {
+        take_error(err, errlen, "cannot load trusted certificates");
+        cft_ctx_free(ctx);
+        return NULL;
     }
     if (SSL_CTX_set_alpn_protos(c, ctx->alpn_wire, ctx->alpn_wire_len) != 0) {
         take_error(err, errlen, "cannot set ALPN");
@@ -164,14 +159,6 @@ static cft_ctx *client_ctx(int tls12_only, const char *ca_file, const char *alpn
         return NULL;
     }
     return ctx;
-}
-
-cft_ctx *cft_client_ctx_new(const char *ca_file, const char *alpn, char *err, size_t errlen) {
-    return client_ctx(0, ca_file, alpn, err, errlen);
-}
-
-cft_ctx *cft_client_ctx_new_tls12_only(const char *alpn, char *err, size_t errlen) {
-    return client_ctx(1, NULL, alpn, err, errlen);
 }
 
 void cft_ctx_free(cft_ctx *ctx) {

@@ -38,7 +38,7 @@ public struct ServerReply: Hashable, Sendable {
         switch trailer {
         case .none: return NTPHeader.length
         case .cryptoNAK: return NTPHeader.length + MAC.cryptoNAK.encodedLength
-        case .ntsNAK(let uniqueIdentifier, _): return NTPHeader.length + NTSServer.nakFields(uniqueIdentifier: uniqueIdentifier).count
+        case .ntsNAK(let uniqueIdentifier, _): return NTPHeader.length + NTSWire.fieldLength(bodyLength: uniqueIdentifier.count)
         case .nts(let request, let cookies): return NTPHeader.length + NTSServer.responseFieldsLength(request: request, cookies: cookies)
         }
     }

@@ -23,11 +23,6 @@ public final class TLSContext: @unchecked Sendable {
         try make { cft_client_ctx_new(trustedCertificates, alpn, $0, $1) }
     }
 
-    /// A client that offers TLS 1.2 at most: only for proving that servers refuse it.
-    public static func legacyClientForTests(alpn: String) throws(TLSError) -> TLSContext {
-        try make { cft_client_ctx_new_tls12_only(alpn, $0, $1) }
-    }
-
     private static func make(_ body: (UnsafeMutablePointer<CChar>, Int) -> OpaquePointer?) throws(TLSError) -> TLSContext {
         var message = [CChar](repeating: 0, count: 512)
         guard let pointer = message.withUnsafeMutableBufferPointer({ body($0.baseAddress!, $0.count) }) else {

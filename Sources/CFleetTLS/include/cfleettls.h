@@ -23,8 +23,6 @@ cft_ctx *cft_server_ctx_new(const char *chain_file, const char *key_file, const 
 /// A client context: TLS 1.3 only, peers verified against the CA certificates in `ca_file` (or the system
 /// store when NULL), ALPN `alpn` offered.
 cft_ctx *cft_client_ctx_new(const char *ca_file, const char *alpn, char *err, size_t errlen);
-/// A client context that offers TLS 1.2 at most (for tests of TLS 1.3-only servers). No verification.
-cft_ctx *cft_client_ctx_new_tls12_only(const char *alpn, char *err, size_t errlen);
 void cft_ctx_free(cft_ctx *ctx);
 /// Subject, issuer, not-after (Unix seconds) and SHA-256 fingerprint (hex) of a context's certificate.
 int cft_ctx_certificate_info(const cft_ctx *ctx, char *subject, size_t subject_len, long long *not_after, char *sha256_hex, size_t hex_len);
