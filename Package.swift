@@ -4,6 +4,7 @@
 //
 // Layout (see README.md, "Layout"):
 //   NTPCore     sans-I/O protocol core: wire formats, server rules, access lists, rate limiting, exchange arithmetic
+//   TimeCore    sans-I/O timekeeping: sample filters, selection, discipline, holdover, leap seconds
 //   CFleetShim  the Linux calls Swift cannot import (recvmmsg/sendmmsg, SO_TIMESTAMPING, CMSG_*, clock_adjtime)
 //   COpenSSL    OpenSSL 3 (libssl-dev), for NTS-KE
 //   CGPS        gpsd's libgps (libgps-dev)
@@ -50,6 +51,8 @@ let package = Package(
 
         // MARK: Core (no I/O, no clock reads, stdlib only)
         .target(name: "NTPCore"),
+        // Time sources' models, sample filters, selection, discipline, holdover and leap seconds: time passed in.
+        .target(name: "TimeCore", dependencies: ["NTPCore"]),
 
         // MARK: Libraries
         .target(name: "FleetCrypto", dependencies: ["CFleetCrypto", "NTPCore"]),
@@ -132,6 +135,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "NTPCoreTests", dependencies: ["NTPCore", "FleetCrypto"]),
+        .testTarget(name: "TimeCoreTests", dependencies: ["TimeCore", "NTPCore"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "NTPCore"]),
         .testTarget(name: "NTSKETests", dependencies: ["NTSKE"]),
         .testTarget(name: "FleetCryptoTests", dependencies: ["FleetCrypto", "NTPCore"]),

@@ -1,0 +1,8 @@
+/// A time source's name as the operator configured it ("GPS", "PPS0", "ntp1.example.net", a sibling's name).
+/// Names are unique per node; status, logs and selection key everything by it.
+public struct SourceID: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+    public var name: String
+    public init(_ name: String) { self.name = name }
+    public var description: String { name }
+    public static func < (lhs: SourceID, rhs: SourceID) -> Bool { lhs.name < rhs.name }
+}
