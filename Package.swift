@@ -53,6 +53,8 @@ let package = Package(
         .target(name: "NTPCore"),
         // Time sources' models, sample filters, selection, discipline, holdover and leap seconds: time passed in.
         .target(name: "TimeCore", dependencies: ["NTPCore"]),
+        // The seeded clock-and-sources simulation that tests and the accuracy benchmark run TimeCore in.
+        .target(name: "TimeSimulation", dependencies: ["TimeCore", "NTPCore"]),
 
         // MARK: Libraries
         .target(name: "FleetCrypto", dependencies: ["CFleetCrypto", "NTPCore"]),
@@ -60,6 +62,7 @@ let package = Package(
             name: "Fleet",
             dependencies: [
                 "NTPCore",
+                "TimeCore",
                 "CFleetShim",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
@@ -80,6 +83,7 @@ let package = Package(
             name: "Node",
             dependencies: [
                 "NTPCore",
+                "TimeCore",
                 "Fleet",
                 "NTSKE",
                 "FleetCrypto",
@@ -133,16 +137,23 @@ let package = Package(
             path: "Benchmarks/NTSServerLoad"
         ),
 
+        .executableTarget(
+            name: "accuracy",
+            dependencies: ["TimeSimulation", "TimeCore"],
+            path: "Benchmarks/Accuracy"
+        ),
+
         // MARK: Tests
         .testTarget(name: "NTPCoreTests", dependencies: ["NTPCore", "FleetCrypto"]),
         .testTarget(name: "TimeCoreTests", dependencies: ["TimeCore", "NTPCore"]),
+        .testTarget(name: "SimulationTests", dependencies: ["TimeSimulation", "TimeCore", "NTPCore"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "NTPCore"]),
         .testTarget(name: "NTSKETests", dependencies: ["NTSKE"]),
         .testTarget(name: "FleetCryptoTests", dependencies: ["FleetCrypto", "NTPCore"]),
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "Fleet", "NTPCore", "NTSKE", "FleetCrypto", "CFleetShim",
+                "Node", "Fleet", "NTPCore", "TimeCore", "NTSKE", "FleetCrypto", "CFleetShim",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

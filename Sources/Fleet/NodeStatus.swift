@@ -19,7 +19,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     /// What the node tells clients (RFC 5905 system variables).
     public struct Serving: Codable, Sendable, Equatable {
         public var synchronized: Bool
-        /// "local" when serving under a `[local] stratum` setting, "none" when unsynchronised.
+        /// The selected source's name (or the last one's, in holdover), "local" when serving under a
+        /// `[local] stratum` setting, "none" when unsynchronised.
         public var source: String
         public var leap: Int
         public var stratum: Int
@@ -119,8 +120,10 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var rateLimiting: Bool
     public var configReloads: Int
     public var nts: NTS?
+    /// Sources, selection, discipline, holdover and leap seconds; nil when the node has no time source.
+    public var timekeeping: TimekeepingStatus?
 
-    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil) {
+    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil) {
         self.name = name
         self.version = version
         self.uptimeSeconds = uptimeSeconds
@@ -132,5 +135,6 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         self.rateLimiting = rateLimiting
         self.configReloads = configReloads
         self.nts = nts
+        self.timekeeping = timekeeping
     }
 }

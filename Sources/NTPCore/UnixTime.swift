@@ -28,6 +28,23 @@ public struct UnixTime: Hashable, Sendable, Comparable, CustomStringConvertible 
         normalisedNanoseconds = nanoseconds % perSecond
     }
 
+    /// From nanoseconds since 1970 (any Int64 is valid).
+    public init(nanosecondsSinceEpoch value: Int64) {
+        let perSecond = Self.nanosecondsPerSecond
+        var seconds = value / perSecond
+        var remainder = value % perSecond
+        if remainder < 0 {
+            remainder += perSecond
+            seconds -= 1
+        }
+        self.init(seconds: seconds, nanoseconds: UInt32(remainder))
+    }
+
+    /// Nanoseconds since 1970; wraps beyond about ±292 years instead of trapping.
+    public var nanosecondsSinceEpoch: Int64 {
+        seconds &* Self.nanosecondsPerSecond &+ Int64(nanoseconds)
+    }
+
     /// `self` shifted by a signed number of nanoseconds, exactly.
     public func adding(nanoseconds delta: Int64) -> UnixTime {
         let perSecond = Self.nanosecondsPerSecond

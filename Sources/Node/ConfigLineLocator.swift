@@ -13,10 +13,20 @@ struct ConfigLineLocator {
     init(text: String) {
         var table = ""
         var depth = 0
+        var arrayCounts: [String: Int] = [:]
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let lineNumber = index + 1
             let line = Self.stripComment(String(rawLine))
             let trimmed = line.trimmingASCIIWhitespace()
+            if depth == 0, trimmed.hasPrefix("[["), trimmed.hasSuffix("]]") {
+                // An array of tables: the Nth `[[name]]` is addressed as `name[N]` (1-based).
+                let name = String(trimmed.dropFirst(2).dropLast(2)).trimmingASCIIWhitespace()
+                arrayCounts[name, default: 0] += 1
+                table = "\(name)[\(arrayCounts[name]!)]"
+                tables[table] = lineNumber
+                if tables[name] == nil { tables[name] = lineNumber }
+                continue
+            }
             if depth == 0, trimmed.hasPrefix("["), !trimmed.hasPrefix("[["), trimmed.hasSuffix("]") {
                 table = String(trimmed.dropFirst().dropLast()).trimmingASCIIWhitespace()
                 if tables[table] == nil { tables[table] = lineNumber }

@@ -2,6 +2,7 @@ import Fleet
 import Foundation
 import Logging
 import NTPCore
+import TimeCore
 import TOMLKit
 
 /// Reads the node's TOML configuration. Unknown tables and keys, wrong types and out-of-range values are all
@@ -33,7 +34,7 @@ public enum ConfigLoader {
 
     private static func read(_ root: TableReader) throws(ConfigError) -> NodeConfig {
         var config = NodeConfig()
-        try root.allowOnly(["node", "clock", "local", "ntp", "access", "ratelimit", "nts"])
+        try root.allowOnly(["node", "clock", "refclock", "server", "local", "ntp", "access", "ratelimit", "nts"])
 
         if let node = try root.table("node") {
             try node.allowOnly(["name", "log_level", "status_socket"])
@@ -54,14 +55,15 @@ public enum ConfigLoader {
         }
 
         if let clock = try root.table("clock") {
-            try clock.allowOnly(["driver"])
-            if let driver = try clock.string("driver") {
-                guard let parsed = NodeConfig.ClockDriver(rawValue: driver) else {
-                    throw clock.error("driver", "\"\(driver)\" is not supported (only \"software\": the system clock driver comes with clock discipline)")
-                }
-                config.clockDriver = parsed
-            }
+            config.clock = try readClock(clock)
         }
+        for (index, table) in try root.tables("refclock").enumerated() {
+            config.refclocks.append(try readRefclock(table, index: index))
+        }
+        for table in try root.tables("server") {
+            config.servers.append(try readServer(table))
+        }
+        try checkSources(config, root)
 
         if let local = try root.table("local") {
             try local.allowOnly(["stratum"])
@@ -119,6 +121,133 @@ public enum ConfigLoader {
             config.nts = try readNTS(nts)
         }
         return config
+    }
+
+    private static func readClock(_ table: TableReader) throws(ConfigError) -> NodeConfig.Clock {
+        var clock = NodeConfig.Clock()
+        try table.allowOnly([
+            "driver", "drift_file", "holdover_limit", "holdover_rate_ppm", "step_threshold", "step_limit", "leap_file",
+            "leap_mode", "leap_smear_hours", "min_sources", "max_distance", "combine_limit",
+        ])
+        if let driver = try table.string("driver") {
+            guard let parsed = NodeConfig.ClockDriver(rawValue: driver) else {
+                throw table.error("driver", "\"\(driver)\" is not one of software, system")
+            }
+            clock.driver = parsed
+        }
+        for (key, path) in [("drift_file", \NodeConfig.Clock.driftFile), ("leap_file", \NodeConfig.Clock.leapFile)] {
+            if let value = try table.string(key) {
+                guard value.hasPrefix("/") else { throw table.error(key, "must be an absolute path") }
+                clock[keyPath: path] = value
+            }
+        }
+        if let limit = try table.number("holdover_limit", in: 0...31_622_400) { clock.holdoverLimit = limit }
+        if let rate = try table.number("holdover_rate_ppm", in: 0...100) { clock.holdoverRatePPM = rate }
+        if let threshold = try table.number("step_threshold", in: 0...1e9) { clock.stepThreshold = threshold }
+        if let limit = try table.int("step_limit", in: -1...1_000_000) { clock.stepLimit = limit }
+        if let mode = try table.string("leap_mode") {
+            guard let parsed = NodeConfig.LeapMode(rawValue: mode) else {
+                throw table.error("leap_mode", "\"\(mode)\" is not one of step, smear")
+            }
+            clock.leapMode = parsed
+        }
+        if let hours = try table.number("leap_smear_hours", in: 0.01...48) { clock.leapSmearHours = hours }
+        if let count = try table.int("min_sources", in: 1...32) { clock.minSources = count }
+        if let distance = try table.number("max_distance", in: 0.001...16) { clock.maxDistance = distance }
+        if let limit = try table.number("combine_limit", in: 1...1_000) { clock.combineLimit = limit }
+        return clock
+    }
+
+    private static func readOptions(_ table: TableReader) throws(ConfigError) -> SourceOptions {
+        var options = SourceOptions()
+        options.prefer = try table.bool("prefer") ?? false
+        options.noselect = try table.bool("noselect") ?? false
+        options.trust = try table.bool("trust") ?? false
+        options.require = try table.bool("require") ?? false
+        options.offset = try table.number("offset", in: -10...10) ?? 0
+        return options
+    }
+
+    private static let optionKeys: Set<String> = ["prefer", "noselect", "trust", "require", "offset"]
+
+    private static func readRefclock(_ table: TableReader, index: Int) throws(ConfigError) -> NodeConfig.Refclock {
+        try table.allowOnly(optionKeys.union(["name", "driver", "gpsd", "unit", "device", "lock", "poll"]))
+        guard let driverName = try table.string("driver") else {
+            throw table.error("driver", "is required: one of gpsd, shm, pps")
+        }
+        guard let driver = NodeConfig.Refclock.Driver(rawValue: driverName) else {
+            throw table.error("driver", "\"\(driverName)\" is not one of gpsd, shm, pps")
+        }
+        let defaultName = switch driver {
+        case .gpsd: "GPS"
+        case .shm: "SHM"
+        case .pps: "PPS"
+        }
+        let name = try table.string("name") ?? (index == 0 ? defaultName : "\(defaultName)\(index)")
+        guard !name.isEmpty, name.utf8.count <= 64 else { throw table.error("name", "must be 1 to 64 characters") }
+        var refclock = NodeConfig.Refclock(name: name, driver: driver)
+        if let gpsd = try table.string("gpsd") {
+            do {
+                _ = try SocketEndpoint(parsing: gpsd, defaultPort: 2947)
+            } catch {
+                throw table.error("gpsd", error.description)
+            }
+            refclock.gpsd = gpsd
+        }
+        if let unit = try table.int("unit", in: 0...7) { refclock.unit = unit }
+        if let device = try table.string("device") {
+            guard device.hasPrefix("/") else { throw table.error("device", "must be an absolute path such as /dev/pps0") }
+            refclock.device = device
+        }
+        refclock.lock = try table.string("lock")
+        if let poll = try table.number("poll", in: 1...1_024) { refclock.poll = poll }
+        refclock.options = try readOptions(table)
+        return refclock
+    }
+
+    private static func readServer(_ table: TableReader) throws(ConfigError) -> NodeConfig.Server {
+        try table.allowOnly(optionKeys.union(["address", "nts", "ke_port", "ca", "iburst", "minpoll", "maxpoll"]))
+        guard let address = try table.string("address") else {
+            throw table.error("address", "is required: \"host\" or \"host:port\"")
+        }
+        let endpoint: SocketEndpoint
+        do {
+            endpoint = try SocketEndpoint(parsing: address, defaultPort: 123)
+        } catch {
+            throw table.error("address", error.description)
+        }
+        var server = NodeConfig.Server(host: endpoint.host, port: endpoint.port)
+        server.nts = try table.bool("nts") ?? false
+        if let port = try table.int("ke_port", in: 1...65_535) { server.kePort = UInt16(port) }
+        if let ca = try table.string("ca") {
+            guard ca.hasPrefix("/") else { throw table.error("ca", "must be an absolute path to a PEM file") }
+            server.ca = ca
+        }
+        server.iburst = try table.bool("iburst") ?? true
+        if let minPoll = try table.int("minpoll", in: -4...17) { server.minPoll = minPoll }
+        if let maxPoll = try table.int("maxpoll", in: -4...17) { server.maxPoll = maxPoll }
+        guard server.minPoll <= server.maxPoll else { throw table.error("maxpoll", "must not be below minpoll (\(server.minPoll))") }
+        server.options = try readOptions(table)
+        return server
+    }
+
+    /// Names unique, `lock` naming a non-PPS refclock.
+    private static func checkSources(_ config: NodeConfig, _ root: TableReader) throws(ConfigError) {
+        var seen: Set<String> = []
+        for (index, refclock) in config.refclocks.enumerated() {
+            let reader = root.element("refclock", index)
+            guard seen.insert(refclock.name).inserted else { throw reader.error("name", "\"\(refclock.name)\" is used twice") }
+            if let lock = refclock.lock {
+                guard refclock.driver == .pps else { throw reader.error("lock", "only a pps refclock has a lock") }
+                guard let target = config.refclocks.first(where: { $0.name == lock }), target.driver != .pps else {
+                    throw reader.error("lock", "\"\(lock)\" is not the name of a gpsd or shm refclock")
+                }
+            }
+        }
+        for (index, server) in config.servers.enumerated() {
+            let name = server.port == 123 ? server.host : "\(server.host):\(server.port)"
+            guard seen.insert(name).inserted else { throw root.element("server", index).error("address", "\"\(name)\" is used twice") }
+        }
     }
 
     private static func readNTS(_ table: TableReader) throws(ConfigError) -> NodeConfig.NTS {
@@ -232,6 +361,24 @@ private struct TableReader {
     }
 
     func string(_ key: String) throws(ConfigError) -> String? { try value(key, .string)?.string }
+
+    /// The tables of an array of tables (`[[key]]`), addressed as `key[N]` for errors.
+    func tables(_ key: String) throws(ConfigError) -> [TableReader] {
+        guard let value = try value(key, .array), let array = value.array else { return [] }
+        var result: [TableReader] = []
+        for index in 0..<array.count {
+            guard array[index].type == .table, let table = array[index].table else {
+                throw error(key, "item \(index + 1) must be a table ([[\(key)]])")
+            }
+            result.append(TableReader(table: table, path: keyPath("\(key)[\(index + 1)]"), context: context))
+        }
+        return result
+    }
+
+    /// A reader addressing element `index` (0-based) of the array of tables `key`, for errors.
+    func element(_ key: String, _ index: Int) -> TableReader {
+        TableReader(table: TOMLTable(), path: keyPath("\(key)[\(index + 1)]"), context: context)
+    }
 
     func bool(_ key: String) throws(ConfigError) -> Bool? { try value(key, .bool)?.bool }
 

@@ -1,6 +1,7 @@
 import Fleet
 import Logging
 import NTPCore
+import TimeCore
 
 /// The node's configuration, from one TOML file (see deploy/examples/fleetnode.toml for every key).
 public struct NodeConfig: Sendable, Equatable {
@@ -45,17 +46,94 @@ public struct NodeConfig: Sendable, Equatable {
         public var certificateCheckInterval: Double = 10
     }
 
-    /// How the node keeps time. Only the software clock exists yet: it serves the system clock plus the
-    /// node's own correction and never touches the kernel clock.
+    /// How the node keeps time. The software clock serves the local timescale plus the discipline's model and
+    /// never touches the kernel clock; the system clock driver steers the kernel with adjtimex and needs
+    /// CAP_SYS_TIME, so it is used only when configured.
     public enum ClockDriver: String, Sendable, Equatable, CaseIterable {
         case software
+        case system
+    }
+
+    /// How a leap second reaches served time.
+    public enum LeapMode: String, Sendable, Equatable, CaseIterable {
+        /// 23:59:59 is served twice (or skipped): what the kernel and most servers do.
+        case step
+        /// The second is spread linearly over `leapSmearHours` centred on the leap; no leap indicator is served.
+        case smear
+    }
+
+    /// `[clock]`: the discipline, holdover and leap seconds.
+    public struct Clock: Sendable, Equatable {
+        public var driver: ClockDriver = .software
+        /// Frequency persisted here hourly and at shutdown, restored at start (chrony's `driftfile`).
+        public var driftFile: String?
+        /// Seconds of holdover after which the node answers as unsynchronised (leap 3).
+        public var holdoverLimit: Double = 86_400
+        /// Growth of the error bound in holdover, ppm (on top of the frequency's standard error).
+        public var holdoverRatePPM: Double = 0.1
+        /// Step instead of slew above this offset (seconds), during the first `stepLimit` updates; -1: always.
+        public var stepThreshold: Double = 0.1
+        public var stepLimit: Int = -1
+        /// leap-seconds.list (IETF/NIST, hash checked) or a TZif file such as right/UTC; nil: only the sources' vote.
+        public var leapFile: String?
+        public var leapMode: LeapMode = .step
+        public var leapSmearHours: Double = 24
+        /// Selection (chrony's `minsources`, `maxdistance`, `combinelimit`).
+        public var minSources: Int = 1
+        public var maxDistance: Double = 3
+        public var combineLimit: Double = 3
+    }
+
+    /// `[[refclock]]`: a reference clock.
+    public struct Refclock: Sendable, Equatable {
+        public enum Driver: String, Sendable, Equatable, CaseIterable {
+            /// gpsd through libgps: TPV time (and TOFF where gpsd sends it), fix and satellites.
+            case gpsd
+            /// gpsd's NTP shared-memory segment `unit` (chrony `refclock SHM`).
+            case shm
+            /// A Linux PPS device, pulses numbered by `lock`.
+            case pps
+        }
+
+        public var name: String
+        public var driver: Driver
+        /// gpsd: "host:port" (default 127.0.0.1:2947).
+        public var gpsd: String = "127.0.0.1:2947"
+        /// shm: the segment unit, 0-7 (key 0x4E545030 + unit).
+        public var unit: Int = 0
+        /// pps: the device.
+        public var device: String = "/dev/pps0"
+        /// pps: the refclock whose time numbers the pulses.
+        public var lock: String?
+        /// Seconds between reachability shifts (chrony `poll`, as seconds here).
+        public var poll: Double = 16
+        /// prefer, noselect, trust, require, offset (seconds added to every sample).
+        public var options = SourceOptions()
+    }
+
+    /// `[[server]]`: an upstream NTP or NTS server polled in client mode.
+    public struct Server: Sendable, Equatable {
+        public var host: String
+        public var port: UInt16 = 123
+        /// NTS: key establishment at `host`:`kePort`, the certificate checked against `ca` (PEM) or the system store.
+        public var nts = false
+        public var kePort: UInt16 = 4460
+        public var ca: String?
+        /// Four quick requests at start (2 s apart) instead of one (chrony `iburst`).
+        public var iburst = true
+        /// Poll interval bounds, log2 seconds (chrony `minpoll`/`maxpoll`).
+        public var minPoll: Int = 6
+        public var maxPoll: Int = 10
+        public var options = SourceOptions()
     }
 
     public var name: String = "fleetnode"
     public var logLevel: Logger.Level = .info
     /// Local status socket (JSON), readable by the owner and group only.
     public var statusSocket: String = "/run/fleetnode/status.sock"
-    public var clockDriver: ClockDriver = .software
+    public var clock = Clock()
+    public var refclocks: [Refclock] = []
+    public var servers: [Server] = []
     /// Like chrony's `local stratum N`: serve the node's clock as synchronised at this stratum while no
     /// time source exists. nil: the node answers as unsynchronised (leap 3) until a source is selected.
     public var localStratum: UInt8?

@@ -16,6 +16,7 @@ public final class NodeDaemon: Sendable {
     private let statistics = ServerStatistics()
     private let server: NTPServer
     private let nts: NodeNTS?
+    private let time: TimeService
     private let logger: Logger
     private let startedMonotonic = ContinuousClock.now
     private let reloads = Atomic<Int>(0)
@@ -34,6 +35,7 @@ public final class NodeDaemon: Sendable {
         self.logger = logger
         self.clock = SoftwareClock()
         self.serving = ServingState(source: Self.source(for: config), precision: clock.precision)
+        self.time = TimeService(configuration: config, clock: clock, serving: serving, logger: logger)
         let server = try NTPServer(config: config, clock: clock, serving: serving, statistics: statistics, logger: logger)
         self.server = server
         self.nts = try config.nts.map {
@@ -54,6 +56,7 @@ public final class NodeDaemon: Sendable {
             configuration: .init(
                 services: [
                     .init(service: server),
+                    .init(service: time),
                     .init(service: status),
                     .init(service: reload),
                 ] + (nts?.services ?? []).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
@@ -87,7 +90,10 @@ public final class NodeDaemon: Sendable {
         }
         nts?.reload()
         server.update(policy: next.policy)
-        serving.set(Self.source(for: next))
+        serving.setLocal(stratum: next.localStratum)
+        if next.refclocks != previous.refclocks || next.servers != previous.servers || next.clock != previous.clock {
+            logger.warning("[clock], [[refclock]] and [[server]] change only at restart")
+        }
         logLevel.current = next.logLevel
         reloads.add(1, ordering: .relaxed)
         logger.notice("configuration reloaded", metadata: ["access.rules": "\(next.policy.access.rules.count)", "ratelimit": "\(next.policy.rateLimit != nil)"])
@@ -102,6 +108,7 @@ public final class NodeDaemon: Sendable {
         switch serving.current {
         case .unsynchronized: source = "none"
         case .local: source = "local"
+        case .disciplined(let name, _): source = name
         }
         let uptime = ContinuousClock.now - startedMonotonic
         return NodeStatus(
@@ -114,7 +121,7 @@ public final class NodeDaemon: Sendable {
             serving: .init(
                 synchronized: state.isSynchronized, source: source, leap: Int(state.leap.rawValue),
                 stratum: Int(state.stratum), referenceID: state.referenceID.description,
-                rootDelaySeconds: state.rootDelay, rootDispersionSeconds: state.rootDispersion),
+                rootDelaySeconds: state.rootDelay, rootDispersionSeconds: state.rootDispersion(at: NTPTimestamp(now))),
             listeners: server.listeners,
             ntp: statistics.snapshot,
             busiestClients: server.busiestClients(limit: 10).map {
@@ -122,7 +129,8 @@ public final class NodeDaemon: Sendable {
             },
             rateLimiting: server.policy.rateLimit != nil,
             configReloads: reloads.load(ordering: .relaxed),
-            nts: nts?.status)
+            nts: nts?.status,
+            timekeeping: time.hasSources ? time.status() : nil)
     }
 }
 

@@ -2,24 +2,50 @@ import NTPCore
 import Synchronization
 
 /// Where the node's served time comes from right now, turned into the RFC 5905 system variables that every
-/// response carries. Until time sources and discipline exist the choice is a `[local] stratum` setting or
-/// nothing (unsynchronised: leap 3). Readers take a snapshot per batch of packets.
+/// response carries: the time service's latest state when a source is selected (or in holdover), else a
+/// `[local] stratum` setting, else nothing (unsynchronised: leap 3). Readers take a snapshot per batch.
 public final class ServingState: Sendable {
     public enum Source: Sendable, Equatable {
         case unsynchronized
         /// Serve the node's own clock as synchronised at this stratum (chrony's `local stratum N`).
         case local(stratum: UInt8)
+        /// Disciplined by a time source; `name` is the selected source (or the last one, in holdover).
+        case disciplined(name: String, state: ServerState)
     }
 
     private let source: Mutex<Source>
+    /// The `[local] stratum` fallback used while no source is selected.
+    private let fallback: Mutex<UInt8?>
     public let precision: Int8
 
     public init(source: Source, precision: Int8) {
         self.source = Mutex(source)
+        if case .local(let stratum) = source { fallback = Mutex(stratum) } else { fallback = Mutex(nil) }
         self.precision = precision
     }
 
     public var current: Source { source.withLock { $0 } }
+
+    /// Sets the `[local] stratum` fallback (configuration load and reload).
+    public func setLocal(stratum: UInt8?) {
+        fallback.withLock { $0 = stratum }
+        source.withLock { current in
+            if case .disciplined = current { return }
+            current = stratum.map { .local(stratum: $0) } ?? .unsynchronized
+        }
+    }
+
+    /// The time service publishes here: a state when synchronised (or holding over), nil when it is not.
+    public func publish(name: String?, state: ServerState?) {
+        let local = fallback.withLock { $0 }
+        source.withLock { current in
+            if let name, let state, state.isSynchronized {
+                current = .disciplined(name: name, state: state)
+            } else {
+                current = local.map { .local(stratum: $0) } ?? .unsynchronized
+            }
+        }
+    }
 
     public func set(_ newSource: Source) {
         source.withLock { $0 = newSource }
@@ -33,6 +59,8 @@ public final class ServingState: Sendable {
         case .local(let stratum):
             // The local clock is its own reference: the reference time is always now, so dispersion does not grow.
             return .local(stratum: stratum, precision: precision, referenceTime: now)
+        case .disciplined(_, let state):
+            return state
         }
     }
 }

@@ -1,35 +1,67 @@
 import CFleetShim
 import NTPCore
 import Synchronization
+import TimeCore
 
-/// The default clock driver: the system clock plus the node's own correction. It runs unprivileged and never
-/// touches the kernel clock, so a node (and every test) can discipline and serve time without stepping or
-/// slewing the machine's clock.
+/// The default clock driver: served time is a function of the node's own local timescale, which the
+/// discipline steers. It runs unprivileged and never touches the kernel clock, so a node (and every test) can
+/// discipline and serve time without stepping or slewing the machine's clock.
+///
+/// The local timescale is CLOCK_MONOTONIC plus the CLOCK_REALTIME−CLOCK_MONOTONIC difference taken once at
+/// start: it reads like Unix time but is never stepped, so someone stepping the system clock underneath the
+/// node moves neither its served time nor its samples. Kernel timestamps (CLOCK_REALTIME) are mapped onto it
+/// through the current difference of the two clocks.
 public final class SoftwareClock: NodeClock {
-    private let state: Mutex<ClockCorrection>
+    private let state: Mutex<ClockModel>
+    /// CLOCK_REALTIME − CLOCK_MONOTONIC at start, nanoseconds.
+    private let epoch: Int64
     public let precision: Int8
     public var driverName: String { "software" }
 
-    public init(correction: ClockCorrection = ClockCorrection()) {
-        self.state = Mutex(correction)
+    public init(model: ClockModel = ClockModel()) {
+        let real = Self.systemNow()
+        let mono = Int64(bitPattern: cfs_monotonic_ns())
+        self.epoch = real.nanosecondsSinceEpoch &- mono
+        self.state = Mutex(model)
         self.precision = Self.measurePrecision()
     }
 
-    public var correction: ClockCorrection { state.withLock { $0 } }
+    public var model: ClockModel { state.withLock { $0 } }
 
-    /// Sets a new correction (the discipline does this; nothing else changes served time).
-    public func apply(_ correction: ClockCorrection) {
-        state.withLock { $0 = correction }
+    /// Sets a new model (the discipline does this; nothing else changes served time).
+    public func apply(_ model: ClockModel) {
+        state.withLock { $0 = model }
+    }
+
+    /// The local timescale now.
+    public func localNow() -> LocalTime {
+        Int64(bitPattern: cfs_monotonic_ns()) &+ epoch
+    }
+
+    /// A CLOCK_REALTIME reading (a kernel timestamp, gpsd's receive time) on the local timescale.
+    public func local(fromSystem time: UnixTime) -> LocalTime {
+        let real = Self.systemNow().nanosecondsSinceEpoch
+        let local = localNow()
+        return time.nanosecondsSinceEpoch &- real &+ local
+    }
+
+    /// Served time at a local time.
+    public func served(atLocal local: LocalTime) -> UnixTime {
+        UnixTime(nanosecondsSinceEpoch: state.withLock { $0 }.served(at: local))
     }
 
     public func now() -> UnixTime {
-        served(fromSystem: Self.systemNow())
+        served(atLocal: localNow())
     }
 
     public func served(fromSystem time: UnixTime) -> UnixTime {
-        let correction = state.withLock { $0 }
-        if correction.offset == 0 && correction.frequencyPPM == 0 { return time }
-        return time.adding(nanoseconds: correction.nanoseconds(at: cfs_monotonic_ns()))
+        served(atLocal: local(fromSystem: time))
+    }
+
+    public var correction: ClockCorrection {
+        let real = Self.systemNow()
+        let served = now()
+        return ClockCorrection(offset: Double(served.nanoseconds(since: real)) * 1e-9, frequencyPPM: model.frequency * 1e6)
     }
 
     /// CLOCK_REALTIME.

@@ -1,0 +1,257 @@
+import Fleet
+import FleetCrypto
+import Foundation
+import Logging
+import NTPCore
+import ServiceLifecycle
+import Synchronization
+import TimeCore
+
+/// Runs the node's timekeeping: the sources' edges (gpsd, SHM, PPS, upstream servers) file samples, and once
+/// a second the `TimeKeeper` core filters, selects and disciplines; the resulting clock model goes to the
+/// software clock and the system variables to the NTP server.
+public final class TimeService: Service, Sendable {
+    let clock: SoftwareClock
+    let serving: ServingState
+    let logger: Logger
+    let configuration: NodeConfig
+    private let keeper: Mutex<TimeKeeper>
+    private let notes = Mutex<[SourceID: String]>([:])
+    let refclockStatus: Mutex<[String: TimekeepingStatus.Refclock]>
+    private let driftFile: DriftFile?
+    let leap: LeapPlan
+    private let lastReference = Mutex<(SourceID?, Bool)>((nil, false))
+
+    public init(configuration: NodeConfig, clock: SoftwareClock, serving: ServingState, logger: Logger) {
+        self.configuration = configuration
+        self.clock = clock
+        self.serving = serving
+        self.logger = logger
+        var keeperConfiguration = TimeKeeperConfiguration()
+        keeperConfiguration.precision = clock.precision
+        keeperConfiguration.holdoverLimit = configuration.clock.holdoverLimit
+        keeperConfiguration.discipline.holdoverRate = configuration.clock.holdoverRatePPM * 1e-6
+        keeperConfiguration.discipline.stepThreshold = configuration.clock.stepThreshold
+        keeperConfiguration.discipline.stepLimit = configuration.clock.stepLimit
+        keeperConfiguration.selection.minSources = configuration.clock.minSources
+        keeperConfiguration.selection.maxDistance = configuration.clock.maxDistance
+        keeperConfiguration.selection.combineLimit = configuration.clock.combineLimit
+        var frequency = 0.0
+        var skew: Double?
+        driftFile = configuration.clock.driftFile.map(DriftFile.init(path:))
+        if let driftFile {
+            do {
+                if let contents = try driftFile.read() {
+                    frequency = contents.frequencyPPM * 1e-6
+                    skew = max(contents.skewPPM * 1e-6, 1e-9)
+                    logger.info("frequency restored from the drift file", metadata: ["ppm": "\(contents.frequencyPPM)", "file": "\(driftFile.path)"])
+                }
+            } catch {
+                logger.warning("ignoring the drift file", metadata: ["error": "\(error)"])
+            }
+        }
+        let definitions = Self.definitions(configuration)
+        // Start exactly where the clock is now (served = system), so starting the service moves nothing.
+        let local = clock.localNow()
+        let base = clock.model.served(at: local) &- local
+        keeper = Mutex(TimeKeeper(configuration: keeperConfiguration, sources: definitions, frequency: frequency, skew: skew, base: base))
+        refclockStatus = Mutex(Dictionary(uniqueKeysWithValues: configuration.refclocks.map {
+            ($0.name, TimekeepingStatus.Refclock(name: $0.name, driver: $0.driver.rawValue))
+        }))
+        leap = LeapPlan(configuration: configuration.clock, logger: logger)
+    }
+
+    static func definitions(_ configuration: NodeConfig) -> [SourceDefinition] {
+        var list: [SourceDefinition] = []
+        for refclock in configuration.refclocks {
+            let kind: SourceKind = switch refclock.driver {
+            case .gpsd: .gps
+            case .shm: .shm
+            case .pps: .pps
+            }
+            list.append(SourceDefinition(
+                id: SourceID(refclock.name), kind: kind, options: refclock.options,
+                referenceID: ReferenceID(ascii: String(refclock.name.prefix(4))),
+                lock: refclock.lock.map(SourceID.init), poll: refclock.poll))
+        }
+        for server in configuration.servers {
+            list.append(SourceDefinition(
+                id: sourceID(server), kind: server.nts ? .nts : .ntp, options: server.options,
+                referenceID: referenceID(forHost: server.host),
+                poll: Double.pow2Seconds(server.minPoll)))
+        }
+        return list
+    }
+
+    /// RFC 5905 §7.3: an upstream's IPv4 address, or the first four bytes of the MD5 digest of its IPv6
+    /// address (as chrony and ntpd do, so loop detection works across implementations); a host name that is
+    /// not an address is hashed the same way.
+    static func referenceID(forHost host: String) -> ReferenceID {
+        switch IPAddress(host)?.unmapped {
+        case .v4(let value):
+            return ReferenceID(rawValue: value)
+        case .v6(let high, let low):
+            var bytes: [UInt8] = []
+            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: high >> UInt64(shift))) }
+            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: low >> UInt64(shift))) }
+            return ReferenceID(digestPrefix: MD5.digest(bytes))
+        case nil:
+            return ReferenceID(digestPrefix: MD5.digest(Array(host.utf8)))
+        }
+    }
+
+    static func sourceID(_ server: NodeConfig.Server) -> SourceID {
+        SourceID(server.port == 123 ? server.host : "\(server.host):\(server.port)")
+    }
+
+    public var hasSources: Bool { !configuration.refclocks.isEmpty || !configuration.servers.isEmpty }
+
+    public func run() async throws {
+        guard hasSources else {
+            try? await gracefulShutdown()
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.updateLoop() }
+            for server in configuration.servers {
+                let poller = UpstreamPoller(id: Self.sourceID(server), server: server, service: self, logger: logger)
+                group.addTask { await poller.run() }
+            }
+            for refclock in configuration.refclocks {
+                group.addTask { await self.runRefclock(refclock) }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        saveDrift()
+    }
+
+    private func updateLoop() async {
+        var lastDriftSave = ContinuousClock.now
+        while !Task.isCancelled {
+            update()
+            if ContinuousClock.now - lastDriftSave > .seconds(3_600) {
+                saveDrift()
+                lastDriftSave = .now
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// One update: selection and discipline, then publish the model and the system variables.
+    func update() {
+        let local = clock.localNow()
+        let (model, state, reference, synchronized, outcome) = keeper.withLock { keeper in
+            let outcome = keeper.update(now: local)
+            let served = UnixTime(nanosecondsSinceEpoch: keeper.model.served(at: local))
+            let leapIndicator = leap.indicator(at: served, sources: keeper.selection?.leap ?? .noWarning)
+            let state = keeper.serverState(at: local, precision: clock.precision, leap: leapIndicator)
+            return (keeper.model, state, keeper.referenceSource, keeper.isSynchronized(at: local), outcome)
+        }
+        clock.apply(model)
+        serving.publish(name: reference?.name, state: synchronized ? state : nil)
+        if case .stepped(let offset) = outcome {
+            logger.notice("served time stepped", metadata: ["offset": "\(offset)", "source": "\(reference?.name ?? "-")"])
+        }
+        let previous = lastReference.withLock { value in
+            defer { value = (reference, synchronized) }
+            return value
+        }
+        if previous.0 != reference || previous.1 != synchronized {
+            if synchronized, let reference {
+                logger.notice("synchronised", metadata: ["source": "\(reference)", "stratum": "\(state.stratum)"])
+            } else if previous.1 {
+                logger.warning("no selectable source: unsynchronised")
+            }
+        }
+    }
+
+    func saveDrift() {
+        guard let driftFile else { return }
+        let (frequency, skew, updates) = keeper.withLock { ($0.model.frequency, $0.discipline.skew, $0.discipline.updates) }
+        guard updates > 2 else { return }
+        do {
+            try driftFile.write(.init(frequencyPPM: frequency * 1e6, skewPPM: skew * 1e6))
+        } catch {
+            logger.warning("cannot write the drift file", metadata: ["error": "\(error)", "file": "\(driftFile.path)"])
+        }
+    }
+
+    // MARK: Edges
+
+    func runRefclock(_ refclock: NodeConfig.Refclock) async {
+        // Filled in with the Refclock edges.
+        try? await gracefulShutdown()
+    }
+
+    func polled(_ id: SourceID) {
+        keeper.withLock { $0.polled(id) }
+    }
+
+    func note(_ id: SourceID, _ message: String?) {
+        notes.withLock { $0[id] = message }
+    }
+
+    /// An NTP measurement taken against the system clock (T1, T4 from CLOCK_REALTIME), re-expressed against
+    /// served time. Returns false when the keeper refused it.
+    @discardableResult
+    func addNetworkSample(_ measurement: NTPMeasurement, from id: SourceID) -> Bool {
+        let system = SoftwareClock.systemNow()
+        let local = clock.local(fromSystem: system)
+        let servedMinusSystem = Double(clock.served(atLocal: local).nanoseconds(since: system)) * 1e-9
+        let sample = SourceSample(
+            localTime: local &- Int64(measurement.delay / 2 * 1e9), offset: measurement.offset - servedMinusSystem,
+            delay: measurement.delay, dispersion: measurement.dispersion, rootDelay: measurement.rootDelay,
+            rootDispersion: measurement.rootDispersion, stratum: measurement.stratum, leap: measurement.leap,
+            referenceID: measurement.referenceID)
+        let accepted = keeper.withLock { $0.add(sample, from: id) }
+        note(id, accepted ? nil : "sample refused")
+        return accepted
+    }
+
+    /// A reference clock's time: `reference` (what the clock says) at `system` (CLOCK_REALTIME when it was
+    /// read or received).
+    @discardableResult
+    func addReferenceSample(reference: UnixTime, system: UnixTime, dispersion: Double, leap: LeapIndicator = .noWarning, from id: SourceID) -> Bool {
+        let local = clock.local(fromSystem: system)
+        let served = clock.served(atLocal: local)
+        let offset = Double(reference.nanoseconds(since: served)) * 1e-9
+        let sample = SourceSample(localTime: local, offset: offset, dispersion: dispersion, leap: leap)
+        return keeper.withLock { $0.add(sample, from: id) }
+    }
+
+    /// A PPS assert edge stamped with CLOCK_REALTIME by the kernel.
+    @discardableResult
+    func addPulse(system: UnixTime, from id: SourceID) -> PulseOutcome {
+        let local = clock.local(fromSystem: system)
+        return keeper.withLock { $0.addPulse(from: id, local: local) }
+    }
+
+    // MARK: Status
+
+    public func status() -> TimekeepingStatus {
+        let local = clock.localNow()
+        let (tracking, sources) = keeper.withLock { keeper in
+            let served = UnixTime(nanosecondsSinceEpoch: keeper.model.served(at: local))
+            let leapIndicator = leap.indicator(at: served, sources: keeper.selection?.leap ?? .noWarning)
+            return (keeper.tracking(at: local, precision: clock.precision, leap: leapIndicator), keeper.sourceReports(at: local))
+        }
+        let notes = notes.withLock { $0 }
+        let annotated = sources.map { report in
+            var report = report
+            if let note = notes[report.id], report.state == .unusable || report.note != nil { report.note = note }
+            return report
+        }
+        let refclocks = refclockStatus.withLock { status in configuration.refclocks.compactMap { status[$0.name] } }
+        return TimekeepingStatus(tracking: tracking, sources: annotated, refclocks: refclocks, leap: leap.status(at: clock.now()))
+    }
+}
+
+extension ReferenceID {
+    /// The first four bytes of a digest, most significant first.
+    init(digestPrefix digest: [UInt8]) {
+        var value: UInt32 = 0
+        for byte in digest.prefix(4) { value = value << 8 | UInt32(byte) }
+        self.init(rawValue: value)
+    }
+}

@@ -1,0 +1,107 @@
+import Dispatch
+import Fleet
+import FleetCrypto
+import Logging
+import NTPCore
+import NTSKE
+import TimeCore
+
+/// Polls one upstream NTP or NTS server in client mode and files each measurement with the time service.
+///
+/// Like chrony: `iburst` sends four requests two seconds apart at start, then the interval starts at
+/// `minpoll` and doubles after eight good samples in a row, up to `maxpoll`; a failed or rejected exchange
+/// halves it again (never below `minpoll`). NTS goes through the project's NTS client (key establishment,
+/// cookie jar, re-keying when cookies run out).
+struct UpstreamPoller: Sendable {
+    let id: SourceID
+    let server: NodeConfig.Server
+    let service: TimeService
+    let logger: Logger
+
+    func run() async {
+        var logger = logger
+        logger[metadataKey: "source"] = "\(id)"
+        let nts: NTSTimeClient?
+        if server.nts {
+            do {
+                let trust = try TLSContext.client(trustedCertificates: server.ca, alpn: "ntske/1")
+                nts = NTSTimeClient(configuration: .init(host: server.host, kePort: server.kePort, trust: trust, ciphers: OpenSSLCipherFactory()))
+            } catch {
+                logger.error("cannot set up NTS for this source", metadata: ["error": "\(error)"])
+                service.note(id, "NTS setup failed: \(error)")
+                return
+            }
+        } else {
+            nts = nil
+        }
+        var poll = server.minPoll
+        var good = 0
+        var burst = server.iburst ? 4 : 1
+        while !Task.isCancelled {
+            service.polled(id)
+            let outcome = await measure(nts: nts)
+            switch outcome {
+            case .success(let measurement):
+                if service.addNetworkSample(measurement, from: id) {
+                    good += 1
+                    if good >= 8 && poll < server.maxPoll {
+                        poll += 1
+                        good = 0
+                    }
+                } else {
+                    good = 0
+                }
+            case .failure(let message):
+                good = 0
+                poll = max(server.minPoll, poll - 1)
+                logger.debug("no sample", metadata: ["error": "\(message)"])
+                service.note(id, message)
+            }
+            let wait: Double
+            if burst > 1 {
+                burst -= 1
+                wait = 2
+            } else {
+                wait = Double.pow2Seconds(poll)
+            }
+            do {
+                try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
+            } catch {
+                return
+            }
+        }
+    }
+
+    enum Outcome: Sendable {
+        case success(NTPMeasurement)
+        case failure(String)
+    }
+
+    private func measure(nts: NTSTimeClient?) async -> Outcome {
+        if let nts {
+            do {
+                return .success(try await nts.query().measurement)
+            } catch {
+                return .failure("\(error)")
+            }
+        }
+        let client = NTPQueryClient(server: SocketEndpoint(host: server.host, port: server.port))
+        // The query blocks on its socket for up to its timeout: keep it off the cooperative pool.
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                do {
+                    continuation.resume(returning: .success(try client.query()))
+                } catch {
+                    continuation.resume(returning: .failure("\(error)"))
+                }
+            }
+        }
+    }
+}
+
+extension Double {
+    /// 2^exponent seconds for poll exponents.
+    static func pow2Seconds(_ exponent: Int) -> Double {
+        exponent >= 0 ? Double(1 << min(exponent, 30)) : 1 / Double(1 << min(-exponent, 30))
+    }
+}

@@ -1,0 +1,35 @@
+/// How served time follows from the local timescale: `served(L) = L + base + phase + frequency·(L − reference)`.
+///
+/// The whole-nanosecond `base` carries large steps (a Raspberry Pi may boot years off before its first fix)
+/// exactly, so the Double terms only ever hold small corrections and keep sub-nanosecond resolution.
+public struct ClockModel: Sendable, Equatable, Codable {
+    /// Nanoseconds added to local time (steps).
+    public var base: Int64
+    /// Seconds added at `reference`, on top of `base`.
+    public var phase: Double
+    /// Dimensionless rate added from `reference` on (1e-6 = 1 ppm; positive: served time runs faster).
+    public var frequency: Double
+    public var reference: LocalTime
+
+    public init(base: Int64 = 0, phase: Double = 0, frequency: Double = 0, reference: LocalTime = 0) {
+        self.base = base
+        self.phase = phase
+        self.frequency = frequency
+        self.reference = reference
+    }
+
+    /// The small correction in seconds at `local` (without `base`).
+    @inlinable public func correction(at local: LocalTime) -> Double {
+        phase + frequency * local.seconds(since: reference)
+    }
+
+    /// Served time in nanoseconds at local time `local`.
+    @inlinable public func served(at local: LocalTime) -> Int64 {
+        local &+ base &+ Int64((correction(at: local) * 1e9).rounded())
+    }
+
+    /// The same served time, re-expressed with `reference` moved to `local` (keeps the Double terms small).
+    public func rebased(at local: LocalTime) -> ClockModel {
+        ClockModel(base: base, phase: correction(at: local), frequency: frequency, reference: local)
+    }
+}

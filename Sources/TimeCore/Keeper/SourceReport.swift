@@ -1,0 +1,23 @@
+/// One line of `chronyc sources` / `sourcestats` for a source.
+public struct SourceReport: Sendable, Equatable, Codable {
+    public var id: SourceID
+    public var kind: SourceKind
+    public var state: SourceState
+    public var stratum: UInt8
+    public var referenceID: UInt32
+    /// The reachability register (print it in octal).
+    public var reach: UInt8
+    /// Seconds since the newest sample; nil when there is none.
+    public var lastSampleAge: Double?
+    /// Source minus served time from the filter, seconds; nil without an estimate.
+    public var offset: Double?
+    public var jitter: Double?
+    public var rootDistance: Double?
+    /// Samples held by the filter.
+    public var samples: Int
+    /// Samples accepted and dropped since start (a PPS edge that could not be numbered counts as dropped).
+    public var accepted: UInt64
+    public var dropped: UInt64
+    /// Why the source is not usable, when it is not.
+    public var note: String?
+}

@@ -1,0 +1,313 @@
+import NTPCore
+
+/// The node's timekeeping core: sources' samples in, served clock and RFC 5905 system variables out.
+///
+/// It does no I/O and reads no clock (time is passed in), so the node and the simulation run the very same
+/// code. Per source it keeps samples as *raw* offsets (true − (local + base)), so a new clock model never
+/// invalidates them; every update re-expresses them against the current served clock, runs each source's
+/// filter, selects (RFC 5905 §11.2), and feeds the winner's offset to the discipline.
+public struct TimeKeeper: Sendable {
+    struct Source: Sendable {
+        var definition: SourceDefinition
+        /// Newest last; offsets are raw.
+        var samples: [SourceSample] = []
+        var reach = ReachabilityRegister()
+        var nextReachShift: LocalTime?
+        var gotSampleThisPoll = false
+        var accepted: UInt64 = 0
+        var dropped: UInt64 = 0
+        var estimate: SourceEstimate?
+        var state: SourceState = .unusable
+        var note: String? = "no samples yet"
+    }
+
+    public let configuration: TimeKeeperConfiguration
+    private var sources: [SourceID: Source] = [:]
+    private var order: [SourceID] = []
+    public private(set) var discipline: ClockDiscipline
+    public private(set) var selection: SelectionResult?
+    private var lastFed: LocalTime?
+    private var lastFedKind: SourceKind?
+    private var lastSelected: (definition: SourceDefinition, estimate: SourceEstimate, rootDelay: Double, rootDispersion: Double)?
+    private var lostSince: LocalTime?
+    private var announcedLeap: LeapIndicator = .noWarning
+
+    public init(configuration: TimeKeeperConfiguration = TimeKeeperConfiguration(), sources definitions: [SourceDefinition], frequency: Double = 0, skew: Double? = nil, base: Int64 = 0) {
+        self.configuration = configuration
+        self.discipline = ClockDiscipline(configuration: configuration.discipline, frequency: frequency, skew: skew ?? configuration.discipline.maxFrequency, base: base)
+        for definition in definitions where sources[definition.id] == nil {
+            sources[definition.id] = Source(definition: definition)
+            order.append(definition.id)
+        }
+    }
+
+    /// The served clock.
+    public var model: ClockModel { discipline.model }
+    /// The selected source, or in holdover the last one selected.
+    public var referenceSource: SourceID? { lastSelected?.definition.id }
+    public var definitions: [SourceDefinition] { order.compactMap { sources[$0]?.definition } }
+
+    // MARK: Input
+
+    /// Files a sample measured against the served clock (the source's configured `offset` is added by its
+    /// filter).
+    /// Returns false (and counts a drop) for an unknown source or a non-finite value.
+    @discardableResult
+    public mutating func add(_ sample: SourceSample, from id: SourceID) -> Bool {
+        guard var source = sources[id] else { return false }
+        defer { sources[id] = source }
+        guard sample.offset.isFinite, sample.delay.isFinite, sample.dispersion.isFinite, sample.delay >= 0,
+              sample.rootDelay.isFinite, sample.rootDispersion.isFinite
+        else {
+            source.dropped += 1
+            return false
+        }
+        var raw = sample
+        raw.offset = sample.offset + discipline.model.correction(at: sample.localTime)
+        raw.dispersion = max(sample.dispersion, precisionSeconds)
+        if let last = source.samples.last, last.localTime >= raw.localTime {
+            source.dropped += 1
+            return false
+        }
+        source.samples.append(raw)
+        let keep = max(1, source.definition.filterCapacity)
+        if source.samples.count > keep { source.samples.removeFirst(source.samples.count - keep) }
+        source.accepted += 1
+        source.gotSampleThisPoll = true
+        if !source.definition.kind.isReferenceClock { source.reach.received() }
+        return true
+    }
+
+    /// A PPS edge stamped at `local`: numbered by the lock source (or by the served clock when synchronised
+    /// to something else), then filed like any sample. The source's `offset` option carries the cable and
+    /// receiver delay (ntpd's `fudge time2`).
+    public mutating func addPulse(from id: SourceID, local: LocalTime, dispersion: Double = 0) -> PulseOutcome {
+        guard let source = sources[id] else { return .unknownSource }
+        // Where the served clock puts the edge, corrected by the lock source's offset if there is one.
+        var correction = 0.0
+        if let lockID = source.definition.lock {
+            guard let lock = sources[lockID], let estimate = lock.estimate ?? lock.samples.last.map({ self.servedEstimate(of: $0, lock) })
+            else {
+                sources[id]?.dropped += 1
+                return .unnumbered
+            }
+            correction = estimate.offset
+        } else if !isSynchronized(at: local) || lastSelected?.definition.id == id {
+            sources[id]?.dropped += 1
+            return .unnumbered
+        }
+        let served = discipline.model.served(at: local)
+        // Seconds past the served clock's whole second at the edge, in [0, 1).
+        let past = Double(((served % 1_000_000_000) + 1_000_000_000) % 1_000_000_000) * 1e-9
+        // The lock's time at the edge is served + correction; the pulse marks its nearest whole second,
+        // which must be close enough to be unambiguous.
+        let onLock = past + correction
+        let second = onLock.rounded()
+        let fraction = onLock - second
+        guard abs(fraction) <= configuration.pulseTolerance else {
+            sources[id]?.dropped += 1
+            return .ambiguous(fraction: fraction)
+        }
+        let offset = second - past
+        add(SourceSample(localTime: local, offset: offset, dispersion: dispersion), from: id)
+        return .accepted(offset: offset + source.definition.options.offset)
+    }
+
+    /// A network source's edge sent a request: shift its reachability register (RFC 5905 §13).
+    public mutating func polled(_ id: SourceID) {
+        sources[id]?.reach.poll()
+    }
+
+    // MARK: Update
+
+    /// Runs filters, selection and, when the selected source has news, the discipline. Call after new
+    /// samples (and at least every second or so: reachability and holdover advance here).
+    @discardableResult
+    public mutating func update(now: LocalTime) -> ClockDiscipline.Outcome? {
+        shiftRefclockRegisters(now: now)
+        var estimates: [SourceEstimate] = []
+        for id in order {
+            guard var source = sources[id] else { continue }
+            source.estimate = estimate(of: source, now: now)
+            source.note = note(for: source, now: now)
+            if let estimate = source.estimate, source.note == nil { estimates.append(estimate) }
+            sources[id] = source
+        }
+        let result = SourceSelection.select(estimates, now: now, policy: configuration.selection, previous: selection?.selected)
+        selection = result
+        for id in order {
+            sources[id]?.state = result.states[id] ?? .unusable
+        }
+        guard let selectedID = result.selected, let offset = result.offset, let chosen = sources[selectedID], let estimate = chosen.estimate else {
+            if lostSince == nil { lostSince = now }
+            return nil
+        }
+        lostSince = nil
+        announcedLeap = result.leap
+        lastSelected = (chosen.definition, estimate, result.rootDelay, result.rootDispersion)
+        // A reference clock's filter estimate overlaps its previous ones sample for sample; feeding each
+        // would hand the discipline correlated points (its runs test then sees a misfit that is not there).
+        // Like chrony's refclock poll, feed one estimate per poll interval: windows that do not overlap.
+        let spacing = chosen.definition.kind.isReferenceClock && discipline.points.count >= configuration.discipline.minPoints
+            ? Int64(min(chosen.definition.poll, Double(chosen.definition.filterCapacity)) * 1e9) - 500_000_000 : 1
+        guard lastFed.map({ estimate.localTime &- $0 >= spacing }) ?? true else { return nil }
+        lastFed = estimate.localTime
+        if let lastFedKind, lastFedKind.isReferenceClock != chosen.definition.kind.isReferenceClock {
+            discipline.restart()
+        }
+        lastFedKind = chosen.definition.kind
+        let before = discipline.model.base
+        let outcome = discipline.update(
+            local: estimate.localTime, offset: offset,
+            sigma: max(result.jitter, estimate.jitter, estimate.delay / 4, precisionSeconds))
+        let stepped = discipline.model.base &- before
+        if stepped != 0 {
+            // Raw offsets are relative to local + base: keep them so.
+            let delta = Double(stepped) * 1e-9
+            for id in order {
+                guard var source = sources[id] else { continue }
+                for index in source.samples.indices { source.samples[index].offset -= delta }
+                sources[id] = source
+            }
+        }
+        return outcome
+    }
+
+    // MARK: Output
+
+    public func isSynchronized(at now: LocalTime) -> Bool {
+        guard lastSelected != nil, discipline.lastUpdate != nil else { return false }
+        guard let lostSince else { return true }
+        return now.seconds(since: lostSince) <= configuration.holdoverLimit
+    }
+
+    /// Seconds in holdover at `now`, nil when a source is selected or none ever was.
+    public func holdover(at now: LocalTime) -> Double? {
+        guard lastSelected != nil, let lostSince else { return nil }
+        return max(0, now.seconds(since: lostSince))
+    }
+
+    /// The RFC 5905 system variables to serve at `now`. `leap` overrides the sources' vote (the leap-second
+    /// table decides when the node has one).
+    public func serverState(at now: LocalTime, precision: Int8, leap: LeapIndicator? = nil) -> ServerState {
+        guard isSynchronized(at: now), let last = lastSelected, let lastUpdate = discipline.lastUpdate else {
+            return .unsynchronized(precision: precision)
+        }
+        let stratum: UInt8 = last.definition.kind.isReferenceClock ? 1 : min(16, last.estimate.stratum &+ 1)
+        let referenceTime = NTPTimestamp(UnixTime(nanosecondsSinceEpoch: discipline.model.served(at: lastUpdate)))
+        return ServerState(
+            leap: leap ?? announcedLeap, stratum: stratum, precision: precision,
+            rootDelay: last.rootDelay,
+            rootDispersion: last.rootDispersion + discipline.offsetError,
+            referenceID: last.definition.referenceID, referenceTime: referenceTime,
+            dispersionRate: discipline.skew + discipline.configuration.holdoverRate)
+    }
+
+    public func tracking(at now: LocalTime, precision: Int8, leap: LeapIndicator? = nil) -> TrackingReport {
+        let state = serverState(at: now, precision: precision, leap: leap)
+        let age = discipline.lastUpdate.map { now.seconds(since: $0) }
+        let points = discipline.points
+        let interval = points.count > 1 ? points.last!.local.seconds(since: points.first!.local) / Double(points.count - 1) : 0
+        let bound: Double
+        if let last = lastSelected, discipline.lastUpdate != nil {
+            bound = last.rootDelay / 2 + last.rootDispersion + discipline.errorBound(at: now)
+        } else {
+            bound = .infinity
+        }
+        return TrackingReport(
+            selected: selection?.selected, referenceID: state.referenceID.rawValue, stratum: state.stratum,
+            leap: state.leap.rawValue, synchronized: state.isSynchronized,
+            lastOffset: selection?.selected != nil ? (selection?.offset ?? 0) : 0, rmsOffset: discipline.residualRMS,
+            frequencyPPM: discipline.model.frequency * 1e6, skewPPM: discipline.skew * 1e6,
+            rootDelay: state.rootDelay, rootDispersion: state.isSynchronized ? state.rootDispersion(at: state.referenceTime) + (age ?? 0) * state.dispersionRate : 0,
+            lastUpdateAge: age, updateInterval: interval, holdoverSeconds: holdover(at: now),
+            errorBound: bound, updates: discipline.updates, steps: discipline.steps,
+            reason: selection?.selected == nil ? (selection?.reason ?? "no sources") : nil)
+    }
+
+    /// Half the root delay plus the root dispersion at `now`: the bound on |served − true| the node
+    /// publishes (RFC 5905 §11.2 root distance).
+    public func errorBound(at now: LocalTime) -> Double {
+        guard let last = lastSelected, discipline.lastUpdate != nil else { return .infinity }
+        return last.rootDelay / 2 + last.rootDispersion + discipline.errorBound(at: now)
+    }
+
+    public func sourceReports(at now: LocalTime) -> [SourceReport] {
+        order.compactMap { id in
+            guard let source = sources[id] else { return nil }
+            return SourceReport(
+                id: id, kind: source.definition.kind, state: source.state,
+                stratum: source.estimate?.stratum ?? 0, referenceID: source.estimate?.referenceID.rawValue ?? 0,
+                reach: source.reach.value,
+                lastSampleAge: source.samples.last.map { now.seconds(since: $0.localTime) },
+                offset: source.estimate?.offset, jitter: source.estimate?.jitter,
+                rootDistance: source.estimate?.rootDistance(at: now, dispersionRate: configuration.dispersionRate),
+                samples: source.samples.count, accepted: source.accepted, dropped: source.dropped, note: source.note)
+        }
+    }
+
+    // MARK: Internals
+
+    private var precisionSeconds: Double { Double.pow2(Int(configuration.precision)) }
+
+    private mutating func shiftRefclockRegisters(now: LocalTime) {
+        for id in order {
+            guard var source = sources[id], source.definition.kind.isReferenceClock else { continue }
+            let poll = Int64(source.definition.poll * 1e9)
+            guard let next = source.nextReachShift else {
+                source.nextReachShift = now &+ poll
+                sources[id] = source
+                continue
+            }
+            if now >= next {
+                source.reach.poll()
+                if source.gotSampleThisPoll { source.reach.received() }
+                source.gotSampleThisPoll = false
+                source.nextReachShift = next &+ poll * max(1, (now &- next) / max(1, poll) + 1)
+                sources[id] = source
+            }
+        }
+    }
+
+    /// The filter's estimate, from raw samples re-expressed against the current served clock.
+    private func estimate(of source: Source, now: LocalTime) -> SourceEstimate? {
+        var filter = SampleFilter(kind: source.definition.kind, capacity: source.definition.filterCapacity)
+        for raw in source.samples {
+            var sample = raw
+            sample.offset = raw.offset - discipline.model.correction(at: raw.localTime)
+            filter.add(sample)
+        }
+        // A refclock that has delivered this poll counts as reachable before its register first shifts.
+        var reach = source.reach.value
+        if reach == 0 && source.gotSampleThisPoll { reach = 1 }
+        return filter.estimate(id: source.definition.id, kind: source.definition.kind, options: source.definition.options, reach: reach, now: now)
+            .map { estimate in
+                var estimate = estimate
+                if source.definition.kind.isReferenceClock { estimate.referenceID = source.definition.referenceID }
+                return estimate
+            }
+    }
+
+    private func servedEstimate(of raw: SourceSample, _ source: Source) -> SourceEstimate {
+        SourceEstimate(
+            id: source.definition.id, kind: source.definition.kind, offset: raw.offset - discipline.model.correction(at: raw.localTime),
+            localTime: raw.localTime, dispersion: raw.dispersion, jitter: 0, sampleCount: 1, reach: source.reach.value)
+    }
+
+    private func note(for source: Source, now: LocalTime) -> String? {
+        guard let newest = source.samples.last else { return "no samples yet" }
+        let age = now.seconds(since: newest.localTime)
+        let limit = source.definition.kind.isReferenceClock
+            ? configuration.refclockStalePolls * source.definition.poll : configuration.networkStaleAfter
+        if age > limit { return "no sample for \(Int(age)) s" }
+        if source.estimate == nil { return "too few samples" }
+        return nil
+    }
+}
+
+extension Double {
+    /// 2^exponent, exactly, for the RFC 5905 log2 precision fields.
+    static func pow2(_ exponent: Int) -> Double {
+        exponent >= 0 ? Double(1 << min(exponent, 62)) : 1 / Double(1 << min(-exponent, 62))
+    }
+}

@@ -1,0 +1,21 @@
+/// Tunables of the `TimeKeeper`, read from the node's `[clock]` and `[selection]` configuration.
+public struct TimeKeeperConfiguration: Sendable, Equatable {
+    public var discipline = DisciplineConfiguration()
+    public var selection = SelectionPolicy()
+    /// After this many seconds without a selectable source the node stops claiming synchronisation and
+    /// answers with leap 3 (its error bound is still reported in status).
+    public var holdoverLimit: Double = 86_400
+    /// A pulse is numbered only when the lock source's time is within this of a whole second (chrony: 0.4 s
+    /// is the widest an NMEA offset can be off and still name the right second... we allow 0.4 too).
+    public var pulseTolerance: Double = 0.4
+    /// log2 seconds of the node's clock reading resolution; the least dispersion of any sample.
+    public var precision: Int8 = -20
+    /// RFC 5905 PHI, dispersion growth of a source's samples, s/s.
+    public var dispersionRate: Double = 15e-6
+    /// A reference clock whose newest sample is older than this many of its polls is left out of selection.
+    public var refclockStalePolls: Double = 2
+    /// A network source whose newest sample is older than this many seconds is left out of selection.
+    public var networkStaleAfter: Double = 4 * 1024
+
+    public init() {}
+}

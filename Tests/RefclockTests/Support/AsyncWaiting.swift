@@ -1,0 +1,81 @@
+// Test support: deadlines for async tests, and a recorder that drains an AsyncStream in the background so
+// tests can wait for an event with a timeout instead of blocking on `next()` forever.
+import Foundation
+import Synchronization
+
+/// Polls `condition` every `interval` until it holds or `timeout` passes. Returns whether it held.
+func waitUntil(
+    timeout: Duration, interval: Duration = .milliseconds(50), _ condition: () throws -> Bool
+) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while true {
+        if try condition() { return true }
+        if ContinuousClock.now >= deadline { return false }
+        try? await Task.sleep(for: interval)
+    }
+}
+
+/// Collects the elements of an AsyncStream as they arrive, with the instant each one came.
+final class StreamRecorder<Element: Sendable>: Sendable {
+    private let recorded = LockedBox<[Timed]>([])
+    private let finishedFlag = LockedBox(false)
+    private let task = LockedBox<Task<Void, Never>?>(nil)
+
+    struct Timed: Sendable {
+        let element: Element
+        let instant: ContinuousClock.Instant
+    }
+
+    init(_ stream: AsyncStream<Element>) {
+        let recorded = self.recorded
+        let finishedFlag = self.finishedFlag
+        let consumer = Task {
+            for await element in stream {
+                recorded.withLock { $0.append(Timed(element: element, instant: .now)) }
+            }
+            finishedFlag.value = true
+        }
+        task.value = consumer
+    }
+
+    var elements: [Element] { recorded.value.map(\.element) }
+    var timedElements: [Timed] { recorded.value }
+    /// True once the stream has finished.
+    var finished: Bool { finishedFlag.value }
+
+    /// Waits until an element after index `after` satisfies `predicate`; returns it or nil on timeout.
+    func first(after index: Int = 0, timeout: Duration, where predicate: (Element) -> Bool) async -> Element? {
+        var found: Element?
+        _ = await waitUntil(timeout: timeout) {
+            let all = elements
+            if index < all.count, let match = all[index...].first(where: predicate) {
+                found = match
+                return true
+            }
+            return false
+        }
+        return found
+    }
+
+    /// Cancels the consuming task (which terminates the stream for its producer).
+    func cancel() {
+        task.value?.cancel()
+    }
+}
+
+/// A value behind a lock, as a class so closures and threads can share it.
+final class LockedBox<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) { mutex = Mutex(value) }
+
+    var value: Value {
+        get { mutex.withLock { $0 } }
+        set { mutex.withLock { $0 = newValue } }
+    }
+
+    @discardableResult
+    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        try mutex.withLock { try body(&$0) }
+    }
+}
