@@ -140,6 +140,8 @@ int crf_gps_read(crf_gps_session *s, crf_gps_report *r, int *error) {
     d->fix.time.tv_sec = 0;
     d->fix.time.tv_nsec = 0;
     d->leap_seconds = 0;
+    memset(&d->toff, 0, sizeof(d->toff));
+    memset(&d->pps, 0, sizeof(d->pps));
     s->line[0] = '\0';
     errno = 0;
     int status = gps_read(d, s->line, (int)sizeof(s->line));
@@ -157,15 +159,28 @@ int crf_gps_read(crf_gps_session *s, crf_gps_report *r, int *error) {
     gps_mask_t set = d->set;
     int known = 0;
 
+    // libgps keeps whatever it parsed before a JSON error: a line that is not one whole object is
+    // malformed (a truncated line, or not JSON at all), whatever flags it left.
+    size_t length = strlen(s->line);
+    while (length > 0 && (s->line[length - 1] == '\r' || s->line[length - 1] == ' ' || s->line[length - 1] == '\n')) length--;
+    if (length < 2 || s->line[0] != '{' || s->line[length - 1] != '}') {
+        r->kinds |= CRF_GPS_UNKNOWN;
+        return status;
+    }
+
     if (strcmp(cls, "TPV") == 0 && (set & MODE_SET)) {
         known = 1;
         r->kinds |= CRF_GPS_TPV;
         r->mode = d->fix.mode;
         r->status = d->fix.status;
         r->ept = d->fix.ept;
-        if ((set & TIME_SET) && d->fix.time.tv_sec != 0) {
+        if ((set & TIME_SET) && d->fix.time.tv_sec > 0) {
             r->kinds |= CRF_GPS_TIME;
             r->time = from_timespec(d->fix.time);
+        } else if (set & TIME_SET) {
+            // An unparseable "time" (libgps turns it into 1900-01-01): a malformed report, not a time.
+            r->kinds = CRF_GPS_UNKNOWN;
+            return status;
         }
         if (d->leap_seconds != 0) {
             r->kinds |= CRF_GPS_LEAP;
@@ -181,8 +196,12 @@ int crf_gps_read(crf_gps_session *s, crf_gps_report *r, int *error) {
     } else if (strcmp(cls, "TOFF") == 0 && (set & TOFF_SET)) {
         known = 1;
         r->kinds |= CRF_GPS_TOFF;
-        r->toff_real = from_timespec(d->toff.real);
-        r->toff_clock = from_timespec(d->toff.clock);
+        // libgps 3.22's json_toff_read stores TOFF into gps_data_t.pps (TOFF_SET is set, .toff stays
+        // zero); later versions use .toff. Both were zeroed before the read: take the one that was filled.
+        const struct timedelta_t *toff =
+            (d->toff.real.tv_sec != 0 || d->toff.clock.tv_sec != 0) ? &d->toff : &d->pps;
+        r->toff_real = from_timespec(toff->real);
+        r->toff_clock = from_timespec(toff->clock);
     } else if (strcmp(cls, "PPS") == 0 && (set & PPS_SET)) {
         known = 1;
         r->kinds |= CRF_GPS_PPS;

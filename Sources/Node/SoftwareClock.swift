@@ -12,7 +12,14 @@ import TimeCore
 /// node moves neither its served time nor its samples. Kernel timestamps (CLOCK_REALTIME) are mapped onto it
 /// through the current difference of the two clocks.
 public final class SoftwareClock: NodeClock {
-    private let state: Mutex<ClockModel>
+    struct State {
+        var model: ClockModel
+        /// Naive → UTC (step) and naive → served (step or smear) leap corrections (`LeapController`).
+        var utcLeap: LeapAdjustment?
+        var servedLeap: LeapAdjustment?
+    }
+
+    private let state: Mutex<State>
     /// CLOCK_REALTIME − CLOCK_MONOTONIC at start, nanoseconds.
     private let epoch: Int64
     public let precision: Int8
@@ -22,15 +29,23 @@ public final class SoftwareClock: NodeClock {
         let real = Self.systemNow()
         let mono = Int64(bitPattern: cfs_monotonic_ns())
         self.epoch = real.nanosecondsSinceEpoch &- mono
-        self.state = Mutex(model)
+        self.state = Mutex(State(model: model))
         self.precision = Self.measurePrecision()
     }
 
-    public var model: ClockModel { state.withLock { $0 } }
+    public var model: ClockModel { state.withLock { $0.model } }
 
     /// Sets a new model (the discipline does this; nothing else changes served time).
     public func apply(_ model: ClockModel) {
-        state.withLock { $0 = model }
+        state.withLock { $0.model = model }
+    }
+
+    /// Sets the leap corrections (the leap plan does this when a leap is scheduled).
+    public func setLeap(utc: LeapAdjustment?, served: LeapAdjustment?) {
+        state.withLock {
+            $0.utcLeap = utc
+            $0.servedLeap = served
+        }
     }
 
     /// The local timescale now.
@@ -45,9 +60,20 @@ public final class SoftwareClock: NodeClock {
         return time.nanosecondsSinceEpoch &- real &+ local
     }
 
-    /// Served time at a local time.
+    /// Served time at a local time: what clients get (leap seconds stepped or smeared).
     public func served(atLocal local: LocalTime) -> UnixTime {
-        UnixTime(nanosecondsSinceEpoch: state.withLock { $0 }.served(at: local))
+        let state = state.withLock { $0 }
+        let naive = UnixTime(nanosecondsSinceEpoch: state.model.served(at: local))
+        guard let leap = state.servedLeap else { return naive }
+        return naive.adding(nanoseconds: leap.correction(atNaive: naive))
+    }
+
+    /// UTC at a local time (leap seconds stepped): what the node's own measurements of sources compare with.
+    public func utc(atLocal local: LocalTime) -> UnixTime {
+        let state = state.withLock { $0 }
+        let naive = UnixTime(nanosecondsSinceEpoch: state.model.served(at: local))
+        guard let leap = state.utcLeap else { return naive }
+        return naive.adding(nanoseconds: leap.correction(atNaive: naive))
     }
 
     public func now() -> UnixTime {

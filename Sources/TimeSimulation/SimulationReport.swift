@@ -1,4 +1,6 @@
 /// The figures of one scenario run: what the tests bound and the accuracy benchmark prints.
+import NTPCore
+
 public struct SimulationReport: Sendable, CustomStringConvertible {
     public var scenario: String
     /// Seconds from start until |error| stayed under the scenario's lock threshold (until the first loss of
@@ -23,6 +25,10 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var finalFrequencyPPM: Double
     public var trueFrequencyPPM: Double
     public var samplesDropped: UInt64
+    /// Leap scenario: the leap indicator served an hour before and an hour after the leap.
+    public var leapIndicators: (before: LeapIndicator, after: LeapIndicator)?
+    /// Leap scenario: the largest |served − UTC| within ten seconds of the leap.
+    public var errorAroundLeap: Double?
 
     public var description: String {
         func us(_ x: Double) -> String { x.isFinite ? String(Int((x * 1e9).rounded())) + " ns" : "n/a" }
@@ -34,6 +40,9 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
             lines.append("  stratum in loss  \(strataDuringLoss.map(String.init).joined(separator: ", "))")
         }
         lines.append("  bound violations \(boundViolations) (worst |err|/bound \((worstBoundRatio * 1000).rounded() / 1000))")
+        if let leap = leapIndicators {
+            lines.append("  leap indicator   \(leap.before) an hour before, \(leap.after) an hour after; max error near the leap \(us(errorAroundLeap ?? .infinity))")
+        }
         lines.append("  frequency        \(finalFrequencyPPM) ppm (oscillator needs \(trueFrequencyPPM))")
         for (source, shares) in stateShares.sorted(by: { $0.key < $1.key }) {
             let text = shares.sorted { $0.key < $1.key }.map { "\($0.key) \(Int(($0.value * 100).rounded()))%" }.joined(separator: " ")

@@ -4,7 +4,9 @@ import TimeCore
 /// Runs a scenario second by second through the very `TimeKeeper` the node uses, and measures the served
 /// clock against true time.
 public struct SimulationRunner {
-    public static let start: Int64 = 1_790_000_000 * 1_000_000_000
+    public static let defaultStart: Int64 = 1_790_000_000 * 1_000_000_000
+    /// 2027-01-01T00:00:00Z: leap scenarios end their leap second here.
+    static let leapMidnight: Int64 = 1_798_761_600
 
     public let scenario: SimulationScenario
     public var configuration: TimeKeeperConfiguration
@@ -33,7 +35,21 @@ public struct SimulationRunner {
 
     public func run() -> SimulationReport {
         var noise = GaussianNoise(seed: scenario.seed)
-        var oscillator = SimulatedOscillator(start: Self.start, phase: scenario.initialPhase, frequency: scenario.frequency, wander: scenario.wander)
+        let start = scenario.leapSecondAt.map { (Self.leapMidnight - Int64($0)) * 1_000_000_000 } ?? Self.defaultStart
+        var leapController: LeapController?
+        if scenario.leapSecondAt != nil {
+            let table = try? LeapSecondTable(
+                entries: [.init(unix: 63_072_000, taiMinusUTC: 10), .init(unix: Self.leapMidnight, taiMinusUTC: 11)],
+                expires: Self.leapMidnight + 180 * 86_400)
+            leapController = table.map { LeapController(table: $0, mode: .step, since: start / 1_000_000_000) }
+        }
+        let leapNanos = Self.leapMidnight * 1_000_000_000
+        // POSIX UTC at true (continuous) time t: after an inserted second it runs 1 s behind.
+        func utc(_ t: Int64) -> Int64 { leapController != nil && t >= leapNanos ? t - 1_000_000_000 : t }
+        var leapBefore: LeapIndicator?
+        var leapAfter: LeapIndicator?
+        var errorAroundLeap = 0.0
+        var oscillator = SimulatedOscillator(start: start, phase: scenario.initialPhase, frequency: scenario.frequency, wander: scenario.wander)
         var keeper = TimeKeeper(configuration: configuration, sources: definitions())
         let seconds = Int(scenario.duration)
         var losses: [(Int, Int)] = []
@@ -61,7 +77,7 @@ public struct SimulationRunner {
         let firstLoss = losses.map(\.0).min() ?? seconds
 
         for k in 0..<seconds {
-            let t = Self.start + Int64(k) * 1_000_000_000
+            let t = start + Int64(k) * 1_000_000_000
             for (at, delta) in frequencySteps where at == k { oscillator.stepFrequency(by: delta) }
             oscillator.advance(to: t, noise: &noise)
             let gpsUp = !inLoss(k)
@@ -78,7 +94,7 @@ public struct SimulationRunner {
             if let nmea = scenario.nmea, gpsUp {
                 let received = t + Int64(((nmea.delay + noise.normal(nmea.jitter)) * 1e9).rounded())
                 let local = oscillator.local(at: received)
-                let offset = Double(t - keeper.model.served(at: local)) * 1e-9
+                let offset = Double(utc(t) - keeper.utc(at: local)) * 1e-9
                 keeper.add(SourceSample(localTime: local, offset: offset, dispersion: 1e-3), from: SourceID("GPS"))
             }
             for (index, up) in scenario.upstreams.enumerated() where k % max(1, Int(up.poll)) == index % max(1, Int(up.poll)) {
@@ -86,14 +102,14 @@ public struct SimulationRunner {
                 keeper.polled(id)
                 let t1 = t + 500_000_000
                 let l1 = oscillator.local(at: t1)
-                let s1 = keeper.model.served(at: l1)
+                let s1 = keeper.utc(at: l1)
                 let t2 = t1 + Int64(((up.outbound + noise.exponential(up.queueing)) * 1e9).rounded())
-                let s2 = t2 + Int64((up.error * 1e9).rounded())
+                let s2 = utc(t2) + Int64((up.error * 1e9).rounded())
                 let t3 = t2 + 20_000
                 let s3 = s2 + 20_000
                 let t4 = t3 + Int64(((up.inbound + noise.exponential(up.queueing)) * 1e9).rounded())
                 let l4 = oscillator.local(at: t4)
-                let s4 = keeper.model.served(at: l4)
+                let s4 = keeper.utc(at: l4)
                 let offset = (Double(s2 - s1) + Double(s3 - s4)) / 2 * 1e-9
                 let delay = Double((s4 - s1) - (s3 - s2)) * 1e-9
                 keeper.add(
@@ -106,7 +122,17 @@ public struct SimulationRunner {
             let measure = t + 950_000_000
             let local = oscillator.local(at: measure)
             keeper.update(now: local)
-            let error = Double(keeper.model.served(at: local) - measure) * 1e-9
+            if var controller = leapController {
+                let indicator = controller.update(atUnix: keeper.utc(at: local) / 1_000_000_000, sourceLeaps: [])
+                keeper.leap = controller.utc
+                leapController = controller
+                if measure / 1_000_000_000 == Self.leapMidnight - 3_600 { leapBefore = indicator }
+                if measure / 1_000_000_000 == Self.leapMidnight + 3_600 { leapAfter = indicator }
+            }
+            let error = Double(keeper.utc(at: local) - utc(measure)) * 1e-9
+            if leapController != nil, abs(measure / 1_000_000_000 - Self.leapMidnight) <= 10 {
+                errorAroundLeap = max(errorAroundLeap, abs(error))
+            }
             let bound = keeper.errorBound(at: local)
             errors.append(error)
             observer?(Double(k), error, bound, keeper)
@@ -143,7 +169,7 @@ public struct SimulationRunner {
         let locked = steadyErrors.filter { entry in lockTime.map { Double(entry.0) >= $0 } ?? false }.map(\.1)
         let rms = locked.isEmpty ? .infinity : (locked.reduce(0) { $0 + $1 * $1 } / Double(locked.count)).squareRoot()
         let maxError = locked.map(abs).max() ?? .infinity
-        let endLocal = oscillator.local(at: Self.start + Int64(seconds) * 1_000_000_000)
+        let endLocal = oscillator.local(at: start + Int64(seconds) * 1_000_000_000)
         var dropped: UInt64 = 0
         for report in keeper.sourceReports(at: endLocal) { dropped += report.dropped }
         return SimulationReport(
@@ -155,6 +181,8 @@ public struct SimulationRunner {
             finalStratum: keeper.serverState(at: endLocal, precision: -20).stratum,
             finalFrequencyPPM: keeper.model.frequency * 1e6,
             trueFrequencyPPM: -oscillator.frequency / (1 + oscillator.frequency) * 1e6,
-            samplesDropped: dropped)
+            samplesDropped: dropped,
+            leapIndicators: leapBefore.flatMap { before in leapAfter.map { (before, $0) } },
+            errorAroundLeap: leapController != nil ? errorAroundLeap : nil)
     }
 }

@@ -62,6 +62,8 @@ public struct SimulationScenario: Sendable {
     public var nmea: NMEA? = NMEA()
     public var upstreams: [Upstream] = []
     public var events: [Event] = []
+    /// Seconds after start of the midnight that ends with an inserted leap second (in the node's table).
+    public var leapSecondAt: Double?
     /// An error within this is "locked", seconds.
     public var lockThreshold = 1e-6
 
@@ -114,5 +116,14 @@ public struct SimulationScenario: Sendable {
         return s
     }
 
-    public static var all: [SimulationScenario] { [.pps, .holdover, .falseticker, .fallback, .systemStep] }
+    /// An inserted leap second an hour after start, from the node's table: announced during the last day,
+    /// 23:59:59 served twice, nothing else moving.
+    public static var leapSecond: SimulationScenario {
+        var s = SimulationScenario(name: "leap-second", duration: 7_300)
+        s.leapSecondAt = 3_600
+        s.upstreams = [Upstream(name: "a", outbound: 2e-3, inbound: 2.2e-3)]
+        return s
+    }
+
+    public static var all: [SimulationScenario] { [.pps, .holdover, .falseticker, .fallback, .systemStep, .leapSecond] }
 }

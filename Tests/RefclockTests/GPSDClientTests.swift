@@ -20,6 +20,9 @@ final class GPSDClientTests: XCTestCase {
         #"{"class":"PPS","device":"/dev/ttyFAKE","real_sec":1767323046, "real_nsec":0,"clock_sec":1767323045,"clock_nsec":999999000,"precision":-20}"#,
         #"{"class":"ERROR","message":"Unrecognized request 'FOO'"}"#,
         "this is not json",
+        #"{"class":"TPV","device":"/dev/ttyFAKE","mode":3,"#,
+        #"{"class":"TPV","device":"/dev/ttyFAKE","mode":3,"time":"garbage"}"#,
+        #"{"class":"NOSUCHCLASS","x":1}"#,
         #"{"class":"TPV","device":"/dev/ttyFAKE","mode":1}"#,
         #"{"class":"TPV","device":"/dev/ttyFAKE","mode":2,"time":"2026-01-02T03:04:06.250Z"}"#,
     ]
@@ -85,7 +88,7 @@ final class GPSDClientTests: XCTestCase {
         XCTAssertEqual(times[1].time, UnixTime(seconds: Self.tpvSecond + 1, nanoseconds: 250_000_000))
         XCTAssertNil(times[1].leapSeconds)
 
-        XCTAssertTrue(events.contains(.sky(used: 2, visible: 3)), "\(events)")
+        XCTAssertTrue(events.contains(.sky(used: 2, visible: 3)), "\(events.filter { if case .sky = $0 { true } else { false } })")
         XCTAssertTrue(events.contains(.toff(reference: UnixTime(seconds: Self.tpvSecond, nanoseconds: 0),
                                             system: UnixTime(seconds: Self.tpvSecond, nanoseconds: 123_456_789))))
         XCTAssertTrue(events.contains(.pps(reference: UnixTime(seconds: Self.tpvSecond + 1, nanoseconds: 0),
@@ -110,7 +113,7 @@ final class GPSDClientTests: XCTestCase {
         XCTAssertEqual(kinds, ["connected", "device", "time", "sky", "toff", "pps", "error", "nofix", "time"])
 
         let stats = client.statistics
-        XCTAssertEqual(stats.parseErrors, 1, "the non-JSON line")
+        XCTAssertEqual(stats.parseErrors, 4, "not JSON, a truncated TPV, a TPV with a bad time, an unknown class")
         XCTAssertEqual(stats.gpsdErrors, 1)
         XCTAssertEqual(stats.timeReports, 2)
         XCTAssertEqual(stats.toffReports, 1)
@@ -119,7 +122,7 @@ final class GPSDClientTests: XCTestCase {
         XCTAssertEqual(stats.reconnects, 0)
         XCTAssertTrue(stats.connected)
         XCTAssertEqual(stats.server?.release, "3.22")
-        XCTAssertEqual(stats.reports, UInt64(Self.script.count), "VERSION, DEVICES, WATCH ... minus the bad line")
+        XCTAssertEqual(stats.reports, UInt64(Self.script.count + 1 - 4), "VERSION and the script, less the 4 bad lines")
 
         let watch = try XCTUnwrap(watches.withLock { $0.first })
         XCTAssertTrue(watch.hasPrefix("?WATCH="), watch)

@@ -40,7 +40,7 @@ final class GPSDIntegrationTests: XCTestCase {
         let start = Int64((Double(now.seconds) + Double(now.nanoseconds) / 1e9 + Self.gpsfakeLead).rounded())
         let log = generator.log(start: start, seconds: seconds)
         let process = try namespace.perform {
-            try GPSDProcesses.gpsfake(log: log, port: port, cycle: 1.0 / Double(generator.sentencesPerEpoch), directory: directory)
+            try GPSDProcesses.gpsfake(log: log, port: port, cycle: 1.0 / Double(generator.sentencesPerEpoch), directory: self.directory)
         }
         processes.append(process)
         return start...(start + Int64(seconds) - 1)
@@ -141,7 +141,7 @@ final class GPSDIntegrationTests: XCTestCase {
         let feed = try NMEAFeedServer(generator: NMEAGenerator())
         defer { feed.stop() }
         let port = try LoopbackTCP.freePort()
-        let gpsd = try namespace.perform { try GPSDProcesses.gpsd(feedPort: feed.port, port: port, directory: directory) }
+        let gpsd = try namespace.perform { try GPSDProcesses.gpsd(feedPort: feed.port, port: port, directory: self.directory) }
         processes.append(gpsd)
         XCTAssertTrue(LoopbackTCP.waitUntilListening(port: port, timeout: .seconds(10)), gpsd.output)
         XCTAssertEqual(IPCNamespace.namespaceID(ofProcess: gpsd.pid), namespace.namespaceID, "gpsd runs in the test's IPC namespace")

@@ -59,6 +59,18 @@ final class DisciplineSimulationTests: XCTestCase {
         XCTAssertEqual(report.boundViolations, 0)
     }
 
+    /// An inserted leap second from the node's table: insert announced during the last day, nothing announced
+    /// after, and served time repeats 23:59:59 exactly when UTC does (the error stays at nanoseconds).
+    func testCarriesOutALeapSecond() {
+        let report = SimulationRunner(scenario: .leapSecond).run()
+        print(report)
+        XCTAssertEqual(report.leapIndicators?.before, .insertSecond)
+        XCTAssertEqual(report.leapIndicators?.after, .noWarning)
+        XCTAssertLessThan(report.errorAroundLeap ?? .infinity, 1e-6)
+        XCTAssertLessThan(report.maxError, 2e-6)
+        XCTAssertEqual(report.boundViolations, 0)
+    }
+
     func testSameSeedSameRun() {
         var scenario = SimulationScenario.pps
         scenario.duration = 600

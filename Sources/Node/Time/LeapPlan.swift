@@ -1,27 +1,82 @@
 import Fleet
+import FleetCrypto
+import Foundation
 import Logging
 import NTPCore
 import Synchronization
 import TimeCore
 
-/// The node's leap-second plan: the table from `[clock] leap_file` when there is one, the sources' vote
-/// otherwise; what to announce (RFC 5905 leap indicator, during the last day before the leap) and how the
-/// software clock applies it (step or smear).
+/// The node's leap-second plan: the table from `[clock] leap_file` (IETF/NIST leap-seconds.list with its
+/// SHA-1 checked, or a TZif file such as right/UTC), the sources' vote when the table cannot decide, and the
+/// `LeapController` that turns them into the served leap indicator and the clock's corrections.
 public final class LeapPlan: Sendable {
-    let configuration: NodeConfig.Clock
-    let logger: Logger
+    private let controller: Mutex<LeapController>
+    let file: String?
+    let loadError: String?
+    let expires: Int64?
+    let modeName: String
 
-    init(configuration: NodeConfig.Clock, logger: Logger) {
-        self.configuration = configuration
-        self.logger = logger
+    init(configuration: NodeConfig.Clock, start: Int64, logger: Logger) {
+        let mode: LeapMode = switch configuration.leapMode {
+        case .step: .step
+        case .smear: .smear(duration: Int64(configuration.leapSmearHours * 3_600))
+        }
+        modeName = configuration.leapMode.rawValue
+        file = configuration.leapFile
+        var table = (try? LeapSecondTable(entries: [])) ?? Self.emptyTable()
+        var loadError: String?
+        if let path = configuration.leapFile {
+            do {
+                table = try Self.load(path: path)
+                logger.info("leap-second table loaded", metadata: ["file": "\(path)", "leaps": "\(table.leaps.count)", "expires": "\(table.expires.map(String.init) ?? "never")"])
+                if table.isExpired(atUnix: start) {
+                    logger.warning("the leap-second table has expired: update it; until then the sources' vote decides", metadata: ["file": "\(path)"])
+                }
+            } catch {
+                loadError = "\(error)"
+                logger.error("cannot use the leap-second file; the sources' vote decides", metadata: ["file": "\(path)", "error": "\(error)"])
+            }
+        }
+        self.loadError = loadError
+        expires = table.expires
+        controller = Mutex(LeapController(table: table, mode: mode, since: start))
     }
 
-    /// The leap indicator to serve at served time `now`.
-    func indicator(at now: UnixTime, sources: LeapIndicator) -> LeapIndicator {
-        sources == .unsynchronized ? .noWarning : sources
+    private static func emptyTable() -> LeapSecondTable {
+        // An empty entry list is always valid; this path only satisfies the type checker.
+        try! LeapSecondTable(entries: [])
     }
 
-    func status(at now: UnixTime) -> TimekeepingStatus.Leap? {
-        nil
+    /// Reads `path` as TZif when it starts with the TZif magic, else as leap-seconds.list with its hash checked.
+    static func load(path: String) throws -> LeapSecondTable {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw LeapFileError(message: "cannot read \(path)")
+        }
+        let bytes = [UInt8](data)
+        if bytes.starts(with: Array("TZif".utf8)) {
+            return try TZifLeapParser.parse(bytes)
+        }
+        return try LeapSecondsListParser.parse(bytes, sha1: SHA1.digest)
+    }
+
+    struct LeapFileError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    /// Updates the plan at UTC `now` with the sources' indicators; returns the indicator to serve and the
+    /// corrections for the clock.
+    func update(at now: UnixTime, sources: [LeapIndicator]) -> (indicator: LeapIndicator, utc: LeapAdjustment, served: LeapAdjustment) {
+        controller.withLock { controller in
+            let indicator = controller.update(atUnix: now.seconds, sourceLeaps: sources)
+            return (indicator, controller.utc, controller.served)
+        }
+    }
+
+    func status(at now: UnixTime) -> TimekeepingStatus.Leap {
+        let next = controller.withLock { $0.nextLeap(after: now.seconds) }
+        return TimekeepingStatus.Leap(
+            file: file, expires: expires, expired: expires.map { $0 <= now.seconds } ?? false,
+            nextLeap: next?.unix, nextLeapInsert: next?.insert, mode: modeName, note: loadError)
     }
 }

@@ -21,6 +21,7 @@ public final class TimeService: Service, Sendable {
     private let driftFile: DriftFile?
     let leap: LeapPlan
     private let lastReference = Mutex<(SourceID?, Bool)>((nil, false))
+    private let leapIndicator = Mutex<LeapIndicator>(.noWarning)
 
     public init(configuration: NodeConfig, clock: SoftwareClock, serving: ServingState, logger: Logger) {
         self.configuration = configuration
@@ -58,7 +59,7 @@ public final class TimeService: Service, Sendable {
         refclockStatus = Mutex(Dictionary(uniqueKeysWithValues: configuration.refclocks.map {
             ($0.name, TimekeepingStatus.Refclock(name: $0.name, driver: $0.driver.rawValue))
         }))
-        leap = LeapPlan(configuration: configuration.clock, logger: logger)
+        leap = LeapPlan(configuration: configuration.clock, start: SoftwareClock.systemNow().seconds, logger: logger)
     }
 
     static func definitions(_ configuration: NodeConfig) -> [SourceDefinition] {
@@ -141,13 +142,16 @@ public final class TimeService: Service, Sendable {
     /// One update: selection and discipline, then publish the model and the system variables.
     func update() {
         let local = clock.localNow()
-        let (model, state, reference, synchronized, outcome) = keeper.withLock { keeper in
+        let (model, state, reference, synchronized, outcome, adjustments) = keeper.withLock { keeper in
             let outcome = keeper.update(now: local)
-            let served = UnixTime(nanosecondsSinceEpoch: keeper.model.served(at: local))
-            let leapIndicator = leap.indicator(at: served, sources: keeper.selection?.leap ?? .noWarning)
-            let state = keeper.serverState(at: local, precision: clock.precision, leap: leapIndicator)
-            return (keeper.model, state, keeper.referenceSource, keeper.isSynchronized(at: local), outcome)
+            let utc = UnixTime(nanosecondsSinceEpoch: keeper.utc(at: local))
+            let plan = leap.update(at: utc, sources: [keeper.selection?.leap ?? .noWarning])
+            keeper.leap = plan.utc
+            let state = keeper.serverState(at: local, precision: clock.precision, leap: plan.indicator)
+            return (keeper.model, state, keeper.referenceSource, keeper.isSynchronized(at: local), outcome, plan)
         }
+        leapIndicator.withLock { $0 = adjustments.indicator }
+        clock.setLeap(utc: adjustments.utc, served: adjustments.served)
         clock.apply(model)
         serving.publish(name: reference?.name, state: synchronized ? state : nil)
         if case .stepped(let offset) = outcome {
@@ -198,7 +202,7 @@ public final class TimeService: Service, Sendable {
     func addNetworkSample(_ measurement: NTPMeasurement, from id: SourceID) -> Bool {
         let system = SoftwareClock.systemNow()
         let local = clock.local(fromSystem: system)
-        let servedMinusSystem = Double(clock.served(atLocal: local).nanoseconds(since: system)) * 1e-9
+        let servedMinusSystem = Double(clock.utc(atLocal: local).nanoseconds(since: system)) * 1e-9
         let sample = SourceSample(
             localTime: local &- Int64(measurement.delay / 2 * 1e9), offset: measurement.offset - servedMinusSystem,
             delay: measurement.delay, dispersion: measurement.dispersion, rootDelay: measurement.rootDelay,
@@ -214,10 +218,10 @@ public final class TimeService: Service, Sendable {
     @discardableResult
     func addReferenceSample(reference: UnixTime, system: UnixTime, dispersion: Double, leap: LeapIndicator = .noWarning, from id: SourceID) -> Bool {
         let local = clock.local(fromSystem: system)
-        let served = clock.served(atLocal: local)
-        let offset = Double(reference.nanoseconds(since: served)) * 1e-9
-        let sample = SourceSample(localTime: local, offset: offset, dispersion: dispersion, leap: leap)
-        return keeper.withLock { $0.add(sample, from: id) }
+        return keeper.withLock { keeper in
+            let offset = Double(reference.nanosecondsSinceEpoch &- keeper.utc(at: local)) * 1e-9
+            return keeper.add(SourceSample(localTime: local, offset: offset, dispersion: dispersion, leap: leap), from: id)
+        }
     }
 
     /// A PPS assert edge stamped with CLOCK_REALTIME by the kernel.
@@ -231,9 +235,8 @@ public final class TimeService: Service, Sendable {
 
     public func status() -> TimekeepingStatus {
         let local = clock.localNow()
+        let leapIndicator = leapIndicator.withLock { $0 }
         let (tracking, sources) = keeper.withLock { keeper in
-            let served = UnixTime(nanosecondsSinceEpoch: keeper.model.served(at: local))
-            let leapIndicator = leap.indicator(at: served, sources: keeper.selection?.leap ?? .noWarning)
             return (keeper.tracking(at: local, precision: clock.precision, leap: leapIndicator), keeper.sourceReports(at: local))
         }
         let notes = notes.withLock { $0 }

@@ -43,6 +43,18 @@ public struct TimeKeeper: Sendable {
 
     /// The served clock.
     public var model: ClockModel { discipline.model }
+    /// Naive → UTC leap correction (step mode), so samples are compared with UTC and the discipline never
+    /// sees a leap second (`LeapController.utc`).
+    public var leap: LeapAdjustment?
+
+    /// UTC on the node's clock at `local` (the disciplined naive time plus passed leap seconds), nanoseconds.
+    /// Sources' samples are offsets from this.
+    public func utc(at local: LocalTime) -> Int64 {
+        let naive = discipline.model.served(at: local)
+        guard let leap else { return naive }
+        return naive &+ leap.correction(atNaive: UnixTime(nanosecondsSinceEpoch: naive))
+    }
+
     /// The selected source, or in holdover the last one selected.
     public var referenceSource: SourceID? { lastSelected?.definition.id }
     public var definitions: [SourceDefinition] { order.compactMap { sources[$0]?.definition } }
@@ -96,7 +108,7 @@ public struct TimeKeeper: Sendable {
             sources[id]?.dropped += 1
             return .unnumbered
         }
-        let served = discipline.model.served(at: local)
+        let served = utc(at: local)
         // Seconds past the served clock's whole second at the edge, in [0, 1).
         let past = Double(((served % 1_000_000_000) + 1_000_000_000) % 1_000_000_000) * 1e-9
         // The lock's time at the edge is served + correction; the pulse marks its nearest whole second,

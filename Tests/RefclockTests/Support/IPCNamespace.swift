@@ -59,20 +59,17 @@ final class IPCNamespace: Sendable {
     }
 
     /// Runs `body` on the namespace's thread and returns its result (blocking the caller meanwhile).
-    func perform<T>(_ body: () throws -> T) throws -> T {
-        try withoutActuallyEscaping(body) { body in
-            let done = DispatchSemaphore(value: 0)
-            nonisolated(unsafe) var result: Result<T, any Error>?
-            nonisolated(unsafe) let work = body
-            let job = Job {
-                result = Result { try work() }
-                done.signal()
-            }
-            jobs.withLock { $0.append(job) }
-            available.signal()
-            done.wait()
-            return try result!.get()
+    func perform<T>(_ body: @escaping () throws -> T) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: Result<T, any Error>?
+        let job = Job {
+            result = Result { try body() }
+            done.signal()
         }
+        jobs.withLock { $0.append(job) }
+        available.signal()
+        done.wait()
+        return try result!.get()
     }
 
     /// Ends the worker thread (after queued jobs). Processes started from it keep the namespace alive

@@ -36,10 +36,12 @@ struct NMEAGenerator: Sendable {
 
     /// Checks a complete sentence's checksum (for tests of the generator itself).
     static func hasValidChecksum(_ sentence: String) -> Bool {
-        let trimmed = sentence.hasSuffix("\r\n") ? String(sentence.dropLast(2)) : sentence
-        guard trimmed.first == "$", let star = trimmed.lastIndex(of: "*") else { return false }
-        let body = String(trimmed[trimmed.index(after: trimmed.startIndex)..<star])
-        return String(trimmed[trimmed.index(after: star)...]) == checksum(body)
+        // Bytes, not Characters: "\r\n" is a single Character in Swift.
+        var bytes = Array(sentence.utf8)
+        if bytes.suffix(2) == [13, 10] { bytes.removeLast(2) }
+        guard bytes.first == UInt8(ascii: "$"), let star = bytes.lastIndex(of: UInt8(ascii: "*")) else { return false }
+        let body = String(decoding: bytes[1..<star], as: UTF8.self)
+        return String(decoding: bytes[(star + 1)...], as: UTF8.self) == checksum(body)
     }
 
     /// The sentences for UTC second `second` (POSIX seconds since 1970).
