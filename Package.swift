@@ -8,6 +8,8 @@
 //   CFleetShim  the Linux calls Swift cannot import (recvmmsg/sendmmsg, SO_TIMESTAMPING, CMSG_*, clock_adjtime)
 //   COpenSSL    OpenSSL 3 (libssl-dev), for NTS-KE
 //   CGPS        gpsd's libgps (libgps-dev)
+//   CRefclock   the C side of reference clocks (libgps reads, NTP SHM, PPS ioctls)
+//   Refclock    reference clocks' I/O edges: gpsd client, SHM reader, PPS device
 //   Fleet       what nodes and the admin tool share (plus the NTP query client)
 //   NTSKE       NTS key establishment
 //   Node        the node daemon's logic (fleetnode is its thin executable)
@@ -49,6 +51,9 @@ let package = Package(
             providers: [.apt(["libgps-dev"])]
         ),
 
+        // Reference clocks' I/O edges in C: libgps session, NTP SHM (struct shmTime), RFC 2783 PPS ioctls.
+        .target(name: "CRefclock", linkerSettings: [.linkedLibrary("gps")]),
+
         // MARK: Core (no I/O, no clock reads, stdlib only)
         .target(name: "NTPCore"),
         // Time sources' models, sample filters, selection, discipline, holdover and leap seconds: time passed in.
@@ -65,6 +70,14 @@ let package = Package(
                 "TimeCore",
                 "CFleetShim",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // gpsd (libgps), NTP shared memory and PPS devices: raw observations stamped with the system clock.
+        .target(
+            name: "Refclock",
+            dependencies: [
+                "CRefclock", "CGPS", "NTPCore",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -84,6 +97,7 @@ let package = Package(
             dependencies: [
                 "NTPCore",
                 "TimeCore",
+                "Refclock",
                 "Fleet",
                 "NTSKE",
                 "FleetCrypto",
@@ -146,6 +160,9 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "NTPCoreTests", dependencies: ["NTPCore", "FleetCrypto"]),
         .testTarget(name: "TimeCoreTests", dependencies: ["TimeCore", "NTPCore"]),
+        // gpsd/gpsfake processes, an NMEA generator and loopback helpers shared by the refclock and node tests.
+        .target(name: "GPSTestSupport", path: "Tests/GPSTestSupport"),
+        .testTarget(name: "RefclockTests", dependencies: ["Refclock", "CRefclock", "NTPCore", "GPSTestSupport"]),
         .testTarget(name: "SimulationTests", dependencies: ["TimeSimulation", "TimeCore", "NTPCore"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "NTPCore"]),
         .testTarget(name: "NTSKETests", dependencies: ["NTSKE"]),
@@ -153,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "Fleet", "NTPCore", "TimeCore", "NTSKE", "FleetCrypto", "CFleetShim",
+                "Node", "Fleet", "NTPCore", "TimeCore", "NTSKE", "GPSTestSupport", "FleetCrypto", "CFleetShim",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -1,4 +1,5 @@
 import CFleetShim
+import Glibc
 import NTPCore
 
 /// A one-shot NTP client (`fleetctl query`, the demo, fleet probes later): sends a client request with a
@@ -52,7 +53,7 @@ public struct NTPQueryClient: Sendable {
 
         let t1 = NTPTimestamp(Self.systemNow())
         let sent = request.withUnsafeBytes { cfs_send(fd, $0.baseAddress, $0.count) }
-        guard sent == request.count else { throw Failure("send to \(server) failed (errno \(-sent))") }
+        guard sent == request.count else { throw Failure("send to \(server) failed: \(String(cString: strerror(Int32(-sent))))") }
 
         var buffer = [UInt8](repeating: 0, count: 4096)
         let start = cfs_monotonic_ns()
@@ -66,7 +67,7 @@ public struct NTPQueryClient: Sendable {
                 cfs_recv_stamped(fd, $0.baseAddress, $0.count, Int32(max(1, remaining / 1_000_000)), &seconds, &nanoseconds, &stamped)
             }
             let now = Self.systemNow()
-            if length < 0 { throw Failure("receive from \(server) failed (errno \(-length))") }
+            if length < 0 { throw Failure("receive from \(server) failed: \(String(cString: strerror(Int32(-length))))") }
             if length > 0 {
                 let response = Array(buffer[0..<length])
                 if matches(response) {

@@ -40,6 +40,12 @@ public enum StatusReport {
             let keys = nts.cookieKeys.map { "\($0.id)\($0.current ? "*" : "")" }.joined(separator: " ")
             lines.append("Cookie keys     : \(keys) (* current), rotation every \(nts.rotateIntervalSeconds) s")
         }
+        if let time = status.timekeeping {
+            lines.append("")
+            lines += TimekeepingText.tracking(time.tracking, refclocks: time.refclocks, leap: time.leap)
+            lines.append("")
+            lines += TimekeepingText.sources(time.sources)
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -42,8 +42,10 @@ public final class StatusServer: Service, Sendable {
                     for try await connection in connections {
                         group.addTask {
                             do {
-                                let body = try encoder.encode(provider()) + Data("\n".utf8)
+                                // Encode inside executeThenClose: a connection must be closed on every path
+                                // (NIO traps on an async writer dropped unfinished).
                                 try await connection.executeThenClose { _, outbound in
+                                    let body = try encoder.encode(provider()) + Data("\n".utf8)
                                     try await outbound.write(ByteBuffer(bytes: body))
                                 }
                             } catch {

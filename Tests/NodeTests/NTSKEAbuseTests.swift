@@ -249,9 +249,9 @@ func replaceFile(_ path: String, with source: String) throws {
     guard rename(temporary, path) == 0 else { throw NodeStartError(message: "rename failed") }
 }
 
-/// Polls a node's status until `condition` holds (10 s at most), so tests wait for facts, not for time.
-func waitFor(_ node: NodeProcess, file: StaticString = #filePath, line: UInt = #line, _ condition: (NodeStatus) -> Bool) async throws {
-    for _ in 0..<200 {
+/// Polls a node's status until `condition` holds (`seconds`, 10 by default), so tests wait for facts, not for time.
+func waitFor(_ node: NodeProcess, seconds: Double = 10, file: StaticString = #filePath, line: UInt = #line, _ condition: (NodeStatus) -> Bool) async throws {
+    for _ in 0..<Int(seconds * 20) {
         if condition(try await node.status()) { return }
         try await Task.sleep(for: .milliseconds(50))
     }

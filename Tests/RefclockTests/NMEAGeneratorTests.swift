@@ -1,3 +1,4 @@
+import GPSTestSupport
 import XCTest
 
 final class NMEAGeneratorTests: XCTestCase {

@@ -1,3 +1,4 @@
+import GPSTestSupport
 import CRefclock
 import Foundation
 import NTPCore

@@ -38,7 +38,8 @@ enum {
     CRF_GPS_VERSION = 1u << 5,   // release/proto_* are valid
     CRF_GPS_DEVICES = 1u << 6,   // device_path/driver of the first device, device_count
     CRF_GPS_ERROR = 1u << 7,     // gpsd sent an ERROR report: message in error
-    CRF_GPS_UNKNOWN = 1u << 8,   // a line libgps decoded into nothing we know (not JSON, unknown class, bad JSON)
+    CRF_GPS_UNKNOWN = 1u << 8,   // a malformed line: not one whole JSON object, an unknown class, a TPV
+                                 // whose time libgps could not parse (it yields 1900-01-01)
     CRF_GPS_LEAP = 1u << 9,      // leap_seconds is valid (non-zero GPS-UTC offset from the TPV)
     CRF_GPS_DEVICE = 1u << 10,   // device_path holds the device the report came from
 };
@@ -81,9 +82,10 @@ crf_gps_session *crf_gps_open(const char *host, const char *port, int watch_pps,
 /// -1 when the session was interrupted.
 int crf_gps_wait(crf_gps_session *session, int timeout_us);
 
-/// Reads and decodes one line (blocks in recv when only part of a line is buffered; crf_gps_interrupt
+/// Reads and decodes one line. Blocks in recv when only part of a line is buffered (crf_gps_interrupt
 /// unblocks it). Returns > 0 with *report filled, 0 when no complete line was available yet, and -1 when
 /// the connection is closed or failed (errno in *error, 0 for an orderly close by gpsd).
+/// TOFF comes from gps_data_t.pps when libgps put it there (3.22's json_toff_read does), else from .toff.
 int crf_gps_read(crf_gps_session *session, crf_gps_report *report, int *error);
 
 /// From any thread: makes a blocked crf_gps_wait/crf_gps_read of this session return promptly (shuts the

@@ -18,6 +18,8 @@ public final class TimeService: Service, Sendable {
     private let keeper: Mutex<TimeKeeper>
     private let notes = Mutex<[SourceID: String]>([:])
     let refclockStatus: Mutex<[String: TimekeepingStatus.Refclock]>
+    /// Local time of each refclock's last report, for the age shown in status.
+    let refclockLastReport = Mutex<[String: LocalTime]>([:])
     private let driftFile: DriftFile?
     let leap: LeapPlan
     private let lastReference = Mutex<(SourceID?, Bool)>((nil, false))
@@ -183,10 +185,6 @@ public final class TimeService: Service, Sendable {
 
     // MARK: Edges
 
-    func runRefclock(_ refclock: NodeConfig.Refclock) async {
-        // Filled in with the Refclock edges.
-        try? await gracefulShutdown()
-    }
 
     func polled(_ id: SourceID) {
         keeper.withLock { $0.polled(id) }
@@ -245,7 +243,14 @@ public final class TimeService: Service, Sendable {
             if let note = notes[report.id], report.state == .unusable || report.note != nil { report.note = note }
             return report
         }
-        let refclocks = refclockStatus.withLock { status in configuration.refclocks.compactMap { status[$0.name] } }
+        let lastReports = refclockLastReport.withLock { $0 }
+        let refclocks = refclockStatus.withLock { status in
+            configuration.refclocks.compactMap { refclock -> TimekeepingStatus.Refclock? in
+                guard var entry = status[refclock.name] else { return nil }
+                entry.lastReportAge = lastReports[refclock.name].map { local.seconds(since: $0) }
+                return entry
+            }
+        }
         return TimekeepingStatus(tracking: tracking, sources: annotated, refclocks: refclocks, leap: leap.status(at: clock.now()))
     }
 }

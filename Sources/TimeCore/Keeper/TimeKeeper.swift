@@ -233,7 +233,7 @@ public struct TimeKeeper: Sendable {
             frequencyPPM: discipline.model.frequency * 1e6, skewPPM: discipline.skew * 1e6,
             rootDelay: state.rootDelay, rootDispersion: state.isSynchronized ? state.rootDispersion(at: state.referenceTime) + (age ?? 0) * state.dispersionRate : 0,
             lastUpdateAge: age, updateInterval: interval, holdoverSeconds: holdover(at: now),
-            errorBound: bound, updates: discipline.updates, steps: discipline.steps,
+            errorBound: bound.isFinite ? bound : nil, updates: discipline.updates, steps: discipline.steps,
             reason: selection?.selected == nil ? (selection?.reason ?? "no sources") : nil)
     }
 

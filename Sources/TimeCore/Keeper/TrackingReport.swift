@@ -24,8 +24,9 @@ public struct TrackingReport: Sendable, Equatable, Codable {
     public var updateInterval: Double
     /// Seconds in holdover (no selectable source after having one); nil when not in holdover.
     public var holdoverSeconds: Double?
-    /// Honest bound on |served − true| now: root delay / 2 + root dispersion (RFC 5905 §11.2 root distance).
-    public var errorBound: Double
+    /// Honest bound on |served − true| now: root delay / 2 + root dispersion (RFC 5905 §11.2 root distance);
+    /// nil before the first update (unknown).
+    public var errorBound: Double?
     public var updates: Int
     public var steps: Int
     /// Why nothing is selected, when nothing is.

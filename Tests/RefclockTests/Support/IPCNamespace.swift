@@ -7,6 +7,7 @@
 // and processes it creates afterwards). The Swift test process already runs many threads, so this type
 // owns one dedicated thread that unshares and then runs the jobs given to `perform`: spawn gpsd from it, and
 // attach SHM segments from it.
+import GPSTestSupport
 import CRefclock
 import Foundation
 import Synchronization

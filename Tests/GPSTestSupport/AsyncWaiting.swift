@@ -4,7 +4,7 @@ import Foundation
 import Synchronization
 
 /// Polls `condition` every `interval` until it holds or `timeout` passes. Returns whether it held.
-func waitUntil(
+package func waitUntil(
     timeout: Duration, interval: Duration = .milliseconds(50), _ condition: () throws -> Bool
 ) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
@@ -16,17 +16,17 @@ func waitUntil(
 }
 
 /// Collects the elements of an AsyncStream as they arrive, with the instant each one came.
-final class StreamRecorder<Element: Sendable>: Sendable {
+package final class StreamRecorder<Element: Sendable>: Sendable {
     private let recorded = LockedBox<[Timed]>([])
     private let finishedFlag = LockedBox(false)
     private let task = LockedBox<Task<Void, Never>?>(nil)
 
-    struct Timed: Sendable {
-        let element: Element
-        let instant: ContinuousClock.Instant
+    package struct Timed: Sendable {
+        package let element: Element
+        package let instant: ContinuousClock.Instant
     }
 
-    init(_ stream: AsyncStream<Element>) {
+    package init(_ stream: AsyncStream<Element>) {
         let recorded = self.recorded
         let finishedFlag = self.finishedFlag
         let consumer = Task {
@@ -38,13 +38,13 @@ final class StreamRecorder<Element: Sendable>: Sendable {
         task.value = consumer
     }
 
-    var elements: [Element] { recorded.value.map(\.element) }
-    var timedElements: [Timed] { recorded.value }
+    package var elements: [Element] { recorded.value.map(\.element) }
+    package var timedElements: [Timed] { recorded.value }
     /// True once the stream has finished.
-    var finished: Bool { finishedFlag.value }
+    package var finished: Bool { finishedFlag.value }
 
     /// Waits until an element after index `after` satisfies `predicate`; returns it or nil on timeout.
-    func first(after index: Int = 0, timeout: Duration, where predicate: (Element) -> Bool) async -> Element? {
+    package func first(after index: Int = 0, timeout: Duration, where predicate: (Element) -> Bool) async -> Element? {
         var found: Element?
         _ = await waitUntil(timeout: timeout) {
             let all = elements
@@ -58,24 +58,24 @@ final class StreamRecorder<Element: Sendable>: Sendable {
     }
 
     /// Cancels the consuming task (which terminates the stream for its producer).
-    func cancel() {
+    package func cancel() {
         task.value?.cancel()
     }
 }
 
 /// A value behind a lock, as a class so closures and threads can share it.
-final class LockedBox<Value: Sendable>: Sendable {
+package final class LockedBox<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
 
-    init(_ value: Value) { mutex = Mutex(value) }
+    package init(_ value: Value) { mutex = Mutex(value) }
 
-    var value: Value {
+    package var value: Value {
         get { mutex.withLock { $0 } }
         set { mutex.withLock { $0 = newValue } }
     }
 
     @discardableResult
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+    package func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
         try mutex.withLock { try body(&$0) }
     }
 }

@@ -2,27 +2,34 @@
 // second, with correct checksums). Self-contained (stdlib only) so it can be copied into another test target.
 
 /// Builds one second's worth of NMEA ("an epoch") for a given UTC second, or a whole log of them.
-struct NMEAGenerator: Sendable {
+package struct NMEAGenerator: Sendable {
     /// Whether the receiver has a 3D fix (RMC `A`, GGA quality 1, GSA mode 3) or none (RMC `V`, GGA quality
     /// 0, GSA mode 1, no satellites used; time still reported, as real receivers do once they know it).
-    var fix: Bool = true
+    package var fix: Bool = true
     /// Satellites in view (PRNs), reported in GSV; the first `usedSatellites` of them are used (GSA).
-    var satellitesInView: [Int] = [1, 2, 3, 4, 5, 6]
-    var usedSatellites: Int = 4
+    package var satellitesInView: [Int] = [1, 2, 3, 4, 5, 6]
+    package var usedSatellites: Int = 4
     /// Include GSA/GSV (needed for gpsd's SKY reports). Without them an epoch is RMC, GGA, ZDA.
-    var includeSatellites: Bool = true
-    var latitude = "4807.038"
-    var longitude = "01131.000"
+    package var includeSatellites: Bool = true
+    package var latitude = "4807.038"
+    package var longitude = "01131.000"
 
     /// Satellites reported as used (0 without a fix).
-    var satellitesUsed: Int { fix ? min(usedSatellites, satellitesInView.count) : 0 }
+    package init(fix: Bool = true, satellitesInView: [Int] = [1, 2, 3, 4, 5, 6], usedSatellites: Int = 4, includeSatellites: Bool = true) {
+        self.fix = fix
+        self.satellitesInView = satellitesInView
+        self.usedSatellites = usedSatellites
+        self.includeSatellites = includeSatellites
+    }
+
+    package var satellitesUsed: Int { fix ? min(usedSatellites, satellitesInView.count) : 0 }
 
     /// Sentences per epoch, for replay tools that space sentences evenly (gpsfake -c = 1 / this).
-    var sentencesPerEpoch: Int { epoch(second: 0).count }
+    package var sentencesPerEpoch: Int { epoch(second: 0).count }
 
     /// The checksum of a sentence body (the text between `$` and `*`): XOR of its bytes, two upper-case
     /// hex digits.
-    static func checksum(_ body: String) -> String {
+    package static func checksum(_ body: String) -> String {
         var value: UInt8 = 0
         for byte in body.utf8 { value ^= byte }
         let digits = Array("0123456789ABCDEF")
@@ -30,12 +37,12 @@ struct NMEAGenerator: Sendable {
     }
 
     /// `$body*CS\r\n`.
-    static func sentence(_ body: String) -> String {
+    package static func sentence(_ body: String) -> String {
         "$" + body + "*" + checksum(body) + "\r\n"
     }
 
     /// Checks a complete sentence's checksum (for tests of the generator itself).
-    static func hasValidChecksum(_ sentence: String) -> Bool {
+    package static func hasValidChecksum(_ sentence: String) -> Bool {
         // Bytes, not Characters: "\r\n" is a single Character in Swift.
         var bytes = Array(sentence.utf8)
         if bytes.suffix(2) == [13, 10] { bytes.removeLast(2) }
@@ -45,7 +52,7 @@ struct NMEAGenerator: Sendable {
     }
 
     /// The sentences for UTC second `second` (POSIX seconds since 1970).
-    func epoch(second: Int64) -> [String] {
+    package func epoch(second: Int64) -> [String] {
         let t = CivilTime(unixSeconds: second)
         let hms = two(t.hour) + two(t.minute) + two(t.second) + ".00"
         let dmy = two(t.day) + two(t.month) + two(t.year % 100)
@@ -80,7 +87,7 @@ struct NMEAGenerator: Sendable {
     }
 
     /// A log of `seconds` consecutive epochs starting at UTC second `start`.
-    func log(start: Int64, seconds: Int) -> String {
+    package func log(start: Int64, seconds: Int) -> String {
         (0..<Int64(seconds)).map { epoch(second: start + $0).joined() }.joined()
     }
 
@@ -89,10 +96,10 @@ struct NMEAGenerator: Sendable {
 }
 
 /// A UTC calendar time from POSIX seconds (proleptic Gregorian, Howard Hinnant's civil_from_days).
-struct CivilTime: Sendable, Hashable {
-    var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int
+package struct CivilTime: Sendable, Hashable {
+    package var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int
 
-    init(unixSeconds: Int64) {
+    package init(unixSeconds: Int64) {
         let days = unixSeconds >= 0 ? unixSeconds / 86_400 : (unixSeconds - 86_399) / 86_400
         let secondOfDay = Int(unixSeconds - days * 86_400)
         hour = secondOfDay / 3600

@@ -10,16 +10,16 @@ import Glibc
 
 /// A child process in its own process group (pgid = pid), so `terminate()` reaches its children too
 /// (gpsfake's gpsd, timeout's command) without touching anything else on the machine.
-final class TestProcess: Sendable {
-    let pid: pid_t
-    let arguments: [String]
+package final class TestProcess: Sendable {
+    package let pid: pid_t
+    package let arguments: [String]
     /// Where stdout and stderr go.
-    let logPath: String
+    package let logPath: String
     private let reaped = Mutex<Int32?>(nil)
 
-    enum SpawnError: Error, CustomStringConvertible {
+    package enum SpawnError: Error, CustomStringConvertible {
         case spawnFailed(String, Int32)
-        var description: String {
+        package var description: String {
             switch self {
             case .spawnFailed(let program, let code): "cannot start \(program): \(String(cString: strerror(code)))"
             }
@@ -28,7 +28,7 @@ final class TestProcess: Sendable {
 
     /// Starts `arguments` (looked up in PATH) with stdin from /dev/null and output appended to `logPath`.
     /// Namespaces (IPC, ...) are inherited from the calling thread.
-    init(_ arguments: [String], logPath: String) throws {
+    package init(_ arguments: [String], logPath: String) throws {
         precondition(!arguments.isEmpty)
         self.arguments = arguments
         self.logPath = logPath
@@ -64,15 +64,15 @@ final class TestProcess: Sendable {
     }
 
     /// True until the process has exited (and been reaped).
-    var isRunning: Bool {
+    package var isRunning: Bool {
         reap(blocking: false) == nil
     }
 
     /// The exit status word, once exited.
-    var exitStatus: Int32? { reap(blocking: false) }
+    package var exitStatus: Int32? { reap(blocking: false) }
 
     /// Polls for exit until `timeout`; true when the process exited.
-    func waitForExit(timeout: Duration) -> Bool {
+    package func waitForExit(timeout: Duration) -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if reap(blocking: false) != nil { return true }
@@ -83,7 +83,7 @@ final class TestProcess: Sendable {
 
     /// SIGTERM to the whole group, SIGKILL after `grace`; waits until the leader is reaped and the group is
     /// empty (or 3 s more have passed). Safe to call repeatedly.
-    func terminate(grace: Duration = .seconds(2)) {
+    package func terminate(grace: Duration = .seconds(2)) {
         if reap(blocking: false) == nil {
             kill(-pid, SIGTERM)
             if !waitForExit(timeout: grace) {
@@ -102,7 +102,7 @@ final class TestProcess: Sendable {
     }
 
     /// The process's output so far.
-    var output: String {
+    package var output: String {
         (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
     }
 
@@ -125,8 +125,8 @@ final class TestProcess: Sendable {
 }
 
 /// Process groups started by tests, killed at exit if a test failed to stop them.
-final class TestProcessRegistry: Sendable {
-    static let shared = TestProcessRegistry()
+package final class TestProcessRegistry: Sendable {
+    package static let shared = TestProcessRegistry()
     private let groups = Mutex<Set<pid_t>>([])
 
     private init() {
@@ -135,10 +135,10 @@ final class TestProcessRegistry: Sendable {
         }
     }
 
-    func add(_ pid: pid_t) { groups.withLock { _ = $0.insert(pid) } }
-    func remove(_ pid: pid_t) { groups.withLock { _ = $0.remove(pid) } }
+    package func add(_ pid: pid_t) { groups.withLock { _ = $0.insert(pid) } }
+    package func remove(_ pid: pid_t) { groups.withLock { _ = $0.remove(pid) } }
 
-    func killAll() {
+    package func killAll() {
         let pids = groups.withLock { groups -> Set<pid_t> in
             let all = groups
             groups.removeAll()
@@ -149,10 +149,10 @@ final class TestProcessRegistry: Sendable {
 }
 
 /// A temporary directory for one test, removed by `remove()`.
-struct TestDirectory: Sendable {
-    let path: String
+package struct TestDirectory: Sendable {
+    package let path: String
 
-    init(prefix: String = "refclock-test") throws {
+    package init(prefix: String = "refclock-test") throws {
         var template = Array((NSTemporaryDirectory() + "/\(prefix).XXXXXX").utf8CString)
         guard let created = mkdtemp(&template) else {
             throw TestProcess.SpawnError.spawnFailed("mkdtemp", errno)
@@ -160,7 +160,7 @@ struct TestDirectory: Sendable {
         path = String(cString: created)
     }
 
-    func file(_ name: String) -> String { path + "/" + name }
+    package func file(_ name: String) -> String { path + "/" + name }
 
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
+    package func remove() { try? FileManager.default.removeItem(atPath: path) }
 }

@@ -7,9 +7,9 @@ import Synchronization
 import Glibc
 #endif
 
-enum LoopbackTCP {
+package enum LoopbackTCP {
     /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close).
-    static func freePort() throws -> UInt16 {
+    package static func freePort() throws -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(errno) }
         defer { close(fd) }
@@ -22,7 +22,7 @@ enum LoopbackTCP {
     }
 
     /// True once something accepts TCP connections on 127.0.0.1:port (polled until `timeout`).
-    static func waitUntilListening(port: UInt16, timeout: Duration) -> Bool {
+    package static func waitUntilListening(port: UInt16, timeout: Duration) -> Bool {
         let deadline = ContinuousClock.now + timeout
         repeat {
             if canConnect(port: port) { return true }
@@ -31,7 +31,7 @@ enum LoopbackTCP {
         return false
     }
 
-    static func canConnect(port: UInt16) -> Bool {
+    package static func canConnect(port: UInt16) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -42,7 +42,7 @@ enum LoopbackTCP {
         return result == 0
     }
 
-    static func loopback(port: UInt16) -> sockaddr_in {
+    package static func loopback(port: UInt16) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
@@ -50,7 +50,7 @@ enum LoopbackTCP {
         return address
     }
 
-    static func localPort(_ fd: Int32) throws -> UInt16 {
+    package static func localPort(_ fd: Int32) throws -> UInt16 {
         var address = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let result = withUnsafeMutablePointer(to: &address) {
@@ -60,18 +60,18 @@ enum LoopbackTCP {
         return UInt16(bigEndian: address.sin_port)
     }
 
-    static func POSIXError(_ code: Int32) -> NSError {
+    package static func POSIXError(_ code: Int32) -> NSError {
         NSError(domain: NSPOSIXErrorDomain, code: Int(code), userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(code))])
     }
 }
 
 /// A connected client socket handed to a `LoopbackServer` handler.
-struct LoopbackConnection: Sendable {
-    let fd: Int32
+package struct LoopbackConnection: Sendable {
+    package let fd: Int32
 
     /// Sends all of `text`; false when the peer went away.
     @discardableResult
-    func send(_ text: String) -> Bool {
+    package func send(_ text: String) -> Bool {
         var bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
@@ -88,7 +88,7 @@ struct LoopbackConnection: Sendable {
     }
 
     /// Reads one line (without the newline) within `timeout`, or nil.
-    func readLine(timeout: Duration) -> String? {
+    package func readLine(timeout: Duration) -> String? {
         var line: [UInt8] = []
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -107,10 +107,10 @@ struct LoopbackConnection: Sendable {
 
 /// A TCP server on 127.0.0.1 that runs `handler` for each accepted connection, one at a time, on its own
 /// thread, until `stop()`. The handler gets a `isStopping` probe and should return when it turns true.
-final class LoopbackServer: Sendable {
-    typealias Handler = @Sendable (_ connection: LoopbackConnection, _ isStopping: @Sendable () -> Bool) -> Void
+package final class LoopbackServer: Sendable {
+    package typealias Handler = @Sendable (_ connection: LoopbackConnection, _ isStopping: @Sendable () -> Bool) -> Void
 
-    let port: UInt16
+    package let port: UInt16
     private let listener: Int32
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
@@ -118,7 +118,7 @@ final class LoopbackServer: Sendable {
     private let acceptTimes = Mutex<[ContinuousClock.Instant]>([])
 
     /// Listens on `port` (0: any free port) and starts accepting.
-    init(port: UInt16 = 0, handler: @escaping Handler) throws {
+    package init(port: UInt16 = 0, handler: @escaping Handler) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw LoopbackTCP.POSIXError(errno) }
         var yes: Int32 = 1
@@ -142,13 +142,13 @@ final class LoopbackServer: Sendable {
     }
 
     /// Connections accepted so far.
-    var accepted: Int { acceptedCount.load(ordering: .relaxed) }
+    package var accepted: Int { acceptedCount.load(ordering: .relaxed) }
 
     /// When each connection was accepted.
-    var acceptInstants: [ContinuousClock.Instant] { acceptTimes.withLock { $0 } }
+    package var acceptInstants: [ContinuousClock.Instant] { acceptTimes.withLock { $0 } }
 
     /// Stops accepting, tells the handler to return, closes the listener; waits up to 5 s for the thread.
-    func stop() {
+    package func stop() {
         guard !stopping.exchange(true, ordering: .relaxed) else { return }
         _ = finished.wait(timeout: .now() + 5)
     }
@@ -174,13 +174,13 @@ final class LoopbackServer: Sendable {
 
 /// A live NMEA source for gpsd's `tcp://` device: each second, 50 ms after the second starts, sends the
 /// epoch for that second (its time is "now"). Records the seconds it sent.
-final class NMEAFeedServer: Sendable {
-    let server: LoopbackServer
+package final class NMEAFeedServer: Sendable {
+    package let server: LoopbackServer
     private let sent = LockedBox<[Int64]>([])
     /// How far after the second boundary each epoch is sent.
-    static let sendDelayNanoseconds: Int64 = 50_000_000
+    package static let sendDelayNanoseconds: Int64 = 50_000_000
 
-    init(generator: NMEAGenerator) throws {
+    package init(generator: NMEAGenerator) throws {
         let sent = self.sent
         server = try LoopbackServer { connection, isStopping in
             while !isStopping() {
@@ -202,7 +202,7 @@ final class NMEAFeedServer: Sendable {
         }
     }
 
-    var port: UInt16 { server.port }
-    var sentSeconds: [Int64] { sent.value }
-    func stop() { server.stop() }
+    package var port: UInt16 { server.port }
+    package var sentSeconds: [Int64] { sent.value }
+    package func stop() { server.stop() }
 }

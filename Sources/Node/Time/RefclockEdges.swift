@@ -1,0 +1,205 @@
+import Dispatch
+import Fleet
+import Logging
+import NTPCore
+import Refclock
+import TimeCore
+
+/// The reference clocks' edges: each turns its device's raw observations (stamped with CLOCK_REALTIME) into
+/// samples or pulses for the time service, keeps its status for `fleetnode status`, and survives its device
+/// going away (gpsd restarting, a segment vanishing, a PPS device unplugged) by retrying with backoff.
+extension TimeService {
+    func runRefclock(_ refclock: NodeConfig.Refclock) async {
+        var logger = logger
+        logger[metadataKey: "refclock"] = "\(refclock.name)"
+        switch refclock.driver {
+        case .gpsd: await runGPSD(refclock, logger: logger)
+        case .shm: await runSHM(refclock, logger: logger)
+        case .pps: await runPPS(refclock, logger: logger)
+        }
+    }
+
+    private func updateRefclock(_ name: String, report: Bool = false, _ change: (inout TimekeepingStatus.Refclock) -> Void) {
+        refclockStatus.withLock { status in
+            if var entry = status[name] {
+                change(&entry)
+                if report { entry.reports += 1 }
+                status[name] = entry
+            }
+        }
+        if report {
+            let now = clock.localNow()
+            refclockLastReport.withLock { $0[name] = now }
+        }
+    }
+
+    // MARK: gpsd
+
+    /// gpsd through libgps: TPV time with its receive stamp (the NMEA second, millisecond quality); TOFF when
+    /// gpsd sends it (the same, stamped by gpsd at the serial read: better); gpsd's PPS reports when it has a
+    /// PPS device (microsecond quality). The best kind seen is the only one used, so one source never mixes
+    /// qualities. No samples without a 2D/3D fix: a receiver without a fix reports its RTC.
+    private func runGPSD(_ refclock: NodeConfig.Refclock, logger: Logger) async {
+        let id = SourceID(refclock.name)
+        let endpoint = (try? SocketEndpoint(parsing: refclock.gpsd, defaultPort: 2947)) ?? SocketEndpoint(host: "127.0.0.1", port: 2947)
+        let client = GPSDClient(configuration: .init(host: endpoint.host, port: endpoint.port), logger: logger)
+        client.start()
+        defer { client.stop() }
+        enum Quality: Int { case tpv, toff, pps }
+        var best = Quality.tpv
+        var mode = GPSFixMode.notSeen
+        var wasConnected = false
+        for await event in client.events {
+            switch event {
+            case .connected(let server):
+                logger.info("connected to gpsd", metadata: ["gpsd": "\(server.map { "\($0)" } ?? refclock.gpsd)"])
+                updateRefclock(refclock.name) {
+                    if wasConnected { $0.reconnects += 1 }
+                    $0.connected = true
+                    $0.note = nil
+                }
+                wasConnected = true
+            case .disconnected(let reason):
+                logger.warning("gpsd connection lost; reconnecting", metadata: ["reason": "\(reason)"])
+                updateRefclock(refclock.name) {
+                    $0.connected = false
+                    $0.note = "gpsd: \(reason)"
+                }
+                best = .tpv
+            case .device(let device):
+                logger.info("gpsd device", metadata: ["device": "\(device.path)", "driver": "\(device.driver)"])
+            case .time(let time):
+                mode = time.mode
+                updateRefclock(refclock.name, report: true) { $0.fixMode = time.mode.rawValue }
+                if best == .tpv && time.mode.rawValue >= GPSFixMode.twoD.rawValue {
+                    addReferenceSample(reference: time.time, system: time.received, dispersion: 1e-3, from: id)
+                }
+            case .fixWithoutTime(let fixMode, _):
+                mode = fixMode
+                updateRefclock(refclock.name, report: true) { $0.fixMode = fixMode.rawValue }
+            case .toff(let reference, let system):
+                if best.rawValue <= Quality.toff.rawValue, mode.rawValue >= GPSFixMode.twoD.rawValue {
+                    best = .toff
+                    addReferenceSample(reference: reference, system: system, dispersion: 1e-3, from: id)
+                }
+            case .pps(let reference, let system):
+                if mode.rawValue >= GPSFixMode.twoD.rawValue {
+                    best = .pps
+                    addReferenceSample(reference: reference, system: system, dispersion: 1e-6, from: id)
+                }
+            case .sky(let used, let visible):
+                updateRefclock(refclock.name) {
+                    $0.satellitesUsed = used
+                    $0.satellitesVisible = visible
+                }
+            case .gpsdError(let message):
+                updateRefclock(refclock.name) {
+                    $0.errors += 1
+                    $0.note = "gpsd: \(message)"
+                }
+            }
+        }
+    }
+
+    // MARK: SHM
+
+    /// gpsd's NTP shared-memory segment, read once a second (gpsd writes it once per fix).
+    private func runSHM(_ refclock: NodeConfig.Refclock, logger: Logger) async {
+        let id = SourceID(refclock.name)
+        let segment = SHMRefclock(unit: refclock.unit, logger: logger)
+        defer { segment.detach() }
+        var lastProblem: String?
+        while !Task.isCancelled {
+            do {
+                if let sample = try segment.pollIfNew() {
+                    let precision = Double.pow2Seconds(max(-30, min(0, sample.precision)))
+                    let leap = LeapIndicator(rawValue: UInt8(clamping: max(0, min(3, sample.leap)))) ?? .noWarning
+                    addReferenceSample(reference: sample.reference, system: sample.system, dispersion: precision, leap: leap, from: id)
+                    updateRefclock(refclock.name, report: true) {
+                        $0.connected = true
+                        $0.note = nil
+                    }
+                    lastProblem = nil
+                }
+            } catch {
+                let message = "\(error)"
+                if message != lastProblem {
+                    logger.warning("shared memory segment not usable", metadata: ["error": "\(message)"])
+                    lastProblem = message
+                }
+                updateRefclock(refclock.name) {
+                    $0.connected = false
+                    $0.errors += 1
+                    $0.note = message
+                }
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    // MARK: PPS
+
+    /// A Linux PPS device: assert edges, numbered by the `lock` refclock (see `TimeKeeper.addPulse`). Each
+    /// fetch blocks in the kernel for up to two seconds, so it runs off the cooperative pool.
+    private func runPPS(_ refclock: NodeConfig.Refclock, logger: Logger) async {
+        let id = SourceID(refclock.name)
+        var retry: Double = 1
+        while !Task.isCancelled {
+            let device: PPSDevice
+            do {
+                device = try PPSDevice(path: refclock.device, logger: logger)
+            } catch {
+                logger.warning("PPS device not usable; retrying", metadata: ["error": "\(error)", "retry": "\(retry)"])
+                updateRefclock(refclock.name) {
+                    $0.connected = false
+                    $0.errors += 1
+                    $0.note = "\(error)"
+                }
+                try? await Task.sleep(for: .milliseconds(Int64(retry * 1000)))
+                retry = min(retry * 2, 60)
+                continue
+            }
+            retry = 1
+            updateRefclock(refclock.name) {
+                $0.connected = true
+                $0.note = nil
+            }
+            var lastSequence: UInt32?
+            while !Task.isCancelled {
+                let result: Result<PPSPulse, PPSError> = await withCheckedContinuation { continuation in
+                    DispatchQueue.global().async {
+                        do throws(PPSError) {
+                            continuation.resume(returning: .success(try device.fetch(timeout: .seconds(2))))
+                        } catch {
+                            continuation.resume(returning: .failure(error))
+                        }
+                    }
+                }
+                var reopen = false
+                switch result {
+                case .success(let pulse):
+                    guard pulse.sequence != lastSequence else { continue }
+                    lastSequence = pulse.sequence
+                    let outcome = addPulse(system: pulse.assert, from: id)
+                    updateRefclock(refclock.name, report: true) {
+                        if case .accepted = outcome { $0.note = nil } else { $0.note = "pulse not used: \(outcome)" }
+                    }
+                case .failure(.timeout):
+                    updateRefclock(refclock.name) { $0.note = "no pulse for 2 s" }
+                case .failure(.interrupted):
+                    continue
+                case .failure(let error):
+                    logger.warning("PPS device failed; reopening", metadata: ["error": "\(error)"])
+                    updateRefclock(refclock.name) {
+                        $0.connected = false
+                        $0.errors += 1
+                        $0.note = "\(error)"
+                    }
+                    reopen = true
+                }
+                if reopen { break }
+            }
+            device.close()
+        }
+    }
+}
