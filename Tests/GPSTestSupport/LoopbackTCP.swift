@@ -173,14 +173,15 @@ package final class LoopbackServer: Sendable {
 }
 
 /// A live NMEA source for gpsd's `tcp://` device: each second, 50 ms after the second starts, sends the
-/// epoch for that second (its time is "now"). Records the seconds it sent.
+/// epoch for that second shifted by `offsetSeconds` (0: its time is "now"; tests give a receiver that is
+/// off by a known amount). Records the seconds it sent.
 package final class NMEAFeedServer: Sendable {
     package let server: LoopbackServer
     private let sent = LockedBox<[Int64]>([])
     /// How far after the second boundary each epoch is sent.
     package static let sendDelayNanoseconds: Int64 = 50_000_000
 
-    package init(generator: NMEAGenerator) throws {
+    package init(generator: NMEAGenerator, offsetSeconds: Int64 = 0) throws {
         let sent = self.sent
         server = try LoopbackServer { connection, isStopping in
             while !isStopping() {
@@ -196,8 +197,8 @@ package final class NMEAFeedServer: Sendable {
                     remaining -= slice
                 }
                 if isStopping() { return }
-                if !connection.send(generator.epoch(second: next).joined()) { return }
-                sent.withLock { $0.append(next) }
+                if !connection.send(generator.epoch(second: next + offsetSeconds).joined()) { return }
+                sent.withLock { $0.append(next + offsetSeconds) }
             }
         }
     }
