@@ -370,6 +370,57 @@ uint64_t cfs_monotonic_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t cfs_monotonic_raw_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int cfs_has_cap_sys_time(void) {
+    // CapEff in /proc/self/status, bit 25 (CAP_SYS_TIME): reading it needs no library and changes nothing.
+    FILE *status = fopen("/proc/self/status", "r");
+    if (status == NULL) return -errno;
+    char line[256];
+    int result = -ENOENT;
+    while (fgets(line, sizeof line, status) != NULL) {
+        unsigned long long effective = 0;
+        if (sscanf(line, "CapEff: %llx", &effective) == 1) {
+            result = (effective >> 25) & 1ull ? 1 : 0;
+            break;
+        }
+    }
+    fclose(status);
+    return result;
+}
+
+int cfs_kernel_clock_steer(double frequency_ppm, int64_t step_ns, int leap, int64_t max_error_us, int64_t est_error_us) {
+    if (step_ns != 0) {
+        struct timex step;
+        memset(&step, 0, sizeof step);
+        step.modes = ADJ_SETOFFSET | ADJ_NANO;
+        int64_t seconds = step_ns / 1000000000;
+        int64_t nanos = step_ns % 1000000000;
+        if (nanos < 0) { nanos += 1000000000; seconds -= 1; }
+        step.time.tv_sec = (time_t)seconds;
+        step.time.tv_usec = (suseconds_t)nanos; // nanoseconds with ADJ_NANO
+        if (clock_adjtime(CLOCK_REALTIME, &step) < 0) return -errno;
+    }
+    struct timex tx;
+    memset(&tx, 0, sizeof tx);
+    if (clock_adjtime(CLOCK_REALTIME, &tx) < 0) return -errno; // current status bits
+    int status = tx.status & ~(STA_UNSYNC | STA_INS | STA_DEL | STA_PLL | STA_FLL);
+    if (leap == 1) status |= STA_INS;
+    if (leap == 2) status |= STA_DEL;
+    memset(&tx, 0, sizeof tx);
+    tx.modes = ADJ_FREQUENCY | ADJ_STATUS | ADJ_MAXERROR | ADJ_ESTERROR;
+    tx.freq = (long)(frequency_ppm * 65536.0);
+    tx.status = status;
+    tx.maxerror = (long)max_error_us;
+    tx.esterror = (long)est_error_us;
+    int state = clock_adjtime(CLOCK_REALTIME, &tx);
+    return state < 0 ? -errno : state;
+}
+
 int cfs_kernel_clock_read(cfs_kernel_clock *out) {
     struct timex tx;
     memset(&tx, 0, sizeof tx);

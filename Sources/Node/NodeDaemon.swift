@@ -33,9 +33,9 @@ public final class NodeDaemon: Sendable {
         self.configPath = configPath
         self.config = Mutex(config)
         self.logger = logger
-        self.clock = SoftwareClock()
+        self.clock = SoftwareClock(driverName: config.clock.driver.rawValue)
         self.serving = ServingState(source: Self.source(for: config), precision: clock.precision)
-        self.time = TimeService(configuration: config, clock: clock, serving: serving, logger: logger)
+        self.time = try TimeService(configuration: config, clock: clock, serving: serving, logger: logger)
         let server = try NTPServer(config: config, clock: clock, serving: serving, statistics: statistics, logger: logger)
         self.server = server
         self.nts = try config.nts.map {

@@ -7,10 +7,11 @@ import TimeCore
 /// discipline steers. It runs unprivileged and never touches the kernel clock, so a node (and every test) can
 /// discipline and serve time without stepping or slewing the machine's clock.
 ///
-/// The local timescale is CLOCK_MONOTONIC plus the CLOCK_REALTIME−CLOCK_MONOTONIC difference taken once at
-/// start: it reads like Unix time but is never stepped, so someone stepping the system clock underneath the
-/// node moves neither its served time nor its samples. Kernel timestamps (CLOCK_REALTIME) are mapped onto it
-/// through the current difference of the two clocks.
+/// The local timescale is CLOCK_MONOTONIC_RAW plus the CLOCK_REALTIME−CLOCK_MONOTONIC_RAW difference taken
+/// once at start: it reads like Unix time but is never stepped and never slewed (not by us with the system
+/// clock driver, nor by another daemon steering the kernel), so the discipline sees the bare oscillator and
+/// someone stepping the system clock underneath moves neither served time nor samples. Kernel timestamps
+/// (CLOCK_REALTIME) are mapped onto it through the current difference of the two clocks.
 public final class SoftwareClock: NodeClock {
     struct State {
         var model: ClockModel
@@ -20,14 +21,16 @@ public final class SoftwareClock: NodeClock {
     }
 
     private let state: Mutex<State>
-    /// CLOCK_REALTIME − CLOCK_MONOTONIC at start, nanoseconds.
+    /// CLOCK_REALTIME − CLOCK_MONOTONIC_RAW at start, nanoseconds.
     private let epoch: Int64
     public let precision: Int8
-    public var driverName: String { "software" }
+    public let driverName: String
 
-    public init(model: ClockModel = ClockModel()) {
+    /// `driverName`: "software", or "system" when the system clock driver also steers the kernel to it.
+    public init(model: ClockModel = ClockModel(), driverName: String = "software") {
+        self.driverName = driverName
         let real = Self.systemNow()
-        let mono = Int64(bitPattern: cfs_monotonic_ns())
+        let mono = Int64(bitPattern: cfs_monotonic_raw_ns())
         self.epoch = real.nanosecondsSinceEpoch &- mono
         self.state = Mutex(State(model: model))
         self.precision = Self.measurePrecision()
@@ -50,7 +53,7 @@ public final class SoftwareClock: NodeClock {
 
     /// The local timescale now.
     public func localNow() -> LocalTime {
-        Int64(bitPattern: cfs_monotonic_ns()) &+ epoch
+        Int64(bitPattern: cfs_monotonic_raw_ns()) &+ epoch
     }
 
     /// A CLOCK_REALTIME reading (a kernel timestamp, gpsd's receive time) on the local timescale.

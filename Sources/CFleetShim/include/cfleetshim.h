@@ -83,6 +83,11 @@ int cfs_set_buffers(int fd, int bytes);
 /// CLOCK_REALTIME and CLOCK_MONOTONIC readings.
 void cfs_clock_realtime(int64_t *sec, int32_t *nsec);
 uint64_t cfs_monotonic_ns(void);
+/// CLOCK_MONOTONIC_RAW: the oscillator itself, never slewed by adjtimex (the node's local timescale).
+uint64_t cfs_monotonic_raw_ns(void);
+
+/// 1 when this process has CAP_SYS_TIME in its effective set, 0 when not, -errno when it cannot tell.
+int cfs_has_cap_sys_time(void);
 
 /// The kernel clock state, read with clock_adjtime(CLOCK_REALTIME) and modes = 0: it never changes the clock.
 typedef struct cfs_kernel_clock {
@@ -98,6 +103,12 @@ typedef struct cfs_kernel_clock {
 
 /// Returns 0 on success or -errno.
 int cfs_kernel_clock_read(cfs_kernel_clock *out);
+
+/// The system clock driver's only write to the kernel clock (clock_adjtime on CLOCK_REALTIME): sets the
+/// frequency (ppm), steps by `step_ns` when non-zero (ADJ_SETOFFSET), sets the leap bits (0 none, 1 insert,
+/// 2 delete), the error estimates and clears STA_UNSYNC. Used only with `[clock] driver = "system"` and
+/// CAP_SYS_TIME; no test ever calls it. Returns the clock state or -errno.
+int cfs_kernel_clock_steer(double frequency_ppm, int64_t step_ns, int leap, int64_t max_error_us, int64_t est_error_us);
 
 #ifdef __cplusplus
 }

@@ -24,8 +24,11 @@ public final class TimeService: Service, Sendable {
     let leap: LeapPlan
     private let lastReference = Mutex<(SourceID?, Bool)>((nil, false))
     private let leapIndicator = Mutex<LeapIndicator>(.noWarning)
+    private let systemDriver: SystemClockDriver?
 
-    public init(configuration: NodeConfig, clock: SoftwareClock, serving: ServingState, logger: Logger) {
+    /// Throws when `[clock] driver = "system"` lacks CAP_SYS_TIME.
+    public init(configuration: NodeConfig, clock: SoftwareClock, serving: ServingState, logger: Logger) throws {
+        systemDriver = configuration.clock.driver == .system ? try SystemClockDriver(configuration: configuration.clock, logger: logger) : nil
         self.configuration = configuration
         self.clock = clock
         self.serving = serving
@@ -154,6 +157,9 @@ public final class TimeService: Service, Sendable {
         }
         leapIndicator.withLock { $0 = adjustments.indicator }
         clock.setLeap(utc: adjustments.utc, served: adjustments.served)
+        if synchronized, let systemDriver, outcome != nil {
+            systemDriver.steer(clock: clock, leap: adjustments.indicator, errorBound: state.rootDelay / 2 + state.rootDispersion)
+        }
         clock.apply(model)
         serving.publish(name: reference?.name, state: synchronized ? state : nil)
         if case .stepped(let offset) = outcome {

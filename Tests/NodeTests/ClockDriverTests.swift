@@ -1,0 +1,82 @@
+import Fleet
+import Foundation
+import Node
+import XCTest
+
+/// The clock drivers and the drift file, through the real executable. No test here (or anywhere) gives the
+/// node CAP_SYS_TIME: the system clock driver is only ever seen refusing to start.
+final class ClockDriverTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = try NodeProcess.makeDirectory()
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// `driver = "system"` without CAP_SYS_TIME (dropped from the bounding set, as the cookbook runs chronyd):
+    /// the node refuses to start and says what it needs, instead of serving with a clock it cannot steer.
+    func testSystemDriverWithoutCapSysTimeRefusesToStart() throws {
+        let setpriv = try ExternalTool.require("setpriv", package: "util-linux")
+        let config = directory.appendingPathComponent("node.toml")
+        try """
+            [node]
+            status_socket = "\(directory.path)/status.sock"
+            [clock]
+            driver = "system"
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            [[server]]
+            address = "127.0.0.1:9"
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let node = NodeProcess.binDirectory.appendingPathComponent("fleetnode").path
+        let result = try ExternalTool.run(setpriv, ["--bounding-set=-sys_time", node, "run", "--config", config.path], timeout: 20)
+        XCTAssertFalse(result.timedOut)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue((result.stderr + result.stdout).contains("CAP_SYS_TIME"), result.stderr + result.stdout)
+    }
+
+    /// The frequency is written to the drift file at shutdown (chrony's driftfile format: ppm and skew) and
+    /// restored at the next start; a damaged drift file is reported and ignored, never fatal.
+    func testDriftFileIsWrittenAndRestored() async throws {
+        let port = freeLoopbackPort()
+        let chrony = try ChronyProcess(directory: directory, config: """
+            port \(port)
+            bindaddress 127.0.0.1
+            allow 127.0.0.0/8
+            local stratum 2
+            cmdport 0
+            """)
+        defer { chrony.stop() }
+        let drift = directory.appendingPathComponent("drift").path
+        let config = """
+            [clock]
+            drift_file = "\(drift)"
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            [[server]]
+            address = "127.0.0.1:\(port)"
+            minpoll = -1
+            maxpoll = -1
+            """
+        var node: NodeProcess? = try await NodeProcess(config: config)
+        try await waitFor(node!, seconds: 30) { ($0.timekeeping?.tracking.updates ?? 0) >= 4 }
+        XCTAssertEqual(node!.stop(), 0)
+        node = nil
+        let text = try String(contentsOfFile: drift, encoding: .utf8)
+        let fields = text.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        XCTAssertEqual(fields.count, 2, text)
+        XCTAssertLessThan(abs(fields.first ?? 1_000), 500)
+
+        let restarted = try await NodeProcess(config: config)
+        defer { _ = restarted.stop() }
+        try await waitFor(restarted) { _ in restarted.log.contains("frequency restored from the drift file") }
+
+        try "garbage\n".write(toFile: drift, atomically: true, encoding: .utf8)
+        let third = try await NodeProcess(config: config)
+        defer { _ = third.stop() }
+        try await waitFor(third) { _ in third.log.contains("ignoring the drift file") }
+    }
+}
