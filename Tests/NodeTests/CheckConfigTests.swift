@@ -84,9 +84,56 @@ final class CheckConfigTests: XCTestCase {
         assertError("[local]\n", line: 1, key: "local.stratum", contains: "required")
         assertError("[local]\nstratum = 16\n", line: 2, key: "local.stratum", contains: "between 1 and 15")
         assertError("[node]\nlog_level = \"loud\"\n", line: 2, key: "node.log_level", contains: "not one of")
-        assertError("[clock]\ndriver = \"system\"\n", line: 2, key: "clock.driver", contains: "not supported")
+        assertError("[clock]\ndriver = \"kernel\"\n", line: 2, key: "clock.driver", contains: "not one of software, system")
         assertError("[ntp\nlisten = 1", line: 1, key: nil, contains: "TOML syntax")
         assertError("# a comment = 1\n[ntp] # x = 2\nbatch = 0 # y\n", line: 3, key: "ntp.batch", contains: "between 1 and 1024")
+    }
+
+    /// Time sources: `[clock]`, `[[refclock]]` and `[[server]]`, with errors located in arrays of tables.
+    func testTimeSources() throws {
+        let config = try parse("""
+            [clock]
+            drift_file = "/var/lib/fleetnode/drift"
+            leap_file = "/usr/share/zoneinfo/leap-seconds.list"
+            leap_mode = "smear"
+            holdover_rate_ppm = 0.05
+            min_sources = 2
+            [[refclock]]
+            driver = "gpsd"
+            noselect = true
+            offset = 0.12
+            [[refclock]]
+            name = "PPS"
+            driver = "pps"
+            device = "/dev/pps1"
+            lock = "GPS"
+            prefer = true
+            offset = 1.2e-6
+            [[server]]
+            address = "192.0.2.10"
+            [[server]]
+            address = "time.example.net:4123"
+            nts = true
+            maxpoll = 8
+            """)
+        XCTAssertEqual(config.clock.leapMode, .smear)
+        XCTAssertEqual(config.clock.minSources, 2)
+        XCTAssertEqual(config.refclocks.map(\.name), ["GPS", "PPS"])
+        XCTAssertTrue(config.refclocks[0].options.noselect)
+        XCTAssertEqual(config.refclocks[1].lock, "GPS")
+        XCTAssertEqual(config.refclocks[1].options.offset, 1.2e-6)
+        XCTAssertEqual(config.servers.map(\.host), ["192.0.2.10", "time.example.net"])
+        XCTAssertEqual(config.servers[1].port, 4123)
+        XCTAssertTrue(config.servers[1].nts)
+
+        assertError("[[refclock]]\nname = \"A\"\n", line: 1, key: "refclock[1].driver", contains: "is required")
+        assertError("[[refclock]]\ndriver = \"gpsd\"\n[[refclock]]\ndriver = \"sonar\"\n", line: 4, key: "refclock[2].driver", contains: "not one of gpsd, shm, pps")
+        assertError("[[refclock]]\ndriver = \"pps\"\nlock = \"GPS\"\n", line: 3, key: "refclock[1].lock", contains: "not the name of a gpsd or shm refclock")
+        assertError("[[refclock]]\ndriver = \"shm\"\nunit = 9\n", line: 3, key: "refclock[1].unit", contains: "between 0 and 7")
+        assertError("[[refclock]]\ndriver = \"gpsd\"\n[[refclock]]\nname = \"GPS\"\ndriver = \"shm\"\n", line: 4, key: "refclock[2].name", contains: "used twice")
+        assertError("[[server]]\nadress = \"x\"\n", line: 2, key: "server[1].adress", contains: "unknown key")
+        assertError("[[server]]\naddress = \"a\"\nminpoll = 9\nmaxpoll = 4\n", line: 4, key: "server[1].maxpoll", contains: "must not be below minpoll")
+        assertError("[clock]\nleap_mode = \"jump\"\n", line: 2, key: "clock.leap_mode", contains: "not one of step, smear")
     }
 
     func testCheckConfigCommand() throws {
