@@ -4,7 +4,7 @@
 SWIFT ?= swift
 SWIFT_FLAGS ?=
 
-.PHONY: deps build test demo bench fuzz clean
+.PHONY: deps build test demo bench accuracy fuzz clean
 
 deps:
 	./scripts/install-deps.sh
@@ -26,6 +26,12 @@ bench: deps
 	taskset -c 0 "$$($(SWIFT) build -c release --show-bin-path)/ntp-server-load"
 	$(SWIFT) build -c release --product nts-server-load
 	taskset -c 0 "$$($(SWIFT) build -c release --show-bin-path)/nts-server-load"
+
+# Timekeeping accuracy in seeded simulation, per scenario, with the regression discipline against an RFC 5905
+# PLL/FLL in the same run (ratios). Not part of `make test` (the tests assert the targets).
+accuracy: deps
+	$(SWIFT) build -c release --product accuracy
+	"$$($(SWIFT) build -c release --show-bin-path)/accuracy"
 
 # libFuzzer over the packet parser and server rules (FUZZ_SECONDS, default 60). Not part of `make test`.
 FUZZ_SECONDS ?= 60

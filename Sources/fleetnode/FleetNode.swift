@@ -45,7 +45,7 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         do {
             let config = try ConfigLoader.load(file: file)
-            print("\(file): OK (\(config.ntp.listen.count) NTP address(es), \(config.policy.access.rules.count) access rule(s), rate limiting \(config.policy.rateLimit == nil ? "off" : "on"))")
+            print("\(file): OK (\(config.ntp.listen.count) NTP address(es), \(config.policy.access.rules.count) access rule(s), rate limiting \(config.policy.rateLimit == nil ? "off" : "on"), \(config.refclocks.count) refclock(s), \(config.servers.count) server(s), clock driver \(config.clock.driver.rawValue))")
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
