@@ -73,3 +73,63 @@ echo "== stopping the node (SIGTERM)"
 kill -TERM "$node"
 wait "$node" && echo "fleetnode exited cleanly"
 trap - EXIT
+
+if ! command -v gpsfake >/dev/null; then
+  echo "== gpsfake is not installed: skipping the GPS part"
+  exit 0
+fi
+
+echo "== a GPS-disciplined node: gpsd replays an NMEA log that says the time is 30 s ahead of this machine"
+gpsport=12947
+python3 - "$run/gps.nmea" <<'PY'
+import sys, time, datetime
+def sentence(body):
+    checksum = 0
+    for c in body.encode(): checksum ^= c
+    return "$%s*%02X\r\n" % (body, checksum)
+start = int(time.time() + 1.7 + 0.5) + 30   # gpsfake needs ~1.7 s to deliver the first second
+with open(sys.argv[1], "w") as log:
+    for k in range(90):
+        t = datetime.datetime.fromtimestamp(start + k, datetime.timezone.utc)
+        hms, dmy = t.strftime("%H%M%S.00"), t.strftime("%d%m%y")
+        log.write(sentence("GPRMC,%s,A,4807.038,N,01131.000,E,000.0,000.0,%s,,,A" % (hms, dmy)))
+        log.write(sentence("GPGGA,%s,4807.038,N,01131.000,E,1,04,0.9,545.4,M,46.9,M,," % hms))
+        log.write(sentence("GPZDA,%s,%s,%s,%d,00,00" % (hms, t.strftime("%d"), t.strftime("%m"), t.year)))
+PY
+# gpsd in a private IPC namespace (it cannot touch this machine's NTP shared memory), stopped by PID.
+unshare --ipc timeout -k 2 100 gpsfake -q -n -1 -c 0.3333 -P "$gpsport" "$run/gps.nmea" >"$run/gpsfake.log" 2>&1 &
+gps=$!
+cat >"$run/gps-node.toml" <<CONF
+[node]
+name = "demo-gps"
+status_socket = "$run/gps-status.sock"
+
+[ntp]
+listen = ["127.0.0.1:$((port + 1))"]
+
+[[refclock]]
+name = "GPS"
+driver = "gpsd"
+gpsd = "127.0.0.1:$gpsport"
+offset = 0.05
+poll = 2
+CONF
+"$bin/fleetnode" run --config "$run/gps-node.toml" 2>"$run/gps-node.log" &
+gpsnode=$!
+stopgps() { kill -TERM "$gpsnode" 2>/dev/null || true; kill -KILL -- "-$gps" "$gps" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap stopgps EXIT
+for _ in $(seq 1 150); do   # selected, and a few updates for a first frequency estimate
+  "$bin/fleetnode" status --socket "$run/gps-status.sock" --json 2>/dev/null | grep -qE '"updates" : ([6-9]|[1-9][0-9])' && break
+  sleep 0.2
+done
+echo "== fleetctl query 127.0.0.1:$((port + 1)): stratum 1, reference GPS, offset about +30 s (the GPS's time)"
+"$bin/fleetctl" query "127.0.0.1:$((port + 1))"
+echo "== fleetnode status (tracking, sources, gpsd)"
+"$bin/fleetnode" status --socket "$run/gps-status.sock" | sed -n '/^Reference ID/,$p'
+echo "== gpsd stops: holdover (still serving stratum 1, error bound growing)"
+{ kill -KILL -- "-$gps" "$gps"; wait "$gps"; } 2>/dev/null || true
+sleep 7
+"$bin/fleetnode" status --socket "$run/gps-status.sock" | grep -E "^(Stratum|Selected source|Holdover|Refclock)"
+kill -TERM "$gpsnode"
+wait "$gpsnode" && echo "fleetnode exited cleanly"
+trap - EXIT

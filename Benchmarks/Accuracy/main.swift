@@ -25,3 +25,5 @@ for scenario in SimulationScenario.all where names.isEmpty || names.contains(sce
     print(report)
     print("  (simulated \(Int(scenario.duration)) s in \(ContinuousClock.now - start))\n")
 }
+// The regression discipline against an RFC 5905 PLL/FLL on the same pulses (`accuracy compare` runs only this).
+if names.isEmpty || names.contains("compare") { DisciplineComparison.run() }

@@ -42,9 +42,11 @@ public struct ClockDiscipline: Sendable {
     public private(set) var updates = 0
     public private(set) var steps = 0
     /// The frequency known before the current points (a restored drift, or the fit when the points were
-    /// last restarted) and its standard error. It steadies fits of fewer than `minPoints` points, where a
-    /// line through two noisy offsets could claim any frequency.
+    /// last restarted) and its standard error, never taken as tighter than `priorFloor`. A Gaussian prior on
+    /// the slope: negligible against good data (a PPS fit's frequency error is ~1e-9), it keeps fits of a few
+    /// noisy points (two NMEA offsets 50 ms apart could claim any frequency) near what was known.
     public private(set) var prior: (frequency: Double, sigma: Double)
+    static let priorFloor = 10e-6
 
     /// `frequency`: a restored drift (dimensionless) and its uncertainty; the clock starts from it. Without
     /// one the frequency is unknown: its error is taken as `maxFrequency` until two points measure it, so the
@@ -53,14 +55,14 @@ public struct ClockDiscipline: Sendable {
         self.configuration = configuration
         self.model = ClockModel(base: base, phase: 0, frequency: frequency, reference: 0)
         self.skew = skew ?? configuration.maxFrequency
-        self.prior = (frequency, max(1e-12, self.skew))
+        self.prior = (frequency, max(Self.priorFloor, self.skew))
     }
 
     /// Forgets the points but keeps phase and frequency (the latter as a prior with its standard error):
     /// done when the clock switches between sources of very different quality (a PPS and a network server),
     /// whose offsets do not belong on one line.
     public mutating func restart() {
-        prior = (model.frequency, max(1e-12, skew))
+        prior = (model.frequency, max(Self.priorFloor, skew))
         points.removeAll()
     }
 
@@ -77,7 +79,7 @@ public struct ClockDiscipline: Sendable {
             let stepNanos = Int64((raw * 1e9).rounded())
             model = ClockModel(base: model.base &+ stepNanos, phase: 0, frequency: model.frequency, reference: local)
             points = [Point(local: local, raw: 0, sigma: sigma)]
-            prior = (model.frequency, max(1e-12, skew))
+            prior = (model.frequency, max(Self.priorFloor, skew))
             updates += 1
             steps += 1
             lastUpdate = local
@@ -86,7 +88,7 @@ public struct ClockDiscipline: Sendable {
         }
         points.append(Point(local: local, raw: raw, sigma: sigma))
         if points.count > configuration.maxPoints { points.removeFirst(points.count - configuration.maxPoints) }
-        guard let fit = Self.bestFit(points, minPoints: configuration.minPoints, prior: prior) else {
+        guard var fit = Self.bestFit(points, minPoints: configuration.minPoints, prior: prior) else {
             // One point after a step: keep the frequency, move the phase to it.
             let before = model.correction(at: local)
             model = ClockModel(base: model.base, phase: raw, frequency: model.frequency, reference: local)
@@ -95,10 +97,9 @@ public struct ClockDiscipline: Sendable {
             offsetError = sigma
             return .adjusted(phase: raw - before, frequency: 0)
         }
-        guard abs(fit.slope) <= configuration.maxFrequency else {
-            points.removeLast()
-            return .rejected("frequency \(fit.slope * 1e6) ppm beyond the \(configuration.maxFrequency * 1e6) ppm limit")
-        }
+        // Beyond the oscillator's possible range the data are too noisy to say more: hold the frequency at
+        // the limit (chrony's `maxdrift`) and keep the point, rather than stall the clock.
+        fit.slope = min(configuration.maxFrequency, max(-configuration.maxFrequency, fit.slope))
         if fit.used < points.count { points.removeFirst(points.count - fit.used) }
         let before = model.correction(at: local)
         let oldFrequency = model.frequency
@@ -154,7 +155,7 @@ public struct ClockDiscipline: Sendable {
         let floor = min(points.count, max(3, minPoints))
         while true {
             let tail = points[(points.count - count)...]
-            guard let fit = fit(tail, prior: count < minPoints ? prior : nil) else { return nil }
+            guard let fit = fit(tail, prior: prior) else { return nil }
             if count <= floor || (runsAcceptable(tail, fit) && !newestDepart(tail, fit)) { return fit }
             count = max(floor, count * 3 / 4)
         }

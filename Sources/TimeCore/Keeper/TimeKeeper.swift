@@ -173,14 +173,16 @@ public struct TimeKeeper: Sendable {
             local: estimate.localTime, offset: offset,
             sigma: max(result.jitter, estimate.jitter, estimate.delay / 4, precisionSeconds))
         let stepped = discipline.model.base &- before
-        if stepped != 0 {
-            // Raw offsets are relative to local + base: keep them so.
-            let delta = Double(stepped) * 1e-9
-            for id in order {
-                guard var source = sources[id] else { continue }
+        for id in order {
+            guard var source = sources[id] else { continue }
+            if stepped != 0 {
+                // Raw offsets are relative to local + base: keep them so.
+                let delta = Double(stepped) * 1e-9
                 for index in source.samples.indices { source.samples[index].offset -= delta }
-                sources[id] = source
             }
+            // Estimates against the clock as it is now, so status shows what is left to correct.
+            if source.estimate != nil { source.estimate = self.estimate(of: source, now: now) }
+            sources[id] = source
         }
         return outcome
     }
@@ -234,7 +236,14 @@ public struct TimeKeeper: Sendable {
             rootDelay: state.rootDelay, rootDispersion: state.isSynchronized ? state.rootDispersion(at: state.referenceTime) + (age ?? 0) * state.dispersionRate : 0,
             lastUpdateAge: age, updateInterval: interval, holdoverSeconds: holdover(at: now),
             errorBound: bound.isFinite ? bound : nil, updates: discipline.updates, steps: discipline.steps,
-            reason: selection?.selected == nil ? (selection?.reason ?? "no sources") : nil)
+            reason: selection?.selected == nil ? unselectedReason : nil)
+    }
+
+    /// Why nothing is selected: selection's reason, or when no source even reached selection, each source's note.
+    private var unselectedReason: String {
+        if let reason = selection?.reason, selection?.failure != .noSources { return reason }
+        let notes = order.compactMap { id in sources[id].flatMap { source in source.note.map { "\(id): \($0)" } } }
+        return notes.isEmpty ? (selection?.reason ?? "no sources") : notes.joined(separator: "; ")
     }
 
     /// Half the root delay plus the root dispersion at `now`: the bound on |served − true| the node

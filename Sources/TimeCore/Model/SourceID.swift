@@ -5,4 +5,14 @@ public struct SourceID: Hashable, Sendable, Comparable, CustomStringConvertible,
     public init(_ name: String) { self.name = name }
     public var description: String { name }
     public static func < (lhs: SourceID, rhs: SourceID) -> Bool { lhs.name < rhs.name }
+
+    /// A plain JSON string ("GPS"), as operators and scripts expect to read it.
+    public init(from decoder: any Decoder) throws {
+        name = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
+    }
 }
