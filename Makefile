@@ -33,12 +33,15 @@ accuracy: deps
 	$(SWIFT) build -c release --product accuracy
 	"$$($(SWIFT) build -c release --show-bin-path)/accuracy"
 
-# libFuzzer over the packet parser and server rules (FUZZ_SECONDS, default 60). Not part of `make test`.
+# libFuzzer over the packet parser and server rules, and over the timekeeping core and leap-file parsers
+# (FUZZ_SECONDS each, default 60). Not part of `make test`.
 FUZZ_SECONDS ?= 60
 fuzz:
 	cd Fuzz && $(SWIFT) build -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 	mkdir -p Fuzz/corpus
 	Fuzz/.build/debug/fuzz-ntp -max_total_time=$(FUZZ_SECONDS) -max_len=1500 Fuzz/corpus
+	mkdir -p Fuzz/corpus-time
+	Fuzz/.build/debug/fuzz-time -max_total_time=$(FUZZ_SECONDS) -max_len=4096 Fuzz/corpus-time
 
 clean:
 	rm -rf .build Fuzz/.build demo-run

@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "fleetnode", targets: ["fleetnode"]),
         .executable(name: "fleetctl", targets: ["fleetctl"]),
         .library(name: "NTPCore", targets: ["NTPCore"]),
+        .library(name: "TimeCore", targets: ["TimeCore"]),
         .library(name: "FleetCrypto", targets: ["FleetCrypto"]),
     ],
     dependencies: [

@@ -1,5 +1,5 @@
 // swift-tools-version: 6.1
-// libFuzzer targets for the protocol core. Built apart from the main package because a fuzz entry point has
+// libFuzzer targets for the protocol core (fuzz-ntp) and the timekeeping core (fuzz-time). Built apart from the main package because a fuzz entry point has
 // no `main` (libFuzzer provides it): `make fuzz` builds with -sanitize=fuzzer,address and runs for a while.
 import PackageDescription
 
@@ -16,6 +16,11 @@ let package = Package(
                 .product(name: "FleetCrypto", package: "timefleet"),
             ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        )
+        ),
+        .executableTarget(
+            name: "fuzz-time",
+            dependencies: ["CFuzzer", .product(name: "TimeCore", package: "timefleet")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
     ]
 )
