@@ -42,13 +42,7 @@ final class ClockDriverTests: XCTestCase {
     /// restored at the next start; a damaged drift file is reported and ignored, never fatal.
     func testDriftFileIsWrittenAndRestored() async throws {
         let port = freeLoopbackPort()
-        let chrony = try ChronyProcess(directory: directory, config: """
-            port \(port)
-            bindaddress 127.0.0.1
-            allow 127.0.0.0/8
-            local stratum 2
-            cmdport 0
-            """)
+        let chrony = try ChronyProcess.server(in: directory, port: port)
         defer { chrony.stop() }
         let drift = directory.appendingPathComponent("drift").path
         let config = """

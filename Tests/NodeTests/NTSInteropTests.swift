@@ -94,17 +94,7 @@ final class NTSInteropTests: XCTestCase {
         let certificate = try TestCertificate.make(in: directory)
         let ntpPort = freeLoopbackPort()
         let kePort = freeLoopbackPort()
-        let chrony = try ChronyProcess(directory: directory, config: """
-            port \(ntpPort)
-            ntsport \(kePort)
-            bindaddress 127.0.0.1
-            allow 127.0.0.0/8
-            local stratum 2
-            ntsserverkey \(certificate.privateKey)
-            ntsservercert \(certificate.certificate)
-            ntsdumpdir \(directory.path)
-            cmdport 0
-            """)
+        let chrony = try ChronyProcess.server(in: directory, port: ntpPort, nts: (certificate, kePort))
         defer { chrony.stop() }
         let trust = try TLSContext.client(trustedCertificates: certificate.certificate, alpn: NTSKEServer.alpn)
         let client = NTSTimeClient(configuration: .init(host: "127.0.0.1", kePort: kePort, trust: trust, ciphers: OpenSSLCipherFactory()))

@@ -21,13 +21,7 @@ final class UpstreamSourceTests: XCTestCase {
     /// id 127.0.0.1, and a client querying the node sees that.
     func testFollowsAPlainNTPServerAtItsStratumPlusOne() async throws {
         let port = freeLoopbackPort()
-        let chrony = try ChronyProcess(directory: directory, config: """
-            port \(port)
-            bindaddress 127.0.0.1
-            allow 127.0.0.0/8
-            local stratum 2
-            cmdport 0
-            """)
+        let chrony = try ChronyProcess.server(in: directory, port: port)
         defer { chrony.stop() }
         let node = try await NodeProcess(config: """
             [ntp]
@@ -67,17 +61,7 @@ final class UpstreamSourceTests: XCTestCase {
         let certificate = try TestCertificate.make(in: directory)
         let ntpPort = freeLoopbackPort()
         let kePort = freeLoopbackPort()
-        let chrony = try ChronyProcess(directory: directory, config: """
-            port \(ntpPort)
-            ntsport \(kePort)
-            bindaddress 127.0.0.1
-            allow 127.0.0.0/8
-            local stratum 2
-            ntsserverkey \(certificate.privateKey)
-            ntsservercert \(certificate.certificate)
-            ntsdumpdir \(directory.path)
-            cmdport 0
-            """)
+        let chrony = try ChronyProcess.server(in: directory, port: ntpPort, nts: (certificate, kePort))
         defer { chrony.stop() }
         let node = try await NodeProcess(config: """
             [ntp]

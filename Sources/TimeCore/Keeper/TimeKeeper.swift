@@ -208,6 +208,8 @@ public struct TimeKeeper: Sendable {
             return .unsynchronized(precision: precision)
         }
         let stratum: UInt8 = last.definition.kind.isReferenceClock ? 1 : min(16, last.estimate.stratum &+ 1)
+        // Following a stratum-15 server would make this node 16: unsynchronised (RFC 5905 §7.3), leap 3.
+        guard stratum < ServerState.unsynchronizedStratum else { return .unsynchronized(precision: precision) }
         let referenceTime = NTPTimestamp(UnixTime(nanosecondsSinceEpoch: discipline.model.served(at: lastUpdate)))
         return ServerState(
             leap: leap ?? announcedLeap, stratum: stratum, precision: precision,

@@ -77,6 +77,28 @@ final class ChronyProcess {
 
     var log: String { (try? String(contentsOf: directory.appendingPathComponent("chronyd.log"), encoding: .utf8)) ?? "" }
 
+    /// chronyd as an upstream server on 127.0.0.1:`port` serving this machine's clock at `stratum`; with a
+    /// certificate, also NTS-KE on `kePort`.
+    static func server(in directory: URL, port: UInt16, stratum: Int = 2, nts: (certificate: TestCertificate, kePort: UInt16)? = nil) throws -> ChronyProcess {
+        var config = """
+            port \(port)
+            bindaddress 127.0.0.1
+            allow 127.0.0.0/8
+            local stratum \(stratum)
+            cmdport 0
+            """
+        if let nts {
+            config += """
+
+                ntsport \(nts.kePort)
+                ntsserverkey \(nts.certificate.privateKey)
+                ntsservercert \(nts.certificate.certificate)
+                ntsdumpdir \(directory.path)
+                """
+        }
+        return try ChronyProcess(directory: directory, config: config)
+    }
+
     func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
         let deadline = Date().addingTimeInterval(5)
