@@ -65,18 +65,22 @@ public final class SoftwareClock: NodeClock {
 
     /// Served time at a local time: what clients get (leap seconds stepped or smeared).
     public func served(atLocal local: LocalTime) -> UnixTime {
-        let state = state.withLock { $0 }
-        let naive = UnixTime(nanosecondsSinceEpoch: state.model.served(at: local))
-        guard let leap = state.servedLeap else { return naive }
-        return naive.adding(nanoseconds: leap.correction(atNaive: naive))
+        // Computed under the lock, reading the state in place: copying it out would retain the leap arrays on
+        // every packet of every receive loop.
+        state.withLock { state in
+            let naive = UnixTime(nanosecondsSinceEpoch: state.model.served(at: local))
+            guard let leap = state.servedLeap, !leap.leaps.isEmpty else { return naive }
+            return naive.adding(nanoseconds: leap.correction(atNaive: naive))
+        }
     }
 
     /// UTC at a local time (leap seconds stepped): what the node's own measurements of sources compare with.
     public func utc(atLocal local: LocalTime) -> UnixTime {
-        let state = state.withLock { $0 }
-        let naive = UnixTime(nanosecondsSinceEpoch: state.model.served(at: local))
-        guard let leap = state.utcLeap else { return naive }
-        return naive.adding(nanoseconds: leap.correction(atNaive: naive))
+        state.withLock { state in
+            let naive = UnixTime(nanosecondsSinceEpoch: state.model.served(at: local))
+            guard let leap = state.utcLeap, !leap.leaps.isEmpty else { return naive }
+            return naive.adding(nanoseconds: leap.correction(atNaive: naive))
+        }
     }
 
     public func now() -> UnixTime {

@@ -105,6 +105,42 @@ final class GPSSourceTests: XCTestCase {
         print(StatusReport.text(status))
     }
 
+    /// A falseticker among real upstream servers: two chronyd servers tell this machine's time, a third
+    /// server (a fleetnode following a GPS that is 30 s ahead) does not. The node marks the third `x` and
+    /// follows the other two, at their stratum + 1.
+    func testRejectsAFalsetickerUpstream() async throws {
+        let gpsdPort = try LoopbackTCP.freePort()
+        try startGPSFake(port: gpsdPort)
+        let liar = try await gpsNode(port: gpsdPort)
+        defer { _ = liar.stop() }
+        let liarPort = try await liar.port(of: "127.0.0.1")
+        let chronyDirectory = URL(fileURLWithPath: directory.file("chrony"))
+        var chronys: [ChronyProcess] = []
+        var ports: [UInt16] = []
+        for index in 0..<2 {
+            let folder = chronyDirectory.appendingPathComponent("\(index)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let port = freeLoopbackPort()
+            ports.append(port)
+            chronys.append(try ChronyProcess.server(in: folder, port: port))
+        }
+        defer { chronys.forEach { $0.stop() } }
+        try await waitFor(liar, seconds: 30) { $0.serving.synchronized }
+
+        let servers = (ports + [liarPort]).map { "[[server]]\naddress = \"127.0.0.1:\($0)\"\nminpoll = 0\nmaxpoll = 0\n" }
+        let node = try await NodeProcess(config: "[ntp]\nlisten = [\"127.0.0.1:0\"]\n" + servers.joined())
+        defer { _ = node.stop() }
+        let liarName = "127.0.0.1:\(liarPort)"
+        try await waitFor(node, seconds: 30) { status in
+            status.serving.synchronized && status.timekeeping?.sources.first { $0.id.name == liarName }?.state == .falseticker
+        }
+        let status = try await node.status()
+        XCTAssertNotEqual(status.timekeeping?.tracking.selected?.name, liarName)
+        XCTAssertEqual(status.serving.stratum, 3)
+        XCTAssertLessThan(abs(status.clock.offsetSeconds), 0.01, "still on this machine's time, not the liar's +30 s")
+        print(StatusReport.text(status))
+    }
+
     /// A receiver without a fix: gpsd reports its time, but the node takes no samples (no fix, no time) and
     /// stays unsynchronised, with the fix state in status.
     func testNoFixMeansNoTime() async throws {
