@@ -23,13 +23,27 @@ public struct NTPQueryClient: Sendable {
     }
 
     /// One exchange. Throws `Failure` for a timeout or socket error, `ExchangeError` for a rejected response.
-    public func query() throws -> NTPMeasurement {
+    /// With a `key`, the request carries a MAC (RFC 5905 §7.5, RFC 8573) and only a response authenticated
+    /// under the same key is accepted: anything else is ignored as if it had not arrived (as chrony does), so
+    /// a forged answer costs at most a timeout.
+    public func query(key: SymmetricKey? = nil, computer: (any MACComputer)? = nil) throws -> NTPMeasurement {
         var random = SystemRandomNumberGenerator()
         let cookie = NTPTimestamp(rawValue: random.next())
-        let request = NTPPacket(header: ClientExchange.request(transmit: cookie, version: version)).serialized()
+        var packet = NTPPacket(header: ClientExchange.request(transmit: cookie, version: version))
+        if let key, let computer {
+            let header = packet.header.serialized()
+            packet.mac = header.withUnsafeBytes { SymmetricAuthentication.mac(for: $0, key: key, computer: computer) }
+        }
+        let request = packet.serialized()
         let exchange = try self.exchange(request) { response in
             // Not the answer to this request (a late or stray datagram): keep waiting.
-            response.count >= NTPHeader.length && (try? NTPHeader(parsing: response))?.originTimestamp == cookie
+            guard response.count >= NTPHeader.length, (try? NTPHeader(parsing: response))?.originTimestamp == cookie else { return false }
+            guard let key, let computer else { return true }
+            guard let mac = try? NTPPacket(parsing: response).mac, mac.keyID == key.id else { return false }
+            return response.withUnsafeBytes { bytes in
+                SymmetricAuthentication.verify(
+                    mac, message: UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - mac.encodedLength)]), key: key, computer: computer)
+            }
         }
         return try ClientExchange.measure(
             response: exchange.response, sentTransmit: cookie, t1: exchange.t1, t4: exchange.t4, localPrecision: 1e-6)

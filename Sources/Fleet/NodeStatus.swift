@@ -123,7 +123,23 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     /// Sources, selection, discipline, holdover and leap seconds; nil when the node has no time source.
     public var timekeeping: TimekeepingStatus?
 
-    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil) {
+    /// A symmetric NTP key as status shows it: never its material.
+    public struct SymmetricKey: Codable, Sendable, Equatable {
+        public var id: UInt32
+        /// chrony's type name: MD5, SHA1, SHA256, SHA384, SHA512, AES128, AES256.
+        public var type: String
+        public var bits: Int
+        public init(id: UInt32, type: String, bits: Int) {
+            self.id = id
+            self.type = type
+            self.bits = bits
+        }
+    }
+
+    /// The keys of `[keys] file`, empty without one.
+    public var symmetricKeys: [SymmetricKey] = []
+
+    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = []) {
         self.name = name
         self.version = version
         self.uptimeSeconds = uptimeSeconds
@@ -136,5 +152,6 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         self.configReloads = configReloads
         self.nts = nts
         self.timekeeping = timekeeping
+        self.symmetricKeys = symmetricKeys
     }
 }

@@ -2,12 +2,12 @@
 /// dropped for exactly one reason, so `received == answered + dropped.values.sum()` at any quiet moment.
 public struct ServerCounters: Codable, Sendable, Equatable {
     public var received: UInt64 = 0
-    /// Responses sent (including Kiss-o'-Death and crypto-NAK responses).
+    /// Responses sent (including Kiss-o'-Death responses).
     public var answered: UInt64 = 0
     /// Of `answered`: Kiss-o'-Death RATE responses.
     public var kissOfDeath: UInt64 = 0
-    /// Of `answered`: responses carrying a crypto-NAK (RFC 5905 §7.5).
-    public var cryptoNAK: UInt64 = 0
+    /// Of `answered`: responses authenticated with a symmetric-key MAC (RFC 5905 §7.5, RFC 8573).
+    public var symmetricAuthenticated: UInt64 = 0
     /// Of `answered`: NTS-authenticated responses (RFC 8915).
     public var ntsAuthenticated: UInt64 = 0
     /// Of `answered`: NTS NAKs (kiss code NTSN) for cookies that did not open.
@@ -27,7 +27,7 @@ public struct ServerCounters: Codable, Sendable, Equatable {
         received += other.received
         answered += other.answered
         kissOfDeath += other.kissOfDeath
-        cryptoNAK += other.cryptoNAK
+        symmetricAuthenticated += other.symmetricAuthenticated
         ntsAuthenticated += other.ntsAuthenticated
         ntsNAK += other.ntsNAK
         ntsAuthenticationFailed += other.ntsAuthenticationFailed

@@ -5,16 +5,19 @@
 ///
 /// 1. `admit`: access list, control queries, parsing, mode (cheap, no shared state);
 /// 2. the rate-limit verdict for the client (the caller's `RateLimiter`, behind its lock);
-/// 3. `respond`: kiss codes, crypto-NAK, and all NTS cryptography (no lock held, so receive loops on
+/// 3. `respond`: kiss codes, symmetric-key MACs and all NTS cryptography (no lock held, so receive loops on
 ///    different cores verify and seal in parallel).
 public struct NTPServerRules: Sendable {
     public var policy: ServerPolicy
     /// NTS (RFC 8915): the site's cookie master keys and the AEADs; nil when the node serves no NTS.
     public var nts: NTSServerConfiguration?
+    /// Symmetric keys (RFC 5905 §7.5, RFC 8573); nil when the node has no key file.
+    public var symmetric: SymmetricServerConfiguration?
 
-    public init(policy: ServerPolicy, nts: NTSServerConfiguration? = nil) {
+    public init(policy: ServerPolicy, nts: NTSServerConfiguration? = nil, symmetric: SymmetricServerConfiguration? = nil) {
         self.policy = policy
         self.nts = nts
+        self.symmetric = symmetric
     }
 
     /// Phase 1 of a datagram's way through the server.
@@ -68,17 +71,19 @@ public struct NTPServerRules: Sendable {
         case .drop?: return .drop(.rateLimited)
         case .kissOfDeath?: kind = .kissOfDeath(.rate)
         }
-        var trailer: ServerReply.Trailer
-        // RFC 5905 §7.5: a request authenticated with a key this server does not hold gets a crypto-NAK.
-        // (Symmetric keys arrive with sibling peering; until then no key is known.)
-        if let mac = packet.mac, !mac.isCryptoNAK {
-            trailer = .cryptoNAK
-        } else {
-            trailer = .none
-        }
-
-        // RFC 8915 §5.7. Rate limiting came first: a flood is refused before any cryptography is done.
-        if let nts, packet.extensionFields.contains(where: { NTSExtensionType.isNTS($0.type) }) {
+        var trailer = ServerReply.Trailer.none
+        if let mac = packet.mac {
+            // RFC 5905 §7.5 / RFC 8573: answered under the same key when it verifies; otherwise no answer at
+            // all, as chrony does (see `ServerDropReason.authenticationFailed`). The MAC covers everything
+            // before it: the header and any extension fields.
+            guard let symmetric, let key = symmetric.keys[mac.keyID],
+                  SymmetricAuthentication.verify(
+                    mac, message: UnsafeRawBufferPointer(rebasing: request[0..<(request.count - mac.encodedLength)]),
+                    key: key, version: packet.header.version, computer: symmetric.computer)
+            else { return .drop(.authenticationFailed) }
+            trailer = .symmetric(key)
+        } else if let nts, packet.extensionFields.contains(where: { NTSExtensionType.isNTS($0.type) }) {
+            // RFC 8915 §5.7. Rate limiting came first: a flood is refused before any cryptography is done.
             switch NTSServer.check(request: request, packet: packet, configuration: nts) {
             case .notNTS:
                 break
@@ -148,8 +153,11 @@ public struct NTPServerCore: Sendable {
     public private(set) var rules: NTPServerRules
     private var limiter: RateLimiter
 
-    public init(policy: ServerPolicy, rateLimitCapacity: Int = 65_536, nts: NTSServerConfiguration? = nil) {
-        self.rules = NTPServerRules(policy: policy, nts: nts)
+    public init(
+        policy: ServerPolicy, rateLimitCapacity: Int = 65_536, nts: NTSServerConfiguration? = nil,
+        symmetric: SymmetricServerConfiguration? = nil
+    ) {
+        self.rules = NTPServerRules(policy: policy, nts: nts, symmetric: symmetric)
         self.limiter = RateLimiter(policy: policy.rateLimit ?? .chronyDefault, capacity: rateLimitCapacity)
     }
 
@@ -158,6 +166,11 @@ public struct NTPServerCore: Sendable {
     public var nts: NTSServerConfiguration? {
         get { rules.nts }
         set { rules.nts = newValue }
+    }
+
+    public var symmetric: SymmetricServerConfiguration? {
+        get { rules.symmetric }
+        set { rules.symmetric = newValue }
     }
 
     /// Applies a reloaded policy; clients' rate-limit records are kept.

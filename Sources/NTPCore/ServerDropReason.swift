@@ -16,4 +16,8 @@ public enum ServerDropReason: String, Sendable, CaseIterable, Hashable {
     /// NTS extension fields present but unusable (RFC 8915 §5.7): no or short Unique Identifier, not exactly
     /// one cookie or authenticator, the authenticator not last.
     case ntsInvalid
+    /// A MAC under a key this server does not hold, or one that does not verify (a crypto-NAK-shaped MAC
+    /// included). Dropped without an answer, as chrony 4.3 does (ntp_core.c answers a failed authentication
+    /// only with an NTS NAK): a crypto-NAK would tell an attacker which key ids exist and costs a reply.
+    case authenticationFailed
 }

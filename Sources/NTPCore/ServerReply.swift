@@ -11,8 +11,8 @@ public struct ServerReply: Hashable, Sendable {
     /// What follows the header.
     public enum Trailer: Hashable, Sendable {
         case none
-        /// RFC 5905 §7.5: a MAC of key id 0 and no digest tells the client its key was not accepted.
-        case cryptoNAK
+        /// RFC 5905 §7.5 / RFC 8573: a MAC under the request's key, computed over the final header.
+        case symmetric(SymmetricKey)
         /// RFC 8915 §5.7: the Unique Identifier echoed, nothing authenticated (the header is a NTSN kiss).
         /// `authenticationFailed` tells a request whose cookie opened but whose authenticator did not verify.
         case ntsNAK(uniqueIdentifier: [UInt8], authenticationFailed: Bool)
@@ -37,7 +37,10 @@ public struct ServerReply: Hashable, Sendable {
     public var length: Int {
         switch trailer {
         case .none: return NTPHeader.length
-        case .cryptoNAK: return NTPHeader.length + MAC.cryptoNAK.encodedLength
+        case .symmetric(let key):
+            // In the request's version (echoed in the header): NTPv4 MACs truncated, NTPv1-3 full (chrony).
+            let digest = header.version >= 4 ? key.type.macLength : min(key.type.fullMACLength, SymmetricKeyType.maximumMACLength)
+            return NTPHeader.length + MAC.keyIDLength + digest
         case .ntsNAK(let uniqueIdentifier, _): return NTPHeader.length + NTSWire.fieldLength(bodyLength: uniqueIdentifier.count)
         case .nts(let request, let cookies): return NTPHeader.length + NTSServer.responseFieldsLength(request: request, cookies: cookies)
         }
@@ -48,7 +51,7 @@ public struct ServerReply: Hashable, Sendable {
     /// buffer is too small, the response would be larger than the request, or NTS sealing is impossible.
     public func write(
         transmit: NTPTimestamp, to buffer: UnsafeMutableRawBufferPointer, nts: NTSServerConfiguration?,
-        random: inout some RandomNumberGenerator
+        mac: (any MACComputer)? = nil, random: inout some RandomNumberGenerator
     ) -> Int {
         let length = self.length
         guard length <= requestLength, length <= buffer.count else { return 0 }
@@ -59,8 +62,13 @@ public struct ServerReply: Hashable, Sendable {
         switch trailer {
         case .none:
             return length
-        case .cryptoNAK:
-            trailerBytes = [0, 0, 0, 0]  // key id 0, no digest
+        case .symmetric(let key):
+            guard let mac else { return 0 }
+            let trailer = SymmetricAuthentication.mac(
+                for: UnsafeRawBufferPointer(rebasing: buffer[0..<NTPHeader.length]), key: key, version: header.version, computer: mac)
+            var bytes: [UInt8] = []
+            trailer.write(into: &bytes)
+            trailerBytes = bytes
         case .ntsNAK(let uniqueIdentifier, _):
             trailerBytes = NTSServer.nakFields(uniqueIdentifier: uniqueIdentifier)
         case .nts(let request, let cookies):
@@ -75,18 +83,18 @@ public struct ServerReply: Hashable, Sendable {
     }
 
     /// `write` for responses that need no NTS sealing (tests, callers outside the packet path).
-    public func write(transmit: NTPTimestamp, to buffer: UnsafeMutableRawBufferPointer) -> Int {
+    public func write(transmit: NTPTimestamp, to buffer: UnsafeMutableRawBufferPointer, mac: (any MACComputer)? = nil) -> Int {
         var random = SystemRandomNumberGenerator()
-        return write(transmit: transmit, to: buffer, nts: nil, random: &random)
+        return write(transmit: transmit, to: buffer, nts: NTSServerConfiguration?.none, mac: mac, random: &random)
     }
 
     /// The response as bytes.
     public func serialized(
-        transmit: NTPTimestamp, nts: NTSServerConfiguration? = nil
+        transmit: NTPTimestamp, nts: NTSServerConfiguration? = nil, mac: (any MACComputer)? = nil
     ) -> [UInt8] {
         var random = SystemRandomNumberGenerator()
         return [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
-            count = write(transmit: transmit, to: UnsafeMutableRawBufferPointer(buffer), nts: nts, random: &random)
+            count = write(transmit: transmit, to: UnsafeMutableRawBufferPointer(buffer), nts: nts, mac: mac, random: &random)
         }
     }
 }

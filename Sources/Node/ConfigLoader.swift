@@ -34,7 +34,7 @@ public enum ConfigLoader {
 
     private static func read(_ root: TableReader) throws(ConfigError) -> NodeConfig {
         var config = NodeConfig()
-        try root.allowOnly(["node", "clock", "refclock", "server", "local", "ntp", "access", "ratelimit", "nts"])
+        try root.allowOnly(["node", "clock", "refclock", "server", "keys", "local", "ntp", "access", "ratelimit", "nts"])
 
         if let node = try root.table("node") {
             try node.allowOnly(["name", "log_level", "status_socket"])
@@ -62,6 +62,18 @@ public enum ConfigLoader {
         }
         for table in try root.tables("server") {
             config.servers.append(try readServer(table))
+        }
+        if let keys = try root.table("keys") {
+            try keys.allowOnly(["file"])
+            guard let file = try keys.string("file"), file.hasPrefix("/") else {
+                throw keys.error("file", "is required: the absolute path of a key file in chrony's format")
+            }
+            config.keyFile = file
+        }
+        for (index, server) in config.servers.enumerated() where server.key != nil {
+            let reader = root.element("server", index)
+            guard config.keyFile != nil else { throw reader.error("key", "needs [keys] file to say what the key is") }
+            guard !server.nts else { throw reader.error("key", "an NTS server is authenticated by NTS, not by a symmetric key") }
         }
         try checkSources(config, root)
 
@@ -206,7 +218,7 @@ public enum ConfigLoader {
     }
 
     private static func readServer(_ table: TableReader) throws(ConfigError) -> NodeConfig.Server {
-        try table.allowOnly(optionKeys.union(["address", "nts", "ke_port", "ca", "iburst", "minpoll", "maxpoll"]))
+        try table.allowOnly(optionKeys.union(["address", "nts", "ke_port", "ca", "iburst", "minpoll", "maxpoll", "key"]))
         guard let address = try table.string("address") else {
             throw table.error("address", "is required: \"host\" or \"host:port\"")
         }
@@ -224,6 +236,7 @@ public enum ConfigLoader {
             server.ca = ca
         }
         server.iburst = try table.bool("iburst") ?? true
+        if let key = try table.int("key", in: 1...Int(UInt32.max)) { server.key = UInt32(key) }
         if let minPoll = try table.int("minpoll", in: -4...17) { server.minPoll = minPoll }
         if let maxPoll = try table.int("maxpoll", in: -4...17) { server.maxPoll = maxPoll }
         guard server.minPoll <= server.maxPoll else { throw table.error("maxpoll", "must not be below minpoll (\(server.minPoll))") }

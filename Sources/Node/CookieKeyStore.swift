@@ -77,10 +77,10 @@ public final class CookieKeyStore: Sendable {
     }
 
     static func checkPermissions(_ path: String) throws {
-        let attributes = try FileManager.default.attributesOfItem(atPath: path)
-        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0
-        if mode & 0o077 != 0 {
-            throw CookieKeyStoreError(message: "\(path) is readable by group or others (mode \(String(mode, radix: 8))): it holds secret keys; chmod 600 it")
+        do {
+            try SecretFile.checkPermissions(path)
+        } catch let error as SecretFile.Error {
+            throw CookieKeyStoreError(message: error.message)
         }
     }
 

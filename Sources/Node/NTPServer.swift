@@ -91,6 +91,13 @@ public final class NTPServer: Service, Sendable {
         shared.rules.withLock { $0.nts = nts }
     }
 
+    /// Accepts requests under these symmetric keys from the next packet on (start, key file reload).
+    public func update(symmetric: SymmetricServerConfiguration?) {
+        shared.rules.withLock { $0.symmetric = symmetric }
+    }
+
+    public var symmetricConfiguration: SymmetricServerConfiguration? { shared.rules.withLock { $0.symmetric } }
+
     public func busiestClients(limit: Int) -> [ClientActivity] {
         shared.limiter.withLock { $0.busiestClients(limit: limit) }
     }

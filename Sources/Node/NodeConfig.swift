@@ -124,6 +124,8 @@ public struct NodeConfig: Sendable, Equatable {
         /// Poll interval bounds, log2 seconds (chrony `minpoll`/`maxpoll`).
         public var minPoll: Int = 6
         public var maxPoll: Int = 10
+        /// Symmetric key id from `[keys] file` (chrony's `key N`): requests carry a MAC, responses must too.
+        public var key: UInt32?
         public var options = SourceOptions()
     }
 
@@ -133,6 +135,8 @@ public struct NodeConfig: Sendable, Equatable {
     public var statusSocket: String = "/run/fleetnode/status.sock"
     public var clock = Clock()
     public var refclocks: [Refclock] = []
+    /// `[keys] file`: symmetric NTP keys in chrony's key file format (mode 0600; reloaded on SIGHUP).
+    public var keyFile: String?
     public var servers: [Server] = []
     /// Like chrony's `local stratum N`: serve the node's clock as synchronised at this stratum while no
     /// time source exists. nil: the node answers as unsynchronised (leap 3) until a source is selected.

@@ -17,6 +17,7 @@ public final class NodeDaemon: Sendable {
     private let server: NTPServer
     private let nts: NodeNTS?
     private let time: TimeService
+    private let keys: SymmetricKeyRing?
     private let logger: Logger
     private let startedMonotonic = ContinuousClock.now
     private let reloads = Atomic<Int>(0)
@@ -35,9 +36,18 @@ public final class NodeDaemon: Sendable {
         self.logger = logger
         self.clock = SoftwareClock(driverName: config.clock.driver.rawValue)
         self.serving = ServingState(source: Self.source(for: config), precision: clock.precision)
-        self.time = try TimeService(configuration: config, clock: clock, serving: serving, logger: logger)
+        do {
+            self.keys = try config.keyFile.map { try SymmetricKeyRing(path: $0) }
+        } catch {
+            throw ConfigError(file: configPath, line: nil, key: "keys.file", message: "\(error)")
+        }
+        self.time = try TimeService(configuration: config, clock: clock, serving: serving, keys: keys, logger: logger)
         let server = try NTPServer(config: config, clock: clock, serving: serving, statistics: statistics, logger: logger)
         self.server = server
+        if let keys {
+            server.update(symmetric: keys.serverConfiguration)
+            logger.info("symmetric keys loaded", metadata: ["file": "\(keys.path)", "keys": "\(keys.all.map { "\($0.id) \($0.type.rawValue)" })"])
+        }
         self.nts = try config.nts.map {
             try NodeNTS(configuration: $0, ntpServer: server, ntpPort: server.listeners.first?.port, logger: logger)
         }
@@ -89,6 +99,18 @@ public final class NodeDaemon: Sendable {
             logger.warning("[ntp], [nts], [node] status_socket and [ratelimit] clients change only at restart; the rest is applied (NTS certificate and key files are re-read)")
         }
         nts?.reload()
+        if let keys {
+            do {
+                try keys.reload()
+                server.update(symmetric: keys.serverConfiguration)
+                logger.notice("symmetric keys reloaded", metadata: ["keys": "\(keys.all.map { "\($0.id) \($0.type.rawValue)" })"])
+            } catch {
+                logger.error("symmetric key file reload failed, keeping the keys in use", metadata: ["error": "\(error)"])
+            }
+        }
+        if next.keyFile != previous.keyFile {
+            logger.warning("[keys] file changes only at restart; the current file was re-read")
+        }
         server.update(policy: next.policy)
         serving.setLocal(stratum: next.localStratum)
         if next.refclocks != previous.refclocks || next.servers != previous.servers || next.clock != previous.clock {
@@ -130,7 +152,8 @@ public final class NodeDaemon: Sendable {
             rateLimiting: server.policy.rateLimit != nil,
             configReloads: reloads.load(ordering: .relaxed),
             nts: nts?.status,
-            timekeeping: time.hasSources ? time.status() : nil)
+            timekeeping: time.hasSources ? time.status() : nil,
+            symmetricKeys: keys?.summary ?? [])
     }
 }
 

@@ -101,6 +101,7 @@ final class ReceiveLoop: @unchecked Sendable {
             }
         }
         let nts = rules.nts
+        let mac = rules.symmetric?.computer
 
         var queued = 0
         for (index, decision) in decisions.enumerated() {
@@ -111,7 +112,7 @@ final class ReceiveLoop: @unchecked Sendable {
                 let buffer = UnsafeMutableRawBufferPointer(
                     start: cfs_batch_tx_buffer(batch, Int32(queued)), count: Self.bufferSize)
                 // T3 as late as possible: read the clock for each reply just before it is queued for sendmmsg.
-                let length = reply.write(transmit: NTPTimestamp(clock.now()), to: buffer, nts: nts, random: &random)
+                let length = reply.write(transmit: NTPTimestamp(clock.now()), to: buffer, nts: nts, mac: mac, random: &random)
                 guard length > 0 else {
                     tally.drop(.malformed)
                     continue
@@ -121,7 +122,7 @@ final class ReceiveLoop: @unchecked Sendable {
                 if case .kissOfDeath = reply.kind { tally.kissOfDeath += 1 }
                 switch reply.trailer {
                 case .none: break
-                case .cryptoNAK: tally.cryptoNAK += 1
+                case .symmetric: tally.symmetricAuthenticated += 1
                 case .nts: tally.ntsAuthenticated += 1
                 case .ntsNAK(_, let authenticationFailed):
                     if authenticationFailed { tally.ntsAuthenticationFailed += 1 } else { tally.ntsNAK += 1 }

@@ -33,7 +33,7 @@ public final class ServerStatistics: Sendable {
         delta.received = UInt64(tally.received)
         delta.answered = UInt64(tally.answered)
         delta.kissOfDeath = UInt64(tally.kissOfDeath)
-        delta.cryptoNAK = UInt64(tally.cryptoNAK)
+        delta.symmetricAuthenticated = UInt64(tally.symmetricAuthenticated)
         delta.ntsAuthenticated = UInt64(tally.ntsAuthenticated)
         delta.ntsNAK = UInt64(tally.ntsNAK)
         delta.ntsAuthenticationFailed = UInt64(tally.ntsAuthenticationFailed)
@@ -58,7 +58,7 @@ struct BatchTally {
     var received = 0
     var answered = 0
     var kissOfDeath = 0
-    var cryptoNAK = 0
+    var symmetricAuthenticated = 0
     var ntsAuthenticated = 0
     var ntsNAK = 0
     var ntsAuthenticationFailed = 0
@@ -70,7 +70,7 @@ struct BatchTally {
         received = 0
         answered = 0
         kissOfDeath = 0
-        cryptoNAK = 0
+        symmetricAuthenticated = 0
         ntsAuthenticated = 0
         ntsNAK = 0
         ntsAuthenticationFailed = 0

@@ -25,11 +25,14 @@ public enum StatusReport {
         }
         let ntp = status.ntp
         lines.append("NTP received    : \(ntp.received)")
-        lines.append("NTP answered    : \(ntp.answered) (KoD \(ntp.kissOfDeath), crypto-NAK \(ntp.cryptoNAK))")
+        lines.append("NTP answered    : \(ntp.answered) (KoD \(ntp.kissOfDeath), MAC-authenticated \(ntp.symmetricAuthenticated))")
         for (reason, count) in ntp.dropped.sorted(by: { $0.key < $1.key }) {
             lines.append("NTP dropped     : \(count) \(reason)")
         }
         lines.append("Rate limiting   : \(status.rateLimiting ? "on" : "off"); config reloads \(status.configReloads)")
+        if !status.symmetricKeys.isEmpty {
+            lines.append("Symmetric keys  : " + status.symmetricKeys.map { "\($0.id) (\($0.type), \($0.bits) bits)" }.joined(separator: ", "))
+        }
         if let nts = status.nts {
             lines.append("NTS responses   : \(ntp.ntsAuthenticated) authenticated, \(ntp.ntsNAK) NAK (unknown cookie), \(ntp.ntsAuthenticationFailed) NAK (bad authenticator)")
             lines.append("NTS-KE          : \(nts.listeners.joined(separator: ", ")); \(nts.ntske.keysEstablished) sessions, \(nts.ntske.handshakeFailures) failed handshakes, \(nts.ntske.errorResponses) error responses, \(nts.ntske.timeouts) timeouts, \(nts.ntske.refusedOverLimit + nts.ntske.refusedRateLimited) refused")

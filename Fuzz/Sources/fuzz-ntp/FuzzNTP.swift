@@ -25,9 +25,13 @@ public func fuzzNTP(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     // NTS with a fixed site key, so inputs carrying NTS extension fields reach the NTS checks and sealing.
     let siteKey = CookieKey(id: 1, key: [UInt8](repeating: 0x42, count: 32), createdAt: 0)
     let nts = try? NTSServerConfiguration(keySet: CookieKeySet(keys: [siteKey]), ciphers: OpenSSLCipherFactory())
+    // Symmetric keys with ids 1 and 2, so inputs carrying MACs reach verification (and, rarely, a signed reply).
+    let keys = [try? SymmetricKey(id: 1, type: .aes128, secret: [UInt8](repeating: 1, count: 16)),
+                try? SymmetricKey(id: 2, type: .sha256, secret: [2, 2, 2])].compactMap { $0 }
+    let computer = OpenSSLMACComputer()
     var core = NTPServerCore(
         policy: ServerPolicy(rateLimit: try? RateLimitPolicy(interval: 0, burst: 2, leak: 1, kod: 1)), rateLimitCapacity: 16,
-        nts: nts)
+        nts: nts, symmetric: SymmetricServerConfiguration(keys: keys, computer: computer))
     var random = SeededRandom(seed: UInt64(count))
     let state = ServerState.local(stratum: 1, precision: -20, referenceTime: NTPTimestamp(rawValue: 0xE000_0000_0000_0000))
     for attempt in 0..<3 {
@@ -35,7 +39,7 @@ public func fuzzNTP(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
             request: bytes, from: .v4(0x7F00_0001), receivedAt: NTPTimestamp(rawValue: 0xE000_0001_0000_0000),
             monotonicNow: UInt64(attempt), state: state, random: &random)
         guard case .reply(let reply) = decision else { continue }
-        let wire = reply.serialized(transmit: NTPTimestamp(rawValue: 0xE000_0001_0000_1000), nts: nts)
+        let wire = reply.serialized(transmit: NTPTimestamp(rawValue: 0xE000_0001_0000_1000), nts: nts, mac: computer)
         precondition(!wire.isEmpty && wire.count <= count, "a response larger than its request")
         precondition(bytes[0] & 7 == 3, "answered a datagram that is not a client request")
         precondition(Array(wire[24..<32]) == Array(bytes[40..<48]), "origin is not the request's transmit timestamp")

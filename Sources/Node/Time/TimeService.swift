@@ -27,7 +27,10 @@ public final class TimeService: Service, Sendable {
     private let systemDriver: SystemClockDriver?
 
     /// Throws when `[clock] driver = "system"` lacks CAP_SYS_TIME.
-    public init(configuration: NodeConfig, clock: SoftwareClock, serving: ServingState, logger: Logger) throws {
+    let keys: SymmetricKeyRing?
+
+    public init(configuration: NodeConfig, clock: SoftwareClock, serving: ServingState, keys: SymmetricKeyRing? = nil, logger: Logger) throws {
+        self.keys = keys
         systemDriver = configuration.clock.driver == .system ? try SystemClockDriver(configuration: configuration.clock, logger: logger) : nil
         self.configuration = configuration
         self.clock = clock

@@ -86,11 +86,18 @@ struct UpstreamPoller: Sendable {
             }
         }
         let client = NTPQueryClient(server: SocketEndpoint(host: server.host, port: server.port))
+        var key: SymmetricKey?
+        if let id = server.key {
+            // Looked up at every poll, so a reloaded key file takes effect at the next request.
+            guard let found = service.keys?.key(id) else { return .failure("key \(id) is not in the key file") }
+            key = found
+        }
+        let computer = service.keys?.computer
         // The query blocks on its socket for up to its timeout: keep it off the cooperative pool.
-        return await withCheckedContinuation { continuation in
+        return await withCheckedContinuation { [key] continuation in
             DispatchQueue.global().async {
                 do {
-                    continuation.resume(returning: .success(try client.query()))
+                    continuation.resume(returning: .success(try client.query(key: key, computer: computer)))
                 } catch {
                     continuation.resume(returning: .failure("\(error)"))
                 }

@@ -78,8 +78,11 @@ final class ChronyProcess {
     var log: String { (try? String(contentsOf: directory.appendingPathComponent("chronyd.log"), encoding: .utf8)) ?? "" }
 
     /// chronyd as an upstream server on 127.0.0.1:`port` serving this machine's clock at `stratum`; with a
-    /// certificate, also NTS-KE on `kePort`.
-    static func server(in directory: URL, port: UInt16, stratum: Int = 2, nts: (certificate: TestCertificate, kePort: UInt16)? = nil) throws -> ChronyProcess {
+    /// certificate, also NTS-KE on `kePort`; with a key file, symmetric keys (`keyfile`).
+    static func server(
+        in directory: URL, port: UInt16, stratum: Int = 2, nts: (certificate: TestCertificate, kePort: UInt16)? = nil,
+        keyFile: String? = nil
+    ) throws -> ChronyProcess {
         var config = """
             port \(port)
             bindaddress 127.0.0.1
@@ -87,6 +90,7 @@ final class ChronyProcess {
             local stratum \(stratum)
             cmdport 0
             """
+        if let keyFile { config += "\nkeyfile \(keyFile)" }
         if let nts {
             config += """
 

@@ -1,0 +1,60 @@
+import Fleet
+import FleetCrypto
+import Foundation
+import Logging
+import NTPCore
+import Synchronization
+
+/// The node's symmetric NTP keys (RFC 5905 §7.5, RFC 8573) from `[keys] file`, in chrony's key file format so
+/// existing keys carry over. Loaded at start (a bad file stops the node) and on SIGHUP (a bad file keeps the
+/// keys in use); the NTP server accepts requests under any of them, upstream servers are polled with theirs.
+/// Key material never reaches a log line or status: only ids, types and lengths.
+public final class SymmetricKeyRing: Sendable {
+    public let path: String
+    private let keys = Mutex<[UInt32: SymmetricKey]>([:])
+    private let loaded = Mutex<Date?>(nil)
+    public let computer: any MACComputer = OpenSSLMACComputer()
+
+    public struct LoadError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(path: String) throws(LoadError) {
+        self.path = path
+        try reload()
+    }
+
+    /// Reads, checks and swaps in the file's keys; on any error the keys in use stay.
+    public func reload() throws(LoadError) {
+        let parsed: [SymmetricKey]
+        do {
+            try SecretFile.checkPermissions(path)
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            parsed = try SymmetricKeyFile.parse(text)
+        } catch let error as SymmetricKeyFileError {
+            throw LoadError(description: "\(path)\(error.line.map { ":\($0)" } ?? ""): \(error.message)")
+        } catch {
+            throw LoadError(description: "\(path): \(error)")
+        }
+        keys.withLock { current in
+            current = Dictionary(parsed.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        }
+        loaded.withLock { $0 = Date() }
+    }
+
+    public func key(_ id: UInt32) -> SymmetricKey? { keys.withLock { $0[id] } }
+
+    public var all: [SymmetricKey] { keys.withLock { Array($0.values) }.sorted { $0.id < $1.id } }
+
+    /// What the server accepts from now on.
+    public var serverConfiguration: SymmetricServerConfiguration {
+        SymmetricServerConfiguration(keys: all, computer: computer)
+    }
+
+    /// For status: ids, types and sizes only.
+    public var summary: [NodeStatusKey] {
+        all.map { NodeStatusKey(id: $0.id, type: $0.type.rawValue, bits: $0.secret.count * 8) }
+    }
+}
+
+public typealias NodeStatusKey = Fleet.NodeStatus.SymmetricKey
