@@ -89,34 +89,28 @@ final class SymmetricKeyTests: XCTestCase {
         let port = freeLoopbackPort()
         let chrony = try ChronyProcess.server(in: directory, port: port, keyFile: keys)
         defer { chrony.stop() }
-        let node = try await NodeProcess(config: """
-            [ntp]
-            listen = ["127.0.0.1:0"]
-            [keys]
-            file = "\(keys)"
-            [[server]]
-            address = "127.0.0.1:\(port)"
-            key = 10
-            minpoll = 0
-            maxpoll = 0
-            """)
+        /// A node polling the chronyd every second with key 10 from `file`.
+        func client(keys file: String) async throws -> NodeProcess {
+            try await NodeProcess(config: """
+                [ntp]
+                listen = ["127.0.0.1:0"]
+                [keys]
+                file = "\(file)"
+                [[server]]
+                address = "127.0.0.1:\(port)"
+                key = 10
+                minpoll = 0
+                maxpoll = 0
+                """)
+        }
+        let node = try await client(keys: keys)
         defer { _ = node.stop() }
         try await waitFor(node, seconds: 30) { $0.serving.synchronized }
         let synced = try await node.status()
         XCTAssertEqual(synced.serving.stratum, 3)
 
         let wrong = try keyFile("wrong.keys", [(10, "AES128", nil)])
-        let refused = try await NodeProcess(config: """
-            [ntp]
-            listen = ["127.0.0.1:0"]
-            [keys]
-            file = "\(wrong)"
-            [[server]]
-            address = "127.0.0.1:\(port)"
-            key = 10
-            minpoll = 0
-            maxpoll = 0
-            """)
+        let refused = try await client(keys: wrong)
         defer { _ = refused.stop() }
         // chronyd answers with a MAC under its own secret: not authentic, so ignored as if never received.
         try await waitFor(refused, seconds: 15) { ($0.timekeeping?.sources.first?.note ?? "").contains("no response") }
