@@ -125,6 +125,8 @@ done
 echo "== fleetctl query 127.0.0.1:$((port + 1)): stratum 1, reference GPS, offset about +30 s (the GPS's time)"
 "$bin/fleetctl" query "127.0.0.1:$((port + 1))"
 echo "== fleetnode status (tracking, sources, gpsd)"
+echo "   (gpsfake paces sentences with its own timer, so its 'GPS' clock runs hundreds of ppm off true time:"
+echo "    the frequency below follows that, up to the 500 ppm limit; a real receiver's PPS does not wander)"
 "$bin/fleetnode" status --socket "$run/gps-status.sock" | sed -n '/^Reference ID/,$p'
 echo "== gpsd stops: holdover (still serving stratum 1, error bound growing)"
 { kill -KILL -- "-$gps" "$gps"; wait "$gps"; } 2>/dev/null || true
