@@ -138,8 +138,10 @@ public struct NodeStatus: Codable, Sendable, Equatable {
 
     /// The keys of `[keys] file`, empty without one.
     public var symmetricKeys: [SymmetricKey] = []
+    /// "address:port" of the Prometheus listener, nil without `[metrics]`.
+    public var metricsListener: String?
 
-    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = []) {
+    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = [], metricsListener: String? = nil) {
         self.name = name
         self.version = version
         self.uptimeSeconds = uptimeSeconds
@@ -153,5 +155,6 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         self.nts = nts
         self.timekeeping = timekeeping
         self.symmetricKeys = symmetricKeys
+        self.metricsListener = metricsListener
     }
 }

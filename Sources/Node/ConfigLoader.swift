@@ -34,7 +34,7 @@ public enum ConfigLoader {
 
     private static func read(_ root: TableReader) throws(ConfigError) -> NodeConfig {
         var config = NodeConfig()
-        try root.allowOnly(["node", "clock", "refclock", "server", "keys", "local", "ntp", "access", "ratelimit", "nts"])
+        try root.allowOnly(["node", "clock", "refclock", "server", "keys", "metrics", "local", "ntp", "access", "ratelimit", "nts"])
 
         if let node = try root.table("node") {
             try node.allowOnly(["name", "log_level", "status_socket"])
@@ -62,6 +62,12 @@ public enum ConfigLoader {
         }
         for table in try root.tables("server") {
             config.servers.append(try readServer(table))
+        }
+        if let metrics = try root.table("metrics") {
+            try metrics.allowOnly(["listen"])
+            // Loopback by default: metrics say a lot about a time server and carry no authentication.
+            let text = try metrics.string("listen") ?? "127.0.0.1:9123"
+            config.metricsListen = try endpoint(text, defaultPort: 9123, reader: metrics, key: "listen", index: 0)
         }
         if let keys = try root.table("keys") {
             try keys.allowOnly(["file"])

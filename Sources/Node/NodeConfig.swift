@@ -137,6 +137,8 @@ public struct NodeConfig: Sendable, Equatable {
     public var refclocks: [Refclock] = []
     /// `[keys] file`: symmetric NTP keys in chrony's key file format (mode 0600; reloaded on SIGHUP).
     public var keyFile: String?
+    /// `[metrics] listen`: Prometheus text format over HTTP (GET /metrics); nil without the table.
+    public var metricsListen: SocketEndpoint?
     public var servers: [Server] = []
     /// Like chrony's `local stratum N`: serve the node's clock as synchronised at this stratum while no
     /// time source exists. nil: the node answers as unsynchronised (leap 3) until a source is selected.

@@ -1,6 +1,7 @@
 import Fleet
 import Foundation
 import Logging
+import Prometheus
 import NTPCore
 import ServiceLifecycle
 import Synchronization
@@ -18,6 +19,7 @@ public final class NodeDaemon: Sendable {
     private let nts: NodeNTS?
     private let time: TimeService
     private let keys: SymmetricKeyRing?
+    private let metricsServer: MetricsServer?
     private let logger: Logger
     private let startedMonotonic = ContinuousClock.now
     private let reloads = Atomic<Int>(0)
@@ -25,7 +27,9 @@ public final class NodeDaemon: Sendable {
 
     /// Loads the configuration and binds the sockets; throws a message meant for the operator.
     /// `logLevel` is the control the process's log handlers consult (see `ControlledLogHandler`).
-    public init(configPath: String, logger baseLogger: Logger, logLevel: LogLevelControl) throws {
+    /// `metrics`: the Prometheus registry swift-metrics was bootstrapped onto (`NodeMetrics.bootstrap`), served
+    /// when the configuration has a `[metrics]` table.
+    public init(configPath: String, logger baseLogger: Logger, logLevel: LogLevelControl, metrics: PrometheusCollectorRegistry? = nil) throws {
         let config = try ConfigLoader.load(file: configPath)
         logLevel.current = config.logLevel
         var logger = baseLogger
@@ -40,6 +44,11 @@ public final class NodeDaemon: Sendable {
             self.keys = try config.keyFile.map { try SymmetricKeyRing(path: $0) }
         } catch {
             throw ConfigError(file: configPath, line: nil, key: "keys.file", message: "\(error)")
+        }
+        if let endpoint = config.metricsListen, let metrics {
+            self.metricsServer = MetricsServer(endpoint: endpoint, registry: metrics, logger: logger)
+        } else {
+            self.metricsServer = nil
         }
         self.time = try TimeService(configuration: config, clock: clock, serving: serving, keys: keys, logger: logger)
         let server = try NTPServer(config: config, clock: clock, serving: serving, statistics: statistics, logger: logger)
@@ -67,6 +76,7 @@ public final class NodeDaemon: Sendable {
                 services: [
                     .init(service: server),
                     .init(service: time),
+                ] + (metricsServer.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []) + [
                     .init(service: status),
                     .init(service: reload),
                 ] + (nts?.services ?? []).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
@@ -153,7 +163,8 @@ public final class NodeDaemon: Sendable {
             configReloads: reloads.load(ordering: .relaxed),
             nts: nts?.status,
             timekeeping: time.hasSources ? time.status() : nil,
-            symmetricKeys: keys?.summary ?? [])
+            symmetricKeys: keys?.summary ?? [],
+            metricsListener: metricsServer?.listener)
     }
 }
 

@@ -15,6 +15,7 @@ public final class ServerStatistics: Sendable {
     private let kissMetric = Counter(label: "fleetnode_ntp_kiss_of_death_total")
     private let ntsMetric = Counter(label: "fleetnode_ntp_nts_authenticated_total")
     private let ntsNAKMetric = Counter(label: "fleetnode_ntp_nts_nak_total")
+    private let symmetricMetric = Counter(label: "fleetnode_ntp_symmetric_authenticated_total")
     private let droppedMetrics: [String: Counter]
 
     public init() {
@@ -48,6 +49,7 @@ public final class ServerStatistics: Sendable {
         if tally.answered > 0 { answeredMetric.increment(by: Int64(tally.answered)) }
         if tally.kissOfDeath > 0 { kissMetric.increment(by: Int64(tally.kissOfDeath)) }
         if tally.ntsAuthenticated > 0 { ntsMetric.increment(by: Int64(tally.ntsAuthenticated)) }
+        if tally.symmetricAuthenticated > 0 { symmetricMetric.increment(by: Int64(tally.symmetricAuthenticated)) }
         if tally.ntsNAK + tally.ntsAuthenticationFailed > 0 { ntsNAKMetric.increment(by: Int64(tally.ntsNAK + tally.ntsAuthenticationFailed)) }
         for (reason, count) in delta.dropped { droppedMetrics[reason]?.increment(by: Int64(count)) }
     }

@@ -24,9 +24,10 @@ struct Run: AsyncParsableCommand {
         let level = LogLevelControl(.info)
         LoggingSystem.bootstrap { label in ControlledLogHandler(label: label, control: level) }
         let logger = Logger(label: "fleetnode")
+        let registry = NodeMetrics.bootstrap()
         let daemon: NodeDaemon
         do {
-            daemon = try NodeDaemon(configPath: config, logger: logger, logLevel: level)
+            daemon = try NodeDaemon(configPath: config, logger: logger, logLevel: level, metrics: registry)
         } catch {
             FileHandle.standardError.write(Data("fleetnode: \(error)\n".utf8))
             throw ExitCode(1)

@@ -25,6 +25,7 @@ public final class TimeService: Service, Sendable {
     private let lastReference = Mutex<(SourceID?, Bool)>((nil, false))
     private let leapIndicator = Mutex<LeapIndicator>(.noWarning)
     private let systemDriver: SystemClockDriver?
+    private let metrics = TimekeepingMetrics()
 
     /// Throws when `[clock] driver = "system"` lacks CAP_SYS_TIME.
     let keys: SymmetricKeyRing?
@@ -139,6 +140,7 @@ public final class TimeService: Service, Sendable {
         var lastDriftSave = ContinuousClock.now
         while !Task.isCancelled {
             update()
+            metrics.record(status())
             if ContinuousClock.now - lastDriftSave > .seconds(3_600) {
                 saveDrift()
                 lastDriftSave = .now

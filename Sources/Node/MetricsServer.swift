@@ -1,0 +1,95 @@
+import Fleet
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+/// `[metrics]`: the swift-metrics values of the node (bootstrapped onto swift-prometheus's registry by the
+/// executable) in the Prometheus text format, on an HTTP listener of its own (`GET /metrics`; anything else
+/// 404, other methods 405). Plain HTTP and loopback by default: the authenticated admin API is separate.
+public final class MetricsServer: Service, Sendable {
+    let endpoint: SocketEndpoint
+    let registry: PrometheusCollectorRegistry
+    let logger: Logger
+    private let bound = Mutex<String?>(nil)
+
+    public init(endpoint: SocketEndpoint, registry: PrometheusCollectorRegistry, logger: Logger) {
+        self.endpoint = endpoint
+        self.registry = registry
+        self.logger = logger
+    }
+
+    /// "address:port" once listening.
+    public var listener: String? { bound.withLock { $0 } }
+
+    public func run() async throws {
+        let registry = self.registry
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry))
+                }
+            }
+            .bind(host: endpoint.host, port: Int(endpoint.port))
+            .get()
+        let port = channel.localAddress?.port ?? Int(endpoint.port)
+        let text = endpoint.host.contains(":") ? "[\(endpoint.host)]:\(port)" : "\(endpoint.host):\(port)"
+        bound.withLock { $0 = text }
+        logger.info("serving Prometheus metrics", metadata: ["listen": "\(text)"])
+        try? await gracefulShutdown()
+        try? await channel.close()
+    }
+}
+
+/// One HTTP/1.1 exchange per connection: the metrics for `GET /metrics`, an error otherwise.
+final class MetricsHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let registry: PrometheusCollectorRegistry
+    private var head: HTTPRequestHead?
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+        case .body:
+            break
+        case .end:
+            guard let head else { return context.close(promise: nil) }
+            let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+            let (status, body): (HTTPResponseStatus, [UInt8])
+            if head.method != .GET && head.method != .HEAD {
+                (status, body) = (.methodNotAllowed, Array("only GET\n".utf8))
+            } else if path != "/metrics" {
+                (status, body) = (.notFound, Array("see /metrics\n".utf8))
+            } else {
+                (status, body) = (.ok, registry.emitToBuffer())
+            }
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: status == .ok ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain; charset=utf-8")
+            headers.add(name: "Content-Length", value: "\(body.count)")
+            headers.add(name: "Connection", value: "close")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+            if head.method != .HEAD {
+                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
+            }
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+            self.head = nil
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}
