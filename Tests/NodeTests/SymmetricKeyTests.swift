@@ -30,6 +30,19 @@ final class SymmetricKeyTests: XCTestCase {
         return path
     }
 
+    /// A node serving at stratum 2 with `[keys] file`, and its NTP port.
+    func keyedServer(keyFile: String) async throws -> (NodeProcess, UInt16) {
+        let node = try await NodeProcess(config: """
+            [local]
+            stratum = 2
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            [keys]
+            file = "\(keyFile)"
+            """)
+        return (node, try await node.port(of: "127.0.0.1"))
+    }
+
     /// chronyd -Q as a client with `key ID` against the node; true when chrony accepted a measurement.
     func chronyQuery(port: UInt16, keyID: UInt32, keyFile: String) throws -> (accepted: Bool, output: String) {
         let chronyd = try ExternalTool.require("chronyd", package: "chrony")
@@ -52,16 +65,8 @@ final class SymmetricKeyTests: XCTestCase {
     func testChronyClientsWithEveryKeyType() async throws {
         let types: [(UInt32, String, Int?)] = [(1, "AES128", nil), (2, "AES256", nil), (3, "SHA1", nil), (4, "SHA256", 256), (5, "MD5", 128), (6, "SHA512", 512), (7, "SHA384", 384)]
         let keys = try keyFile("node.keys", types)
-        let node = try await NodeProcess(config: """
-            [local]
-            stratum = 2
-            [ntp]
-            listen = ["127.0.0.1:0"]
-            [keys]
-            file = "\(keys)"
-            """)
+        let (node, port) = try await keyedServer(keyFile: keys)
         defer { _ = node.stop() }
-        let port = try await node.port(of: "127.0.0.1")
         for (id, type, _) in types {
             let (accepted, output) = try chronyQuery(port: port, keyID: id, keyFile: keys)
             XCTAssertTrue(accepted, "\(type): chronyd did not accept the node's authenticated answer: \(output)")
@@ -154,16 +159,8 @@ extension SymmetricKeyTests {
         }
         FileManager.default.createFile(atPath: both, contents: Data((firstText + secondText).utf8), attributes: [.posixPermissions: 0o600])
         try install(firstText)
-        let node = try await NodeProcess(config: """
-            [local]
-            stratum = 2
-            [ntp]
-            listen = ["127.0.0.1:0"]
-            [keys]
-            file = "\(live)"
-            """)
+        let (node, port) = try await keyedServer(keyFile: live)
         defer { _ = node.stop() }
-        let port = try await node.port(of: "127.0.0.1")
         XCTAssertTrue(try chronyQuery(port: port, keyID: 1, keyFile: first).accepted)
 
         try install(firstText + secondText)  // stage key 2
