@@ -20,6 +20,7 @@ public final class NodeDaemon: Sendable {
     private let time: TimeService
     private let keys: SymmetricKeyRing?
     private let metricsServer: MetricsServer?
+    private let controlPlaneMetrics = ControlPlaneMetrics()
     private let logger: Logger
     private let startedMonotonic = ContinuousClock.now
     private let reloads = Atomic<Int>(0)
@@ -76,7 +77,12 @@ public final class NodeDaemon: Sendable {
                 services: [
                     .init(service: server),
                     .init(service: time),
-                ] + (metricsServer.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []) + [
+                ] + (metricsServer.map { [
+                    ServiceGroupConfiguration.ServiceConfiguration(service: $0),
+                    ServiceGroupConfiguration.ServiceConfiguration(service: PeriodicTask(interval: .seconds(2)) { [self] in
+                        self.controlPlaneMetrics.record(self.status())
+                    }),
+                ] } ?? []) + [
                     .init(service: status),
                     .init(service: reload),
                 ] + (nts?.services ?? []).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

@@ -1,5 +1,7 @@
 import Fleet
+import FleetCrypto
 import Foundation
+import NTSKE
 import XCTest
 
 /// `[metrics]`: the node's Prometheus endpoint, read by the official Python client's text parser
@@ -76,5 +78,35 @@ final class MetricsTests: XCTestCase {
                 print(error.code)
             """], timeout: 20)
         XCTAssertEqual(probe.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "404")
+    }
+
+    /// NTS-KE sessions, the certificate's seconds to expiry and the cookie master key's age.
+    func testNTSMetrics() async throws {
+        let directory = try NodeProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = try TestCertificate.make(in: directory)
+        let node = try await NodeProcess(config: """
+            [local]
+            stratum = 1
+            [metrics]
+            listen = "127.0.0.1:0"
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            \(certificate.ntsTable(keyFile: directory.appendingPathComponent("keys/cookie-keys").path))
+            """)
+        defer { _ = node.stop() }
+        let kePort = try await node.ntsKEPort()
+        let trust = try TLSContext.client(trustedCertificates: certificate.certificate, alpn: NTSKEServer.alpn)
+        let client = NTSTimeClient(configuration: .init(host: "127.0.0.1", kePort: kePort, trust: trust, ciphers: OpenSSLCipherFactory()))
+        _ = try await client.query()
+        try await waitFor(node) { $0.metricsListener != nil && ($0.nts?.ntske.keysEstablished ?? 0) >= 1 }
+        try await Task.sleep(for: .seconds(2.5))  // the control-plane sample runs every 2 s
+        let status = try await node.status()
+        let lines = try scrape("http://\(try XCTUnwrap(status.metricsListener))/metrics")
+        XCTAssertGreaterThanOrEqual(value(lines, "fleetnode_ntske_sessions_total{}") ?? 0, 1, lines.joined(separator: "\n"))
+        XCTAssertGreaterThan(value(lines, "fleetnode_certificate_expiry_seconds{}") ?? 0, 86_400, "the test certificate lasts days")
+        XCTAssertGreaterThanOrEqual(value(lines, "fleetnode_nts_cookie_keys{}") ?? 0, 1)
+        XCTAssertGreaterThanOrEqual(value(lines, "fleetnode_nts_cookie_key_age_seconds{}") ?? -1, 0)
+        XCTAssertGreaterThanOrEqual(value(lines, "fleetnode_ntp_nts_authenticated_total{}") ?? 0, 1)
     }
 }

@@ -1,0 +1,45 @@
+import Fleet
+import Foundation
+import Metrics
+import Synchronization
+
+/// What status knows beyond the packet path and the time service, as metrics: NTS-KE sessions and failures
+/// (counters fed by the difference between two status snapshots), the certificate's seconds to expiry, the
+/// current cookie master key's age, and the symmetric keys held. Sampled every few seconds.
+final class ControlPlaneMetrics: Sendable {
+    private let previous = Mutex<NTSKECounters?>(nil)
+    private let sessions = Counter(label: "fleetnode_ntske_sessions_total")
+    private let handshakeFailures = Counter(label: "fleetnode_ntske_handshake_failures_total")
+    private let errorResponses = Counter(label: "fleetnode_ntske_error_responses_total")
+    private let timeouts = Counter(label: "fleetnode_ntske_timeouts_total")
+    private let refused = Counter(label: "fleetnode_ntske_refused_total")
+    private let certificateExpiry = Gauge(label: "fleetnode_certificate_expiry_seconds")
+    private let cookieKeyAge = Gauge(label: "fleetnode_nts_cookie_key_age_seconds")
+    private let cookieKeys = Gauge(label: "fleetnode_nts_cookie_keys")
+    private let symmetricKeys = Gauge(label: "fleetnode_symmetric_keys")
+
+    func record(_ status: NodeStatus, now: Date = Date()) {
+        symmetricKeys.record(Double(status.symmetricKeys.count))
+        guard let nts = status.nts else { return }
+        let counters = nts.ntske
+        let last = previous.withLock { stored in
+            defer { stored = counters }
+            return stored ?? NTSKECounters()
+        }
+        func add(_ counter: Counter, _ new: UInt64, _ old: UInt64) {
+            if new > old { counter.increment(by: Int64(new - old)) }
+        }
+        add(sessions, counters.keysEstablished, last.keysEstablished)
+        add(handshakeFailures, counters.handshakeFailures, last.handshakeFailures)
+        add(errorResponses, counters.errorResponses, last.errorResponses)
+        add(timeouts, counters.timeouts, last.timeouts)
+        add(refused, counters.refusedOverLimit + counters.refusedRateLimited, last.refusedOverLimit + last.refusedRateLimited)
+        if let certificate = nts.certificate {
+            certificateExpiry.record(Double(certificate.notAfter) - now.timeIntervalSince1970)
+        }
+        cookieKeys.record(Double(nts.cookieKeys.count))
+        if let current = nts.cookieKeys.first(where: \.current) {
+            cookieKeyAge.record(now.timeIntervalSince1970 - Double(current.createdAt))
+        }
+    }
+}
