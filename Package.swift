@@ -143,7 +143,7 @@ let package = Package(
         ),
 
         // MARK: Benchmarks (not tests: `make bench`, release build, prints ratios against chronyd)
-        .target(name: "BenchSupport", path: "Benchmarks/BenchSupport"),
+        .target(name: "BenchSupport", dependencies: ["CFleetShim"], path: "Benchmarks/BenchSupport"),
         .executableTarget(
             name: "ntp-server-load",
             dependencies: ["BenchSupport", "CFleetShim", "NTPCore", "Fleet"],

@@ -76,19 +76,11 @@ func offer(rate: Int, seconds: Double, to server: ServerUnderTest) -> Step {
             sent += Int(count)
             due -= Int(count)
         }
-        var got = 0
-        for fd in sockets { got += Int(cfs_recv_many(fd, 256, 0)) }
+        let got = receiveReplies(sockets)
         received += got
         if got == 0 && due <= 0 { usleep(100) }
     }
-    // Late answers still count; then settle.
-    let drainEnd = cfs_monotonic_ns() + 300_000_000
-    while cfs_monotonic_ns() < drainEnd {
-        var got = 0
-        for fd in sockets { got += Int(cfs_recv_many(fd, 256, 0)) }
-        received += got
-        if got == 0 { usleep(1000) }
-    }
+    received += drainReplies(sockets)
     return Step(offered: rate, sent: sent, received: received, cpuSeconds: cpuSeconds(of: server.pid) - cpuBefore)
 }
 

@@ -510,20 +510,12 @@ func offer(rate: Int, seconds: Double, to server: ServerUnderTest, pool: Request
                 due -= Int(count)
                 cursor = (cursor + Int(count)) % pool.count
             }
-            var got = 0
-            for fd in sockets { got += Int(cfs_recv_many(fd, 256, 0)) }
+            let got = receiveReplies(sockets)
             received += got
             if got == 0 && due <= 0 { usleep(100) }
         }
     }
-    // Late answers still count; then settle.
-    let drainEnd = cfs_monotonic_ns() + 300_000_000
-    while cfs_monotonic_ns() < drainEnd {
-        var got = 0
-        for fd in sockets { got += Int(cfs_recv_many(fd, 256, 0)) }
-        received += got
-        if got == 0 { usleep(1000) }
-    }
+    received += drainReplies(sockets)
     let serverCPU = treeCPUSeconds(of: server.pid) - cpuBefore
     let other = machineBusySeconds() - machineBefore - serverCPU - (cpuSeconds(of: getpid()) - ownBefore)
     return Step(offered: rate, sent: sent, received: received, cpuSeconds: serverCPU, otherCPU: max(0, other),

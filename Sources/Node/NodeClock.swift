@@ -9,6 +9,8 @@ public protocol NodeClock: Sendable {
     func now() -> UnixTime
     /// The served time corresponding to a CLOCK_REALTIME reading, such as a kernel receive timestamp.
     func served(fromSystem time: UnixTime) -> UnixTime
+    /// `served(fromSystem:)` for a whole batch of packets: clocks and model read once, not per packet.
+    func systemConversion() -> SystemTimeConversion
     /// log2 of the clock's reading resolution in seconds (RFC 5905 precision).
     var precision: Int8 { get }
     /// A short name for status ("software").

@@ -58,6 +58,7 @@ final class ReceiveLoop: @unchecked Sendable {
         tally.received = count
         let clock = shared.clock
         let batchTime = clock.now()
+        let conversion = clock.systemConversion()
         let state = shared.serving.snapshot(at: NTPTimestamp(batchTime))
         let monotonic = cfs_monotonic_ns()
 
@@ -70,7 +71,7 @@ final class ReceiveLoop: @unchecked Sendable {
             var seconds: Int64 = 0
             var nanoseconds: Int32 = 0
             if cfs_batch_rx_stamp(batch, i, &seconds, &nanoseconds) == 1 {
-                receivedAt = clock.served(fromSystem: UnixTime(seconds: seconds, nanoseconds: UInt32(nanoseconds)))
+                receivedAt = conversion.served(fromSystem: UnixTime(seconds: seconds, nanoseconds: UInt32(nanoseconds)))
                 tally.kernelTimestamps += 1
             }
             let source = source(of: i)

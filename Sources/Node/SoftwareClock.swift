@@ -56,31 +56,33 @@ public final class SoftwareClock: NodeClock {
         Int64(bitPattern: cfs_monotonic_raw_ns()) &+ epoch
     }
 
+    /// Local time minus CLOCK_REALTIME now: it changes only when the system clock is stepped or slewed.
+    private func systemToLocal() -> Int64 {
+        let real = Self.systemNow().nanosecondsSinceEpoch
+        return localNow() &- real
+    }
+
     /// A CLOCK_REALTIME reading (a kernel timestamp, gpsd's receive time) on the local timescale.
     public func local(fromSystem time: UnixTime) -> LocalTime {
-        let real = Self.systemNow().nanosecondsSinceEpoch
-        let local = localNow()
-        return time.nanosecondsSinceEpoch &- real &+ local
+        time.nanosecondsSinceEpoch &+ systemToLocal()
     }
 
     /// Served time at a local time: what clients get (leap seconds stepped or smeared).
     public func served(atLocal local: LocalTime) -> UnixTime {
-        // Computed under the lock, reading the state in place: copying it out would retain the leap arrays on
-        // every packet of every receive loop.
-        state.withLock { state in
-            let naive = UnixTime(nanosecondsSinceEpoch: state.model.served(at: local))
-            guard let leap = state.servedLeap, !leap.leaps.isEmpty else { return naive }
-            return naive.adding(nanoseconds: leap.correction(atNaive: naive))
-        }
+        // Computed under the lock, reading the state in place: copying it out would retain the leap arrays.
+        state.withLock { Self.time(at: local, model: $0.model, leap: $0.servedLeap) }
     }
 
     /// UTC at a local time (leap seconds stepped): what the node's own measurements of sources compare with.
     public func utc(atLocal local: LocalTime) -> UnixTime {
-        state.withLock { state in
-            let naive = UnixTime(nanosecondsSinceEpoch: state.model.served(at: local))
-            guard let leap = state.utcLeap, !leap.leaps.isEmpty else { return naive }
-            return naive.adding(nanoseconds: leap.correction(atNaive: naive))
-        }
+        state.withLock { Self.time(at: local, model: $0.model, leap: $0.utcLeap) }
+    }
+
+    /// The disciplined time at `local` with a leap correction on top.
+    static func time(at local: LocalTime, model: ClockModel, leap: LeapAdjustment?) -> UnixTime {
+        let naive = UnixTime(nanosecondsSinceEpoch: model.served(at: local))
+        guard let leap, !leap.leaps.isEmpty else { return naive }
+        return naive.adding(nanoseconds: leap.correction(atNaive: naive))
     }
 
     public func now() -> UnixTime {
@@ -89,6 +91,11 @@ public final class SoftwareClock: NodeClock {
 
     public func served(fromSystem time: UnixTime) -> UnixTime {
         served(atLocal: local(fromSystem: time))
+    }
+
+    public func systemConversion() -> SystemTimeConversion {
+        let offset = systemToLocal()
+        return state.withLock { SystemTimeConversion(systemToLocal: offset, model: $0.model, leap: $0.servedLeap) }
     }
 
     public var correction: ClockCorrection {

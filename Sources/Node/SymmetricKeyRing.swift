@@ -52,9 +52,7 @@ public final class SymmetricKeyRing: Sendable {
     }
 
     /// For status: ids, types and sizes only.
-    public var summary: [NodeStatusKey] {
-        all.map { NodeStatusKey(id: $0.id, type: $0.type.rawValue, bits: $0.secret.count * 8) }
+    public var summary: [NodeStatus.SymmetricKey] {
+        all.map { NodeStatus.SymmetricKey(id: $0.id, type: $0.type.rawValue, bits: $0.secret.count * 8) }
     }
 }
-
-public typealias NodeStatusKey = Fleet.NodeStatus.SymmetricKey

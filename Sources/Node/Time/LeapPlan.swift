@@ -23,7 +23,8 @@ public final class LeapPlan: Sendable {
         }
         modeName = configuration.leapMode.rawValue
         file = configuration.leapFile
-        var table = (try? LeapSecondTable(entries: [])) ?? Self.emptyTable()
+        // No entries: only the sources' vote (an empty table always validates).
+        var table = try! LeapSecondTable(entries: [])
         var loadError: String?
         if let path = configuration.leapFile {
             do {
@@ -40,11 +41,6 @@ public final class LeapPlan: Sendable {
         self.loadError = loadError
         expires = table.expires
         controller = Mutex(LeapController(table: table, mode: mode, since: start))
-    }
-
-    private static func emptyTable() -> LeapSecondTable {
-        // An empty entry list is always valid; this path only satisfies the type checker.
-        try! LeapSecondTable(entries: [])
     }
 
     /// Reads `path` as TZif when it starts with the TZif magic, else as leap-seconds.list with its hash checked.

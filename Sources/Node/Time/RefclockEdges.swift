@@ -112,7 +112,7 @@ extension TimeService {
         while !Task.isCancelled {
             do {
                 if let sample = try segment.pollIfNew() {
-                    let precision = Double.pow2Seconds(max(-30, min(0, sample.precision)))
+                    let precision = ClientExchange.precisionSeconds(Int8(clamping: min(0, sample.precision)))
                     let leap = LeapIndicator(rawValue: UInt8(clamping: max(0, min(3, sample.leap)))) ?? .noWarning
                     addReferenceSample(reference: sample.reference, system: sample.system, dispersion: precision, leap: leap, from: id)
                     updateRefclock(refclock.name, report: true) {

@@ -88,7 +88,7 @@ public final class TimeService: Service, Sendable {
             list.append(SourceDefinition(
                 id: sourceID(server), kind: server.nts ? .nts : .ntp, options: server.options,
                 referenceID: referenceID(forHost: server.host),
-                poll: Double.pow2Seconds(server.minPoll)))
+                poll: ClientExchange.precisionSeconds(Int8(clamping: server.minPoll))))
         }
         return list
     }

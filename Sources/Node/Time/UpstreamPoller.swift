@@ -62,7 +62,7 @@ struct UpstreamPoller: Sendable {
                 burst -= 1
                 wait = 2
             } else {
-                wait = Double.pow2Seconds(poll)
+                wait = ClientExchange.precisionSeconds(Int8(clamping: poll))
             }
             do {
                 try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
@@ -103,12 +103,5 @@ struct UpstreamPoller: Sendable {
                 }
             }
         }
-    }
-}
-
-extension Double {
-    /// 2^exponent seconds for poll exponents.
-    static func pow2Seconds(_ exponent: Int) -> Double {
-        exponent >= 0 ? Double(1 << min(exponent, 30)) : 1 / Double(1 << min(-exponent, 30))
     }
 }

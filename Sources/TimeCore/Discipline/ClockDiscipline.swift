@@ -112,14 +112,6 @@ public struct ClockDiscipline: Sendable {
         return .adjusted(phase: model.phase - before, frequency: fit.slope - oldFrequency)
     }
 
-    /// Moves the whole served clock by `seconds` (a leap second folded in, an operator's step).
-    public mutating func shift(by seconds: Double, at local: LocalTime) {
-        let nanos = Int64((seconds * 1e9).rounded())
-        model.base &+= nanos
-        for index in points.indices { points[index].raw -= Double(nanos) * 1e-9 }
-        _ = local
-    }
-
     /// The error bound of served time at `now` from the discipline alone: the fit's offset error, grown by
     /// the frequency's standard error and the holdover rate since the last update (RFC 5905 §11.2: dispersion
     /// grows with time since the last update).

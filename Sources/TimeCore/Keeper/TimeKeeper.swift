@@ -224,12 +224,7 @@ public struct TimeKeeper: Sendable {
         let age = discipline.lastUpdate.map { now.seconds(since: $0) }
         let points = discipline.points
         let interval = points.count > 1 ? points.last!.local.seconds(since: points.first!.local) / Double(points.count - 1) : 0
-        let bound: Double
-        if let last = lastSelected, discipline.lastUpdate != nil {
-            bound = last.rootDelay / 2 + last.rootDispersion + discipline.errorBound(at: now)
-        } else {
-            bound = .infinity
-        }
+        let bound = errorBound(at: now)
         return TrackingReport(
             selected: selection?.selected, referenceID: state.referenceID.rawValue, stratum: state.stratum,
             leap: state.leap.rawValue, synchronized: state.isSynchronized,
@@ -271,7 +266,7 @@ public struct TimeKeeper: Sendable {
 
     // MARK: Internals
 
-    private var precisionSeconds: Double { Double.pow2(Int(configuration.precision)) }
+    private var precisionSeconds: Double { ClientExchange.precisionSeconds(configuration.precision) }
 
     private mutating func shiftRefclockRegisters(now: LocalTime) {
         for id in order {
@@ -328,9 +323,3 @@ public struct TimeKeeper: Sendable {
     }
 }
 
-extension Double {
-    /// 2^exponent, exactly, for the RFC 5905 log2 precision fields.
-    static func pow2(_ exponent: Int) -> Double {
-        exponent >= 0 ? Double(1 << min(exponent, 62)) : 1 / Double(1 << min(-exponent, 62))
-    }
-}
