@@ -165,7 +165,7 @@ let package = Package(
         .testTarget(name: "NTPCoreTests", dependencies: ["NTPCore", "FleetCrypto"]),
         .testTarget(name: "TimeCoreTests", dependencies: ["TimeCore", "NTPCore"]),
         // gpsd/gpsfake processes, an NMEA generator and loopback helpers shared by the refclock and node tests.
-        .target(name: "GPSTestSupport", path: "Tests/GPSTestSupport"),
+        .target(name: "GPSTestSupport", dependencies: ["CRefclock"], path: "Tests/GPSTestSupport"),
         .testTarget(name: "RefclockTests", dependencies: ["Refclock", "CRefclock", "NTPCore", "GPSTestSupport"]),
         .testTarget(name: "SimulationTests", dependencies: ["TimeSimulation", "TimeCore", "NTPCore"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "NTPCore"]),

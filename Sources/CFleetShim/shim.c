@@ -254,6 +254,31 @@ int cfs_batch_send(int fd, cfs_batch *b) {
 }
 
 int cfs_udp_connect(const char *host, uint16_t port, int *stamp_mode, char *err, size_t errlen) {
+    return cfs_udp_connect_from(host, port, NULL, stamp_mode, err, errlen);
+}
+
+/* Binds `local` (a numeric address, any port) before connecting when it is not NULL: the kernel would
+   otherwise pick the source address, and a sibling recognises this node by it. */
+static int bind_local(int fd, int family, const char *local) {
+    if (local == NULL) return 0;
+    if (family == AF_INET) {
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        if (inet_pton(AF_INET, local, &a.sin_addr) != 1) return EAFNOSUPPORT;
+        return bind(fd, (struct sockaddr *)&a, sizeof a) == 0 ? 0 : errno;
+    }
+    if (family == AF_INET6) {
+        struct sockaddr_in6 a;
+        memset(&a, 0, sizeof a);
+        a.sin6_family = AF_INET6;
+        if (inet_pton(AF_INET6, local, &a.sin6_addr) != 1) return EAFNOSUPPORT;
+        return bind(fd, (struct sockaddr *)&a, sizeof a) == 0 ? 0 : errno;
+    }
+    return EAFNOSUPPORT;
+}
+
+int cfs_udp_connect_from(const char *host, uint16_t port, const char *local, int *stamp_mode, char *err, size_t errlen) {
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_socktype = SOCK_DGRAM;
@@ -269,6 +294,13 @@ int cfs_udp_connect(const char *host, uint16_t port, int *stamp_mode, char *err,
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) { last = errno; continue; }
+        int bound = bind_local(fd, ai->ai_family, local);
+        if (bound != 0) {
+            last = bound;
+            close(fd);
+            fd = -1;
+            continue;
+        }
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
         last = errno;
         close(fd);

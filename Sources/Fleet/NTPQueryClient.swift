@@ -15,11 +15,15 @@ public struct NTPQueryClient: Sendable {
     public var server: SocketEndpoint
     public var timeoutMilliseconds: Int32
     public var version: UInt8
+    /// The numeric source address to send from; nil lets the kernel choose. A node polls its siblings from
+    /// its own NTP address, the one they know it by (and accept its keys from).
+    public var localAddress: String?
 
-    public init(server: SocketEndpoint, timeoutMilliseconds: Int32 = 1000, version: UInt8 = 4) {
+    public init(server: SocketEndpoint, timeoutMilliseconds: Int32 = 1000, version: UInt8 = 4, localAddress: String? = nil) {
         self.server = server
         self.timeoutMilliseconds = timeoutMilliseconds
         self.version = version
+        self.localAddress = localAddress
     }
 
     /// One exchange. Throws `Failure` for a timeout or socket error, `ExchangeError` for a rejected response.
@@ -61,7 +65,7 @@ public struct NTPQueryClient: Sendable {
     public func exchange(_ request: [UInt8], matches: ([UInt8]) -> Bool) throws -> Exchange {
         var mode: Int32 = 0
         var message = [CChar](repeating: 0, count: 256)
-        let fd = cfs_udp_connect(server.host, server.port, &mode, &message, message.count)
+        let fd = cfs_udp_connect_from(server.host, server.port, localAddress, &mode, &message, message.count)
         guard fd >= 0 else { throw Failure(String(nulTerminated: message)) }
         defer { cfs_close(fd) }
 

@@ -140,8 +140,13 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var symmetricKeys: [SymmetricKey] = []
     /// "address:port" of the Prometheus listener, nil without `[metrics]`.
     public var metricsListener: String?
+    /// `[[sibling]]` peering, both directions.
+    public var siblings: [Sibling] = []
+    /// "host:port" new NTS-KE clients are pointed at (Server Negotiation) while this node cannot serve good
+    /// time, nil while it serves them itself.
+    public var ntsSteeredTo: String?
 
-    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = [], metricsListener: String? = nil) {
+    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = [], metricsListener: String? = nil, siblings: [Sibling] = [], ntsSteeredTo: String? = nil) {
         self.name = name
         self.version = version
         self.uptimeSeconds = uptimeSeconds
@@ -156,5 +161,7 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         self.timekeeping = timekeeping
         self.symmetricKeys = symmetricKeys
         self.metricsListener = metricsListener
+        self.siblings = siblings
+        self.ntsSteeredTo = ntsSteeredTo
     }
 }

@@ -57,12 +57,14 @@ public struct NTPServerRules: Sendable {
     ///   - rateLimit: the limiter's verdict for the client, nil when the policy has no rate limit.
     ///   - receivedAt: the receive timestamp (T2) on the node's served timescale.
     ///   - state: what the node tells clients now.
+    ///   - client: the request's source address, for per-address symmetric key sets (siblings).
     public func respond(
         to packet: NTPPacket,
         request: UnsafeRawBufferPointer,
         rateLimit: RateLimitVerdict?,
         receivedAt: NTPTimestamp,
         state: ServerState,
+        client: IPAddress? = nil,
         random: inout some RandomNumberGenerator
     ) -> ServerDecision {
         var kind = ServerReply.Kind.time
@@ -76,7 +78,7 @@ public struct NTPServerRules: Sendable {
             // RFC 5905 §7.5 / RFC 8573: answered under the same key when it verifies; otherwise no answer at
             // all, as chrony does (see `ServerDropReason.authenticationFailed`). The MAC covers everything
             // before it: the header and any extension fields.
-            guard let symmetric, let key = symmetric.keys[mac.keyID],
+            guard let symmetric, let key = symmetric.key(mac.keyID, from: client),
                   SymmetricAuthentication.verify(
                     mac, message: UnsafeRawBufferPointer(rebasing: request[0..<(request.count - mac.encodedLength)]),
                     key: key, version: packet.header.version, computer: symmetric.computer)
@@ -200,7 +202,8 @@ public struct NTPServerCore: Sendable {
         case .admitted(let packet):
             let verdict = rules.policy.rateLimit == nil ? nil : limiter.check(source, now: monotonicNow, using: &random)
             return rules.respond(
-                to: packet, request: request, rateLimit: verdict, receivedAt: receivedAt, state: state, random: &random)
+                to: packet, request: request, rateLimit: verdict, receivedAt: receivedAt, state: state, client: source,
+                random: &random)
         }
     }
 }

@@ -34,7 +34,7 @@ public enum ConfigLoader {
 
     private static func read(_ root: TableReader) throws(ConfigError) -> NodeConfig {
         var config = NodeConfig()
-        try root.allowOnly(["node", "clock", "refclock", "server", "keys", "metrics", "local", "ntp", "access", "ratelimit", "nts"])
+        try root.allowOnly(["node", "clock", "refclock", "server", "keys", "metrics", "local", "ntp", "access", "ratelimit", "nts", "sibling"])
 
         if let node = try root.table("node") {
             try node.allowOnly(["name", "log_level", "status_socket"])
@@ -63,6 +63,9 @@ public enum ConfigLoader {
         for table in try root.tables("server") {
             config.servers.append(try readServer(table))
         }
+        for table in try root.tables("sibling") {
+            config.siblings.append(try readSibling(table))
+        }
         if let metrics = try root.table("metrics") {
             try metrics.allowOnly(["listen"])
             // Loopback by default: metrics say a lot about a time server and carry no authentication.
@@ -80,6 +83,9 @@ public enum ConfigLoader {
             let reader = root.element("server", index)
             guard config.keyFile != nil else { throw reader.error("key", "needs [keys] file to say what the key is") }
             guard !server.nts else { throw reader.error("key", "an NTS server is authenticated by NTS, not by a symmetric key") }
+        }
+        if !config.siblings.isEmpty, config.keyFile == nil {
+            throw root.element("sibling", 0).error("key", "siblings are authenticated: add [keys] file with the site's keys")
         }
         try checkSources(config, root)
 
@@ -250,6 +256,40 @@ public enum ConfigLoader {
         return server
     }
 
+    private static func readSibling(_ table: TableReader) throws(ConfigError) -> NodeConfig.Sibling {
+        try table.allowOnly(optionKeys.union(["address", "key", "accept", "iburst", "minpoll", "maxpoll"]))
+        guard let address = try table.string("address") else {
+            throw table.error("address", "is required: \"host\" or \"host:port\" of the sibling's NTP service")
+        }
+        let endpoint: SocketEndpoint
+        do {
+            endpoint = try SocketEndpoint(parsing: address, defaultPort: 123)
+        } catch {
+            throw table.error("address", error.description)
+        }
+        // Numeric: the node recognises the sibling's requests (and its accepted keys) by source address.
+        guard IPAddress(endpoint.host) != nil else {
+            throw table.error("address", "\"\(endpoint.host)\" is not a numeric IPv4 or IPv6 address (siblings are recognised by address)")
+        }
+        guard let key = try table.int("key", in: 1...Int(UInt32.max)) else {
+            throw table.error("key", "is required: the id of the key (in [keys] file) this node's requests carry")
+        }
+        var accept: Set<UInt32> = []
+        for (index, id) in (try table.ints("accept") ?? []).enumerated() {
+            guard let id = UInt32(exactly: id), id > 0 else {
+                throw table.error("accept", "item \(index + 1): \(id) is not a key id (1 to \(UInt32.max))")
+            }
+            accept.insert(id)
+        }
+        var sibling = NodeConfig.Sibling(host: endpoint.host, port: endpoint.port, key: UInt32(key), accept: accept)
+        sibling.iburst = try table.bool("iburst") ?? true
+        if let minPoll = try table.int("minpoll", in: -4...17) { sibling.minPoll = minPoll }
+        if let maxPoll = try table.int("maxpoll", in: -4...17) { sibling.maxPoll = maxPoll }
+        guard sibling.minPoll <= sibling.maxPoll else { throw table.error("maxpoll", "must not be below minpoll (\(sibling.minPoll))") }
+        sibling.options = try readOptions(table)
+        return sibling
+    }
+
     /// Names unique, `lock` naming a non-PPS refclock.
     private static func checkSources(_ config: NodeConfig, _ root: TableReader) throws(ConfigError) {
         var seen: Set<String> = []
@@ -267,13 +307,19 @@ public enum ConfigLoader {
             let name = server.port == 123 ? server.host : "\(server.host):\(server.port)"
             guard seen.insert(name).inserted else { throw root.element("server", index).error("address", "\"\(name)\" is used twice") }
         }
+        for (index, sibling) in config.siblings.enumerated() {
+            guard seen.insert(sibling.name).inserted else {
+                throw root.element("sibling", index).error("address", "\"\(sibling.name)\" is used twice")
+            }
+        }
     }
 
     private static func readNTS(_ table: TableReader) throws(ConfigError) -> NodeConfig.NTS {
         var nts = NodeConfig.NTS()
         try table.allowOnly([
             "listen", "certificate", "private_key", "key_file", "rotate_interval", "key_history", "ntp_server",
-            "ntp_port", "max_connections", "timeout", "ratelimit", "certificate_check_interval", "threads",
+            "ntp_port", "max_connections", "timeout", "ratelimit", "certificate_check_interval", "threads", "steer",
+            "steer_holdover",
         ])
         if let listen = try table.strings("listen") {
             guard !listen.isEmpty else { throw table.error("listen", "must name at least one address") }
@@ -303,6 +349,8 @@ public enum ConfigLoader {
             nts.ntpServer = server
         }
         if let port = try table.int("ntp_port", in: 1...65_535) { nts.ntpPort = UInt16(port) }
+        nts.steer = try table.bool("steer") ?? true
+        if let holdover = try table.number("steer_holdover", in: 0...31_622_400) { nts.steerHoldover = holdover }
         if let connections = try table.int("max_connections", in: 1...100_000) { nts.maximumConnections = connections }
         if let threads = try table.int("threads", in: 0...64) { nts.threads = threads }
         if let timeout = try table.number("timeout", in: 0.1...60) { nts.timeout = timeout }
@@ -422,6 +470,18 @@ private struct TableReader {
             throw error(key, "must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
         }
         return number
+    }
+
+    func ints(_ key: String) throws(ConfigError) -> [Int]? {
+        guard let array = try value(key, .array)?.array else { return nil }
+        var result: [Int] = []
+        for (index, item) in array.enumerated() {
+            guard item.type == .int, let number = item.int else {
+                throw error(key, "item \(index + 1) must be an integer, found \(item.type.description)")
+            }
+            result.append(number)
+        }
+        return result
     }
 
     func strings(_ key: String) throws(ConfigError) -> [String]? {

@@ -14,6 +14,7 @@ final class ServerShared: Sendable {
     let serving: ServingState
     let clock: any NodeClock
     let statistics: ServerStatistics
+    let siblingTraffic = SiblingTraffic()
     let stopping = Atomic<Bool>(false)
     let logger: Logger
 
@@ -97,6 +98,9 @@ public final class NTPServer: Service, Sendable {
     }
 
     public var symmetricConfiguration: SymmetricServerConfiguration? { shared.rules.withLock { $0.symmetric } }
+
+    /// Siblings' authenticated requests as this server saw them.
+    var siblingTraffic: SiblingTraffic { shared.siblingTraffic }
 
     public func busiestClients(limit: Int) -> [ClientActivity] {
         shared.limiter.withLock { $0.busiestClients(limit: limit) }

@@ -35,6 +35,12 @@ public struct NodeConfig: Sendable, Equatable {
         /// server, and for the port: the node's first NTP port when it is not 123.
         public var ntpServer: String?
         public var ntpPort: UInt16?
+        /// Steering (RFC 8915 §4.1.7): while this node is unsynchronised, or in holdover for longer than
+        /// `steerHoldover` seconds, new NTS-KE clients are pointed at a synchronised sibling's NTP service
+        /// (the site shares its cookie keys, so the sibling opens the cookies). Off when `steer` is false or
+        /// the node has no siblings.
+        public var steer = true
+        public var steerHoldover: Double = 3_600
         public var maximumConnections: Int = 100
         /// Event-loop threads for NTS-KE (TLS handshakes); 0 = one per core.
         public var threads: Int = 0
@@ -129,6 +135,43 @@ public struct NodeConfig: Sendable, Equatable {
         public var options = SourceOptions()
     }
 
+    /// `[[sibling]]`: another node of the same site, polled in client mode with a symmetric-key MAC on every
+    /// request and reply (RFC 5905 §7.5, RFC 8573). Siblings are sources like any other; with a healthy
+    /// reference clock they only cross-check it (see `SourceSelection`, step 7), without one the node follows
+    /// the best of them at its stratum + 1.
+    ///
+    /// Client/server mode rather than symmetric active/passive: each node measures each sibling on its own
+    /// schedule with the same stateless server code every client gets, so a lost packet or a restarted node
+    /// never leaves a peer association half-synchronised, replayed or spoofed symmetric-mode packets cannot
+    /// disturb it (RFC 5905 symmetric mode has had several such holes), and a key change needs no
+    /// coordination beyond the key sets below. ntpd-rs does the same (it implements no symmetric mode) and
+    /// chrony recommends `server` over `peer` when both ends are servers.
+    public struct Sibling: Sendable, Equatable {
+        public var host: String
+        public var port: UInt16 = 123
+        /// The key this node's requests to the sibling carry (the sibling answers under the same key).
+        public var key: UInt32
+        /// The keys accepted on requests *from* this sibling's address; always includes `key`. A key change:
+        /// stage the new key in every node's `accept`, switch `key`, then drop the old key from `accept`.
+        public var accept: Set<UInt32>
+        public var iburst = true
+        /// Poll interval bounds, log2 seconds; siblings sit on one LAN, so they are polled more often than
+        /// upstream servers.
+        public var minPoll: Int = 4
+        public var maxPoll: Int = 6
+        public var options = SourceOptions()
+
+        public init(host: String, port: UInt16 = 123, key: UInt32, accept: Set<UInt32>? = nil) {
+            self.host = host
+            self.port = port
+            self.key = key
+            self.accept = (accept ?? []).union([key])
+        }
+
+        /// The source id: the address, with the port when it is not 123.
+        public var name: String { port == 123 ? host : "\(host):\(port)" }
+    }
+
     public var name: String = "fleetnode"
     public var logLevel: Logger.Level = .info
     /// Local status socket (JSON), readable by the owner and group only.
@@ -140,6 +183,7 @@ public struct NodeConfig: Sendable, Equatable {
     /// `[metrics] listen`: Prometheus text format over HTTP (GET /metrics); nil without the table.
     public var metricsListen: SocketEndpoint?
     public var servers: [Server] = []
+    public var siblings: [Sibling] = []
     /// Like chrony's `local stratum N`: serve the node's clock as synchronised at this stratum while no
     /// time source exists. nil: the node answers as unsynchronised (leap 3) until a source is selected.
     public var localStratum: UInt8?

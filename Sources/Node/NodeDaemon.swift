@@ -19,6 +19,7 @@ public final class NodeDaemon: Sendable {
     private let nts: NodeNTS?
     private let time: TimeService
     private let keys: SymmetricKeyRing?
+    private let siblings: SiblingRegistry?
     private let metricsServer: MetricsServer?
     private let controlPlaneMetrics = ControlPlaneMetrics()
     private let logger: Logger
@@ -51,16 +52,49 @@ public final class NodeDaemon: Sendable {
         } else {
             self.metricsServer = nil
         }
-        self.time = try TimeService(configuration: config, clock: clock, serving: serving, keys: keys, logger: logger)
+        let siblings = config.siblings.isEmpty ? nil : SiblingRegistry(config.siblings)
+        self.siblings = siblings
+        self.time = try TimeService(configuration: config, clock: clock, serving: serving, keys: keys, siblings: siblings, logger: logger)
         let server = try NTPServer(config: config, clock: clock, serving: serving, statistics: statistics, logger: logger)
         self.server = server
         if let keys {
-            server.update(symmetric: keys.serverConfiguration)
+            server.update(symmetric: Self.symmetricConfiguration(keys: keys, siblings: siblings))
             logger.info("symmetric keys loaded", metadata: ["file": "\(keys.path)", "keys": "\(keys.all.map { "\($0.id) \($0.type.rawValue)" })"])
         }
         self.nts = try config.nts.map {
             try NodeNTS(configuration: $0, ntpServer: server, ntpPort: server.listeners.first?.port, logger: logger)
         }
+    }
+
+    /// What the server accepts: every key of the key file, and from each sibling's address only its keys.
+    private static func symmetricConfiguration(keys: SymmetricKeyRing, siblings: SiblingRegistry?) -> SymmetricServerConfiguration {
+        SymmetricServerConfiguration(keys: keys.all, computer: keys.computer, restrictions: siblings?.restrictions ?? [:])
+    }
+
+    /// A sibling key operation (stage, activate, retire; see `SiblingRegistry`), applied to the pollers from
+    /// their next request and to the server from its next packet. For the admin API: the operation is
+    /// validated before anything changes, and repeating it changes nothing.
+    @discardableResult
+    public func changeSiblingKeys(_ operation: SiblingKeyOperation, siblings names: [String]? = nil) throws(SiblingKeyError) -> Bool {
+        guard let siblings, let keys else { throw .noSiblings }
+        let changed = try siblings.change(operation, siblings: names, knownKeys: Set(keys.all.map(\.id)))
+        server.update(symmetric: Self.symmetricConfiguration(keys: keys, siblings: siblings))
+        if changed {
+            logger.notice("sibling keys changed", metadata: ["operation": "\(operation)", "siblings": "\(names ?? ["all"])"])
+        }
+        return changed
+    }
+
+    /// NTS steering, checked every couple of seconds: see `NTSSteering`.
+    private func steerNTS() {
+        guard let nts else { return }
+        let (settings, siblingList) = config.withLock { ($0.nts, $0.siblings) }
+        guard let settings, settings.steer, siblings != nil else {
+            nts.steer(to: nil)
+            return
+        }
+        nts.steer(to: NTSSteering.target(
+            timekeeping: time.hasSources ? time.status() : nil, siblings: siblingList, steerHoldover: settings.steerHoldover))
     }
 
     private static func source(for config: NodeConfig) -> ServingState.Source {
@@ -72,22 +106,21 @@ public final class NodeDaemon: Sendable {
         let statusPath = config.withLock { $0.statusSocket }
         let status = StatusServer(path: statusPath, logger: logger) { [self] in self.status() }
         let reload = ReloadOnHangup { [self] in self.reload() }
+        typealias Entry = ServiceGroupConfiguration.ServiceConfiguration
+        var services: [Entry] = [.init(service: server), .init(service: time)]
+        if let metricsServer {
+            services.append(Entry(service: metricsServer))
+            services.append(Entry(service: PeriodicTask(interval: .seconds(2)) { [self] in
+                self.controlPlaneMetrics.record(self.status())
+            }))
+        }
+        services += [Entry(service: status), Entry(service: reload)]
+        services += (nts?.services ?? []).map { Entry(service: $0) }
+        if nts != nil, siblings != nil {
+            services.append(Entry(service: PeriodicTask(interval: .seconds(1)) { [self] in self.steerNTS() }))
+        }
         let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: server),
-                    .init(service: time),
-                ] + (metricsServer.map { [
-                    ServiceGroupConfiguration.ServiceConfiguration(service: $0),
-                    ServiceGroupConfiguration.ServiceConfiguration(service: PeriodicTask(interval: .seconds(2)) { [self] in
-                        self.controlPlaneMetrics.record(self.status())
-                    }),
-                ] } ?? []) + [
-                    .init(service: status),
-                    .init(service: reload),
-                ] + (nts?.services ?? []).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         if case .local(let stratum) = serving.current {
             logger.notice("serving the local clock at stratum \(stratum) ([local] stratum): no time source is configured")
         }
@@ -118,11 +151,18 @@ public final class NodeDaemon: Sendable {
         if let keys {
             do {
                 try keys.reload()
-                server.update(symmetric: keys.serverConfiguration)
                 logger.notice("symmetric keys reloaded", metadata: ["keys": "\(keys.all.map { "\($0.id) \($0.type.rawValue)" })"])
             } catch {
                 logger.error("symmetric key file reload failed, keeping the keys in use", metadata: ["error": "\(error)"])
             }
+        }
+        if let siblings {
+            let (changed, needRestart) = siblings.applyKeys(from: next.siblings)
+            if !changed.isEmpty { logger.notice("sibling keys reloaded", metadata: ["siblings": "\(changed)"]) }
+            if !needRestart.isEmpty { logger.warning("siblings added or removed take effect at restart", metadata: ["siblings": "\(needRestart)"]) }
+        }
+        if let keys {
+            server.update(symmetric: Self.symmetricConfiguration(keys: keys, siblings: siblings))
         }
         if next.keyFile != previous.keyFile {
             logger.warning("[keys] file changes only at restart; the current file was re-read")
@@ -170,7 +210,9 @@ public final class NodeDaemon: Sendable {
             nts: nts?.status,
             timekeeping: time.hasSources ? time.status() : nil,
             symmetricKeys: keys?.summary ?? [],
-            metricsListener: metricsServer?.listener)
+            metricsListener: metricsServer?.listener,
+            siblings: siblings?.status(traffic: server.siblingTraffic) ?? [],
+            ntsSteeredTo: nts?.steeredTo?.description)
     }
 }
 

@@ -7,6 +7,7 @@ import NIOPosix
 import NTPCore
 import NTSKE
 import ServiceLifecycle
+import Synchronization
 
 /// The node's NTS (RFC 8915): the cookie master keys, the NTS-KE server, certificate renewal and key
 /// rotation, and the NTS configuration of the NTP server, kept in step.
@@ -21,6 +22,9 @@ final class NodeNTS: Sendable {
     private let ntpServer: NTPServer
     private let ciphers = OpenSSLCipherFactory()
     private let logger: Logger
+    /// The NTS-KE policy as configured; steering replaces its server and port.
+    private let basePolicy: NTSKEServerPolicy
+    private let steering = Mutex<SocketEndpoint?>(nil)
 
     /// - Parameter ntpPort: the node's own NTP port, advertised in Port Negotiation when it is not 123 and
     ///   the configuration names none.
@@ -47,12 +51,8 @@ final class NodeNTS: Sendable {
         if !policy.problems.isEmpty {
             throw NodeStartError(message: "NTS configuration: \(policy.problems.joined(separator: "; "))")
         }
-        let ntp = ntpServer
-        let responder = NTSKEResponder(policy: policy, ciphers: ciphers) { sessionKeys in
-            // The NTP server's NTS configuration holds the current master key's cipher, made once per key.
-            var random = SecureRandomGenerator()
-            return ntp.ntsConfiguration?.sealCookie(sessionKeys, using: &random) ?? []
-        }
+        basePolicy = policy
+        let responder = Self.responder(policy: policy, ciphers: ciphers, ntpServer: ntpServer)
         let limits = NTSKELimits(
             maximumConnections: configuration.maximumConnections,
             timeout: .nanoseconds(Int64(configuration.timeout * 1e9)), sessionRate: configuration.sessionRate)
@@ -68,6 +68,36 @@ final class NodeNTS: Sendable {
         certificates = CertificateWatcher(
             certificate: configuration.certificate, privateKey: configuration.privateKey, server: keyEstablishment, logger: logger)
     }
+
+    private static func responder(policy: NTSKEServerPolicy, ciphers: OpenSSLCipherFactory, ntpServer: NTPServer) -> NTSKEResponder {
+        NTSKEResponder(policy: policy, ciphers: ciphers) { [ntpServer] sessionKeys in
+            // The NTP server's NTS configuration holds the current master key's cipher, made once per key.
+            var random = SecureRandomGenerator()
+            return ntpServer.ntsConfiguration?.sealCookie(sessionKeys, using: &random) ?? []
+        }
+    }
+
+    /// Points new NTS-KE clients at `sibling`'s NTP service (Server and Port Negotiation, RFC 8915 §4.1.7-8)
+    /// or, with nil, back at this node's own. Cookies are sealed under the site's shared master key, so the
+    /// sibling opens them. Connections in progress finish with the responder they started with.
+    func steer(to sibling: SocketEndpoint?) {
+        let changed = steering.withLock { current in
+            defer { current = sibling }
+            return current != sibling
+        }
+        guard changed else { return }
+        var policy = basePolicy
+        if let sibling {
+            policy.ntpServer = sibling.host
+            policy.ntpPort = sibling.port
+            logger.warning("pointing new NTS clients at a sibling", metadata: ["sibling": "\(sibling)"])
+        } else {
+            logger.notice("serving new NTS clients again")
+        }
+        keyEstablishment.replaceResponder(Self.responder(policy: policy, ciphers: ciphers, ntpServer: ntpServer))
+    }
+
+    var steeredTo: SocketEndpoint? { steering.withLock { $0 } }
 
     /// The services to run beside the NTP server.
     var services: [any Service] {

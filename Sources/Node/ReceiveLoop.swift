@@ -98,8 +98,11 @@ final class ReceiveLoop: @unchecked Sendable {
             case .admitted(let packet):
                 decisions.append(rules.respond(
                     to: packet, request: request(at: Int32(index)), rateLimit: admitted.verdict,
-                    receivedAt: admitted.receivedAt, state: state, random: &random))
+                    receivedAt: admitted.receivedAt, state: state, client: admitted.source, random: &random))
             }
+        }
+        if let symmetric = rules.symmetric, !symmetric.restrictions.isEmpty {
+            recordSiblingTraffic(symmetric)
         }
         let nts = rules.nts
         let mac = rules.symmetric?.computer
@@ -140,6 +143,26 @@ final class ReceiveLoop: @unchecked Sendable {
             }
         }
         shared.statistics.record(tally)
+    }
+
+    /// Siblings' keyed requests, answered or rejected, for the sibling report (only their addresses).
+    private func recordSiblingTraffic(_ symmetric: SymmetricServerConfiguration) {
+        for (index, decision) in decisions.enumerated() {
+            let source = admissions[index].source
+            guard symmetric.restrictions[source] != nil, case .admitted(let packet) = admissions[index].admission,
+                  let mac = packet.mac
+            else { continue }
+            switch decision {
+            case .reply:
+                shared.siblingTraffic.answered(from: source, keyID: mac.keyID)
+            case .drop(.authenticationFailed):
+                shared.siblingTraffic.rejected(
+                    from: source, keyID: mac.keyID,
+                    reason: SiblingTraffic.reason(keyID: mac.keyID, from: source, configuration: symmetric))
+            case .drop:
+                break
+            }
+        }
     }
 
     /// Datagram `index` of the batch; a cut one is reported at the slot size, which the parser rejects.

@@ -43,6 +43,13 @@ public enum StatusReport {
             let keys = nts.cookieKeys.map { "\($0.id)\($0.current ? "*" : "")" }.joined(separator: " ")
             lines.append("Cookie keys     : \(keys) (* current), rotation every \(nts.rotateIntervalSeconds) s")
         }
+        if let steered = status.ntsSteeredTo {
+            lines.append("NTS steering    : new NTS clients are sent to sibling \(steered) (this node cannot serve good time)")
+        }
+        for sibling in status.siblings {
+            let answered = sibling.answeredByKey.sorted { $0.key < $1.key }.map { "\($0.value) under key \($0.key)" }.joined(separator: ", ")
+            lines.append("Sibling         : \(sibling.name): send key \(sibling.sendKey), accepts \(sibling.acceptedKeys.map(String.init).joined(separator: ",")); polled \(sibling.requests), \(sibling.replies) replies, \(sibling.failures) failed\(sibling.lastFailure.map { " (last: \($0))" } ?? ""); its requests: \(answered.isEmpty ? "none" : answered) answered, \(sibling.rejected) rejected\(sibling.lastRejection.map { " (last: \($0))" } ?? "")")
+        }
         if let time = status.timekeeping {
             lines.append("")
             lines += TimekeepingText.tracking(time.tracking, refclocks: time.refclocks, leap: time.leap)

@@ -218,7 +218,10 @@ final class SelectionTests: XCTestCase {
         ])
         XCTAssertEqual(result.selected, SourceID("PPS"))
         XCTAssertEqual(result.stratum, 0)
-        XCTAssertEqual(result.state(of: SourceID("ntp1")), .combined)
+        // A network source votes but is never averaged into a reference clock's time.
+        XCTAssertEqual(result.state(of: SourceID("ntp1")), .notCombined)
+        XCTAssertEqual(result.verdict(for: SourceID("ntp1"))?.note, "cross-check only (a reference clock is selected)")
+        XCTAssertEqual(result.offset, 0.00001)
     }
 
     func testSystemRootValuesComeFromTheSelectedSource() {

@@ -64,6 +64,8 @@ int cfs_batch_send(int fd, cfs_batch *batch);
 /// A connected UDP client socket to `host` (numeric or a name) and `port`, with kernel receive timestamps
 /// enabled when available. Returns the descriptor, or -1 with a message in `err`.
 int cfs_udp_connect(const char *host, uint16_t port, int *stamp_mode, char *err, size_t errlen);
+/// cfs_udp_connect from the numeric source address `local` (NULL: the kernel's choice).
+int cfs_udp_connect_from(const char *host, uint16_t port, const char *local, int *stamp_mode, char *err, size_t errlen);
 /// Sends on a connected socket. Returns bytes sent or -errno.
 ssize_t cfs_send(int fd, const void *data, size_t length);
 /// Receives one datagram on a connected socket within `timeout_ms`. Returns its length (0 on timeout),

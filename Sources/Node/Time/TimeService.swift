@@ -26,12 +26,18 @@ public final class TimeService: Service, Sendable {
     private let leapIndicator = Mutex<LeapIndicator>(.noWarning)
     private let systemDriver: SystemClockDriver?
     private let metrics = TimekeepingMetrics()
+    private let previousStates = Mutex<[SourceID: SourceState]>([:])
+
+    let keys: SymmetricKeyRing?
+    let siblings: SiblingRegistry?
 
     /// Throws when `[clock] driver = "system"` lacks CAP_SYS_TIME.
-    let keys: SymmetricKeyRing?
-
-    public init(configuration: NodeConfig, clock: SoftwareClock, serving: ServingState, keys: SymmetricKeyRing? = nil, logger: Logger) throws {
+    public init(
+        configuration: NodeConfig, clock: SoftwareClock, serving: ServingState, keys: SymmetricKeyRing? = nil,
+        siblings: SiblingRegistry? = nil, logger: Logger
+    ) throws {
         self.keys = keys
+        self.siblings = siblings
         systemDriver = configuration.clock.driver == .system ? try SystemClockDriver(configuration: configuration.clock, logger: logger) : nil
         self.configuration = configuration
         self.clock = clock
@@ -46,6 +52,7 @@ public final class TimeService: Service, Sendable {
         keeperConfiguration.selection.minSources = configuration.clock.minSources
         keeperConfiguration.selection.maxDistance = configuration.clock.maxDistance
         keeperConfiguration.selection.combineLimit = configuration.clock.combineLimit
+        keeperConfiguration.ownReferenceIDs = Set(LocalAddresses.forNode(configuration).map { Self.referenceID(forHost: $0.description) })
         var frequency = 0.0
         var skew: Double?
         driftFile = configuration.clock.driftFile.map(DriftFile.init(path:))
@@ -90,6 +97,12 @@ public final class TimeService: Service, Sendable {
                 referenceID: referenceID(forHost: server.host),
                 poll: ClientExchange.precisionSeconds(Int8(clamping: server.minPoll))))
         }
+        for sibling in configuration.siblings {
+            list.append(SourceDefinition(
+                id: SourceID(sibling.name), kind: .sibling, options: sibling.options,
+                referenceID: referenceID(forHost: sibling.host),
+                poll: ClientExchange.precisionSeconds(Int8(clamping: sibling.minPoll))))
+        }
         return list
     }
 
@@ -110,11 +123,26 @@ public final class TimeService: Service, Sendable {
         }
     }
 
+    /// The node's first specific NTP listen address of the sibling's family: the address the sibling knows
+    /// this node by. nil (the kernel chooses) when the node listens on a wildcard only.
+    static func sourceAddress(for sibling: NodeConfig.Sibling, _ configuration: NodeConfig) -> String? {
+        guard let target = IPAddress(sibling.host)?.unmapped else { return nil }
+        return configuration.ntp.listen.lazy.compactMap { endpoint -> String? in
+            guard endpoint.host != "0.0.0.0", endpoint.host != "::", let address = IPAddress(endpoint.host)?.unmapped else { return nil }
+            switch (address, target) {
+            case (.v4, .v4), (.v6, .v6): return endpoint.host
+            default: return nil
+            }
+        }.first
+    }
+
     static func sourceID(_ server: NodeConfig.Server) -> SourceID {
         SourceID(server.port == 123 ? server.host : "\(server.host):\(server.port)")
     }
 
-    public var hasSources: Bool { !configuration.refclocks.isEmpty || !configuration.servers.isEmpty }
+    public var hasSources: Bool {
+        !configuration.refclocks.isEmpty || !configuration.servers.isEmpty || !configuration.siblings.isEmpty
+    }
 
     public func run() async throws {
         guard hasSources else {
@@ -124,8 +152,17 @@ public final class TimeService: Service, Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.updateLoop() }
             for server in configuration.servers {
-                let poller = UpstreamPoller(id: Self.sourceID(server), server: server, service: self, logger: logger)
+                let poller = UpstreamPoller(server: PollTarget(server), service: self, logger: logger)
                 group.addTask { await poller.run() }
+            }
+            if let siblings {
+                for sibling in siblings.siblings {
+                    var logger = logger
+                    logger[metadataKey: "peer.id"] = "\(sibling.name)"
+                    let target = PollTarget(sibling, registry: siblings, localAddress: Self.sourceAddress(for: sibling, configuration))
+                    let poller = UpstreamPoller(server: target, service: self, logger: logger)
+                    group.addTask { await poller.run() }
+                }
             }
             for refclock in configuration.refclocks {
                 group.addTask { await self.runRefclock(refclock) }
@@ -140,7 +177,9 @@ public final class TimeService: Service, Sendable {
         var lastDriftSave = ContinuousClock.now
         while !Task.isCancelled {
             update()
-            metrics.record(status())
+            let status = status()
+            metrics.record(status)
+            logTransitions(status.sources)
             if ContinuousClock.now - lastDriftSave > .seconds(3_600) {
                 saveDrift()
                 lastDriftSave = .now
@@ -179,6 +218,26 @@ public final class TimeService: Service, Sendable {
                 logger.notice("synchronised", metadata: ["source": "\(reference)", "stratum": "\(state.stratum)"])
             } else if previous.1 {
                 logger.warning("no selectable source: unsynchronised")
+            }
+        }
+    }
+
+    /// Logs a source becoming a falseticker, or usable again, with selection's reason: a reference clock
+    /// outvoted by the siblings is the GPS cross-check firing and must be loud.
+    private func logTransitions(_ sources: [SourceReport]) {
+        let previous = previousStates.withLock { states in
+            defer { states = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0.state) }) }
+            return states
+        }
+        for source in sources {
+            let before = previous[source.id]
+            guard before != source.state else { continue }
+            if source.state == .falseticker {
+                logger.warning(
+                    source.kind.isReferenceClock ? "reference clock outvoted: not served" : "source is a falseticker",
+                    metadata: ["source": "\(source.id)", "reason": "\(source.note ?? "-")"])
+            } else if before == .falseticker {
+                logger.notice("source agrees with the majority again", metadata: ["source": "\(source.id)", "state": "\(source.state)"])
             }
         }
     }

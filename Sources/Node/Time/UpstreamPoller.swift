@@ -6,17 +6,19 @@ import NTPCore
 import NTSKE
 import TimeCore
 
-/// Polls one upstream NTP or NTS server in client mode and files each measurement with the time service.
+/// Polls one upstream NTP or NTS server, or a sibling, in client mode and files each measurement with the
+/// time service.
 ///
 /// Like chrony: `iburst` sends four requests two seconds apart at start, then the interval starts at
 /// `minpoll` and doubles after eight good samples in a row, up to `maxpoll`; a failed or rejected exchange
 /// halves it again (never below `minpoll`). NTS goes through the project's NTS client (key establishment,
 /// cookie jar, re-keying when cookies run out).
 struct UpstreamPoller: Sendable {
-    let id: SourceID
-    let server: NodeConfig.Server
+    let server: PollTarget
     let service: TimeService
     let logger: Logger
+
+    var id: SourceID { server.id }
 
     func run() async {
         var logger = logger
@@ -41,7 +43,8 @@ struct UpstreamPoller: Sendable {
             service.polled(id)
             let outcome = await measure(nts: nts)
             switch outcome {
-            case .success(let measurement):
+            case .success(let measurement, let key):
+                server.siblings?.replied(from: id.name, key: key)
                 if service.addNetworkSample(measurement, from: id) {
                     good += 1
                     if good >= 8 && poll < server.maxPoll {
@@ -52,6 +55,7 @@ struct UpstreamPoller: Sendable {
                     good = 0
                 }
             case .failure(let message):
+                server.siblings?.failed(id.name, reason: message)
                 good = 0
                 poll = max(server.minPoll, poll - 1)
                 logger.debug("no sample", metadata: ["error": "\(message)"])
@@ -73,31 +77,33 @@ struct UpstreamPoller: Sendable {
     }
 
     enum Outcome: Sendable {
-        case success(NTPMeasurement)
+        /// A measurement, and the key id its reply was authenticated with.
+        case success(NTPMeasurement, key: UInt32?)
         case failure(String)
     }
 
     private func measure(nts: NTSTimeClient?) async -> Outcome {
         if let nts {
             do {
-                return .success(try await nts.query().measurement)
+                return .success(try await nts.query().measurement, key: nil)
             } catch {
                 return .failure("\(error)")
             }
         }
-        let client = NTPQueryClient(server: SocketEndpoint(host: server.host, port: server.port))
+        let client = NTPQueryClient(server: SocketEndpoint(host: server.host, port: server.port), localAddress: server.localAddress)
         var key: SymmetricKey?
-        if let id = server.key {
-            // Looked up at every poll, so a reloaded key file takes effect at the next request.
+        if let id = server.key() {
+            // Looked up at every poll, so a reloaded key file or a key switch takes effect at the next request.
             guard let found = service.keys?.key(id) else { return .failure("key \(id) is not in the key file") }
             key = found
         }
+        server.siblings?.requestSent(to: id.name)
         let computer = service.keys?.computer
         // The query blocks on its socket for up to its timeout: keep it off the cooperative pool.
         return await withCheckedContinuation { [key] continuation in
             DispatchQueue.global().async {
                 do {
-                    continuation.resume(returning: .success(try client.query(key: key, computer: computer)))
+                    continuation.resume(returning: .success(try client.query(key: key, computer: computer), key: key?.id))
                 } catch {
                     continuation.resume(returning: .failure("\(error)"))
                 }

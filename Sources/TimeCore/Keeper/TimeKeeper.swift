@@ -19,6 +19,8 @@ public struct TimeKeeper: Sendable {
         var estimate: SourceEstimate?
         var state: SourceState = .unusable
         var note: String? = "no samples yet"
+        /// Why selection called the source a falseticker (for status), nil otherwise.
+        var falsetickerNote: String?
     }
 
     public let configuration: TimeKeeperConfiguration
@@ -149,6 +151,8 @@ public struct TimeKeeper: Sendable {
         selection = result
         for id in order {
             sources[id]?.state = result.states[id] ?? .unusable
+            let note = falsetickerNote(for: id, in: result)
+            sources[id]?.falsetickerNote = note
         }
         guard let selectedID = result.selected, let offset = result.offset, let chosen = sources[selectedID], let estimate = chosen.estimate else {
             if lostSince == nil { lostSince = now }
@@ -260,7 +264,8 @@ public struct TimeKeeper: Sendable {
                 lastSampleAge: source.samples.last.map { now.seconds(since: $0.localTime) },
                 offset: source.estimate?.offset, jitter: source.estimate?.jitter,
                 rootDistance: source.estimate?.rootDistance(at: now, dispersionRate: configuration.dispersionRate),
-                samples: source.samples.count, accepted: source.accepted, dropped: source.dropped, note: source.note)
+                samples: source.samples.count, accepted: source.accepted, dropped: source.dropped,
+                note: source.note ?? source.falsetickerNote)
         }
     }
 
@@ -312,13 +317,35 @@ public struct TimeKeeper: Sendable {
             localTime: raw.localTime, dispersion: raw.dispersion, jitter: 0, sampleCount: 1, reach: source.reach.value)
     }
 
+    /// For a falseticker: whom it disagrees with and by how much. A reference clock outvoted by network
+    /// sources (typically the node's siblings) is the GPS cross-check at work: a spoofed or jammed receiver
+    /// at one antenna is outvoted by the site's other nodes, and this says so in status.
+    private func falsetickerNote(for id: SourceID, in result: SelectionResult) -> String? {
+        guard let verdict = result.verdict(for: id), verdict.state == .falseticker, let source = sources[id] else { return nil }
+        let majority = result.verdicts.filter { $0.state == .selected || $0.state == .combined || $0.state == .notCombined }.map(\.id)
+        guard let estimate = source.estimate, let offset = result.offset, !majority.isEmpty else {
+            return "falseticker: \(verdict.note ?? "outside the majority")"
+        }
+        let difference = (estimate.offset - offset) * 1e3
+        let names = majority.map(\.name).joined(separator: ", ")
+        let sign = difference >= 0 ? "+" : ""
+        let what = source.definition.kind.isReferenceClock ? "reference clock disagrees with" : "disagrees with"
+        let distance = (verdict.distance * 1e3).formatted3
+        return "falseticker: \(what) the majority (\(names)) by \(sign)\(difference.formatted3) ms, beyond the error bounds (±\(distance) ms); not used"
+    }
+
     private func note(for source: Source, now: LocalTime) -> String? {
         guard let newest = source.samples.last else { return "no samples yet" }
         let age = now.seconds(since: newest.localTime)
         let limit = source.definition.kind.isReferenceClock
             ? configuration.refclockStalePolls * source.definition.poll : configuration.networkStaleAfter
         if age > limit { return "no sample for \(Int(age)) s" }
-        if source.estimate == nil { return "too few samples" }
+        guard let estimate = source.estimate else { return "too few samples" }
+        if !source.definition.kind.isReferenceClock, estimate.stratum > 1,
+           configuration.ownReferenceIDs.contains(estimate.referenceID)
+        {
+            return "follows this node (reference id \(estimate.referenceID)): left out to avoid a timing loop"
+        }
         return nil
     }
 }

@@ -1,3 +1,5 @@
+import NTPCore
+
 /// Tunables of the `TimeKeeper`, read from the node's `[clock]` and `[selection]` configuration.
 public struct TimeKeeperConfiguration: Sendable, Equatable {
     public var discipline = DisciplineConfiguration()
@@ -16,6 +18,10 @@ public struct TimeKeeperConfiguration: Sendable, Equatable {
     public var refclockStalePolls: Double = 2
     /// A network source whose newest sample is older than this many seconds is left out of selection.
     public var networkStaleAfter: Double = 4 * 1024
+    /// The reference ids other servers give this node (RFC 5905 §7.3: its IPv4 addresses, hashes of its IPv6
+    /// ones). A network source above stratum 1 whose reference id is one of them follows this node: selecting
+    /// it would close a timing loop, so it is left out (RFC 5905 §13 loop detection, as chrony and ntpd do).
+    public var ownReferenceIDs: Set<ReferenceID> = []
 
     public init() {}
 }

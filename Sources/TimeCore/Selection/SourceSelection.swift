@@ -27,7 +27,9 @@ import NTPCore
 /// 7. Combining (RFC 5905 §11.2.3 with chrony's `combinelimit` in place of §11.2.2's clustering): eligible
 ///    survivors whose root distance is at most `combineLimit` × the selected one's are `+`, the others `-`. The
 ///    system offset is the 1/distance-weighted mean of `*` and `+`; the system jitter is chrony's combined
-///    deviation around the selected source.
+///    deviation around the selected source. When a reference clock is selected, network sources (upstreams,
+///    siblings) are never combined with it: they vote in step 2, so they can catch a lying GPS, but a node
+///    with a healthy reference clock serves that clock's time, not an average with its neighbours'.
 public enum SourceSelection {
     /// Run selection over the sources' estimates at local time `now`. Duplicate ids: the first one in `estimates`
     /// counts, the rest are ignored (ids are unique per node by configuration).
@@ -147,8 +149,12 @@ public enum SourceSelection {
         // 7. Combining.
         let selectedDistance = verdicts[chosen].distance
         var combined: [Int] = []
+        let referenceSelected = sources[chosen].kind.isReferenceClock
         for index in eligible {
-            if index == chosen || verdicts[index].distance <= policy.combineLimit * selectedDistance {
+            if referenceSelected, !sources[index].kind.isReferenceClock {
+                verdicts[index].state = .notCombined
+                verdicts[index].note = "cross-check only (a reference clock is selected)"
+            } else if index == chosen || verdicts[index].distance <= policy.combineLimit * selectedDistance {
                 combined.append(index)
             } else {
                 verdicts[index].state = .notCombined

@@ -1,0 +1,52 @@
+import Foundation
+import NTPCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The addresses other servers may know this node by, for RFC 5905 loop detection: the specific NTP listen
+/// addresses, plus every interface address when the node listens on a wildcard. Read once at start.
+enum LocalAddresses {
+    static func forNode(_ config: NodeConfig) -> [IPAddress] {
+        var result = Set<IPAddress>()
+        var wildcard = false
+        for endpoint in config.ntp.listen {
+            guard let address = IPAddress(endpoint.host)?.unmapped else { continue }
+            if endpoint.host == "0.0.0.0" || endpoint.host == "::" {
+                wildcard = true
+            } else {
+                result.insert(address)
+            }
+        }
+        if wildcard { result.formUnion(interfaceAddresses()) }
+        return result.sorted()
+    }
+
+    /// getifaddrs(3): every configured IPv4 and IPv6 interface address.
+    static func interfaceAddresses() -> [IPAddress] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return [] }
+        defer { freeifaddrs(list) }
+        var result: [IPAddress] = []
+        var cursor: UnsafeMutablePointer<ifaddrs>? = first
+        while let entry = cursor {
+            defer { cursor = entry.pointee.ifa_next }
+            guard let socketAddress = entry.pointee.ifa_addr else { continue }
+            var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            let length: socklen_t
+            switch Int32(socketAddress.pointee.sa_family) {
+            case AF_INET: length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            case AF_INET6: length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+            default: continue
+            }
+            guard getnameinfo(socketAddress, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
+            // Link-local IPv6 comes with a zone ("fe80::1%eth0"): the address is what a peer sees.
+            let text = String(cString: host).split(separator: "%").first.map(String.init) ?? ""
+            if let address = IPAddress(text) { result.append(address.unmapped) }
+        }
+        return result
+    }
+}

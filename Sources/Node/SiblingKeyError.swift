@@ -1,0 +1,15 @@
+public enum SiblingKeyError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unknownSibling(String)
+    case noSiblings
+    case keyNotInKeyFile(UInt32)
+    case retiringSendKey(UInt32, sibling: String)
+
+    public var description: String {
+        switch self {
+        case .unknownSibling(let name): "no sibling named \"\(name)\""
+        case .noSiblings: "this node has no siblings"
+        case .keyNotInKeyFile(let key): "key \(key) is not in the key file: add it there (and reload) first"
+        case .retiringSendKey(let key, let sibling): "key \(key) is still the send key for \(sibling): activate another key first"
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import Fleet
+import NTPCore
+import Synchronization
+
+/// The server side of sibling peering: requests that arrived from siblings' addresses, answered per key or
+/// rejected with the reason, so a sibling polling with a wrong or retired key is reported by the node it
+/// polls (the poller itself only sees silence, as chrony's server sends nothing back). Recorded by the receive
+/// loops only for siblings' addresses, which send a request every few seconds at most.
+final class SiblingTraffic: Sendable {
+    struct Entry: Sendable, Equatable {
+        var answeredByKey: [UInt32: UInt64] = [:]
+        var rejected: UInt64 = 0
+        var lastRejection: String?
+        var lastRejectionKey: UInt32?
+    }
+
+    private let entries = Mutex<[IPAddress: Entry]>([:])
+
+    func answered(from address: IPAddress, keyID: UInt32) {
+        entries.withLock { $0[address, default: Entry()].answeredByKey[keyID, default: 0] += 1 }
+    }
+
+    func rejected(from address: IPAddress, keyID: UInt32, reason: String) {
+        entries.withLock { entries in
+            var entry = entries[address, default: Entry()]
+            entry.rejected += 1
+            entry.lastRejection = reason
+            entry.lastRejectionKey = keyID
+            entries[address] = entry
+        }
+    }
+
+    func entry(for address: IPAddress) -> Entry { entries.withLock { $0[address] ?? Entry() } }
+
+    /// Why a sibling's request under `keyID` was not answered.
+    static func reason(keyID: UInt32, from address: IPAddress, configuration: SymmetricServerConfiguration) -> String {
+        if let allowed = configuration.restrictions[address], !allowed.contains(keyID) {
+            return configuration.keys[keyID] == nil
+                ? "key \(keyID) is not in the key file"
+                : "key \(keyID) is not accepted from this sibling (accepted: \(allowed.sorted().map(String.init).joined(separator: ", ")))"
+        }
+        return configuration.keys[keyID] == nil ? "key \(keyID) is not in the key file" : "MAC does not verify under key \(keyID)"
+    }
+}

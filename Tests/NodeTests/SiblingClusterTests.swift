@@ -1,0 +1,294 @@
+import Fleet
+import FleetCrypto
+import NTSKE
+import Foundation
+import GPSTestSupport
+import NTPCore
+import TimeCore
+import XCTest
+
+/// Three real `fleetnode`s on three loopback addresses (127.0.0.11-13, one port), each with its own "GPS" (an
+/// NTP shared-memory segment written by the test, as gpsd writes it, with microsecond precision), peering
+/// with each other over MAC-authenticated NTP.
+final class SiblingClusterTests: XCTestCase {
+    static let addresses = ["127.0.0.11", "127.0.0.12", "127.0.0.13"]
+    /// SHM units of the three nodes' GPS (0 and 1 are gpsd's root-only units).
+    static let units = [5, 6, 7]
+
+    /// The cluster agrees; a node that loses its GPS follows a sibling at stratum 2 (and the sibling it
+    /// follows does not follow it back), then returns to stratum 1; a node whose GPS is 5 ms off is outvoted
+    /// by its siblings and stops serving it.
+    func testClusterSurvivesLostGPSAndCatchesALyingOne() async throws {
+        let cluster = try await SiblingCluster.start(testCase: self)
+        defer { cluster.stop() }
+        let (a, b, c) = (cluster.nodes[0], cluster.nodes[1], cluster.nodes[2])
+
+        // All agree: stratum 1 on their own GPS, both siblings reachable, within a millisecond.
+        for (index, node) in cluster.nodes.enumerated() {
+            try await waitFor(node, seconds: 30) { status in
+                guard status.serving.stratum == 1, status.serving.referenceID == "GPS",
+                      let sources = status.timekeeping?.sources else { return false }
+                let siblings = sources.filter { $0.kind == .sibling }
+                return siblings.count == 2 && siblings.allSatisfy { $0.reach != 0 && abs($0.offset ?? 1) < 0.001 && $0.state == .notCombined }
+            }
+            let status = try await node.status()
+            XCTAssertEqual(status.siblings.count, 2, "node \(index)")
+            for sibling in status.siblings {
+                XCTAssertGreaterThan(sibling.replies, 0, "node \(index) → \(sibling.name)")
+                XCTAssertEqual(sibling.rejected, 0)
+                XCTAssertEqual(sibling.lastReplyKey, 1)
+            }
+            let gps = try XCTUnwrap(status.timekeeping?.sources.first { $0.id.name == "GPS" })
+            XCTAssertEqual(gps.state, .selected, "the node's own GPS, not an average with its siblings")
+        }
+
+        // C loses its GPS: it follows a sibling at stratum 2, and that sibling sees the loop.
+        cluster.feeders[2].setRunning(false)
+        try await waitFor(c, seconds: 30) { $0.serving.stratum == 2 && ["127.0.0.11", "127.0.0.12"].contains($0.serving.referenceID) }
+        let followed = try await c.status().serving.referenceID
+        let leader = followed == "127.0.0.11" ? a : b
+        try await waitFor(leader, seconds: 20) { status in
+            status.serving.stratum == 1
+                && status.timekeeping?.sources.first { $0.id.name.hasPrefix("127.0.0.13") }?.note?.contains("follows this node") == true
+        }
+        // C's answers stay authenticated and its time within a millisecond of the others.
+        let cOffsets = try await c.status().timekeeping?.sources.filter { $0.kind == .sibling && $0.state != .unusable }.compactMap(\.offset) ?? []
+        XCTAssertFalse(cOffsets.isEmpty)
+        XCTAssertTrue(cOffsets.allSatisfy { abs($0) < 0.001 }, "\(cOffsets)")
+
+        // GPS back: stratum 1 again.
+        cluster.feeders[2].setRunning(true)
+        try await waitFor(c, seconds: 30) { $0.serving.stratum == 1 && $0.serving.referenceID == "GPS" }
+
+        // B's GPS now lies by 5 ms: its siblings outvote it, and B says why.
+        cluster.feeders[1].setOffset(nanoseconds: 5_000_000)
+        try await waitFor(b, seconds: 40) { status in
+            guard let gps = status.timekeeping?.sources.first(where: { $0.id.name == "GPS" }) else { return false }
+            return gps.state == .falseticker && status.serving.stratum == 2
+        }
+        let bStatus = try await b.status()
+        let gps = try XCTUnwrap(bStatus.timekeeping?.sources.first { $0.id.name == "GPS" })
+        let note = try XCTUnwrap(gps.note)
+        XCTAssertTrue(note.contains("reference clock disagrees with the majority"), note)
+        XCTAssertTrue(note.contains("127.0.0.11") || note.contains("127.0.0.13"), note)
+        XCTAssertTrue(b.log.contains("reference clock outvoted"), "logged")
+        // What B serves follows the majority, not the lying GPS: the others see B within a millisecond.
+        try await waitFor(a, seconds: 30) { status in
+            guard let bSource = status.timekeeping?.sources.first(where: { $0.id.name.hasPrefix("127.0.0.12") }), let offset = bSource.offset else { return false }
+            return abs(offset) < 0.001 && bSource.lastSampleAge ?? 99 < 3
+        }
+    }
+
+    /// A sibling polling under a key the node does not accept from it gets no answer; both ends report it.
+    func testWrongKeyIsRejectedAndReported() async throws {
+        // Node 0 polls node 1 under key 3, which node 1 does not accept from node 0 (it accepts key 1).
+        let cluster = try await SiblingCluster.start(testCase: self, count: 2) { index, sibling in
+            index == 0 ? (key: 3, accept: [1]) : (key: 1, accept: [1])
+        }
+        defer { cluster.stop() }
+        try await waitFor(cluster.nodes[1], seconds: 15) { status in
+            status.siblings.first?.rejected ?? 0 >= 2
+        }
+        let server = try await cluster.nodes[1].status()
+        let fromZero = try XCTUnwrap(server.siblings.first)
+        XCTAssertEqual(fromZero.lastRejection, "key 3 is not accepted from this sibling (accepted: 1)")
+        XCTAssertGreaterThanOrEqual(server.ntp.dropped["authenticationFailed"] ?? 0, 2)
+        let client = try await cluster.nodes[0].status()
+        let toOne = try XCTUnwrap(client.siblings.first)
+        XCTAssertEqual(toOne.replies, 0)
+        XCTAssertGreaterThanOrEqual(toOne.failures, 2)
+        XCTAssertNotNil(toOne.lastFailure)
+        let source = try XCTUnwrap(client.timekeeping?.sources.first { $0.kind == .sibling })
+        XCTAssertEqual(source.reach, 0, "never reached under the wrong key")
+        // The other direction, under the right key, works.
+        XCTAssertGreaterThan(server.siblings.first?.replies ?? 0, 0)
+    }
+
+    /// Stage, switch and retire a key by configuration reload while both nodes poll each other every second:
+    /// not one exchange fails, and the new key is in use at the end.
+    func testSendKeySwitchLosesNoExchange() async throws {
+        let cluster = try await SiblingCluster.start(testCase: self, count: 2)
+        defer { cluster.stop() }
+        func sent(_ node: Int) async throws -> NodeStatus.Sibling {
+            let status = try await cluster.nodes[node].status()
+            return try XCTUnwrap(status.siblings.first)
+        }
+        // Before both serve time, replies are "unsynchronised" (and counted as failed exchanges): start counting
+        // once both are synchronised.
+        for node in cluster.nodes {
+            try await waitFor(node, seconds: 20) { $0.serving.stratum == 1 && $0.siblings.first?.replies ?? 0 >= 3 }
+        }
+        try await Task.sleep(for: .seconds(2))
+        let failuresBefore = [try await sent(0).failures, try await sent(1).failures]
+
+        // 1. Stage key 2 on both (accepted, not sent). 2. Switch both to key 2, one after the other, with
+        // polling in between. 3. Retire key 1.
+        for step in [(key: 1, accept: [1, 2]), (key: 2, accept: [1, 2]), (key: 2, accept: [2])] {
+            for node in 0..<2 {
+                try cluster.reconfigure(node, key: step.key, accept: step.accept)
+                let reloads = try await cluster.nodes[node].status().configReloads
+                cluster.nodes[node].signal(SIGHUP)
+                try await waitFor(cluster.nodes[node], seconds: 10) { $0.configReloads > reloads }
+                let replies = try await sent(node).replies
+                try await waitFor(cluster.nodes[node], seconds: 10) { $0.siblings.first?.replies ?? 0 >= replies + 2 }
+            }
+        }
+        for node in 0..<2 {
+            let sibling = try await sent(node)
+            XCTAssertEqual(sibling.failures, failuresBefore[node], "no exchange lost: \(sibling.lastFailure ?? "")")
+            XCTAssertEqual(sibling.rejected, 0)
+            XCTAssertEqual(sibling.sendKey, 2)
+            XCTAssertEqual(sibling.acceptedKeys, [2])
+            XCTAssertEqual(sibling.lastReplyKey, 2)
+            XCTAssertGreaterThan(sibling.answeredByKey["1"] ?? 0, 0)
+            XCTAssertGreaterThan(sibling.answeredByKey["2"] ?? 0, 0)
+        }
+        // Key 1 is retired: a request under it is now refused.
+        let serverPort = cluster.port
+        let keys = try SymmetricKeyFile.parse(String(contentsOfFile: cluster.keyFile, encoding: .utf8))
+        let old = try XCTUnwrap(keys.first { $0.id == 1 })
+        // From 127.0.0.12 (node 1's address), which node 0 knows as a sibling.
+        let query = NTPQueryClient(server: SocketEndpoint(host: Self.addresses[0], port: serverPort), localAddress: Self.addresses[1])
+        XCTAssertThrowsError(try query.query(key: old, computer: OpenSSLMACComputer()))
+        try await waitFor(cluster.nodes[0], seconds: 5) { $0.siblings.first?.rejected ?? 0 >= 1 }
+    }
+
+    /// An unsynchronised node points new NTS-KE clients at its synchronised sibling; the sibling opens the
+    /// cookies (shared cookie keys) and answers with NTS-authenticated stratum-1 time.
+    func testNTSSteeringToAHealthySibling() async throws {
+        let directory = try NodeProcess.makeDirectory()
+        let certificate = try TestCertificate.make(in: directory)
+        let cookieKeys = directory.appendingPathComponent("cookie-keys").path
+        // Node 0: no GPS, and min_sources = 2 with a single sibling: never synchronised, so it steers.
+        // Node 1: a GPS; it serves NTS with the same cookie key file.
+        let cluster = try await SiblingCluster.start(testCase: self, count: 2, extra: { index in
+            return (index == 0 ? "[clock]\nmin_sources = 2\n" : "") + """
+                [nts]
+                listen = ["127.0.0.1:0"]
+                certificate = "\(certificate.certificate)"
+                private_key = "\(certificate.privateKey)"
+                key_file = "\(cookieKeys)"
+                """
+        }, gps: [false, true])
+        defer { cluster.stop() }
+        let steering = cluster.nodes[0]
+        try await waitFor(steering, seconds: 30) { $0.ntsSteeredTo == "\(Self.addresses[1]):\(cluster.port)" }
+        let steeringStatus = try await steering.status()
+        XCTAssertFalse(steeringStatus.serving.synchronized)
+        XCTAssertTrue(steering.log.contains("pointing new NTS clients at a sibling"))
+
+        let trust = try TLSContext.client(trustedCertificates: certificate.certificate, alpn: "ntske/1")
+        let client = NTSTimeClient(configuration: .init(
+            host: "127.0.0.1", kePort: try await steering.ntsKEPort(), serverName: "localhost", trust: trust,
+            ciphers: OpenSSLCipherFactory()))
+        let result = try await client.query()
+        XCTAssertEqual(result.server, SocketEndpoint(host: Self.addresses[1], port: cluster.port))
+        XCTAssertEqual(result.measurement.stratum, 1)
+        let healthy = try await cluster.nodes[1].status()
+        XCTAssertGreaterThanOrEqual(healthy.ntp.ntsAuthenticated, 1)
+        XCTAssertNil(healthy.ntsSteeredTo, "a synchronised node serves its own clients")
+    }
+}
+
+/// Nodes on 127.0.0.11... with one port, a shared key file, SHM "GPS" units, and every node a sibling of
+/// every other one.
+final class SiblingCluster {
+    let nodes: [NodeProcess]
+    let feeders: [SHMFeeder]
+    let port: UInt16
+    let keyFile: String
+    let directory: URL
+    private let configs: (Int, Int, [Int]) -> String
+
+    typealias KeyChoice = (Int, String) -> (key: Int, accept: [Int])
+
+    init(nodes: [NodeProcess], feeders: [SHMFeeder], port: UInt16, keyFile: String, directory: URL, configs: @escaping (Int, Int, [Int]) -> String) {
+        self.nodes = nodes
+        self.feeders = feeders
+        self.port = port
+        self.keyFile = keyFile
+        self.directory = directory
+        self.configs = configs
+    }
+
+    static func start(
+        testCase: XCTestCase, count: Int = 3, keys: @escaping KeyChoice = { _, _ in (key: 1, accept: [1]) },
+        extra: @escaping (Int) -> String = { _ in "" }, gps: [Bool]? = nil
+    ) async throws -> SiblingCluster {
+        let directory = try NodeProcess.makeDirectory()
+        let keyFile = directory.appendingPathComponent("ntp.keys").path
+        // Test keys made here, never committed: an AES128 key and a SHA256 key, as `chronyc keygen` writes them.
+        let hex = { (bytes: Int) in (0..<bytes).map { _ in String(format: "%02X", UInt8.random(in: 0...255)) }.joined() }
+        try "1 AES128 HEX:\(hex(16))\n2 SHA256 HEX:\(hex(32))\n3 SHA1 HEX:\(hex(20))\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        chmod(keyFile, 0o600)
+        let port = freeLoopbackPort()
+        let addresses = SiblingClusterTests.addresses
+        let withGPS = gps ?? Array(repeating: true, count: count)
+        func config(_ index: Int, key: Int?, accept: [Int]?) -> String {
+            var text = """
+                [ntp]
+                listen = ["\(addresses[index]):\(port)"]
+                threads = 1
+
+                [keys]
+                file = "\(keyFile)"
+
+                \(extra(index))
+
+                """
+            if withGPS[index] {
+                text += """
+
+                    [[refclock]]
+                    name = "GPS"
+                    driver = "shm"
+                    unit = \(SiblingClusterTests.units[index])
+                    poll = 2
+
+                    """
+            }
+            for other in 0..<count where other != index {
+                let choice = key.map { (key: $0, accept: accept ?? [$0]) } ?? keys(index, addresses[other])
+                text += """
+
+                    [[sibling]]
+                    address = "\(addresses[other]):\(port)"
+                    key = \(choice.key)
+                    accept = [\(choice.accept.map(String.init).joined(separator: ", "))]
+                    minpoll = 0
+                    maxpoll = 0
+                    iburst = false
+
+                    """
+            }
+            return text
+        }
+        var feeders: [SHMFeeder] = []
+        for index in 0..<count where withGPS[index] {
+            feeders.append(try SHMFeeder(unit: SiblingClusterTests.units[index]))
+        }
+        var nodes: [NodeProcess] = []
+        do {
+            for index in 0..<count {
+                nodes.append(try await NodeProcess(config: config(index, key: nil, accept: nil)))
+            }
+        } catch {
+            for feeder in feeders { feeder.stop() }
+            throw error
+        }
+        return SiblingCluster(nodes: nodes, feeders: feeders, port: port, keyFile: keyFile, directory: directory) { index, key, accept in
+            config(index, key: key, accept: accept)
+        }
+    }
+
+    /// Rewrites node `index`'s configuration with this send key and accepted set for every sibling.
+    func reconfigure(_ index: Int, key: Int, accept: [Int]) throws {
+        try nodes[index].write(config: configs(index, key, accept))
+    }
+
+    func stop() {
+        for node in nodes { node.stop() }
+        for feeder in feeders { feeder.stop() }
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
