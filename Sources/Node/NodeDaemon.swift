@@ -20,6 +20,8 @@ public final class NodeDaemon: Sendable {
     private let time: TimeService
     private let keys: SymmetricKeyRing?
     private let metricsServer: MetricsServer?
+    /// The state database's writer (`[state]`), nil without one.
+    private let recorder: StoreRecorder?
     private let controlPlaneMetrics = ControlPlaneMetrics()
     private let logger: Logger
     private let startedMonotonic = ContinuousClock.now
@@ -51,7 +53,8 @@ public final class NodeDaemon: Sendable {
         } else {
             self.metricsServer = nil
         }
-        self.time = try TimeService(configuration: config, clock: clock, serving: serving, keys: keys, logger: logger)
+        self.recorder = try Self.openStore(config.state, configPath: configPath, logger: logger)
+        self.time = try TimeService(configuration: config, clock: clock, serving: serving, keys: keys, recorder: recorder, logger: logger)
         let server = try NTPServer(config: config, clock: clock, serving: serving, statistics: statistics, logger: logger)
         self.server = server
         if let keys {
@@ -60,6 +63,19 @@ public final class NodeDaemon: Sendable {
         }
         self.nts = try config.nts.map {
             try NodeNTS(configuration: $0, ntpServer: server, ntpPort: server.listeners.first?.port, logger: logger)
+        }
+    }
+
+    /// A database that cannot be opened stops the node: it holds the keys, and a node that silently started
+    /// without them (or with an empty store) could serve unauthenticated or rotate onto keys no peer has.
+    private static func openStore(_ state: NodeConfig.State?, configPath: String, logger: Logger) throws -> StoreRecorder? {
+        guard let state else { return nil }
+        do {
+            let store = try NodeStore(path: state.database)
+            logger.info("state database opened", metadata: ["file": "\(state.database)", "bytes": "\(store.sizeOnDisk())"])
+            return try StoreRecorder(store: store, retention: state.retention, flushInterval: state.flushInterval, logger: logger)
+        } catch {
+            throw ConfigError(file: configPath, line: nil, key: "state.database", message: "\(error)")
         }
     }
 
@@ -72,10 +88,17 @@ public final class NodeDaemon: Sendable {
         let statusPath = config.withLock { $0.statusSocket }
         let status = StatusServer(path: statusPath, logger: logger) { [self] in self.status() }
         let reload = ReloadOnHangup { [self] in self.reload() }
+        // Listed before `time`: stopped after it, so its last samples and drift are written.
+        var storeServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let recorder {
+            storeServices.append(.init(service: recorder))
+            storeServices.append(.init(service: PeriodicTask(interval: .seconds(2)) { [self] in recorder.observe(node: self.status()) }))
+        }
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: server),
+                ] + storeServices + [
                     .init(service: time),
                 ] + (metricsServer.map { [
                     ServiceGroupConfiguration.ServiceConfiguration(service: $0),
@@ -170,7 +193,8 @@ public final class NodeDaemon: Sendable {
             nts: nts?.status,
             timekeeping: time.hasSources ? time.status() : nil,
             symmetricKeys: keys?.summary ?? [],
-            metricsListener: metricsServer?.listener)
+            metricsListener: metricsServer?.listener,
+            stateStore: recorder?.status())
     }
 }
 
