@@ -30,13 +30,14 @@ public final class NodeStore: Sendable {
         configuration.label = "fleetnode.state"
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
-            // Every commit synced to disk before it returns (key writes must survive a power cut), and
-            // deleted content overwritten (retired key material).
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Deleted content overwritten (retired key material).
             try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // Every commit synced to disk before it returns: key writes must survive a power cut. Set on the
+            // writer after GRDB's WAL setup, which chooses NORMAL.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try StoreSchema.migrator.migrate(pool)
             // The keys are what a node cannot run without: check their pages at every open (fast: the table
             // is small), so damage is reported here and not at the first rotation.
