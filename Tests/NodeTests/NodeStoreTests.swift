@@ -218,6 +218,38 @@ final class NodeStoreTests: XCTestCase {
         XCTAssertEqual(status.pending, 0)
     }
 
+    /// Certificate swaps and key changes made outside the store reach the journal from status snapshots.
+    func testCertificateAndKeyChangesBecomeEvents() throws {
+        let store = try NodeStore(path: path, now: { 500 })
+        let recorder = try StoreRecorder(store: store, flushInterval: 3_600, logger: Logger(label: "test"))
+        func status(certificate: String, cookies: [UInt32], current: UInt32, symmetric: [UInt32]) -> NodeStatus {
+            NodeStatus(
+                name: "n", version: "v", uptimeSeconds: 1,
+                clock: .init(driver: "software", offsetSeconds: 0, frequencyPPM: 0, precision: -20),
+                serving: .init(synchronized: false, source: "none", leap: 3, stratum: 16, referenceID: "", rootDelaySeconds: 0, rootDispersionSeconds: 0),
+                listeners: [], ntp: ServerCounters(), busiestClients: [], rateLimiting: false, configReloads: 0,
+                nts: .init(listeners: [], certificate: .init(subject: "CN=time.test", notAfter: 2_000_000_000, sha256: certificate),
+                           certificateSwaps: 0, cookieKeys: cookies.map { .init(id: $0, createdAt: 0, current: $0 == current) },
+                           rotateIntervalSeconds: 0, ntske: NTSKECounters(), activeConnections: 0),
+                symmetricKeys: symmetric.map { .init(id: $0, type: "AES128", bits: 128) })
+        }
+        recorder.observe(node: status(certificate: "aa", cookies: [1, 2], current: 2, symmetric: [1]))
+        recorder.observe(node: status(certificate: "aa", cookies: [1, 2], current: 2, symmetric: [1]))
+        recorder.observe(node: status(certificate: "bb", cookies: [2, 3], current: 3, symmetric: [1, 2]))
+        recorder.flush()
+        let events = try store.events().map { "\($0.kind) \($0.subject): \($0.detail)" }
+        XCTAssertEqual(events, [
+            "certificate CN=time.test: in use: sha256 aa, valid until 2000000000",
+            "key cookie: in use: 1, 2, current 2",
+            "key symmetric-file: in use: 1 AES128",
+            "certificate CN=time.test: swapped in: sha256 bb, valid until 2000000000",
+            "key cookie/3: added",
+            "key cookie/1: dropped",
+            "key cookie/3: current",
+            "key symmetric-file/2: loaded 2 AES128",
+        ])
+    }
+
     func testDriftRoundTrip() throws {
         let store = try NodeStore(path: path)
         XCTAssertNil(try store.drift())
