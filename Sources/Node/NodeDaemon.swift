@@ -147,6 +147,9 @@ public final class NodeDaemon: Sendable {
                 logger.error("symmetric key file reload failed, keeping the keys in use", metadata: ["error": "\(error)"])
             }
         }
+        if next.state != previous.state {
+            logger.warning("[state] changes only at restart")
+        }
         if next.keyFile != previous.keyFile {
             logger.warning("[keys] file changes only at restart; the current file was re-read")
         }

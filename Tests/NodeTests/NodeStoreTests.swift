@@ -161,9 +161,19 @@ final class NodeStoreTests: XCTestCase {
         XCTAssertEqual(recorder.status().pending, 500)
         XCTAssertTrue(recorder.flush())
         XCTAssertEqual(try store.sampleCount(), 500)
-        let status = recorder.status()
+        // Throughput of one batch: 20,000 samples in one transaction (a week of 1 Hz samples is 604,800 rows).
+        for index in 0..<20_000 {
+            recorder.recordSample(.init(source: "PPS", local: Int64(index), utc: 1_700_000_000 + Double(index), offset: 1e-7, delay: 0, dispersion: 1e-8))
+        }
+        let started = ContinuousClock.now
+        XCTAssertTrue(recorder.flush())
+        let elapsed = ContinuousClock.now - started
+        print("state store: 20000 samples in one batch in \(elapsed) (\(Int(20_000 / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)))) rows/s)")
+        XCTAssertEqual(try store.sampleCount(), 20_500)
+        var status = recorder.status()
+        XCTAssertEqual(status.measurementsWritten, 20_500)
+        status = recorder.status()
         XCTAssertEqual(status.pending, 0)
-        XCTAssertEqual(status.measurementsWritten, 500)
         XCTAssertNotNil(status.lastWrite)
         XCTAssertEqual(status.path, path)
         XCTAssertGreaterThan(status.sizeBytes, 0)
