@@ -87,9 +87,7 @@ extension NodeStore {
     public func eventCount() throws(StoreError) -> Int {
         try read { db in try EventRecord.fetchCount(db) }
     }
-}
 
-extension NodeStore {
     /// Rows in the sample history.
     public func sampleCount() throws(StoreError) -> Int {
         try read { db in try SourceSampleRecord.fetchCount(db) }
