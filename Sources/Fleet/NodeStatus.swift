@@ -145,8 +145,10 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     /// "host:port" new NTS-KE clients are pointed at (Server Negotiation) while this node cannot serve good
     /// time, nil while it serves them itself.
     public var ntsSteeredTo: String?
+    /// The state database (`[state]`), nil without one.
+    public var stateStore: StateStoreStatus?
 
-    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = [], metricsListener: String? = nil, siblings: [Sibling] = [], ntsSteeredTo: String? = nil) {
+    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = [], metricsListener: String? = nil, siblings: [Sibling] = [], ntsSteeredTo: String? = nil, stateStore: StateStoreStatus? = nil) {
         self.name = name
         self.version = version
         self.uptimeSeconds = uptimeSeconds
@@ -163,5 +165,6 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         self.metricsListener = metricsListener
         self.siblings = siblings
         self.ntsSteeredTo = ntsSteeredTo
+        self.stateStore = stateStore
     }
 }

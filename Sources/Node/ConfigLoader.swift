@@ -34,7 +34,7 @@ public enum ConfigLoader {
 
     private static func read(_ root: TableReader) throws(ConfigError) -> NodeConfig {
         var config = NodeConfig()
-        try root.allowOnly(["node", "clock", "refclock", "server", "keys", "metrics", "local", "ntp", "access", "ratelimit", "nts", "sibling"])
+        try root.allowOnly(["node", "clock", "refclock", "server", "keys", "metrics", "local", "ntp", "access", "ratelimit", "nts", "sibling", "state"])
 
         if let node = try root.table("node") {
             try node.allowOnly(["name", "log_level", "status_socket"])
@@ -71,6 +71,9 @@ public enum ConfigLoader {
             // Loopback by default: metrics say a lot about a time server and carry no authentication.
             let text = try metrics.string("listen") ?? "127.0.0.1:9123"
             config.metricsListen = try endpoint(text, defaultPort: 9123, reader: metrics, key: "listen", index: 0)
+        }
+        if let state = try root.table("state") {
+            config.state = try readState(state)
         }
         if let keys = try root.table("keys") {
             try keys.allowOnly(["file"])
@@ -180,6 +183,20 @@ public enum ConfigLoader {
         if let distance = try table.number("max_distance", in: 0.001...16) { clock.maxDistance = distance }
         if let limit = try table.number("combine_limit", in: 1...1_000) { clock.combineLimit = limit }
         return clock
+    }
+
+    private static func readState(_ table: TableReader) throws(ConfigError) -> NodeConfig.State {
+        var state = NodeConfig.State()
+        try table.allowOnly(["database", "retention", "flush_interval"])
+        if let database = try table.string("database") {
+            guard database.hasPrefix("/"), !database.hasSuffix("/") else {
+                throw table.error("database", "must be the absolute path of a file")
+            }
+            state.database = database
+        }
+        if let retention = try table.number("retention", in: 60...31_622_400) { state.retention = retention }
+        if let interval = try table.number("flush_interval", in: 0.1...3_600) { state.flushInterval = interval }
+        return state
     }
 
     private static func readOptions(_ table: TableReader) throws(ConfigError) -> SourceOptions {

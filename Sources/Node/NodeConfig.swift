@@ -172,6 +172,16 @@ public struct NodeConfig: Sendable, Equatable {
         public var name: String { port == 123 ? host : "\(host):\(port)" }
     }
 
+    /// `[state]`: the node's state database (keys, drift, measurement history, event journal).
+    public struct State: Sendable, Equatable {
+        /// SQLite file (mode 0600, created with its directory if missing).
+        public var database: String = "/var/lib/fleetnode/state.sqlite"
+        /// Seconds of measurement history kept (a week by default); the journal and keys are kept.
+        public var retention: Double = 604_800
+        /// Seconds between batched writes of measurements and events.
+        public var flushInterval: Double = 5
+    }
+
     public var name: String = "fleetnode"
     public var logLevel: Logger.Level = .info
     /// Local status socket (JSON), readable by the owner and group only.
@@ -182,6 +192,8 @@ public struct NodeConfig: Sendable, Equatable {
     public var keyFile: String?
     /// `[metrics] listen`: Prometheus text format over HTTP (GET /metrics); nil without the table.
     public var metricsListen: SocketEndpoint?
+    /// `[state]`: nil without the table (no database: keys and drift live only in their files).
+    public var state: State?
     public var servers: [Server] = []
     public var siblings: [Sibling] = []
     /// Like chrony's `local stratum N`: serve the node's clock as synchronised at this stratum while no

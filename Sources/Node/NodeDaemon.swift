@@ -21,6 +21,8 @@ public final class NodeDaemon: Sendable {
     private let keys: SymmetricKeyRing?
     private let siblings: SiblingRegistry?
     private let metricsServer: MetricsServer?
+    /// The state database's writer (`[state]`), nil without one.
+    private let recorder: StoreRecorder?
     private let controlPlaneMetrics = ControlPlaneMetrics()
     private let logger: Logger
     private let startedMonotonic = ContinuousClock.now
@@ -54,7 +56,9 @@ public final class NodeDaemon: Sendable {
         }
         let siblings = config.siblings.isEmpty ? nil : SiblingRegistry(config.siblings)
         self.siblings = siblings
-        self.time = try TimeService(configuration: config, clock: clock, serving: serving, keys: keys, siblings: siblings, logger: logger)
+        self.recorder = try Self.openStore(config.state, configPath: configPath, logger: logger)
+        self.time = try TimeService(
+            configuration: config, clock: clock, serving: serving, keys: keys, siblings: siblings, recorder: recorder, logger: logger)
         let server = try NTPServer(config: config, clock: clock, serving: serving, statistics: statistics, logger: logger)
         self.server = server
         if let keys {
@@ -97,6 +101,19 @@ public final class NodeDaemon: Sendable {
             timekeeping: time.hasSources ? time.status() : nil, siblings: siblingList, steerHoldover: settings.steerHoldover))
     }
 
+    /// A database that cannot be opened stops the node: it holds the keys, and a node that silently started
+    /// without them (or with an empty store) could serve unauthenticated or rotate onto keys no peer has.
+    private static func openStore(_ state: NodeConfig.State?, configPath: String, logger: Logger) throws -> StoreRecorder? {
+        guard let state else { return nil }
+        do {
+            let store = try NodeStore(path: state.database)
+            logger.info("state database opened", metadata: ["file": "\(state.database)", "bytes": "\(store.sizeOnDisk())"])
+            return try StoreRecorder(store: store, retention: state.retention, flushInterval: state.flushInterval, logger: logger)
+        } catch {
+            throw ConfigError(file: configPath, line: nil, key: "state.database", message: "\(error)")
+        }
+    }
+
     private static func source(for config: NodeConfig) -> ServingState.Source {
         config.localStratum.map { .local(stratum: $0) } ?? .unsynchronized
     }
@@ -107,7 +124,13 @@ public final class NodeDaemon: Sendable {
         let status = StatusServer(path: statusPath, logger: logger) { [self] in self.status() }
         let reload = ReloadOnHangup { [self] in self.reload() }
         typealias Entry = ServiceGroupConfiguration.ServiceConfiguration
-        var services: [Entry] = [.init(service: server), .init(service: time)]
+        var services: [Entry] = [.init(service: server)]
+        // The store's services are listed before `time`: stopped after it, so its last samples and drift are written.
+        if let recorder {
+            services.append(Entry(service: recorder))
+            services.append(Entry(service: PeriodicTask(interval: .seconds(2)) { [self] in recorder.observe(node: self.status()) }))
+        }
+        services.append(Entry(service: time))
         if let metricsServer {
             services.append(Entry(service: metricsServer))
             services.append(Entry(service: PeriodicTask(interval: .seconds(2)) { [self] in
@@ -164,6 +187,9 @@ public final class NodeDaemon: Sendable {
         if let keys {
             server.update(symmetric: Self.symmetricConfiguration(keys: keys, siblings: siblings))
         }
+        if next.state != previous.state {
+            logger.warning("[state] changes only at restart")
+        }
         if next.keyFile != previous.keyFile {
             logger.warning("[keys] file changes only at restart; the current file was re-read")
         }
@@ -212,7 +238,8 @@ public final class NodeDaemon: Sendable {
             symmetricKeys: keys?.summary ?? [],
             metricsListener: metricsServer?.listener,
             siblings: siblings?.status(traffic: server.siblingTraffic) ?? [],
-            ntsSteeredTo: nts?.steeredTo?.description)
+            ntsSteeredTo: nts?.steeredTo?.description,
+            stateStore: recorder?.status())
     }
 }
 

@@ -33,6 +33,10 @@ public enum StatusReport {
         if !status.symmetricKeys.isEmpty {
             lines.append("Symmetric keys  : " + status.symmetricKeys.map { "\($0.id) (\($0.type), \($0.bits) bits)" }.joined(separator: ", "))
         }
+        if let store = status.stateStore {
+            let age = store.lastWrite.map { "last write \(Int(Date().timeIntervalSince1970 - $0)) s ago" } ?? "no write yet"
+            lines.append("State           : state database \(store.path), \(store.sizeBytes) bytes, \(age), \(store.events) events, \(store.writeFailures) write failures\(store.lastError.map { " (\($0))" } ?? "")")
+        }
         if let nts = status.nts {
             lines.append("NTS responses   : \(ntp.ntsAuthenticated) authenticated, \(ntp.ntsNAK) NAK (unknown cookie), \(ntp.ntsAuthenticationFailed) NAK (bad authenticator)")
             lines.append("NTS-KE          : \(nts.listeners.joined(separator: ", ")); \(nts.ntske.keysEstablished) sessions, \(nts.ntske.handshakeFailures) failed handshakes, \(nts.ntske.errorResponses) error responses, \(nts.ntske.timeouts) timeouts, \(nts.ntske.refusedOverLimit + nts.ntske.refusedRateLimited) refused")

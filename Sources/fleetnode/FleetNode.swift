@@ -10,7 +10,7 @@ struct FleetNode: AsyncParsableCommand {
         commandName: "fleetnode",
         abstract: "A GPS-disciplined, authenticated stratum-1 time server node.",
         version: ProductVersion.current,
-        subcommands: [Run.self, CheckConfig.self, Status.self, Version.self],
+        subcommands: [Run.self, CheckConfig.self, Status.self, Version.self, StoreExercise.self],
         defaultSubcommand: Run.self)
 }
 
@@ -83,5 +83,27 @@ struct Version: ParsableCommand {
         print("  TLS:     \(libraries.openSSL)")
         print("  gpsd:    libgps API \(libraries.gpsdAPI)")
         print("  SQLite:  \(libraries.sqlite)")
+    }
+}
+
+/// Hidden: drives a state database with key rotations and measurement batches, printing each write before
+/// and after it commits; the kill -9 test runs it (see `StoreExerciser`).
+struct StoreExercise: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store-exercise", abstract: "Exercise a state database (tests).", shouldDisplay: false)
+
+    @Option(help: "Database file.")
+    var database: String
+
+    @Option(help: "Key operations per kind (default: until killed).")
+    var writes: Int?
+
+    func run() throws {
+        do {
+            try StoreExerciser.run(path: database, writes: writes) { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+        } catch {
+            FileHandle.standardError.write(Data("fleetnode: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }

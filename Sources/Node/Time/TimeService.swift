@@ -31,13 +31,17 @@ public final class TimeService: Service, Sendable {
     let keys: SymmetricKeyRing?
     let siblings: SiblingRegistry?
 
+    /// The state database's recorder (`[state]`), nil without one.
+    let recorder: StateRecorder?
+
     /// Throws when `[clock] driver = "system"` lacks CAP_SYS_TIME.
     public init(
         configuration: NodeConfig, clock: SoftwareClock, serving: ServingState, keys: SymmetricKeyRing? = nil,
-        siblings: SiblingRegistry? = nil, logger: Logger
+        siblings: SiblingRegistry? = nil, recorder: StateRecorder? = nil, logger: Logger
     ) throws {
         self.keys = keys
         self.siblings = siblings
+        self.recorder = recorder
         systemDriver = configuration.clock.driver == .system ? try SystemClockDriver(configuration: configuration.clock, logger: logger) : nil
         self.configuration = configuration
         self.clock = clock
@@ -56,7 +60,11 @@ public final class TimeService: Service, Sendable {
         var frequency = 0.0
         var skew: Double?
         driftFile = configuration.clock.driftFile.map(DriftFile.init(path:))
-        if let driftFile {
+        if let stored = recorder?.storedDrift() {
+            frequency = stored.frequencyPPM * 1e-6
+            skew = max(stored.skewPPM * 1e-6, 1e-9)
+            logger.info("frequency restored from the state database", metadata: ["ppm": "\(stored.frequencyPPM)"])
+        } else if let driftFile {
             do {
                 if let contents = try driftFile.read() {
                     frequency = contents.frequencyPPM * 1e-6
@@ -180,6 +188,7 @@ public final class TimeService: Service, Sendable {
             let status = status()
             metrics.record(status)
             logTransitions(status.sources)
+            recordObservation(status)
             if ContinuousClock.now - lastDriftSave > .seconds(3_600) {
                 saveDrift()
                 lastDriftSave = .now
@@ -243,11 +252,14 @@ public final class TimeService: Service, Sendable {
     }
 
     func saveDrift() {
-        guard let driftFile else { return }
+        guard driftFile != nil || recorder != nil else { return }
         let (frequency, skew, updates) = keeper.withLock { ($0.model.frequency, $0.discipline.skew, $0.discipline.updates) }
         guard updates > 2 else { return }
+        let contents = DriftFile.Contents(frequencyPPM: frequency * 1e6, skewPPM: skew * 1e6)
+        recorder?.saveDrift(contents)
+        guard let driftFile else { return }
         do {
-            try driftFile.write(.init(frequencyPPM: frequency * 1e6, skewPPM: skew * 1e6))
+            try driftFile.write(contents)
         } catch {
             logger.warning("cannot write the drift file", metadata: ["error": "\(error)", "file": "\(driftFile.path)"])
         }
@@ -278,6 +290,7 @@ public final class TimeService: Service, Sendable {
             referenceID: measurement.referenceID)
         let accepted = keeper.withLock { $0.add(sample, from: id) }
         note(id, accepted ? nil : "sample refused")
+        if accepted { recordSample(id, local: sample.localTime, offset: sample.offset, delay: sample.delay, dispersion: sample.dispersion) }
         return accepted
     }
 
@@ -286,17 +299,21 @@ public final class TimeService: Service, Sendable {
     @discardableResult
     func addReferenceSample(reference: UnixTime, system: UnixTime, dispersion: Double, leap: LeapIndicator = .noWarning, from id: SourceID) -> Bool {
         let local = clock.local(fromSystem: system)
-        return keeper.withLock { keeper in
+        let (accepted, offset) = keeper.withLock { keeper in
             let offset = Double(reference.nanosecondsSinceEpoch &- keeper.utc(at: local)) * 1e-9
-            return keeper.add(SourceSample(localTime: local, offset: offset, dispersion: dispersion, leap: leap), from: id)
+            return (keeper.add(SourceSample(localTime: local, offset: offset, dispersion: dispersion, leap: leap), from: id), offset)
         }
+        if accepted { recordSample(id, local: local, offset: offset, dispersion: dispersion) }
+        return accepted
     }
 
     /// A PPS assert edge stamped with CLOCK_REALTIME by the kernel.
     @discardableResult
     func addPulse(system: UnixTime, from id: SourceID) -> PulseOutcome {
         let local = clock.local(fromSystem: system)
-        return keeper.withLock { $0.addPulse(from: id, local: local) }
+        let outcome = keeper.withLock { $0.addPulse(from: id, local: local) }
+        if case .accepted(let offset) = outcome { recordSample(id, local: local, offset: offset, dispersion: 0) }
+        return outcome
     }
 
     // MARK: Status

@@ -1,0 +1,213 @@
+import Fleet
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TimeCore
+
+/// The `StateRecorder` over a `NodeStore`: buffers samples, clock updates and events in memory and writes
+/// them in one transaction every `flushInterval` (one fsync per batch, not per sample), prunes measurements
+/// older than `retention`, and flushes what is left at shutdown. When writes fail (disk full) the rows stay
+/// buffered up to `maxPending`; beyond that the oldest measurements are dropped and counted (events are kept).
+public final class StoreRecorder: StateRecorder, Service {
+    public let store: NodeStore
+    public let retention: Double
+    let flushInterval: Duration
+    let maxPending: Int
+    let logger: Logger
+
+    private struct Pending {
+        var samples: [SourceSampleRecord] = []
+        var updates: [ClockUpdateRecord] = []
+        var events: [EventRecord] = []
+        var count: Int { samples.count + updates.count + events.count }
+    }
+
+    private struct Counters {
+        var lastWrite: Double?
+        var events = 0
+        var measurementsWritten: UInt64 = 0
+        var dropped: UInt64 = 0
+        var writeFailures: UInt64 = 0
+        var lastError: String?
+        var lastPrune: ContinuousClock.Instant?
+    }
+
+    private struct Observers {
+        var sources = SourceTransitionTracker()
+        var node = NodeEventObserver()
+        var lastUpdates = 0
+    }
+
+    private let pending = Mutex(Pending())
+    private let counters = Mutex(Counters())
+    private let observers = Mutex(Observers())
+    /// One flush at a time (the periodic task and the final flush at shutdown).
+    private let flushing = Mutex(())
+
+    public init(store: NodeStore, retention: Double = 604_800, flushInterval: Double = 5, maxPending: Int = 200_000, logger: Logger) throws(StoreError) {
+        self.store = store
+        self.retention = retention
+        self.flushInterval = .milliseconds(Int64(max(flushInterval, 0.01) * 1_000))
+        self.maxPending = maxPending
+        self.logger = logger
+        let events = try store.eventCount()
+        counters.withLock { $0.events = events }
+    }
+
+    // MARK: StateRecorder
+
+    public func storedDrift() -> DriftFile.Contents? {
+        do {
+            return try store.drift().map { DriftFile.Contents(frequencyPPM: $0.frequencyPPM, skewPPM: $0.skewPPM) }
+        } catch {
+            logger.warning("cannot read the drift from the state database", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    public func saveDrift(_ drift: DriftFile.Contents) {
+        do {
+            try store.saveDrift(frequencyPPM: drift.frequencyPPM, skewPPM: drift.skewPPM)
+            counters.withLock { $0.lastWrite = store.now() }
+        } catch {
+            failed(error)
+        }
+    }
+
+    public func recordSample(_ sample: SourceSampleRecord) {
+        let dropped = pending.withLock { pending in
+            pending.samples.append(sample)
+            return trim(&pending)
+        }
+        if dropped > 0 { counters.withLock { $0.dropped += UInt64(dropped) } }
+    }
+
+    public func observe(_ timekeeping: TimekeepingStatus, local: LocalTime, utc: Double) {
+        let tracking = timekeeping.tracking
+        let (events, update) = observers.withLock { observers -> ([EventRecord], ClockUpdateRecord?) in
+            let events = observers.sources.transitions(timekeeping.sources, at: utc)
+            guard tracking.updates != observers.lastUpdates else { return (events, nil) }
+            observers.lastUpdates = tracking.updates
+            let update = ClockUpdateRecord(
+                local: local, utc: utc, offset: tracking.lastOffset, rmsOffset: tracking.rmsOffset,
+                frequencyPPM: tracking.frequencyPPM, skewPPM: tracking.skewPPM, errorBound: tracking.errorBound,
+                source: tracking.selected?.name, synchronized: tracking.synchronized, updates: tracking.updates)
+            return (events, update)
+        }
+        guard !events.isEmpty || update != nil else { return }
+        let dropped = pending.withLock { pending in
+            pending.events += events
+            if let update { pending.updates.append(update) }
+            return trim(&pending)
+        }
+        if dropped > 0 { counters.withLock { $0.dropped += UInt64(dropped) } }
+    }
+
+    /// Journal events for certificate and key changes seen in the node's status.
+    public func observe(node status: NodeStatus) {
+        let events = observers.withLock { $0.node.events(status, at: store.now()) }
+        record(events)
+    }
+
+    /// Queues events for the next flush.
+    public func record(_ events: [EventRecord]) {
+        guard !events.isEmpty else { return }
+        pending.withLock { $0.events += events }
+    }
+
+    /// Drops the oldest measurements beyond `maxPending`; returns how many.
+    private func trim(_ pending: inout Pending) -> Int {
+        var dropped = 0
+        while pending.count > maxPending, !(pending.samples.isEmpty && pending.updates.isEmpty) {
+            let excess = pending.count - maxPending
+            let samples = min(excess, pending.samples.count)
+            pending.samples.removeFirst(samples)
+            let updates = min(excess - samples, pending.updates.count)
+            pending.updates.removeFirst(updates)
+            dropped += samples + updates
+        }
+        return dropped
+    }
+
+    // MARK: Writing
+
+    /// Writes everything buffered in one transaction; on failure the rows go back to the buffer.
+    @discardableResult
+    public func flush() -> Bool {
+        flushing.withLock { _ in
+            let batch = pending.withLock { pending in
+                defer { pending = Pending() }
+                return pending
+            }
+            guard batch.count > 0 else { return true }
+            do {
+                try store.append(samples: batch.samples, updates: batch.updates, events: batch.events)
+                counters.withLock {
+                    $0.lastWrite = store.now()
+                    $0.events += batch.events.count
+                    $0.measurementsWritten += UInt64(batch.samples.count + batch.updates.count)
+                }
+                return true
+            } catch {
+                failed(error)
+                let dropped = pending.withLock { pending in
+                    pending.samples = batch.samples + pending.samples
+                    pending.updates = batch.updates + pending.updates
+                    pending.events = batch.events + pending.events
+                    return trim(&pending)
+                }
+                counters.withLock { $0.dropped += UInt64(dropped) }
+                return false
+            }
+        }
+    }
+
+    /// Deletes measurements older than the retention.
+    public func prune() {
+        do {
+            let deleted = try store.prune(retention: retention)
+            counters.withLock { $0.lastPrune = .now }
+            if deleted > 0 { logger.debug("pruned measurement history", metadata: ["rows": "\(deleted)"]) }
+        } catch {
+            failed(error)
+        }
+    }
+
+    private func failed(_ error: any Error) {
+        counters.withLock {
+            $0.writeFailures += 1
+            $0.lastError = "\(error)"
+        }
+        logger.error("state database write failed", metadata: ["error": "\(error)", "file": "\(store.path)"])
+    }
+
+    /// Seconds between prunes: a tenth of the retention, at most an hour.
+    var pruneInterval: Duration { .milliseconds(Int64(max(1, min(3_600, retention / 10)) * 1_000)) }
+
+    public func run() async throws {
+        record([EventRecord(at: store.now(), kind: .node, subject: "fleetnode", detail: "started (\(ProductVersion.current))")])
+        prune()
+        flush()
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: self.flushInterval)
+                self.flush()
+                let due = self.counters.withLock { $0.lastPrune.map { ContinuousClock.now - $0 >= self.pruneInterval } ?? true }
+                if due { self.prune() }
+            }
+        }
+        record([EventRecord(at: store.now(), kind: .node, subject: "fleetnode", detail: "stopped")])
+        flush()
+    }
+
+    public func status() -> StateStoreStatus {
+        let waiting = pending.withLock { $0.count }
+        return counters.withLock {
+            StateStoreStatus(
+                path: store.path, sizeBytes: store.sizeOnDisk(), lastWrite: $0.lastWrite, events: $0.events,
+                measurementsWritten: $0.measurementsWritten, pending: waiting, dropped: $0.dropped,
+                writeFailures: $0.writeFailures, lastError: $0.lastError, retentionSeconds: retention)
+        }
+    }
+}
