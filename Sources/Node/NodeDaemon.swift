@@ -20,6 +20,8 @@ public final class NodeDaemon: Sendable {
     private let time: TimeService
     private let keys: SymmetricKeyRing?
     private let siblings: SiblingRegistry?
+    /// Sibling key sets changed through the API, persisted (nil without `[state]`).
+    private let siblingKeyStore: SiblingKeyStore?
     private let metricsServer: MetricsServer?
     /// The state database's writer (`[state]`), nil without one.
     private let recorder: StoreRecorder?
@@ -57,6 +59,19 @@ public final class NodeDaemon: Sendable {
         let siblings = config.siblings.isEmpty ? nil : SiblingRegistry(config.siblings)
         self.siblings = siblings
         self.recorder = try Self.openStore(config.state, configPath: configPath, logger: logger)
+        self.siblingKeyStore = siblings != nil ? recorder.map { SiblingKeyStore(store: $0.store) } : nil
+        if let siblingKeyStore, let siblings, let keys {
+            do {
+                let (sets, material) = try siblingKeyStore.load(config.siblings)
+                keys.addManaged(material)
+                siblings.restore(sets)
+                if !sets.isEmpty {
+                    logger.notice("sibling keys restored from the state database", metadata: ["siblings": "\(sets.keys.sorted())"])
+                }
+            } catch {
+                throw ConfigError(file: configPath, line: nil, key: "state.database", message: "sibling keys: \(error)")
+            }
+        }
         self.time = try TimeService(
             configuration: config, clock: clock, serving: serving, keys: keys, siblings: siblings, recorder: recorder, logger: logger)
         let server = try NTPServer(config: config, clock: clock, serving: serving, statistics: statistics, logger: logger)
@@ -75,13 +90,26 @@ public final class NodeDaemon: Sendable {
         SymmetricServerConfiguration(keys: keys.all, computer: keys.computer, restrictions: siblings?.restrictions ?? [:])
     }
 
-    /// A sibling key operation (stage, activate, retire; see `SiblingRegistry`), applied to the pollers from
-    /// their next request and to the server from its next packet. For the admin API: the operation is
-    /// validated before anything changes, and repeating it changes nothing.
+    /// A sibling key operation (stage, activate, retire; see `SiblingRegistry`) for the admin API: validated,
+    /// then persisted in the state database (when the node has one), then applied to the pollers from their
+    /// next request and to the server from its next packet. Repeating it changes nothing. `newKey`: a key
+    /// that is not in the key file, installed with the operation (the fleet tool distributes new keys so).
     @discardableResult
-    public func changeSiblingKeys(_ operation: SiblingKeyOperation, siblings names: [String]? = nil) throws(SiblingKeyError) -> Bool {
+    public func changeSiblingKeys(
+        _ operation: SiblingKeyOperation, siblings names: [String]? = nil, newKey: SymmetricKey? = nil
+    ) throws(SiblingKeyError) -> Bool {
         guard let siblings, let keys else { throw .noSiblings }
-        let changed = try siblings.change(operation, siblings: names, knownKeys: Set(keys.all.map(\.id)))
+        if let newKey, let held = keys.key(newKey.id), held != newKey {
+            throw .invalidKey("key \(newKey.id) is already held with other material or type; key ids are never reused")
+        }
+        let lookup = { (id: UInt32) -> SymmetricKey? in id == newKey?.id ? newKey : keys.key(id) }
+        let known = Set(keys.all.map(\.id)).union(newKey.map { [$0.id] } ?? [])
+        try siblings.change(operation, siblings: names, knownKeys: known, dryRun: true)
+        let store = siblingKeyStore
+        let changed = try siblings.change(operation, siblings: names, knownKeys: known, persistent: store != nil) { sibling throws(SiblingKeyError) in
+            try store?.persist(operation, sibling: sibling, lookup: lookup)
+        }
+        if let newKey { keys.addManaged([newKey]) }
         server.update(symmetric: Self.symmetricConfiguration(keys: keys, siblings: siblings))
         if changed {
             logger.notice("sibling keys changed", metadata: ["operation": "\(operation)", "siblings": "\(names ?? ["all"])"])
@@ -180,7 +208,10 @@ public final class NodeDaemon: Sendable {
             }
         }
         if let siblings {
-            let (changed, needRestart) = siblings.applyKeys(from: next.siblings)
+            let (changed, needRestart, managed) = siblings.applyKeys(from: next.siblings)
+            if !managed.isEmpty {
+                logger.warning("these siblings' keys are managed through the admin API (state database); their key and accept settings were not applied", metadata: ["siblings": "\(managed)"])
+            }
             if !changed.isEmpty { logger.notice("sibling keys reloaded", metadata: ["siblings": "\(changed)"]) }
             if !needRestart.isEmpty { logger.warning("siblings added or removed take effect at restart", metadata: ["siblings": "\(needRestart)"]) }
         }

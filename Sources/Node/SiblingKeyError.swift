@@ -3,6 +3,10 @@ public enum SiblingKeyError: Error, Sendable, Equatable, CustomStringConvertible
     case noSiblings
     case keyNotInKeyFile(UInt32)
     case retiringSendKey(UInt32, sibling: String)
+    /// The state database refused or failed the write: nothing was applied.
+    case notPersisted(String)
+    /// A key given with the request is malformed or clashes with a held key of that id.
+    case invalidKey(String)
 
     public var description: String {
         switch self {
@@ -10,6 +14,8 @@ public enum SiblingKeyError: Error, Sendable, Equatable, CustomStringConvertible
         case .noSiblings: "this node has no siblings"
         case .keyNotInKeyFile(let key): "key \(key) is not in the key file: add it there (and reload) first"
         case .retiringSendKey(let key, let sibling): "key \(key) is still the send key for \(sibling): activate another key first"
+        case .notPersisted(let message): "not stored, nothing changed: \(message)"
+        case .invalidKey(let message): "invalid key: \(message)"
         }
     }
 }

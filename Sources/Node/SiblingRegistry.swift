@@ -21,6 +21,8 @@ public final class SiblingRegistry: Sendable {
         var failures: UInt64 = 0
         var lastFailure: String?
         var lastReplyKey: UInt32?
+        /// The key set comes from the state database (changed through the API), not the configuration.
+        var managed = false
     }
 
     private let entries: Mutex<[Entry]>
@@ -79,14 +81,32 @@ public final class SiblingRegistry: Sendable {
 
     // MARK: Key changes
 
+    /// Key sets restored from the state database at start: they replace the configuration's for these siblings.
+    func restore(_ sets: [String: (key: UInt32, accept: Set<UInt32>)]) {
+        entries.withLock { entries in
+            for index in entries.indices {
+                guard let set = sets[entries[index].sibling.name] else { continue }
+                entries[index].sibling.key = set.key
+                entries[index].sibling.accept = set.accept
+                entries[index].managed = true
+            }
+        }
+    }
+
     /// A reloaded configuration's send keys and accepted keys, for the siblings this node already polls.
-    /// Returns the names of siblings whose keys changed, and of siblings added or removed (those need a
-    /// restart: pollers are started once).
-    public func applyKeys(from siblings: [NodeConfig.Sibling]) -> (changed: [String], needRestart: [String]) {
+    /// Returns the names of siblings whose keys changed, of siblings added or removed (those need a
+    /// restart: pollers are started once), and of siblings whose keys the state database holds (the
+    /// configuration's keys no longer apply to them).
+    public func applyKeys(from siblings: [NodeConfig.Sibling]) -> (changed: [String], needRestart: [String], managed: [String]) {
         entries.withLock { entries in
             var changed: [String] = []
+            var managed: [String] = []
             for index in entries.indices {
                 guard let next = siblings.first(where: { $0.name == entries[index].sibling.name }) else { continue }
+                if entries[index].managed {
+                    if next.key != entries[index].sibling.key || next.accept != entries[index].sibling.accept { managed.append(next.name) }
+                    continue
+                }
                 if next.key != entries[index].sibling.key || next.accept != entries[index].sibling.accept {
                     entries[index].sibling.key = next.key
                     entries[index].sibling.accept = next.accept
@@ -95,15 +115,20 @@ public final class SiblingRegistry: Sendable {
             }
             let known = Set(entries.map(\.sibling.name))
             let wanted = Set(siblings.map(\.name))
-            return (changed, known.symmetricDifference(wanted).sorted())
+            return (changed, known.symmetricDifference(wanted).sorted(), managed)
         }
     }
 
     /// Applies one key operation to the named siblings (all when `names` is nil). `knownKeys`: the ids in
     /// the key file; a key must be there before it can be staged or activated. Idempotent: repeating an
-    /// operation changes nothing and succeeds. Returns whether anything changed.
+    /// operation changes nothing and succeeds. Returns whether anything changed (would change, with
+    /// `dryRun`, which validates only). `persist` runs for each target sibling after validation and before
+    /// anything changes; its error aborts the operation.
     @discardableResult
-    public func change(_ operation: SiblingKeyOperation, siblings names: [String]? = nil, knownKeys: Set<UInt32>) throws(SiblingKeyError) -> Bool {
+    public func change(
+        _ operation: SiblingKeyOperation, siblings names: [String]? = nil, knownKeys: Set<UInt32>, dryRun: Bool = false,
+        persistent: Bool = false, persist: (NodeConfig.Sibling) throws(SiblingKeyError) -> Void = { _ throws(SiblingKeyError) in }
+    ) throws(SiblingKeyError) -> Bool {
         try entries.withLock { entries throws(SiblingKeyError) -> Bool in
             let targets: [Int]
             if let names {
@@ -127,6 +152,9 @@ public final class SiblingRegistry: Sendable {
                 }
             }
             var changed = false
+            if !dryRun {
+                for index in targets { try persist(entries[index].sibling) }
+            }
             for index in targets {
                 var sibling = entries[index].sibling
                 switch operation {
@@ -139,9 +167,10 @@ public final class SiblingRegistry: Sendable {
                     sibling.accept.remove(key)
                 }
                 if sibling != entries[index].sibling {
-                    entries[index].sibling = sibling
                     changed = true
+                    if !dryRun { entries[index].sibling = sibling }
                 }
+                if !dryRun, persistent { entries[index].managed = true }
             }
             return changed
         }

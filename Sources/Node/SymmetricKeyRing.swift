@@ -42,9 +42,25 @@ public final class SymmetricKeyRing: Sendable {
         loaded.withLock { $0 = Date() }
     }
 
-    public func key(_ id: UInt32) -> SymmetricKey? { keys.withLock { $0[id] } }
+    /// Keys installed through the admin API and kept in the state database (sibling keys staged with their
+    /// material); the key file's keys win on an id held by both.
+    private let managed = Mutex<[UInt32: SymmetricKey]>([:])
 
-    public var all: [SymmetricKey] { keys.withLock { Array($0.values) }.sorted { $0.id < $1.id } }
+    public func key(_ id: UInt32) -> SymmetricKey? { keys.withLock { $0[id] } ?? managed.withLock { $0[id] } }
+
+    public var all: [SymmetricKey] {
+        let file = keys.withLock { $0 }
+        let merged = file.merging(managed.withLock { $0 }) { fromFile, _ in fromFile }
+        return merged.values.sorted { $0.id < $1.id }
+    }
+
+    /// Adds (or replaces) managed keys.
+    public func addManaged(_ added: [SymmetricKey]) {
+        managed.withLock { for key in added { $0[key.id] = key } }
+    }
+
+    /// The ids in the key file itself.
+    public var fileKeyIDs: Set<UInt32> { keys.withLock { Set($0.keys) } }
 
     /// What the server accepts from now on.
     public var serverConfiguration: SymmetricServerConfiguration {

@@ -1,4 +1,5 @@
 import Fleet
+import Foundation
 import NTPCore
 @testable import Node
 @testable import TimeCore
@@ -40,10 +41,52 @@ final class SiblingRegistryTests: XCTestCase {
         next[0].key = 2
         next[0].accept = [1, 2]
         next.append(NodeConfig.Sibling(host: "192.0.2.13", key: 1))
-        let (changed, needRestart) = registry.applyKeys(from: next)
+        let (changed, needRestart, managed) = registry.applyKeys(from: next)
+        XCTAssertEqual(managed, [])
         XCTAssertEqual(changed, ["192.0.2.11"])
         XCTAssertEqual(needRestart, ["192.0.2.13"])
         XCTAssertEqual(registry.sendKey(for: "192.0.2.11"), 2)
+    }
+
+    /// Key changes persisted in the state database survive a restart and then outrank the configuration.
+    func testKeyChangesArePersistedAndRestored() throws {
+        let directory = try NodeProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("state.sqlite").path
+        let old = try SymmetricKey(id: 1, type: .aes128, secret: [UInt8](repeating: 1, count: 16))
+        let new = try SymmetricKey(id: 7, type: .sha256, secret: [UInt8](repeating: 7, count: 32))
+        let material = [UInt32(1): old, 7: new]
+        do {
+            let store = SiblingKeyStore(store: try NodeStore(path: path))
+            let registry = SiblingRegistry(siblings())
+            for operation in [SiblingKeyOperation.stage(7), .activate(7)] {
+                try registry.change(operation, siblings: ["192.0.2.11"], knownKeys: [1, 7], persistent: true) { sibling throws(SiblingKeyError) in
+                    try store.persist(operation, sibling: sibling, lookup: { material[$0] })
+                }
+            }
+            XCTAssertEqual(registry.sendKey(for: "192.0.2.11"), 7)
+            // A failing write changes nothing.
+            XCTAssertThrowsError(try registry.change(.stage(9), siblings: ["192.0.2.11"], knownKeys: [1, 7, 9], persistent: true) { sibling throws(SiblingKeyError) in
+                try store.persist(.stage(9), sibling: sibling, lookup: { material[$0] })
+            })
+            XCTAssertEqual(registry.restrictions[.v4(0xC000_020B)], [1, 7])
+        }
+        // "Restart": a new registry from the same configuration, then the store.
+        let store = SiblingKeyStore(store: try NodeStore(path: path))
+        let registry = SiblingRegistry(siblings())
+        let (sets, keys) = try store.load(siblings())
+        registry.restore(sets)
+        XCTAssertEqual(registry.sendKey(for: "192.0.2.11"), 7)
+        XCTAssertEqual(registry.restrictions[.v4(0xC000_020B)], [1, 7])
+        XCTAssertEqual(registry.sendKey(for: "192.0.2.12:1123"), 1, "untouched siblings keep their configuration")
+        XCTAssertEqual(Set(keys.map(\.id)), [1, 7])
+        XCTAssertEqual(keys.first { $0.id == 7 }, new, "the material comes back with it")
+        let (_, _, managed) = registry.applyKeys(from: siblings())
+        XCTAssertEqual(managed, ["192.0.2.11"], "the configuration no longer decides this sibling's keys")
+        try registry.change(.retire(1), siblings: ["192.0.2.11"], knownKeys: [1, 7], persistent: true) { sibling throws(SiblingKeyError) in
+            try store.persist(.retire(1), sibling: sibling, lookup: { material[$0] })
+        }
+        XCTAssertEqual(try store.load(siblings()).sets["192.0.2.11"]?.accept, [7])
     }
 
     func testSiblingConfiguration() throws {
