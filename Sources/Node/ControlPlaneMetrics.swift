@@ -17,9 +17,11 @@ final class ControlPlaneMetrics: Sendable {
     private let cookieKeyAge = Gauge(label: "fleetnode_nts_cookie_key_age_seconds")
     private let cookieKeys = Gauge(label: "fleetnode_nts_cookie_keys")
     private let symmetricKeys = Gauge(label: "fleetnode_symmetric_keys")
+    private let siblings = SiblingMetrics()
 
     func record(_ status: NodeStatus, now: Date = Date()) {
         symmetricKeys.record(Double(status.symmetricKeys.count))
+        siblings.record(status)
         guard let nts = status.nts else { return }
         let counters = nts.ntske
         let last = previous.withLock { stored in

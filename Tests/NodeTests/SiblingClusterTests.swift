@@ -82,9 +82,9 @@ final class SiblingClusterTests: XCTestCase {
     /// A sibling polling under a key the node does not accept from it gets no answer; both ends report it.
     func testWrongKeyIsRejectedAndReported() async throws {
         // Node 0 polls node 1 under key 3, which node 1 does not accept from node 0 (it accepts key 1).
-        let cluster = try await SiblingCluster.start(testCase: self, count: 2) { index, sibling in
+        let cluster = try await SiblingCluster.start(testCase: self, count: 2, keys: { index, sibling in
             index == 0 ? (key: 3, accept: [1]) : (key: 1, accept: [1])
-        }
+        }, extra: { index in index == 1 ? "[metrics]\nlisten = \"127.0.0.1:0\"\n" : "" })
         defer { cluster.stop() }
         try await waitFor(cluster.nodes[1], seconds: 15) { status in
             status.siblings.first?.rejected ?? 0 >= 2
@@ -102,6 +102,15 @@ final class SiblingClusterTests: XCTestCase {
         XCTAssertEqual(source.reach, 0, "never reached under the wrong key")
         // The other direction, under the right key, works.
         XCTAssertGreaterThan(server.siblings.first?.replies ?? 0, 0)
+        // And the rejections are in the metrics, read by prometheus_client.
+        try await Task.sleep(for: .seconds(2.5))  // the control-plane sample runs every 2 s
+        let metricsStatus = try await cluster.nodes[1].status()
+        let listener = try XCTUnwrap(metricsStatus.metricsListener)
+        let lines = try PrometheusScrape.scrape("http://\(listener)/metrics")
+        let sibling = "127.0.0.11:\(cluster.port)"
+        XCTAssertGreaterThanOrEqual(PrometheusScrape.value(lines, "fleetnode_sibling_requests_rejected_total{sibling=\(sibling)}") ?? 0, 2, lines.joined(separator: "\n"))
+        XCTAssertGreaterThan(PrometheusScrape.value(lines, "fleetnode_sibling_replies_total{sibling=\(sibling)}") ?? 0, 0)
+        XCTAssertEqual(PrometheusScrape.value(lines, "fleetnode_sibling_send_key{sibling=\(sibling)}"), 1)
     }
 
     /// Stage, switch and retire a key by configuration reload while both nodes poll each other every second:
