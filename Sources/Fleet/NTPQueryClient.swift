@@ -9,7 +9,12 @@ import NTPCore
 public struct NTPQueryClient: Sendable {
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var description: String
-        public init(_ description: String) { self.description = description }
+        /// The server's host said nothing listens on that port (ICMP port unreachable: ECONNREFUSED).
+        public var refused: Bool
+        public init(_ description: String, refused: Bool = false) {
+            self.description = description
+            self.refused = refused
+        }
     }
 
     public var server: SocketEndpoint
@@ -85,7 +90,9 @@ public struct NTPQueryClient: Sendable {
                 cfs_recv_stamped(fd, $0.baseAddress, $0.count, Int32(max(1, remaining / 1_000_000)), &seconds, &nanoseconds, &stamped)
             }
             let now = Self.systemNow()
-            if length < 0 { throw Failure("receive from \(server) failed: \(String(cString: strerror(Int32(-length))))") }
+            if length < 0 {
+                throw Failure("receive from \(server) failed: \(String(cString: strerror(Int32(-length))))", refused: -length == Int(ECONNREFUSED))
+            }
             if length > 0 {
                 let response = Array(buffer[0..<length])
                 if matches(response) {

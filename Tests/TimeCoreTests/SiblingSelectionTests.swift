@@ -83,6 +83,38 @@ final class SiblingSelectionTests: XCTestCase {
         XCTAssertEqual(keeper.serverState(at: start + 40 * second, precision: -20).stratum, 1)
     }
 
+    /// A reference clock is not served before a sibling could check it (or the grace period ends).
+    func testReferenceClockWaitsForASiblingAtStart() throws {
+        var keeper = keeper()
+        for step in 0..<30 {
+            keeper.add(SourceSample(localTime: start + Int64(step) * second, offset: 0.005, dispersion: 1e-6), from: gps)
+            keeper.update(now: start + Int64(step) * second)
+        }
+        XCTAssertNil(keeper.selection?.selected, "no sibling heard yet")
+        let note = try XCTUnwrap(report(keeper, gps, at: 29)?.note)
+        XCTAssertTrue(note.hasPrefix("waiting for a sibling"), note)
+        // The siblings answer and disagree with the GPS: it is never served.
+        run(&keeper, from: 30, seconds: 10, gpsOffset: 0.005)
+        XCTAssertEqual(keeper.selection?.state(of: gps), .falseticker)
+        XCTAssertNotEqual(keeper.selection?.selected, gps)
+
+        // Siblings that answer unsynchronised (a whole site starting at once) cannot check: no wait.
+        var siteStart = self.keeper()
+        siteStart.heardWithoutTime(a)
+        siteStart.heardWithoutTime(b)
+        siteStart.add(SourceSample(localTime: start, offset: 0, dispersion: 1e-6), from: gps)
+        siteStart.update(now: start)
+        XCTAssertEqual(siteStart.selection?.selected, gps)
+
+        // Siblings that never answer: the GPS is served once the grace period is over.
+        var alone = self.keeper()
+        for step in 0..<62 {
+            alone.add(SourceSample(localTime: start + Int64(step) * second, offset: 0, dispersion: 1e-6), from: gps)
+            alone.update(now: start + Int64(step) * second)
+        }
+        XCTAssertEqual(alone.selection?.selected, gps)
+    }
+
     func testSiblingsFollowingThisNodeAreLeftOut() throws {
         var keeper = keeper()
         // Both siblings lost their GPS and follow this node (stratum 2, reference id = this node's address).

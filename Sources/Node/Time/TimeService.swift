@@ -272,6 +272,10 @@ public final class TimeService: Service, Sendable {
         keeper.withLock { $0.polled(id) }
     }
 
+    func heardWithoutTime(_ id: SourceID) {
+        keeper.withLock { $0.heardWithoutTime(id) }
+    }
+
     func note(_ id: SourceID, _ message: String?) {
         notes.withLock { $0[id] = message }
     }

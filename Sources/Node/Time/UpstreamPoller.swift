@@ -54,6 +54,13 @@ struct UpstreamPoller: Sendable {
                 } else {
                     good = 0
                 }
+            case .withoutTime(let message):
+                // The server answered unsynchronised, or nothing listens there: for a sibling, that settles the
+                // start-up cross-check wait (it cannot check this node's reference clock).
+                server.siblings?.failed(id.name, reason: message)
+                service.heardWithoutTime(id)
+                good = 0
+                service.note(id, message)
             case .failure(let message):
                 server.siblings?.failed(id.name, reason: message)
                 good = 0
@@ -80,6 +87,9 @@ struct UpstreamPoller: Sendable {
         /// A measurement, and the key id its reply was authenticated with.
         case success(NTPMeasurement, key: UInt32?)
         case failure(String)
+        /// An authentic answer from a server that is not synchronised (leap 3), or a refusal (no server
+        /// listening): the source exists or not, but has no time to give now.
+        case withoutTime(String)
     }
 
     private func measure(nts: NTSTimeClient?) async -> Outcome {
@@ -105,7 +115,13 @@ struct UpstreamPoller: Sendable {
                 do {
                     continuation.resume(returning: .success(try client.query(key: key, computer: computer), key: key?.id))
                 } catch {
-                    continuation.resume(returning: .failure("\(error)"))
+                    if case ExchangeError.unsynchronized = error {
+                        continuation.resume(returning: .withoutTime("\(error)"))
+                    } else if let failure = error as? NTPQueryClient.Failure, failure.refused {
+                        continuation.resume(returning: .withoutTime("\(error)"))
+                    } else {
+                        continuation.resume(returning: .failure("\(error)"))
+                    }
                 }
             }
         }

@@ -21,6 +21,8 @@ public struct TimeKeeper: Sendable {
         var note: String? = "no samples yet"
         /// Why selection called the source a falseticker (for status), nil otherwise.
         var falsetickerNote: String?
+        /// The source answered unsynchronised (leap 3) or refused: it has no time to give.
+        var answeredWithoutTime = false
     }
 
     public let configuration: TimeKeeperConfiguration
@@ -33,6 +35,7 @@ public struct TimeKeeper: Sendable {
     private var lastSelected: (definition: SourceDefinition, estimate: SourceEstimate, rootDelay: Double, rootDispersion: Double)?
     private var lostSince: LocalTime?
     private var announcedLeap: LeapIndicator = .noWarning
+    private var firstUpdate: LocalTime?
 
     public init(configuration: TimeKeeperConfiguration = TimeKeeperConfiguration(), sources definitions: [SourceDefinition], frequency: Double = 0, skew: Double? = nil, base: Int64 = 0) {
         self.configuration = configuration
@@ -127,6 +130,13 @@ public struct TimeKeeper: Sendable {
         return .accepted(offset: offset + source.definition.options.offset)
     }
 
+    /// A network source answered authentically but unsynchronised, or its host refused (nothing listens).
+    /// A sibling in that state cannot cross-check this node's reference clock, so the start-up wait for it
+    /// ends (all of a site's nodes starting at once must not wait for each other).
+    public mutating func heardWithoutTime(_ id: SourceID) {
+        sources[id]?.answeredWithoutTime = true
+    }
+
     /// A network source's edge sent a request: shift its reachability register (RFC 5905 §13).
     public mutating func polled(_ id: SourceID) {
         sources[id]?.reach.poll()
@@ -139,6 +149,7 @@ public struct TimeKeeper: Sendable {
     @discardableResult
     public mutating func update(now: LocalTime) -> ClockDiscipline.Outcome? {
         shiftRefclockRegisters(now: now)
+        if firstUpdate == nil { firstUpdate = now }
         var estimates: [SourceEstimate] = []
         for id in order {
             guard var source = sources[id] else { continue }
@@ -146,6 +157,12 @@ public struct TimeKeeper: Sendable {
             source.note = note(for: source, now: now)
             if let estimate = source.estimate, source.note == nil { estimates.append(estimate) }
             sources[id] = source
+        }
+        if awaitingCrossCheck(estimates, now: now) {
+            for index in estimates.indices where estimates[index].kind.isReferenceClock {
+                sources[estimates[index].id]?.note = "waiting for a sibling to cross-check it (at most \(Int(configuration.crossCheckGrace)) s after start)"
+            }
+            estimates.removeAll { $0.kind.isReferenceClock }
         }
         let result = SourceSelection.select(estimates, now: now, policy: configuration.selection, previous: selection?.selected)
         selection = result
@@ -189,6 +206,18 @@ public struct TimeKeeper: Sendable {
             sources[id] = source
         }
         return outcome
+    }
+
+    /// True while reference clocks must wait for a sibling (see `TimeKeeperConfiguration.crossCheckGrace`):
+    /// nothing was ever selected, the grace period since the first update has not passed, no sibling has an
+    /// estimate yet, and some sibling has neither answered unsynchronised nor refused (so it may still check).
+    private func awaitingCrossCheck(_ estimates: [SourceEstimate], now: LocalTime) -> Bool {
+        guard configuration.crossCheckGrace > 0, lastSelected == nil, let firstUpdate,
+              now.seconds(since: firstUpdate) < configuration.crossCheckGrace
+        else { return false }
+        let siblings = order.compactMap { sources[$0] }.filter { $0.definition.kind == .sibling }
+        guard !siblings.isEmpty, !estimates.contains(where: { $0.kind == .sibling }) else { return false }
+        return siblings.contains { !$0.answeredWithoutTime }
     }
 
     // MARK: Output

@@ -22,6 +22,11 @@ public struct TimeKeeperConfiguration: Sendable, Equatable {
     /// ones). A network source above stratum 1 whose reference id is one of them follows this node: selecting
     /// it would close a timing loop, so it is left out (RFC 5905 §13 loop detection, as chrony and ntpd do).
     public var ownReferenceIDs: Set<ReferenceID> = []
+    /// With siblings configured, reference clocks wait at most this many seconds after the first update for a
+    /// sibling to be heard, so a GPS that is spoofed when the node starts is cross-checked before it is
+    /// served (alone, its lie would be selected before any sibling could outvote it). A site whose siblings
+    /// are all down still starts after the wait. 0: no wait.
+    public var crossCheckGrace: Double = 60
 
     public init() {}
 }
