@@ -94,7 +94,10 @@ final class GPSSourceTests: XCTestCase {
         XCTAssertEqual(status.serving.stratum, 1)
         XCTAssertEqual(status.timekeeping?.refclocks.first?.connected, false)
         let inHoldover = try NTPQueryClient(server: endpoint).query()
-        XCTAssertEqual(inHoldover.offset, answer.offset, accuracy: 0.05, "no gap and no jump in service")
+        // gpsfake sends one sentence every 1/6 s, so TPV reports reach the node 0, 1/6 or 2/6 s after their
+        // second, and the filtered GPS time moves by such steps while the last samples are still being fed:
+        // continuity is checked to within one and a half of them (a step to the system clock would be 30 s).
+        XCTAssertEqual(inHoldover.offset, answer.offset, accuracy: 0.25, "no gap and no jump in service")
         XCTAssertGreaterThan(inHoldover.rootDispersion, answer.rootDispersion)
 
         // gpsd is back on the same port: reconnected and selected again.

@@ -31,12 +31,14 @@ public func fuzzNTP(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let computer = OpenSSLMACComputer()
     var core = NTPServerCore(
         policy: ServerPolicy(rateLimit: try? RateLimitPolicy(interval: 0, burst: 2, leak: 1, kod: 1)), rateLimitCapacity: 16,
-        nts: nts, symmetric: SymmetricServerConfiguration(keys: keys, computer: computer))
+        nts: nts, symmetric: SymmetricServerConfiguration(keys: keys, computer: computer, restrictions: [.v4(0x7F00_000B): [2]]))
     var random = SeededRandom(seed: UInt64(count))
     let state = ServerState.local(stratum: 1, precision: -20, referenceTime: NTPTimestamp(rawValue: 0xE000_0000_0000_0000))
-    for attempt in 0..<3 {
+    // 127.0.0.1 may use any key; 127.0.0.11 is a sibling that may use key 2 only.
+    for attempt in 0..<4 {
+        let source: IPAddress = attempt == 3 ? .v4(0x7F00_000B) : .v4(0x7F00_0001)
         let decision = core.handle(
-            request: bytes, from: .v4(0x7F00_0001), receivedAt: NTPTimestamp(rawValue: 0xE000_0001_0000_0000),
+            request: bytes, from: source, receivedAt: NTPTimestamp(rawValue: 0xE000_0001_0000_0000),
             monotonicNow: UInt64(attempt), state: state, random: &random)
         guard case .reply(let reply) = decision else { continue }
         let wire = reply.serialized(transmit: NTPTimestamp(rawValue: 0xE000_0001_0000_1000), nts: nts, mac: computer)
@@ -44,6 +46,7 @@ public func fuzzNTP(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         precondition(bytes[0] & 7 == 3, "answered a datagram that is not a client request")
         precondition(Array(wire[24..<32]) == Array(bytes[40..<48]), "origin is not the request's transmit timestamp")
         precondition(wire[0] & 7 == 4, "response not in server mode")
+        if attempt == 3, case .symmetric(let key) = reply.trailer { precondition(key.id == 2, "a sibling answered under a key it may not use") }
     }
     return 0
 }
