@@ -140,8 +140,10 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var symmetricKeys: [SymmetricKey] = []
     /// "address:port" of the Prometheus listener, nil without `[metrics]`.
     public var metricsListener: String?
+    /// "address:port" of the admin API (HTTPS, mutual TLS), nil without `[admin]`.
+    public var adminListener: String?
 
-    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = [], metricsListener: String? = nil) {
+    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = [], metricsListener: String? = nil, adminListener: String? = nil) {
         self.name = name
         self.version = version
         self.uptimeSeconds = uptimeSeconds
@@ -156,5 +158,6 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         self.timekeeping = timekeeping
         self.symmetricKeys = symmetricKeys
         self.metricsListener = metricsListener
+        self.adminListener = adminListener
     }
 }

@@ -139,6 +139,8 @@ public struct NodeConfig: Sendable, Equatable {
     public var keyFile: String?
     /// `[metrics] listen`: Prometheus text format over HTTP (GET /metrics); nil without the table.
     public var metricsListen: SocketEndpoint?
+    /// `[admin]`: the HTTPS admin API with mutual TLS (Admin/AdminConfig.swift); nil without the table.
+    public var admin: Admin?
     public var servers: [Server] = []
     /// Like chrony's `local stratum N`: serve the node's clock as synchronised at this stratum while no
     /// time source exists. nil: the node answers as unsynchronised (leap 3) until a source is selected.

@@ -16,10 +16,12 @@ public final class NodeDaemon: Sendable {
     private let serving: ServingState
     private let statistics = ServerStatistics()
     private let server: NTPServer
-    private let nts: NodeNTS?
+    let nts: NodeNTS?
     private let time: TimeService
-    private let keys: SymmetricKeyRing?
+    let keys: SymmetricKeyRing?
     private let metricsServer: MetricsServer?
+    /// `[admin]`: the HTTPS admin API (Admin/NodeDaemon+Admin.swift has its routes).
+    let adminServer: AdminServer?
     private let controlPlaneMetrics = ControlPlaneMetrics()
     private let logger: Logger
     private let startedMonotonic = ContinuousClock.now
@@ -61,6 +63,8 @@ public final class NodeDaemon: Sendable {
         self.nts = try config.nts.map {
             try NodeNTS(configuration: $0, ntpServer: server, ntpPort: server.listeners.first?.port, logger: logger)
         }
+        self.adminServer = try config.admin.map { try AdminServer(configuration: $0, logger: logger) }
+        adminServer?.install(routes: adminRoutes())
     }
 
     private static func source(for config: NodeConfig) -> ServingState.Source {
@@ -71,7 +75,8 @@ public final class NodeDaemon: Sendable {
     public func run() async throws {
         let statusPath = config.withLock { $0.statusSocket }
         let status = StatusServer(path: statusPath, logger: logger) { [self] in self.status() }
-        let reload = ReloadOnHangup { [self] in self.reload() }
+        let reload = ReloadOnHangup { [self] in _ = try? self.reload() }
+        let admin: [ServiceGroupConfiguration.ServiceConfiguration] = adminServer.map { [.init(service: $0)] } ?? []
         let group = ServiceGroup(
             configuration: .init(
                 services: [
@@ -85,7 +90,7 @@ public final class NodeDaemon: Sendable {
                 ] } ?? []) + [
                     .init(service: status),
                     .init(service: reload),
-                ] + (nts?.services ?? []).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                ] + admin + (nts?.services ?? []).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         if case .local(let stratum) = serving.current {
@@ -96,14 +101,15 @@ public final class NodeDaemon: Sendable {
     }
 
     /// Re-reads the configuration file and applies the access list, rate limit, local stratum and log level.
-    /// Listen addresses need a restart; a bad file changes nothing.
-    func reload() {
+    /// Listen addresses need a restart; a bad file changes nothing (and is thrown). Returns the reload count.
+    @discardableResult
+    func reload() throws(ConfigError) -> Int {
         let next: NodeConfig
         do {
             next = try ConfigLoader.load(file: configPath)
         } catch {
             logger.error("configuration reload failed, keeping the running configuration", metadata: ["error": "\(error)"])
-            return
+            throw error
         }
         let previous = config.withLock { old in
             defer { old = next }
@@ -132,9 +138,13 @@ public final class NodeDaemon: Sendable {
         if next.refclocks != previous.refclocks || next.servers != previous.servers || next.clock != previous.clock {
             logger.warning("[clock], [[refclock]] and [[server]] change only at restart")
         }
+        if next.admin != previous.admin {
+            logger.warning("[admin] changes only at restart")
+        }
         logLevel.current = next.logLevel
-        reloads.add(1, ordering: .relaxed)
+        let count = reloads.add(1, ordering: .relaxed).newValue
         logger.notice("configuration reloaded", metadata: ["access.rules": "\(next.policy.access.rules.count)", "ratelimit": "\(next.policy.rateLimit != nil)"])
+        return count
     }
 
     /// The node's status now.
@@ -170,7 +180,8 @@ public final class NodeDaemon: Sendable {
             nts: nts?.status,
             timekeeping: time.hasSources ? time.status() : nil,
             symmetricKeys: keys?.summary ?? [],
-            metricsListener: metricsServer?.listener)
+            metricsListener: metricsServer?.listener,
+            adminListener: adminServer?.listener)
     }
 }
 
