@@ -36,7 +36,7 @@ final class AdminWriteTests: XCTestCase {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    func node(certificate: String, privateKey: String, extra: String = "") async throws -> NodeProcess {
+    func node(certificate: String, privateKey: String, keyFile: String? = nil, extra: String = "") async throws -> NodeProcess {
         try await NodeProcess(config: """
             [local]
             stratum = 1
@@ -46,7 +46,7 @@ final class AdminWriteTests: XCTestCase {
             listen = ["127.0.0.1:0"]
             certificate = "\(certificate)"
             private_key = "\(privateKey)"
-            key_file = "\(directory.appendingPathComponent("keys/cookie-keys").path)"
+            key_file = "\(keyFile ?? directory.appendingPathComponent("keys/cookie-keys").path)"
             rotate_interval = 0
             \(extra)
             \(adminTable)
@@ -86,7 +86,7 @@ final class AdminWriteTests: XCTestCase {
         let refusals: [(String, CertificateInstallRequest, String)] = [
             ("key mismatch", .init(certificateChain: try chain(renewed, secondCA), privateKey: try read(first.privateKey)), "does not match"),
             ("expired", .init(certificateChain: try chain(expired, secondCA), privateKey: try read(expired.privateKey)), "expired"),
-            ("SANs missing", .init(certificateChain: try chain(narrow, secondCA), privateKey: try read(narrow.privateKey)), "lack IP:127.0.0.1"),
+            ("SANs missing", .init(certificateChain: try chain(narrow, secondCA), privateKey: try read(narrow.privateKey)), "lack DNS:localhost, IP:127.0.0.1, IP:::1"),
             ("chain from another CA", .init(certificateChain: try read(renewed.certificate) + read(firstCA.certificate), privateKey: try read(renewed.privateKey)), "issued by"),
             ("not PEM", .init(certificateChain: "hello", privateKey: try read(renewed.privateKey)), "CERTIFICATE"),
         ]
@@ -128,6 +128,7 @@ final class AdminWriteTests: XCTestCase {
         let request = CertificateInstallRequest(certificateChain: try chain(renewed, secondCA), privateKey: try read(renewed.privateKey))
         let installed = try await admin.send("PUT", AdminPath.ntsCertificate, body: request, as: CertificateInstallResult.self)
         let (sessions, failures) = await loop.value
+        print("NTS-KE sessions around the install: \(sessions), failed: \(failures.count)")
         XCTAssertTrue(installed.changed)
         XCTAssertEqual(installed.certificate.sha256, renewedFingerprint)
         XCTAssertEqual(installed.certificate.intermediates, 1)
@@ -243,6 +244,44 @@ final class AdminWriteTests: XCTestCase {
         let restartedKE = try await node.ntsKEPort()
         let again = try await NTSKEClient.establish(host: "127.0.0.1", port: restartedKE, trust: trust, ciphers: OpenSSLCipherFactory())
         XCTAssertEqual(again.cookies.first.map { Array($0.prefix(4)) }, [0, 0, 0, 7])
+    }
+
+    /// The site procedure across two nodes: a key activated on B seals cookies that A cannot open (NTS NAK)
+    /// until the same key is staged on A; staged, A opens them though it still seals under its own key.
+    func testStagedKeyOpensCookiesFromAnotherNode() async throws {
+        let nts = try TestCertificate.make(in: directory)
+        let a = try await node(certificate: nts.certificate, privateKey: nts.privateKey, keyFile: directory.appendingPathComponent("a/keys").path)
+        defer { a.stop() }
+        let aPort = try await a.port(of: "127.0.0.1")
+        // B hands its NTS clients to A's NTP service (Server and Port Negotiation).
+        let b = try await node(
+            certificate: nts.certificate, privateKey: nts.privateKey, keyFile: directory.appendingPathComponent("b/keys").path,
+            extra: "ntp_server = \"127.0.0.1\"\nntp_port = \(aPort)")
+        defer { b.stop() }
+        let (adminA, adminB) = (try await client(a), try await client(b))
+        let material = String(repeating: "c3", count: 32)
+        _ = try await adminB.send("POST", AdminPath.cookieKeyStage, body: CookieKeyStageRequest(id: 7, key: material), as: CookieKeyResult.self)
+        _ = try await adminB.send("POST", AdminPath.cookieKeyActivate, body: CookieKeyRequest(id: 7), as: CookieKeyResult.self)
+
+        let trust = try TLSContext.client(trustedCertificates: nts.certificate, alpn: NTSKEServer.alpn)
+        let viaB = NTSTimeClient(configuration: .init(host: "127.0.0.1", kePort: try await b.ntsKEPort(), trust: trust, ciphers: OpenSSLCipherFactory()))
+        do {
+            _ = try await viaB.query()
+            XCTFail("A opened a cookie under a key it does not hold")
+        } catch {}
+        var status = try await a.status()
+        XCTAssertGreaterThanOrEqual(status.ntp.ntsNAK, 1, "A answered NTS NAK")
+        XCTAssertEqual(status.ntp.ntsAuthenticated, 0)
+
+        let staged = try await adminA.send("POST", AdminPath.cookieKeyStage, body: CookieKeyStageRequest(id: 7, key: material), as: CookieKeyResult.self)
+        XCTAssertEqual(staged.keys.map { "\($0.id) \($0.state.rawValue)" }, ["1 current", "7 staged"])
+        let result = try await viaB.query()
+        XCTAssertEqual(result.server.port, aPort, "answered by A")
+        status = try await a.status()
+        XCTAssertGreaterThanOrEqual(status.ntp.ntsAuthenticated, 1, "A opened B's cookie under the staged key")
+        // A still seals under its current key 1 until the key is activated there too.
+        let session = try await NTSKEClient.establish(host: "127.0.0.1", port: try await a.ntsKEPort(), trust: trust, ciphers: OpenSSLCipherFactory())
+        XCTAssertEqual(session.cookies.first.map { Array($0.prefix(4)) }, [0, 0, 0, 1])
     }
 
     // MARK: Reload
