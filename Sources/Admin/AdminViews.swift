@@ -32,7 +32,8 @@ public enum AdminViews {
     }
 
     public static func serverstats(_ s: AdminServerStats, verbose: Bool = false) -> String {
-        ((verbose ? serverstatsLegend : []) + ServerStatsText.lines(ntp: s.ntp, ntske: s.ntske, ntskeActive: s.ntskeActiveConnections))
+        ((verbose ? serverstatsLegend : []) + ServerStatsText.lines(
+            ntp: s.ntp, ntske: s.ntske, ntskeActive: s.ntskeActiveConnections, adminRefused: s.adminRefusedHandshakes))
             .joined(separator: "\n")
     }
 

@@ -1,6 +1,6 @@
 /// `chronyc serverstats`-style text of the node's server counters, shared by `fleetctl serverstats`.
 public enum ServerStatsText {
-    public static func lines(ntp: ServerCounters, ntske: NTSKECounters?, ntskeActive: Int? = nil) -> [String] {
+    public static func lines(ntp: ServerCounters, ntske: NTSKECounters?, ntskeActive: Int? = nil, adminRefused: Int? = nil) -> [String] {
         var lines = [
             row("NTP packets received", ntp.received),
             row("NTP packets answered", ntp.answered),
@@ -28,6 +28,7 @@ public enum ServerStatsText {
             ]
             if let ntskeActive { lines.append(row("NTS-KE connections open", UInt64(max(0, ntskeActive)))) }
         }
+        if let adminRefused { lines.append(row("Admin API handshakes refused", UInt64(max(0, adminRefused)))) }
         return lines
     }
 

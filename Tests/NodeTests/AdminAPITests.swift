@@ -109,6 +109,8 @@ final class AdminAPITests: XCTestCase {
             XCTFail("a node certificate from an untrusted CA was accepted")
         } catch {}
         XCTAssertTrue(node.log.contains("refused at the TLS handshake"), node.log)
+        let stats = try await good.get(AdminPath.serverStats, as: AdminServerStats.self)
+        XCTAssertGreaterThanOrEqual(stats.adminRefusedHandshakes ?? 0, 6, "python's three, ours two, the untrusting client one")
     }
 
     // MARK: Reads and fleetctl's views

@@ -36,8 +36,11 @@ public struct AdminServerStats: AdminBody {
     public var rateLimiting: Bool
     public var configReloads: Int
     public var uptimeSeconds: Double
+    /// Admin API connections refused at the TLS handshake (no, foreign or expired client certificate).
+    public var adminRefusedHandshakes: Int?
 
-    public init(status: NodeStatus) {
+    public init(status: NodeStatus, adminRefusedHandshakes: Int? = nil) {
+        self.adminRefusedHandshakes = adminRefusedHandshakes
         ntp = status.ntp
         ntske = status.nts?.ntske
         ntskeActiveConnections = status.nts?.activeConnections

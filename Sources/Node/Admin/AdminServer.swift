@@ -13,6 +13,8 @@ import Synchronization
 /// deadline so a silent client cannot hold a connection.
 public final class AdminServer: Service, Sendable {
     public static let maximumBody = 1 << 20
+    /// Connections served at once; more are closed at accept (an operator tool needs a handful).
+    public static let maximumConnections = 64
     static let idleTimeout = TimeAmount.seconds(10)
 
     let configuration: NodeConfig.Admin
@@ -21,6 +23,7 @@ public final class AdminServer: Service, Sendable {
     private let tls: NIOSSLContext
     private let bound = Mutex<String?>(nil)
     private let refusedHandshakes = Atomic<Int>(0)
+    private let active = Atomic<Int>(0)
 
     /// Loads the certificate, key and client CA now, so a mistake stops the node at start.
     public init(configuration: NodeConfig.Admin, logger: Logger) throws {
@@ -82,7 +85,16 @@ public final class AdminServer: Service, Sendable {
             try? await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { connections in
                     for try await connection in connections {
-                        group.addTask { await self.serve(connection, routes: routes, logger: logger) }
+                        guard self.active.add(1, ordering: .relaxed).newValue <= Self.maximumConnections else {
+                            self.active.subtract(1, ordering: .relaxed)
+                            logger.warning("admin API connection refused: too many at once", metadata: ["limit": "\(Self.maximumConnections)"])
+                            try? await connection.channel.close()
+                            continue
+                        }
+                        group.addTask {
+                            await self.serve(connection, routes: routes, logger: logger)
+                            self.active.subtract(1, ordering: .relaxed)
+                        }
                     }
                 }
             }

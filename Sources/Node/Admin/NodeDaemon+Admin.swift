@@ -11,7 +11,7 @@ extension NodeDaemon {
         routes.add("GET", AdminPath.tracking) { [self] _ in .ok(AdminTracking(status: status())) }
         routes.add("GET", AdminPath.sources) { [self] _ in .ok(AdminSources(status: status())) }
         routes.add("GET", AdminPath.sourceStats) { [self] _ in .ok(AdminSources(status: status())) }
-        routes.add("GET", AdminPath.serverStats) { [self] _ in .ok(AdminServerStats(status: status())) }
+        routes.add("GET", AdminPath.serverStats) { [self] _ in .ok(AdminServerStats(status: status(), adminRefusedHandshakes: adminServer?.handshakeFailures)) }
         routes.add("GET", AdminPath.clients) { [self] _ in .ok(AdminClients(status: status())) }
         routes.add("GET", AdminPath.gps) { [self] _ in .ok(AdminGPS(status: status())) }
         routes.add("GET", AdminPath.health) { [self] _ in .ok(AdminHealth(status: status(), now: Self.unixNow)) }
