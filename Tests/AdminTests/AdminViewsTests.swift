@@ -77,6 +77,9 @@ final class AdminViewsTests: XCTestCase {
         XCTAssertTrue(lines.contains("NTS-KE sessions established : 28"))
         XCTAssertTrue(lines.contains("NTS-KE handshake failures   : 2"))
         XCTAssertTrue(lines.contains("NTS-KE connections open     : 1"))
+        var withAdmin = stats
+        withAdmin.adminRefusedHandshakes = 5
+        XCTAssertTrue(AdminViews.serverstats(withAdmin).hasSuffix("\nAdmin API handshakes refused: 5"), AdminViews.serverstats(withAdmin))
         let withoutNTS = AdminViews.serverstats(AdminServerStats(ntp: ntp, ntske: nil, ntskeActiveConnections: nil, rateLimiting: false, configReloads: 0, uptimeSeconds: 1))
         XCTAssertFalse(withoutNTS.contains("NTS-KE"))
         XCTAssertTrue(AdminViews.serverstats(stats, verbose: true).hasPrefix("  Every NTP datagram received is either answered or dropped"))

@@ -216,6 +216,7 @@ final class AdminAPITests: XCTestCase {
         let serverText = try ExternalTool.run(fleetctl, ["serverstats", listener] + options)
         XCTAssertTrue(serverText.stdout.contains("NTP packets received        : "), serverText.stdout)
         XCTAssertTrue(serverText.stdout.contains("NTS-KE sessions established : 0"), serverText.stdout)
+        XCTAssertTrue(serverText.stdout.hasSuffix("Admin API handshakes refused: 0\n"), serverText.stdout)
         let json = try runWithEnvironment(fleetctl, ["serverstats", "--json", listener], [
             AdminCredentials.certificateVariable: credentials.certificate, AdminCredentials.privateKeyVariable: credentials.privateKey,
             AdminCredentials.caVariable: credentials.ca,
