@@ -198,6 +198,9 @@ final class AdminAPITests: XCTestCase {
         let badBody = try await client.request("POST", AdminPath.cookieKeyActivate, body: Array("{\"id\": \"seven\"}".utf8))
         XCTAssertEqual(badBody.status, 400)
         XCTAssertTrue(try AdminErrorBody(json: badBody.body).error.contains("id"), String(decoding: badBody.body, as: UTF8.self))
+        let oversized = try await client.request("PUT", AdminPath.ntsCertificate, body: Array(repeating: 0x20, count: AdminServer.maximumBody + 1))
+        XCTAssertEqual(oversized.status, 413)
+        XCTAssertEqual(try AdminErrorBody(json: oversized.body).code, "too_large")
 
         // The fleetctl executable, credentials by options and by environment.
         let fleetctl = NodeProcess.binDirectory.appendingPathComponent("fleetctl").path

@@ -107,46 +107,44 @@ public final class AdminServer: Service, Sendable {
             try await connection.executeThenClose { inbound, outbound in
                 var head: HTTPRequestHead?
                 var body: [UInt8] = []
-                var tooLarge = false
                 for try await part in inbound {
+                    let response: AdminResponse
                     switch part {
                     case .head(let requestHead):
                         head = requestHead
+                        continue
                     case .body(let buffer):
-                        if body.count + buffer.readableBytes > Self.maximumBody {
-                            tooLarge = true
-                        } else {
+                        if body.count + buffer.readableBytes <= Self.maximumBody {
                             body += buffer.readableBytesView
+                            continue
                         }
+                        // Answered at once: no need to read the rest of an oversized body.
+                        response = .error(413, "too_large", "request bodies are limited to \(Self.maximumBody) bytes")
                     case .end:
                         guard let head else { return }
                         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
                         let peer = try? await channel.nioSSL_peerCertificate().get()
                         let client = peer.flatMap { $0 }.flatMap(Self.subject(of:))
-                        let response: AdminResponse
-                        if tooLarge {
-                            response = .error(413, "too_large", "request bodies are limited to \(Self.maximumBody) bytes")
-                        } else {
-                            response = await routes.respond(to: AdminRequest(method: head.method.rawValue, path: path, body: body, client: client))
-                        }
+                        response = await routes.respond(to: AdminRequest(method: head.method.rawValue, path: path, body: body, client: client))
                         if head.method != .GET && head.method != .HEAD {
                             logger.notice("admin API write", metadata: [
                                 "method": "\(head.method.rawValue)", "path": "\(path)", "status": "\(response.status)",
                                 "client": "\(client ?? "?")",
                             ])
                         }
-                        var headers = HTTPHeaders()
-                        headers.add(name: "Content-Type", value: "application/json")
-                        headers.add(name: "Content-Length", value: "\(response.body.count)")
-                        headers.add(name: "Connection", value: "close")
-                        try await outbound.write(.head(HTTPResponseHead(
-                            version: head.version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)))
-                        if head.method != .HEAD {
-                            try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: response.body))))
-                        }
-                        try await outbound.write(.end(nil))
-                        return
                     }
+                    guard let head else { return }
+                    var headers = HTTPHeaders()
+                    headers.add(name: "Content-Type", value: "application/json")
+                    headers.add(name: "Content-Length", value: "\(response.body.count)")
+                    headers.add(name: "Connection", value: "close")
+                    try await outbound.write(.head(HTTPResponseHead(
+                        version: head.version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)))
+                    if head.method != .HEAD {
+                        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: response.body))))
+                    }
+                    try await outbound.write(.end(nil))
+                    return
                 }
             }
         } catch let error as NIOSSLError {
