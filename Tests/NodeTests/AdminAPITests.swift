@@ -238,4 +238,41 @@ final class AdminAPITests: XCTestCase {
         let pairs = environment.map { "\($0.key)=\($0.value)" }
         return try ExternalTool.run(env, ["-i", "PATH=/usr/bin:/bin"] + pairs + [executable] + arguments)
     }
+
+    /// `/v1/gps` and `/v1/health` on a node whose gpsd is not there and whose PPS device is missing: both
+    /// refclocks reported with their state, and the verdict names each.
+    func testGPSStateAndHealthReasons() async throws {
+        let node = try await NodeProcess(config: """
+            [local]
+            stratum = 1
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            [[refclock]]
+            name = "GPS"
+            driver = "gpsd"
+            gpsd = "127.0.0.1:\(freeLoopbackPort())"
+            [[refclock]]
+            name = "PPS"
+            driver = "pps"
+            device = "/dev/pps7"
+            lock = "GPS"
+            \(adminTable)
+            """)
+        defer { node.stop() }
+        let client = try await client(node)
+        try await waitFor(node) { status in
+            (status.timekeeping?.refclocks.first { $0.name == "PPS" }?.note ?? "").contains("/dev/pps7")
+        }
+        let gps = try await client.get(AdminPath.gps, as: AdminGPS.self)
+        XCTAssertEqual(gps.refclocks.map(\.name), ["GPS", "PPS"])
+        XCTAssertEqual(gps.refclocks.map(\.driver), ["gpsd", "pps"])
+        XCTAssertEqual(gps.refclocks.map(\.connected), [false, false])
+        XCTAssertTrue(gps.refclocks[1].note?.contains("/dev/pps7") ?? false, "\(gps)")
+        let health = try await client.get(AdminPath.health, as: AdminHealth.self)
+        XCTAssertEqual(health.verdict, .degraded)
+        let reasons = health.reasons.map(\.message).joined(separator: "\n")
+        XCTAssertTrue(reasons.contains("refclock GPS (gpsd) not connected"), reasons)
+        XCTAssertTrue(reasons.contains("refclock PPS (pps) not connected"), reasons)
+        XCTAssertTrue(reasons.contains("serving the local clock"), reasons)
+    }
 }
