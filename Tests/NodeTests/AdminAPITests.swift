@@ -50,6 +50,8 @@ final class AdminAPITests: XCTestCase {
         let node = try await NodeProcess(config: """
             [local]
             stratum = 1
+            [metrics]
+            listen = "127.0.0.1:0"
             [ntp]
             listen = ["127.0.0.1:0"]
             \(adminTable)
@@ -111,6 +113,13 @@ final class AdminAPITests: XCTestCase {
         XCTAssertTrue(node.log.contains("refused at the TLS handshake"), node.log)
         let stats = try await good.get(AdminPath.serverStats, as: AdminServerStats.self)
         XCTAssertGreaterThanOrEqual(stats.adminRefusedHandshakes ?? 0, 6, "python's three, ours two, the untrusting client one")
+        // Also counted through swift-metrics.
+        try await waitFor(node) { $0.metricsListener != nil }
+        let metricsURL = "http://\(try await node.status().metricsListener ?? "")/metrics"
+        let metrics = try ExternalTool.run(python, ["-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())", metricsURL], timeout: 20).stdout
+        let refusedLine = metrics.split(separator: "\n").first { $0.hasPrefix("fleetnode_admin_handshake_failures_total ") }
+        XCTAssertGreaterThanOrEqual(refusedLine.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0, 6, metrics)
+        XCTAssertTrue(metrics.contains("fleetnode_admin_requests_total{method=\"GET\",status=\"200\"}"), metrics)
     }
 
     // MARK: Reads and fleetctl's views

@@ -1,5 +1,6 @@
 import Fleet
 import Logging
+import Metrics
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -24,6 +25,7 @@ public final class AdminServer: Service, Sendable {
     private let bound = Mutex<String?>(nil)
     private let refusedHandshakes = Atomic<Int>(0)
     private let active = Atomic<Int>(0)
+    private let refusedMetric = Counter(label: "fleetnode_admin_handshake_failures_total")
 
     /// Loads the certificate, key and client CA now, so a mistake stops the node at start.
     public init(configuration: NodeConfig.Admin, logger: Logger) throws {
@@ -88,7 +90,8 @@ public final class AdminServer: Service, Sendable {
                         guard self.active.add(1, ordering: .relaxed).newValue <= Self.maximumConnections else {
                             self.active.subtract(1, ordering: .relaxed)
                             logger.warning("admin API connection refused: too many at once", metadata: ["limit": "\(Self.maximumConnections)"])
-                            try? await connection.channel.close()
+                            // Through executeThenClose: NIO traps on an async writer dropped unfinished.
+                            try? await connection.executeThenClose { _, _ in }
                             continue
                         }
                         group.addTask {
@@ -126,6 +129,10 @@ public final class AdminServer: Service, Sendable {
                         let peer = try? await channel.nioSSL_peerCertificate().get()
                         let client = peer.flatMap { $0 }.flatMap(Self.subject(of:))
                         response = await routes.respond(to: AdminRequest(method: head.method.rawValue, path: path, body: body, client: client))
+                        // Bounded label values: the known methods, "other" for the rest.
+                        let method = ["GET", "HEAD", "PUT", "POST", "DELETE"].contains(head.method.rawValue) ? head.method.rawValue : "other"
+                        Counter(label: "fleetnode_admin_requests_total", dimensions: [("method", method), ("status", "\(response.status)")])
+                            .increment()
                         if head.method != .GET && head.method != .HEAD {
                             logger.notice("admin API write", metadata: [
                                 "method": "\(head.method.rawValue)", "path": "\(path)", "status": "\(response.status)",
@@ -149,9 +156,11 @@ public final class AdminServer: Service, Sendable {
             }
         } catch let error as NIOSSLError {
             refusedHandshakes.add(1, ordering: .relaxed)
+            refusedMetric.increment()
             logger.info("admin API connection refused at the TLS handshake", metadata: ["error": "\(error)", "peer": "\(channel.remoteAddress?.description ?? "?")"])
         } catch let error as BoringSSLError {
             refusedHandshakes.add(1, ordering: .relaxed)
+            refusedMetric.increment()
             logger.info("admin API connection refused at the TLS handshake", metadata: ["error": "\(error)", "peer": "\(channel.remoteAddress?.description ?? "?")"])
         } catch {
             logger.debug("admin API connection ended", metadata: ["error": "\(error)"])
