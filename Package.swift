@@ -35,6 +35,10 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // The admin API's mutual TLS (node and fleetctl) and certificate checks before an install.
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // MARK: C
@@ -115,6 +119,9 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
         .target(
@@ -124,6 +131,10 @@ let package = Package(
                 "Fleet",
                 "NTSKE",
                 "FleetCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
 
@@ -170,12 +181,14 @@ let package = Package(
         .testTarget(name: "RefclockTests", dependencies: ["Refclock", "CRefclock", "NTPCore", "GPSTestSupport"]),
         .testTarget(name: "SimulationTests", dependencies: ["TimeSimulation", "TimeCore", "NTPCore"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "NTPCore"]),
+        .testTarget(name: "AdminTests", dependencies: ["Admin", "Fleet", "TimeCore", "NTPCore"]),
         .testTarget(name: "NTSKETests", dependencies: ["NTSKE"]),
         .testTarget(name: "FleetCryptoTests", dependencies: ["FleetCrypto", "NTPCore"]),
         .testTarget(
             name: "NodeTests",
             dependencies: [
                 "Node", "Fleet", "NTPCore", "TimeCore", "NTSKE", "GPSTestSupport", "FleetCrypto", "CFleetShim",
+                "Admin",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -147,8 +147,10 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var ntsSteeredTo: String?
     /// The state database (`[state]`), nil without one.
     public var stateStore: StateStoreStatus?
+    /// "address:port" of the admin API (HTTPS, mutual TLS), nil without `[admin]`.
+    public var adminListener: String?
 
-    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = [], metricsListener: String? = nil, siblings: [Sibling] = [], ntsSteeredTo: String? = nil, stateStore: StateStoreStatus? = nil) {
+    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = [], metricsListener: String? = nil, siblings: [Sibling] = [], ntsSteeredTo: String? = nil, stateStore: StateStoreStatus? = nil, adminListener: String? = nil) {
         self.name = name
         self.version = version
         self.uptimeSeconds = uptimeSeconds
@@ -166,5 +168,6 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         self.siblings = siblings
         self.ntsSteeredTo = ntsSteeredTo
         self.stateStore = stateStore
+        self.adminListener = adminListener
     }
 }

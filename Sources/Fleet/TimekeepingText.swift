@@ -60,6 +60,21 @@ public enum TimekeepingText {
         return lines
     }
 
+    /// `chronyc sourcestats`, with the columns the node's filters keep: samples held (NP), samples accepted
+    /// and dropped since start, the filter's offset and its standard deviation (jitter), root distance.
+    public static func sourcestats(_ sources: [SourceReport]) -> [String] {
+        var lines = ["Name/IP Address            NP  Accepted  Dropped     Offset    Std Dev  Root dist"]
+        lines.append(String(repeating: "=", count: 81))
+        for source in sources {
+            let name = source.id.name.count > 25 ? String(source.id.name.prefix(24)) + "…" : source.id.name.padding(toLength: 25, withPad: " ", startingAt: 0)
+            let offset = source.offset.map(shortTime) ?? "-"
+            let jitter = source.jitter.map { shortTime($0).replacingOccurrences(of: "+", with: "") } ?? "-"
+            let distance = source.rootDistance.map { shortTime($0).replacingOccurrences(of: "+", with: "") } ?? "-"
+            lines.append("\(name) \(pad(String(source.samples), 3)) \(pad(String(source.accepted), 9)) \(pad(String(source.dropped), 8)) \(pad(offset, 10)) \(pad(jitter, 10)) \(pad(distance, 10))")
+        }
+        return lines
+    }
+
     static func leapText(_ value: UInt8) -> String {
         switch value {
         case 0: "Normal"

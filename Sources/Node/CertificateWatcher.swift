@@ -53,6 +53,16 @@ final class CertificateWatcher: Sendable {
         }
     }
 
+    /// Puts `context`, already made from the files now in place (the admin API's install), into service.
+    func apply(_ context: TLSContext, reason: String) {
+        server.replaceTLSContext(context)
+        swaps.add(1, ordering: .relaxed)
+        lastSeen.withLock { $0 = [Self.modified(certificate), Self.modified(privateKey)] }
+        logger.notice("NTS-KE certificate installed", metadata: [
+            "reason": "\(reason)", "subject": "\(context.certificate?.subject ?? "?")", "sha256": "\(context.certificate?.sha256 ?? "?")",
+        ])
+    }
+
     private static func modified(_ path: String) -> Date? {
         (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
     }

@@ -34,7 +34,7 @@ public enum ConfigLoader {
 
     private static func read(_ root: TableReader) throws(ConfigError) -> NodeConfig {
         var config = NodeConfig()
-        try root.allowOnly(["node", "clock", "refclock", "server", "keys", "metrics", "local", "ntp", "access", "ratelimit", "nts", "sibling", "state"])
+        try root.allowOnly(["node", "clock", "refclock", "server", "keys", "metrics", "local", "ntp", "access", "ratelimit", "nts", "sibling", "state", "admin"])
 
         if let node = try root.table("node") {
             try node.allowOnly(["name", "log_level", "status_socket"])
@@ -74,6 +74,20 @@ public enum ConfigLoader {
         }
         if let state = try root.table("state") {
             config.state = try readState(state)
+        }
+        if let admin = try root.table("admin") {
+            try admin.allowOnly(["listen", "certificate", "private_key", "client_ca"])
+            // Loopback by default: the API changes keys and certificates.
+            let text = try admin.string("listen") ?? "127.0.0.1:\(NodeConfig.Admin.defaultPort)"
+            var table = NodeConfig.Admin(
+                listen: try endpoint(text, defaultPort: NodeConfig.Admin.defaultPort, reader: admin, key: "listen", index: 0))
+            for (key, path) in [("certificate", \NodeConfig.Admin.certificate), ("private_key", \NodeConfig.Admin.privateKey), ("client_ca", \NodeConfig.Admin.clientCA)] {
+                guard let value = try admin.string(key), value.hasPrefix("/") else {
+                    throw admin.error(key, "is required: the absolute path of a PEM file")
+                }
+                table[keyPath: path] = value
+            }
+            config.admin = table
         }
         if let keys = try root.table("keys") {
             try keys.allowOnly(["file"])

@@ -7,35 +7,41 @@ import Synchronization
 /// key if missing), rotated on schedule when this node is in charge of rotation, and always persisted before
 /// use, so a restart never invalidates the cookies clients hold (RFC 8915 §6). The file is written 0600 to a
 /// temporary name and renamed, so a crash leaves the old or the new set, never a broken one.
+///
+/// Keys staged through the admin API (open cookies, seal none yet) live in `stagedPath` beside the key file,
+/// in the same format, until activated (see CookieKeyStore+Staging.swift).
 public final class CookieKeyStore: Sendable {
     public let path: String
-    private let keys: Mutex<CookieKeySet>
-    private let logger: Logger
+    let keys: Mutex<CookieKeySet>
+    /// Staged keys, oldest first; persisted in `stagedPath`.
+    let staged: Mutex<[CookieKey]>
+    let logger: Logger
 
     public init(path: String, history: Int, now: Int64, logger: Logger) throws {
         self.path = path
         self.logger = logger
+        let set: CookieKeySet
         if FileManager.default.fileExists(atPath: path) {
             try Self.checkPermissions(path)
             let text = try String(contentsOfFile: path, encoding: .utf8)
             do {
-                keys = Mutex(try CookieKeySet(parsing: text, history: history))
+                set = try CookieKeySet(parsing: text, history: history)
             } catch {
                 throw CookieKeyStoreError(message: "\(path): \(error)")
             }
         } else {
             var random = SystemRandomNumberGenerator()
             let first = CookieKey.generate(id: 1, createdAt: now, using: &random)
-            let set: CookieKeySet
             do {
                 set = try CookieKeySet(keys: [first], history: history)
             } catch {
                 throw CookieKeyStoreError(message: "\(error)")
             }
             try Self.persist(set, to: path)
-            keys = Mutex(set)
             logger.notice("created NTS cookie key file", metadata: ["path": "\(path)", "key.id": "\(first.id)"])
         }
+        keys = Mutex(set)
+        staged = Mutex(try Self.loadStaged(path + Self.stagedSuffix, excluding: set))
     }
 
     public var current: CookieKeySet { keys.withLock { $0 } }
@@ -49,8 +55,11 @@ public final class CookieKeyStore: Sendable {
             guard set.needsRotation(now: now, interval: interval) else { return nil }
             var random = SystemRandomNumberGenerator()
             var next = set
+            let stagedIDs = Set(staged.withLock { $0.map(\.id) })
+            var id = set.nextID
+            while stagedIDs.contains(id) || set.key(id: id) != nil { id &+= 1 }
             do {
-                try next.rotate(to: CookieKey.generate(id: set.nextID, createdAt: now, using: &random))
+                try next.rotate(to: CookieKey.generate(id: id, createdAt: now, using: &random))
             } catch {
                 throw CookieKeyStoreError(message: "\(error)")
             }
@@ -72,7 +81,9 @@ public final class CookieKeyStore: Sendable {
         } catch {
             throw CookieKeyStoreError(message: "\(path): \(error)")
         }
+        let stagedKeys = try Self.loadStaged(stagedPath, excluding: set)
         keys.withLock { $0 = set }
+        staged.withLock { $0 = stagedKeys }
         return set
     }
 

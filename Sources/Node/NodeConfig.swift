@@ -194,6 +194,8 @@ public struct NodeConfig: Sendable, Equatable {
     public var metricsListen: SocketEndpoint?
     /// `[state]`: nil without the table (no database: keys and drift live only in their files).
     public var state: State?
+    /// `[admin]`: the HTTPS admin API with mutual TLS (Admin/AdminConfig.swift); nil without the table.
+    public var admin: Admin?
     public var servers: [Server] = []
     public var siblings: [Sibling] = []
     /// Like chrony's `local stratum N`: serve the node's clock as synchronised at this stratum while no

@@ -16,15 +16,17 @@ public final class NodeDaemon: Sendable {
     private let serving: ServingState
     private let statistics = ServerStatistics()
     private let server: NTPServer
-    private let nts: NodeNTS?
+    let nts: NodeNTS?
     private let time: TimeService
-    private let keys: SymmetricKeyRing?
-    private let siblings: SiblingRegistry?
+    let keys: SymmetricKeyRing?
+    let siblings: SiblingRegistry?
     /// Sibling key sets changed through the API, persisted (nil without `[state]`).
-    private let siblingKeyStore: SiblingKeyStore?
+    let siblingKeyStore: SiblingKeyStore?
     private let metricsServer: MetricsServer?
     /// The state database's writer (`[state]`), nil without one.
-    private let recorder: StoreRecorder?
+    let recorder: StoreRecorder?
+    /// `[admin]`: the HTTPS admin API (Admin/NodeDaemon+Admin.swift has its routes).
+    let adminServer: AdminServer?
     private let controlPlaneMetrics = ControlPlaneMetrics()
     private let logger: Logger
     private let startedMonotonic = ContinuousClock.now
@@ -83,6 +85,8 @@ public final class NodeDaemon: Sendable {
         self.nts = try config.nts.map {
             try NodeNTS(configuration: $0, ntpServer: server, ntpPort: server.listeners.first?.port, logger: logger)
         }
+        self.adminServer = try config.admin.map { try AdminServer(configuration: $0, logger: logger) }
+        adminServer?.install(routes: adminRoutes())
     }
 
     /// What the server accepts: every key of the key file, and from each sibling's address only its keys.
@@ -150,7 +154,7 @@ public final class NodeDaemon: Sendable {
     public func run() async throws {
         let statusPath = config.withLock { $0.statusSocket }
         let status = StatusServer(path: statusPath, logger: logger) { [self] in self.status() }
-        let reload = ReloadOnHangup { [self] in self.reload() }
+        let reload = ReloadOnHangup { [self] in _ = try? self.reload() }
         typealias Entry = ServiceGroupConfiguration.ServiceConfiguration
         var services: [Entry] = [.init(service: server)]
         // The store's services are listed before `time`: stopped after it, so its last samples and drift are written.
@@ -166,6 +170,7 @@ public final class NodeDaemon: Sendable {
             }))
         }
         services += [Entry(service: status), Entry(service: reload)]
+        if let adminServer { services.append(Entry(service: adminServer)) }
         services += (nts?.services ?? []).map { Entry(service: $0) }
         if nts != nil, siblings != nil {
             services.append(Entry(service: PeriodicTask(interval: .seconds(1)) { [self] in self.steerNTS() }))
@@ -180,14 +185,15 @@ public final class NodeDaemon: Sendable {
     }
 
     /// Re-reads the configuration file and applies the access list, rate limit, local stratum and log level.
-    /// Listen addresses need a restart; a bad file changes nothing.
-    func reload() {
+    /// Listen addresses need a restart; a bad file changes nothing (and is thrown). Returns the reload count.
+    @discardableResult
+    func reload() throws(ConfigError) -> Int {
         let next: NodeConfig
         do {
             next = try ConfigLoader.load(file: configPath)
         } catch {
             logger.error("configuration reload failed, keeping the running configuration", metadata: ["error": "\(error)"])
-            return
+            throw error
         }
         let previous = config.withLock { old in
             defer { old = next }
@@ -229,9 +235,13 @@ public final class NodeDaemon: Sendable {
         if next.refclocks != previous.refclocks || next.servers != previous.servers || next.clock != previous.clock {
             logger.warning("[clock], [[refclock]] and [[server]] change only at restart")
         }
+        if next.admin != previous.admin {
+            logger.warning("[admin] changes only at restart")
+        }
         logLevel.current = next.logLevel
-        reloads.add(1, ordering: .relaxed)
+        let count = reloads.add(1, ordering: .relaxed).newValue
         logger.notice("configuration reloaded", metadata: ["access.rules": "\(next.policy.access.rules.count)", "ratelimit": "\(next.policy.rateLimit != nil)"])
+        return count
     }
 
     /// The node's status now.
@@ -270,7 +280,8 @@ public final class NodeDaemon: Sendable {
             metricsListener: metricsServer?.listener,
             siblings: siblings?.status(traffic: server.siblingTraffic) ?? [],
             ntsSteeredTo: nts?.steeredTo?.description,
-            stateStore: recorder?.status())
+            stateStore: recorder?.status(),
+            adminListener: adminServer?.listener)
     }
 }
 

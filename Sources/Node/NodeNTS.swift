@@ -18,10 +18,10 @@ final class NodeNTS: Sendable {
     let statistics = NTSKEStatistics()
     /// NTS-KE's own event loops (TLS handshakes are CPU work; sized by `[nts] threads`).
     private let eventLoops: MultiThreadedEventLoopGroup
-    private let certificates: CertificateWatcher
-    private let ntpServer: NTPServer
-    private let ciphers = OpenSSLCipherFactory()
-    private let logger: Logger
+    let certificates: CertificateWatcher
+    let ntpServer: NTPServer
+    let ciphers = OpenSSLCipherFactory()
+    let logger: Logger
     /// The NTS-KE policy as configured; steering replaces its server and port.
     private let basePolicy: NTSKEServerPolicy
     private let steering = Mutex<SocketEndpoint?>(nil)
@@ -43,7 +43,7 @@ final class NodeNTS: Sendable {
         } catch {
             throw NodeStartError(message: "NTS certificate \(configuration.certificate) / key \(configuration.privateKey): \(error)")
         }
-        ntpServer.update(nts: NTSServerConfiguration(keySet: keys.current, ciphers: ciphers))
+        ntpServer.update(nts: NTSServerConfiguration(keySet: keys.serving, ciphers: ciphers))
         let advertisedPort = configuration.ntpPort ?? ntpPort.flatMap { $0 == 123 ? nil : UInt16(exactly: $0) }
         let policy = NTSKEServerPolicy(
             supportedAEAD: ciphers.supportedAlgorithms, cookieCount: 8, ntpServer: configuration.ntpServer,
@@ -113,8 +113,8 @@ final class NodeNTS: Sendable {
 
     func rotateIfDue() {
         do {
-            if let rotated = try keys.rotateIfDue(now: Int64(Date().timeIntervalSince1970), interval: configuration.rotateInterval) {
-                ntpServer.update(nts: NTSServerConfiguration(keySet: rotated, ciphers: ciphers))
+            if try keys.rotateIfDue(now: Int64(Date().timeIntervalSince1970), interval: configuration.rotateInterval) != nil {
+                ntpServer.update(nts: NTSServerConfiguration(keySet: keys.serving, ciphers: ciphers))
             }
         } catch {
             logger.error("NTS cookie key rotation failed; the current keys stay in use", metadata: ["error": "\(error)"])
@@ -125,8 +125,8 @@ final class NodeNTS: Sendable {
     func reload() {
         certificates.reload(reason: "reload")
         do {
-            let set = try keys.reload(history: configuration.keyHistory)
-            ntpServer.update(nts: NTSServerConfiguration(keySet: set, ciphers: ciphers))
+            try keys.reload(history: configuration.keyHistory)
+            ntpServer.update(nts: NTSServerConfiguration(keySet: keys.serving, ciphers: ciphers))
         } catch {
             logger.error("NTS cookie key file not reloaded, keeping the keys in use", metadata: ["error": "\(error)"])
         }

@@ -10,7 +10,7 @@ struct FleetCtl: AsyncParsableCommand {
         commandName: "fleetctl",
         abstract: "Look after a fleet of time servers.",
         version: ProductVersion.current,
-        subcommands: [Query.self])
+        subcommands: [Query.self, TrackingCommand.self, SourcesCommand.self, SourceStatsCommand.self, ServerStatsCommand.self])
 }
 
 struct Query: AsyncParsableCommand {

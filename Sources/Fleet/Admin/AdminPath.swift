@@ -1,0 +1,25 @@
+/// The admin API's paths (version 1). Versioned so a later incompatible body gets /v2 beside these.
+public enum AdminPath {
+    // Reads (GET).
+    public static let tracking = "/v1/tracking"
+    public static let sources = "/v1/sources"
+    public static let sourceStats = "/v1/sourcestats"
+    public static let serverStats = "/v1/serverstats"
+    public static let clients = "/v1/clients"
+    public static let gps = "/v1/gps"
+    public static let keys = "/v1/keys"
+    public static let certificates = "/v1/certificates"
+    public static let health = "/v1/health"
+
+    // Writes.
+    /// PUT `CertificateInstallRequest`: validate, persist and swap in the NTS-KE certificate.
+    public static let ntsCertificate = "/v1/certificates/nts"
+    /// POST `CookieKeyStageRequest` / `CookieKeyRequest`: NTS cookie master keys.
+    public static let cookieKeyStage = "/v1/keys/cookie/stage"
+    public static let cookieKeyActivate = "/v1/keys/cookie/activate"
+    public static let cookieKeyRetire = "/v1/keys/cookie/retire"
+    /// POST, empty body: what SIGHUP does.
+    public static let configReload = "/v1/config/reload"
+    /// Reserved for symmetric (NTP MAC) key writes, built on another branch: `/v1/keys/symmetric/...`.
+    public static let symmetricKeysPrefix = "/v1/keys/symmetric/"
+}

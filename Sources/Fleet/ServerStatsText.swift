@@ -1,0 +1,40 @@
+/// `chronyc serverstats`-style text of the node's server counters, shared by `fleetctl serverstats`.
+public enum ServerStatsText {
+    public static func lines(ntp: ServerCounters, ntske: NTSKECounters?, ntskeActive: Int? = nil, adminRefused: Int? = nil) -> [String] {
+        var lines = [
+            row("NTP packets received", ntp.received),
+            row("NTP packets answered", ntp.answered),
+            row("NTP packets dropped", ntp.droppedTotal),
+        ]
+        for (reason, count) in ntp.dropped.sorted(by: { $0.key < $1.key }) {
+            lines.append(row("  \(reason)", count))
+        }
+        lines += [
+            row("Kiss-o'-Death RATE sent", ntp.kissOfDeath),
+            row("MAC-authenticated packets", ntp.symmetricAuthenticated),
+            row("NTS-authenticated packets", ntp.ntsAuthenticated),
+            row("NTS NAKs (unknown cookie)", ntp.ntsNAK),
+            row("NTS NAKs (bad authenticator)", ntp.ntsAuthenticationFailed),
+            row("Kernel receive timestamps", ntp.kernelTimestamps),
+        ]
+        if let ke = ntske {
+            lines += [
+                row("NTS-KE connections accepted", ke.connections),
+                row("NTS-KE sessions established", ke.keysEstablished),
+                row("NTS-KE handshake failures", ke.handshakeFailures),
+                row("NTS-KE error responses", ke.errorResponses + ke.noCommonAlgorithm),
+                row("NTS-KE timeouts", ke.timeouts),
+                row("NTS-KE connections dropped", ke.refusedOverLimit + ke.refusedRateLimited),
+            ]
+            if let ntskeActive { lines.append(row("NTS-KE connections open", UInt64(max(0, ntskeActive)))) }
+        }
+        if let adminRefused { lines.append(row("Admin API handshakes refused", UInt64(max(0, adminRefused)))) }
+        return lines
+    }
+
+    /// chronyc's "label padded to 27 : value".
+    static func row(_ label: String, _ value: UInt64) -> String {
+        let padded = label.count >= 28 ? label : label + String(repeating: " ", count: 28 - label.count)
+        return "\(padded): \(value)"
+    }
+}

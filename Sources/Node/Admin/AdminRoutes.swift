@@ -1,0 +1,70 @@
+import Fleet
+
+/// One admin API request as a route sees it: the TLS handshake already proved the client holds a
+/// certificate from the admin CA (`client` is its subject, for the log).
+public struct AdminRequest: Sendable {
+    public var method: String
+    public var path: String
+    public var body: [UInt8]
+    public var client: String?
+}
+
+public struct AdminResponse: Sendable {
+    public var status: Int
+    public var body: [UInt8]
+
+    public static func ok(_ body: some AdminBody) -> AdminResponse { AdminResponse(status: 200, body: body.json(pretty: true)) }
+
+    public static func error(_ status: Int, _ code: String, _ message: String) -> AdminResponse {
+        AdminResponse(status: status, body: AdminErrorBody(code: code, error: message).json(pretty: true))
+    }
+
+    /// Parses the request body as `T`, or answers 400 with what was wrong.
+    static func parse<T: AdminBody>(_ type: T.Type, _ request: AdminRequest, _ body: (T) async -> AdminResponse) async -> AdminResponse {
+        do {
+            return await body(try T(json: request.body))
+        } catch {
+            return .error(400, "bad_request", "\(error)")
+        }
+    }
+}
+
+/// The admin API's route table: method and exact path (or path prefix) to handler. Unknown paths get 404,
+/// known paths with another method 405. Features add their routes here: the symmetric-key writes, for
+/// one, belong under `AdminPath.symmetricKeysPrefix` (`add(prefix:)`).
+public struct AdminRoutes: Sendable {
+    public typealias Handler = @Sendable (AdminRequest) async -> AdminResponse
+
+    struct Route: Sendable {
+        var method: String
+        var path: String
+        var isPrefix: Bool
+        var handler: Handler
+
+        func matches(_ path: String) -> Bool { isPrefix ? path.hasPrefix(self.path) : path == self.path }
+    }
+
+    private(set) var routes: [Route] = []
+
+    public init() {}
+
+    public mutating func add(_ method: String, _ path: String, _ handler: @escaping Handler) {
+        routes.append(Route(method: method, path: path, isPrefix: false, handler: handler))
+    }
+
+    /// Every path starting with `prefix` (for example `/v1/keys/symmetric/`), the handler parsing the rest.
+    public mutating func add(_ method: String, prefix: String, _ handler: @escaping Handler) {
+        routes.append(Route(method: method, path: prefix, isPrefix: true, handler: handler))
+    }
+
+    public func respond(to request: AdminRequest) async -> AdminResponse {
+        let matching = routes.filter { $0.matches(request.path) }
+        guard !matching.isEmpty else { return .error(404, "not_found", "no such path: \(request.path)") }
+        let method = request.method == "HEAD" ? "GET" : request.method
+        guard let route = matching.first(where: { $0.method == method }) else {
+            let allowed = Set(matching.map(\.method)).sorted().joined(separator: ", ")
+            return .error(405, "method_not_allowed", "\(request.path) takes \(allowed)")
+        }
+        return await route.handler(request)
+    }
+}

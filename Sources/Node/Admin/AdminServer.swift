@@ -1,0 +1,186 @@
+import Fleet
+import Logging
+import Metrics
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+import Synchronization
+
+/// `[admin]`: the admin API over HTTPS with mutual TLS (swift-nio-ssl). The handshake itself refuses every
+/// client without a valid certificate from the admin CA (none, another CA's, expired), so no request of
+/// theirs is ever read. One request per connection, JSON bodies up to `maximumBody` bytes, an idle
+/// deadline so a silent client cannot hold a connection.
+public final class AdminServer: Service, Sendable {
+    public static let maximumBody = 1 << 20
+    /// Connections served at once; more are closed at accept (an operator tool needs a handful).
+    public static let maximumConnections = 64
+    static let idleTimeout = TimeAmount.seconds(10)
+
+    let configuration: NodeConfig.Admin
+    private let routes = Mutex(AdminRoutes())
+    let logger: Logger
+    private let tls: NIOSSLContext
+    private let bound = Mutex<String?>(nil)
+    private let refusedHandshakes = Atomic<Int>(0)
+    private let active = Atomic<Int>(0)
+    private let refusedMetric = Counter(label: "fleetnode_admin_handshake_failures_total")
+
+    /// Loads the certificate, key and client CA now, so a mistake stops the node at start.
+    public init(configuration: NodeConfig.Admin, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(configuration.certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: configuration.privateKey, format: .pem)
+            _ = try NIOSSLCertificate.fromPEMFile(configuration.clientCA)
+            var tls = TLSConfiguration.makeServerConfigurationWithMTLS(
+                certificateChain: chain, privateKey: .privateKey(key), trustRoots: .file(configuration.clientCA))
+            tls.minimumTLSVersion = .tlsv12
+            tls.sendCANameList = true
+            self.tls = try NIOSSLContext(configuration: tls)
+        } catch {
+            throw NodeStartError(message: "[admin] certificate \(configuration.certificate), private_key \(configuration.privateKey), client_ca \(configuration.clientCA): \(error)")
+        }
+    }
+
+    /// The routes to serve (set once the node is built: they call back into it).
+    public func install(routes: AdminRoutes) {
+        self.routes.withLock { $0 = routes }
+    }
+
+    /// The API's own certificate, as `GET /v1/certificates` shows it.
+    public var certificateDetails: CertificateDetails? {
+        (try? CertificateInspector.chain(file: configuration.certificate)).map(CertificateInspector.details(of:))
+    }
+
+    /// "address:port" once listening.
+    public var listener: String? { bound.withLock { $0 } }
+
+    /// Connections refused at the TLS handshake (no, foreign or expired client certificate; not TLS).
+    public var handshakeFailures: Int { refusedHandshakes.load(ordering: .relaxed) }
+
+    public func run() async throws {
+        let tls = self.tls
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: configuration.listen.host, port: Int(configuration.listen.port)) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(IdleStateHandler(allTimeout: Self.idleTimeout))
+                    try sync.addHandler(CloseOnIdle())
+                    try sync.addHandler(NIOSSLServerHandler(context: tls))
+                    try sync.configureHTTPServerPipeline()
+                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let port = server.channel.localAddress?.port ?? Int(configuration.listen.port)
+        let host = configuration.listen.host
+        let text = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        bound.withLock { $0 = text }
+        logger.info("admin API listening (HTTPS, client certificates required)", metadata: ["listen": "\(text)"])
+
+        let routes = self.routes.withLock { $0 }
+        let logger = self.logger
+        await cancelWhenGracefulShutdown {
+            try? await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { connections in
+                    for try await connection in connections {
+                        guard self.active.add(1, ordering: .relaxed).newValue <= Self.maximumConnections else {
+                            self.active.subtract(1, ordering: .relaxed)
+                            logger.warning("admin API connection refused: too many at once", metadata: ["limit": "\(Self.maximumConnections)"])
+                            // Through executeThenClose: NIO traps on an async writer dropped unfinished.
+                            try? await connection.executeThenClose { _, _ in }
+                            continue
+                        }
+                        group.addTask {
+                            await self.serve(connection, routes: routes, logger: logger)
+                            self.active.subtract(1, ordering: .relaxed)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, routes: AdminRoutes, logger: Logger) async {
+        let channel = connection.channel
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var head: HTTPRequestHead?
+                var body: [UInt8] = []
+                for try await part in inbound {
+                    let response: AdminResponse
+                    switch part {
+                    case .head(let requestHead):
+                        head = requestHead
+                        continue
+                    case .body(let buffer):
+                        if body.count + buffer.readableBytes <= Self.maximumBody {
+                            body += buffer.readableBytesView
+                            continue
+                        }
+                        // Answered at once: no need to read the rest of an oversized body.
+                        response = .error(413, "too_large", "request bodies are limited to \(Self.maximumBody) bytes")
+                    case .end:
+                        guard let head else { return }
+                        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+                        let peer = try? await channel.nioSSL_peerCertificate().get()
+                        let client = peer.flatMap { $0 }.flatMap(Self.subject(of:))
+                        response = await routes.respond(to: AdminRequest(method: head.method.rawValue, path: path, body: body, client: client))
+                        // Bounded label values: the known methods, "other" for the rest.
+                        let method = ["GET", "HEAD", "PUT", "POST", "DELETE"].contains(head.method.rawValue) ? head.method.rawValue : "other"
+                        Counter(label: "fleetnode_admin_requests_total", dimensions: [("method", method), ("status", "\(response.status)")])
+                            .increment()
+                        if head.method != .GET && head.method != .HEAD {
+                            logger.notice("admin API write", metadata: [
+                                "method": "\(head.method.rawValue)", "path": "\(path)", "status": "\(response.status)",
+                                "client": "\(client ?? "?")",
+                            ])
+                        }
+                    }
+                    guard let head else { return }
+                    var headers = HTTPHeaders()
+                    headers.add(name: "Content-Type", value: "application/json")
+                    headers.add(name: "Content-Length", value: "\(response.body.count)")
+                    headers.add(name: "Connection", value: "close")
+                    try await outbound.write(.head(HTTPResponseHead(
+                        version: head.version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)))
+                    if head.method != .HEAD {
+                        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: response.body))))
+                    }
+                    try await outbound.write(.end(nil))
+                    return
+                }
+            }
+        } catch let error as NIOSSLError {
+            refusedHandshakes.add(1, ordering: .relaxed)
+            refusedMetric.increment()
+            logger.info("admin API connection refused at the TLS handshake", metadata: ["error": "\(error)", "peer": "\(channel.remoteAddress?.description ?? "?")"])
+        } catch let error as BoringSSLError {
+            refusedHandshakes.add(1, ordering: .relaxed)
+            refusedMetric.increment()
+            logger.info("admin API connection refused at the TLS handshake", metadata: ["error": "\(error)", "peer": "\(channel.remoteAddress?.description ?? "?")"])
+        } catch {
+            logger.debug("admin API connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    static func subject(of certificate: NIOSSLCertificate) -> String? {
+        CertificateInspector.subject(der: (try? certificate.toDERBytes()) ?? [])
+    }
+}
+
+/// Closes a connection that stayed silent for the idle timeout.
+final class CloseOnIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Fleet
+import FleetCrypto
+import Foundation
+import SwiftASN1
+import X509
+
+/// Reads PEM certificate chains and private keys with swift-certificates, for the admin API: what a
+/// certificate says (subject, SANs, validity, fingerprint) and whether a chain and key hang together.
+enum CertificateInspector {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The certificates of a PEM text, leaf first.
+    static func chain(pem: String) throws(Failure) -> [Certificate] {
+        let documents: [PEMDocument]
+        do {
+            documents = try PEMDocument.parseMultiple(pemString: pem)
+        } catch {
+            throw Failure(description: "the certificate chain is not PEM: \(error)")
+        }
+        let certificates = documents.filter { $0.discriminator == "CERTIFICATE" }
+        guard !certificates.isEmpty else { throw Failure(description: "no CERTIFICATE block in the chain") }
+        guard certificates.count == documents.count else {
+            throw Failure(description: "the certificate chain holds other PEM blocks than certificates")
+        }
+        var chain: [Certificate] = []
+        for (index, document) in certificates.enumerated() {
+            do {
+                chain.append(try Certificate(derEncoded: document.derBytes))
+            } catch {
+                throw Failure(description: "certificate \(index + 1) of the chain does not parse: \(error)")
+            }
+        }
+        return chain
+    }
+
+    static func chain(file: String) throws(Failure) -> [Certificate] {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw Failure(description: "cannot read \(file): \(error.localizedDescription)")
+        }
+        return try chain(pem: text)
+    }
+
+    /// The subject of a DER certificate (a client's, for the log).
+    static func subject(der: [UInt8]) -> String? {
+        (try? Certificate(derEncoded: der)).map { String(describing: $0.subject) }
+    }
+
+    static func privateKey(pem: String) throws(Failure) -> Certificate.PrivateKey {
+        do {
+            return try Certificate.PrivateKey(pemEncoded: pem)
+        } catch {
+            throw Failure(description: "the private key is not a PEM key of a supported type (RSA, P-256, P-384, P-521, Ed25519): \(error)")
+        }
+    }
+
+    static func details(of chain: [Certificate]) -> CertificateDetails {
+        let leaf = chain[0]
+        return CertificateDetails(
+            subject: String(describing: leaf.subject), issuer: String(describing: leaf.issuer),
+            subjectAlternativeNames: names(of: leaf),
+            notBefore: Int64(leaf.notValidBefore.timeIntervalSince1970), notAfter: Int64(leaf.notValidAfter.timeIntervalSince1970),
+            sha256: fingerprint(of: leaf), intermediates: chain.count - 1)
+    }
+
+    static func der(_ certificate: Certificate) -> [UInt8] {
+        var serializer = DER.Serializer()
+        // A certificate that was parsed from DER serializes back; nothing to report otherwise.
+        try? serializer.serialize(certificate)
+        return serializer.serializedBytes
+    }
+
+    /// SHA-256 of the DER, lower-case hex (what status and `openssl x509 -fingerprint -sha256` show).
+    static func fingerprint(of certificate: Certificate) -> String { SHA256.hex(der(certificate)) }
+
+    /// "DNS:name" and "IP:address" entries of the subject alternative names.
+    static func names(of certificate: Certificate) -> [String] {
+        guard let names = try? certificate.extensions.subjectAlternativeNames else { return [] }
+        return names.compactMap { name -> String? in
+            switch name {
+            case .dnsName(let dns): return "DNS:\(dns.lowercased())"
+            case .ipAddress(let octets): return ipText(Array(octets.bytes)).map { "IP:\($0)" }
+            default: return nil
+            }
+        }
+    }
+
+    /// A name as a SAN entry: "IP:..." (canonical text) when it is an address, "DNS:..." otherwise.
+    static func sanEntry(for name: String) -> String {
+        if name.hasPrefix("DNS:") { return "DNS:" + name.dropFirst(4).lowercased() }
+        if name.hasPrefix("IP:") { return sanEntry(for: String(name.dropFirst(3))) }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, name, &v4) == 1 { return "IP:" + (ipText(withUnsafeBytes(of: v4) { Array($0) }) ?? name) }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, name, &v6) == 1 { return "IP:" + (ipText(withUnsafeBytes(of: v6) { Array($0) }) ?? name) }
+        return "DNS:" + name.lowercased()
+    }
+
+    /// Whether `entries` (SAN entries) cover `required` (one SAN entry), with a leftmost-label wildcard.
+    static func covers(_ entries: [String], _ required: String) -> Bool {
+        if entries.contains(required) { return true }
+        guard required.hasPrefix("DNS:") else { return false }
+        let labels = required.dropFirst(4).split(separator: ".", maxSplits: 1)
+        guard labels.count == 2 else { return false }
+        return entries.contains("DNS:*.\(labels[1])")
+    }
+
+    static func ipText(_ bytes: [UInt8]) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        let family: Int32
+        switch bytes.count {
+        case 4: family = AF_INET
+        case 16: family = AF_INET6
+        default: return nil
+        }
+        let ok = bytes.withUnsafeBytes { raw in inet_ntop(family, raw.baseAddress, &buffer, socklen_t(buffer.count)) } != nil
+        return ok ? String(nulTerminated: buffer) : nil
+    }
+}

@@ -1,0 +1,95 @@
+import Admin
+import Fleet
+import NTPCore
+import TimeCore
+import XCTest
+
+/// The admin API's bodies: written and parsed back unchanged; bad JSON is a typed error naming the field.
+final class AdminBodyTests: XCTestCase {
+    func roundTrip<T: AdminBody>(_ value: T, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertEqual(try T(json: value.json()), value, file: file, line: line)
+        XCTAssertEqual(try T(json: value.json(pretty: true)), value, file: file, line: line)
+    }
+
+    func testRoundTrips() throws {
+        var status = AdminViewsTests.status()
+        status.timekeeping = TimekeepingStatus(
+            tracking: AdminViewsTests.tracking,
+            sources: [AdminViewsTests.source("192.0.2.10", state: .selected, offset: 1e-5, jitter: 1e-6)],
+            refclocks: [.init(name: "GPS", driver: "gpsd", connected: true, fixMode: 3, satellitesUsed: 9, satellitesVisible: 12)],
+            leap: nil)
+        status.nts = .init(listeners: ["127.0.0.1:4460"], certificate: .init(subject: "CN=x", notAfter: 10, sha256: "ab"), certificateSwaps: 1,
+                           cookieKeys: [], rotateIntervalSeconds: 0, ntske: NTSKECounters(), activeConnections: 0)
+        try roundTrip(AdminTracking(status: status))
+        try roundTrip(AdminSources(status: status))
+        try roundTrip(AdminServerStats(status: status))
+        try roundTrip(AdminClients(status: status))
+        try roundTrip(AdminGPS(status: status))
+        try roundTrip(AdminHealth(status: status, now: 0))
+        try roundTrip(AdminKeys(symmetric: [.init(id: 1, type: "AES128", bits: 128)], cookie: [.init(id: 2, state: .staged, createdAt: 5, ageSeconds: 1)], cookieRotateIntervalSeconds: 0))
+        try roundTrip(AdminCertificates(nts: .init(subject: "CN=a", issuer: "CN=b", subjectAlternativeNames: ["DNS:a"], notBefore: 1, notAfter: 2, sha256: "00", intermediates: 0), ntsSwaps: 0, admin: nil))
+        try roundTrip(CertificateInstallRequest(certificateChain: "-----BEGIN", privateKey: "k", requiredNames: ["a"]))
+        try roundTrip(CookieKeyStageRequest(id: 3, key: "00", createdAt: 4))
+        try roundTrip(CookieKeyResult(changed: true, keys: []))
+        try roundTrip(ConfigReloadResult(reloads: 2))
+        try roundTrip(AdminErrorBody(code: "conflict", error: "x"))
+    }
+
+    func testNonFiniteNumbersSurvive() throws {
+        var tracking = AdminViewsTests.tracking
+        tracking.skewPPM = Double.infinity
+        tracking.lastOffset = Double.nan
+        var status = AdminViewsTests.status()
+        status.timekeeping = TimekeepingStatus(tracking: tracking, sources: [], refclocks: [], leap: nil)
+        let parsed = try AdminTracking(json: AdminTracking(status: status).json())
+        XCTAssertEqual(parsed.tracking?.skewPPM, .infinity)
+        XCTAssertTrue(parsed.tracking?.lastOffset.isNaN ?? false)
+    }
+
+    func testBadBodiesAreTypedErrors() {
+        XCTAssertThrowsError(try CookieKeyRequest(json: Array("not json".utf8))) { XCTAssertTrue($0 is AdminBodyError) }
+        XCTAssertThrowsError(try CookieKeyRequest(json: Array("{}".utf8))) {
+            XCTAssertEqual(($0 as? AdminBodyError)?.message, "missing field \"id\"")
+        }
+        XCTAssertThrowsError(try CookieKeyRequest(json: Array("{\"id\": -1}".utf8))) {
+            XCTAssertTrue(($0 as? AdminBodyError)?.message.contains("id") ?? false, "\($0)")
+        }
+        XCTAssertThrowsError(try CookieKeyStageRequest(json: Array("{\"id\": 1, \"key\": 5}".utf8))) {
+            XCTAssertEqual(($0 as? AdminBodyError)?.message.hasPrefix("field \"key\""), true, "\($0)")
+        }
+        XCTAssertThrowsError(try CertificateInstallRequest(json: [0xFF, 0x00]))
+        // Never the key material in descriptions.
+        XCTAssertFalse("\(CookieKeyStageRequest(id: 1, key: "deadbeef"))".contains("deadbeef"))
+        XCTAssertFalse("\(CertificateInstallRequest(certificateChain: "c", privateKey: "SECRET"))".contains("SECRET"))
+    }
+
+    func testHealthVerdicts() {
+        var status = AdminViewsTests.status()
+        status.serving.source = "192.0.2.10"
+        XCTAssertEqual(AdminHealth(status: status, now: 0), AdminHealth(verdict: .ok, reasons: []))
+        status.nts = .init(listeners: [], certificate: .init(subject: "CN=x", notAfter: 10 * 86_400, sha256: ""), certificateSwaps: 0,
+                           cookieKeys: [], rotateIntervalSeconds: 0, ntske: NTSKECounters(), activeConnections: 0)
+        XCTAssertEqual(AdminHealth(status: status, now: 0).verdict, .degraded, "expires in 10 days")
+        XCTAssertEqual(AdminHealth(status: status, now: 11 * 86_400).verdict, .critical, "expired")
+        status.nts = nil
+        var tracking = AdminViewsTests.tracking
+        tracking.holdoverSeconds = 600
+        status.timekeeping = TimekeepingStatus(tracking: tracking, sources: [], refclocks: [.init(name: "GPS", driver: "gpsd", connected: true, fixMode: 1)], leap: nil)
+        let holdover = AdminHealth(status: status, now: 0)
+        XCTAssertEqual(holdover.verdict, .degraded)
+        XCTAssertEqual(holdover.reasons.map(\.message), ["in holdover for 600 s: no selectable source", "refclock GPS has no GPS fix"])
+        status.serving.synchronized = false
+        XCTAssertEqual(AdminHealth(status: status, now: 0).verdict, .critical)
+        XCTAssertEqual(AdminHealth(status: AdminViewsTests.status(), now: 0).verdict, .degraded, "[local] stratum: no time source")
+    }
+
+    func testCredentialsFromOptionsThenEnvironment() throws {
+        let environment = [AdminCredentials.certificateVariable: "/e/cert", AdminCredentials.privateKeyVariable: "/e/key", AdminCredentials.caVariable: "/e/ca"]
+        XCTAssertEqual(try AdminCredentials.resolve(certificate: "/o/cert", privateKey: nil, ca: nil, environment: environment),
+                       AdminCredentials(certificate: "/o/cert", privateKey: "/e/key", ca: "/e/ca"))
+        XCTAssertThrowsError(try AdminCredentials.resolve(certificate: nil, privateKey: "/k", ca: nil, environment: [:])) {
+            XCTAssertEqual("\($0)", "the admin API needs a client certificate: missing --cert (or FLEETCTL_CERT), --ca (or FLEETCTL_CA)")
+        }
+        XCTAssertThrowsError(try AdminClient(node: "127.0.0.1:99999", credentials: AdminCredentials(certificate: "/x", privateKey: "/y", ca: "/z")))
+    }
+}
