@@ -103,9 +103,7 @@ public final class NodeDaemon: Sendable {
         _ operation: SiblingKeyOperation, siblings names: [String]? = nil, newKey: SymmetricKey? = nil
     ) throws(SiblingKeyError) -> Bool {
         guard let siblings, let keys else { throw .noSiblings }
-        if let newKey, let held = keys.key(newKey.id), held != newKey {
-            throw .invalidKey("key \(newKey.id) is already held with other material or type; key ids are never reused")
-        }
+        if let newKey, let held = keys.key(newKey.id), held != newKey { throw .keyConflict(newKey.id) }
         let lookup = { (id: UInt32) -> SymmetricKey? in id == newKey?.id ? newKey : keys.key(id) }
         let known = Set(keys.all.map(\.id)).union(newKey.map { [$0.id] } ?? [])
         try siblings.change(operation, siblings: names, knownKeys: known, dryRun: true)

@@ -1,3 +1,4 @@
+import Admin
 import Fleet
 import FleetCrypto
 import NTSKE
@@ -186,6 +187,104 @@ final class SiblingClusterTests: XCTestCase {
         let query = NTPQueryClient(server: SocketEndpoint(host: Self.addresses[0], port: serverPort), localAddress: Self.addresses[1])
         XCTAssertThrowsError(try query.query(key: old, computer: OpenSSLMACComputer()))
         try await waitFor(cluster.nodes[0], seconds: 5) { $0.siblings.first?.rejected ?? 0 >= 1 }
+    }
+
+    /// The same three steps through the admin API, with a new key that is in no key file (given with the
+    /// request and kept in the state database): no exchange fails, repeating a step changes nothing, bad
+    /// requests are refused, and a restarted node comes back with the new key from its database.
+    func testKeyRotationThroughTheAdminAPI() async throws {
+        let directory = try NodeProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pki = try TestPKI(directory: directory)
+        let adminCA = try pki.authority("admin")
+        let server = try pki.issue(by: adminCA, name: "node-admin", server: true)
+        let operator_ = try pki.issue(by: adminCA, name: "operator", server: false)
+        let credentials = AdminCredentials(certificate: operator_.certificate, privateKey: operator_.privateKey, ca: adminCA.certificate)
+        let cluster = try await SiblingCluster.start(testCase: self, count: 2, extra: { index in
+            """
+            [state]
+            database = "\(directory.path)/state-\(index).sqlite"
+            [admin]
+            listen = "127.0.0.1:0"
+            certificate = "\(server.certificate)"
+            private_key = "\(server.privateKey)"
+            client_ca = "\(adminCA.certificate)"
+            """
+        })
+        defer { cluster.stop() }
+        func sibling(_ node: Int) async throws -> NodeStatus.Sibling {
+            let status = try await cluster.nodes[node].status()
+            return try XCTUnwrap(status.siblings.first)
+        }
+        for node in cluster.nodes {
+            try await waitFor(node, seconds: 20) { $0.serving.stratum == 1 && $0.siblings.first?.replies ?? 0 >= 3 }
+        }
+        try await Task.sleep(for: .seconds(2))
+        let failuresBefore = [try await sibling(0).failures, try await sibling(1).failures]
+        var admins: [AdminClient] = []
+        for node in cluster.nodes { admins.append(try AdminClient(node: try await node.adminListener(), credentials: credentials)) }
+
+        let secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let steps: [(String, SymmetricKeyChangeRequest)] = [
+            (AdminPath.symmetricKeyStage, SymmetricKeyChangeRequest(id: 9, type: "AES256", hex: secret)),
+            (AdminPath.symmetricKeyActivate, SymmetricKeyChangeRequest(id: 9)),
+            (AdminPath.symmetricKeyRetire, SymmetricKeyChangeRequest(id: 1)),
+        ]
+        for (path, body) in steps {
+            for node in 0..<2 {
+                let first = try await admins[node].send("POST", path, body: body, as: SymmetricKeyChangeResult.self)
+                XCTAssertTrue(first.changed, "\(path) on node \(node)")
+                let again = try await admins[node].send("POST", path, body: body, as: SymmetricKeyChangeResult.self)
+                XCTAssertFalse(again.changed, "repeating \(path) changes nothing")
+                XCTAssertEqual(again.siblings.map(\.sendKey), first.siblings.map(\.sendKey))
+                let replies = try await sibling(node).replies
+                try await waitFor(cluster.nodes[node], seconds: 10) { $0.siblings.first?.replies ?? 0 >= replies + 2 }
+            }
+        }
+        for node in 0..<2 {
+            let state = try await sibling(node)
+            XCTAssertEqual(state.failures, failuresBefore[node], "no exchange lost: \(state.lastFailure ?? "")")
+            XCTAssertEqual(state.rejected, 0)
+            XCTAssertEqual(state.sendKey, 9)
+            XCTAssertEqual(state.acceptedKeys, [9])
+            XCTAssertEqual(state.lastReplyKey, 9)
+        }
+
+        // Refusals: each names its reason and changes nothing.
+        func refusal(_ path: String, _ body: SymmetricKeyChangeRequest) async -> Int? {
+            do {
+                _ = try await admins[0].send("POST", path, body: body, as: SymmetricKeyChangeResult.self)
+                return nil
+            } catch {
+                return error.status
+            }
+        }
+        let retireSendKey = await refusal(AdminPath.symmetricKeyRetire, SymmetricKeyChangeRequest(id: 9))
+        XCTAssertEqual(retireSendKey, 409, "the send key")
+        let unknownKey = await refusal(AdminPath.symmetricKeyStage, SymmetricKeyChangeRequest(id: 77))
+        XCTAssertEqual(unknownKey, 404, "no material and not in the key file")
+        let badHex = await refusal(AdminPath.symmetricKeyStage, SymmetricKeyChangeRequest(id: 78, type: "AES128", hex: "xyz"))
+        XCTAssertEqual(badHex, 400)
+        let shortAES = await refusal(AdminPath.symmetricKeyStage, SymmetricKeyChangeRequest(id: 78, type: "AES128", hex: "00ff"))
+        XCTAssertEqual(shortAES, 400, "an AES128 key is 16 bytes")
+        let clash = await refusal(AdminPath.symmetricKeyStage, SymmetricKeyChangeRequest(id: 9, type: "AES256", hex: String(repeating: "00", count: 32)))
+        XCTAssertEqual(clash, 409, "key ids are never reused for another secret")
+        let unknownSibling = await refusal(AdminPath.symmetricKeyStage, SymmetricKeyChangeRequest(id: 2, siblings: ["192.0.2.99"]))
+        XCTAssertEqual(unknownSibling, 404)
+        let stillNine = try await sibling(0)
+        XCTAssertEqual(stillNine.acceptedKeys, [9])
+
+        // Node 0 restarts with its configuration still saying key 1: the database decides.
+        cluster.nodes[0].stop()
+        let restarted = try await cluster.startNode(0)
+        try await waitFor(restarted, seconds: 20) { status in
+            status.siblings.first?.lastReplyKey == 9 && status.siblings.first?.replies ?? 0 >= 2
+        }
+        XCTAssertTrue(restarted.log.contains("sibling keys restored from the state database"))
+        let after = try await sibling(0)
+        XCTAssertEqual(after.sendKey, 9)
+        XCTAssertEqual(after.acceptedKeys, [9])
+        try await waitFor(cluster.nodes[1], seconds: 10) { $0.siblings.first?.rejected == 0 && ($0.siblings.first?.answeredByKey["9"] ?? 0) > 0 }
     }
 
     /// An unsynchronised node points new NTS-KE clients at its synchronised sibling; the sibling opens the

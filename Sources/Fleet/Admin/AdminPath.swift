@@ -20,6 +20,9 @@ public enum AdminPath {
     public static let cookieKeyRetire = "/v1/keys/cookie/retire"
     /// POST, empty body: what SIGHUP does.
     public static let configReload = "/v1/config/reload"
-    /// Reserved for symmetric (NTP MAC) key writes, built on another branch: `/v1/keys/symmetric/...`.
-    public static let symmetricKeysPrefix = "/v1/keys/symmetric/"
+    /// POST `SymmetricKeyChangeRequest`: the siblings' symmetric (NTP MAC) keys. Stage a key on every node
+    /// (accepted, not sent), activate it (sent), retire the old one (no longer accepted).
+    public static let symmetricKeyStage = "/v1/keys/symmetric/stage"
+    public static let symmetricKeyActivate = "/v1/keys/symmetric/activate"
+    public static let symmetricKeyRetire = "/v1/keys/symmetric/retire"
 }

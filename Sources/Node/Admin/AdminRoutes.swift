@@ -30,8 +30,7 @@ public struct AdminResponse: Sendable {
 }
 
 /// The admin API's route table: method and exact path (or path prefix) to handler. Unknown paths get 404,
-/// known paths with another method 405. Features add their routes here: the symmetric-key writes, for
-/// one, belong under `AdminPath.symmetricKeysPrefix` (`add(prefix:)`).
+/// known paths with another method 405.
 public struct AdminRoutes: Sendable {
     public typealias Handler = @Sendable (AdminRequest) async -> AdminResponse
 

@@ -1,5 +1,6 @@
 import Fleet
 import Foundation
+import NTPCore
 import Synchronization
 
 /// The node's admin API routes: reads from the node's status and stores, writes that validate, persist,
@@ -57,9 +58,55 @@ extension NodeDaemon {
                 }
             }
         }
-        // Symmetric (NTP MAC) key writes come from another branch: add their routes under
-        // AdminPath.symmetricKeysPrefix here, e.g. routes.add("PUT", prefix: AdminPath.symmetricKeysPrefix) { ... }.
+        let symmetricOperations: [(String, @Sendable (UInt32) -> SiblingKeyOperation)] = [
+            (AdminPath.symmetricKeyStage, { .stage($0) }), (AdminPath.symmetricKeyActivate, { .activate($0) }),
+            (AdminPath.symmetricKeyRetire, { .retire($0) }),
+        ]
+        for (path, operation) in symmetricOperations {
+            routes.add("POST", path) { [self] (request: AdminRequest) async -> AdminResponse in
+                await AdminResponse.parse(SymmetricKeyChangeRequest.self, request) { (body) async -> AdminResponse in
+                    writes.run { symmetricKeyResponse(operation(body.id), body) }
+                }
+            }
+        }
         return routes
+    }
+
+    /// A sibling key operation from the API: the key given with it (type + hex) checked first, then
+    /// `changeSiblingKeys` (validate, persist, apply).
+    func symmetricKeyResponse(_ operation: SiblingKeyOperation, _ body: SymmetricKeyChangeRequest) -> AdminResponse {
+        var newKey: SymmetricKey?
+        switch (body.type, body.hex) {
+        case (nil, nil):
+            break
+        case (let type?, let hex?):
+            guard let parsedType = SymmetricKeyType(rawValue: type) else {
+                return .error(400, "bad_request", "type \"\(type)\" is not one of \(SymmetricKeyType.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard let secret = CookieKeyStore.parseHex(hex), !secret.isEmpty else {
+                return .error(400, "bad_request", "hex: not an even number of hexadecimal digits")
+            }
+            do {
+                newKey = try SymmetricKey(id: body.id, type: parsedType, secret: secret)
+            } catch {
+                return .error(400, "bad_request", "\(error.message)")
+            }
+        default:
+            return .error(400, "bad_request", "type and hex come together (or neither, for a key of the key file)")
+        }
+        do {
+            let changed = try changeSiblingKeys(operation, siblings: body.siblings, newKey: newKey)
+            let all = status().siblings
+            let named = body.siblings.map { names in all.filter { names.contains($0.name) } } ?? all
+            return .ok(SymmetricKeyChangeResult(changed: changed, siblings: named))
+        } catch {
+            switch error {
+            case .unknownSibling, .keyNotInKeyFile: return .error(404, "not_found", error.description)
+            case .noSiblings, .retiringSendKey, .keyConflict: return .error(409, "conflict", error.description)
+            case .invalidKey: return .error(400, "bad_request", error.description)
+            case .notPersisted: return .error(500, "storage", error.description)
+            }
+        }
     }
 
     func adminCertificate() -> CertificateDetails? { adminServer?.certificateDetails }
