@@ -104,7 +104,7 @@ public struct CookieKeySet: Hashable, Sendable, CustomStringConvertible {
     public func serialized() -> String {
         var text = Self.fileHeader + "\n"
         for key in keys {
-            text += "\(key.id) \(key.createdAt) \(hexString(key.key))\n"
+            text += "\(key.id) \(key.createdAt) \(HexText.encode(key.key))\n"
         }
         return text
     }
@@ -142,7 +142,7 @@ public struct CookieKeySet: Hashable, Sendable, CustomStringConvertible {
             guard let createdAt = Int64(words[1]) else {
                 throw CookieKeySetError(line: lineNumber, "invalid creation time \"\(words[1])\"")
             }
-            guard let key = parseHex(words[2]), key.count == CookieKey.keyLength else {
+            guard let key = HexText.decode(words[2]), key.count == CookieKey.keyLength else {
                 throw CookieKeySetError(line: lineNumber, "key must be \(2 * CookieKey.keyLength) hex digits")
             }
             guard !parsed.contains(where: { $0.id == id }) else {
@@ -154,39 +154,4 @@ public struct CookieKeySet: Hashable, Sendable, CustomStringConvertible {
         guard !parsed.isEmpty else { throw CookieKeySetError("no cookie keys") }
         try self.init(keys: parsed, history: history)
     }
-}
-
-private let hexDigits = Array("0123456789abcdef".utf8)
-
-private func hexString(_ bytes: [UInt8]) -> String {
-    var utf8: [UInt8] = []
-    utf8.reserveCapacity(bytes.count * 2)
-    for byte in bytes {
-        utf8.append(hexDigits[Int(byte >> 4)])
-        utf8.append(hexDigits[Int(byte & 0x0F)])
-    }
-    return String(decoding: utf8, as: UTF8.self)
-}
-
-/// Hex digits (either case) to bytes; nil for an odd count or any other character.
-private func parseHex(_ text: Substring) -> [UInt8]? {
-    let utf8 = Array(text.utf8)
-    guard utf8.count % 2 == 0 else { return nil }
-    func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
-    }
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(utf8.count / 2)
-    var index = 0
-    while index < utf8.count {
-        guard let high = nibble(utf8[index]), let low = nibble(utf8[index + 1]) else { return nil }
-        bytes.append(high << 4 | low)
-        index += 2
-    }
-    return bytes
 }

@@ -43,7 +43,7 @@ public enum SymmetricKeyFile {
         var text = ""
         for key in keys {
             text += "\(key.id) \(key.type.rawValue) HEX:"
-            text += hexString(key.secret)
+            text += HexText.encode(key.secret, uppercase: true)
             text += "\n"
         }
         return text
@@ -134,15 +134,8 @@ public enum SymmetricKeyFile {
             guard digits.count % 2 == 0 else {
                 throw SymmetricKeyFileError(line: line, message: "key \(id): HEX key with an odd number of digits")
             }
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(digits.count / 2)
-            var index = digits.startIndex
-            while index < digits.endIndex {
-                guard let high = hexValue(digits[index]), let low = hexValue(digits[index + 1]) else {
-                    throw SymmetricKeyFileError(line: line, message: "key \(id): HEX key with a character that is not a hex digit")
-                }
-                bytes.append(high << 4 | low)
-                index += 2
+            guard let bytes = HexText.decode(digits) else {
+                throw SymmetricKeyFileError(line: line, message: "key \(id): HEX key with a character that is not a hex digit")
             }
             secret = bytes
         } else {
@@ -154,23 +147,4 @@ public enum SymmetricKeyFile {
         return secret
     }
 
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
-
-    private static func hexString(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 }

@@ -46,7 +46,7 @@ extension CookieKeyStore {
     public func stage(id: UInt32, hexKey: String?, createdAt: Int64?, now: Int64) throws(CookieKeyChangeError) -> CookieKeyResult {
         var material: [UInt8]?
         if let hexKey {
-            guard let bytes = Self.parseHex(hexKey), bytes.count == CookieKey.keyLength else {
+            guard let bytes = HexText.decode(hexKey), bytes.count == CookieKey.keyLength else {
                 throw CookieKeyChangeError(.invalid, "key must be \(2 * CookieKey.keyLength) hex digits")
             }
             material = bytes
@@ -159,29 +159,6 @@ extension CookieKeyStore {
             return try CookieKeySet(parsing: text, history: maximumStaged).keys.filter { set.key(id: $0.id) == nil }
         } catch {
             throw CookieKeyStoreError(message: "\(path): \(error)")
-        }
-    }
-
-    static func parseHex(_ text: String) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
-        guard utf8.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(utf8.count / 2)
-        var index = 0
-        while index < utf8.count {
-            guard let high = hexValue(utf8[index]), let low = hexValue(utf8[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
-        }
-        return bytes
-    }
-
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
         }
     }
 }

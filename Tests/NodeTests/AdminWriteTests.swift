@@ -19,17 +19,9 @@ final class AdminWriteTests: XCTestCase {
     override func setUp() async throws {
         directory = try NodeProcess.makeDirectory()
         pki = try TestPKI(directory: directory)
-        let adminCA = try pki.authority("admin")
-        let server = try pki.issue(by: adminCA, name: "node-admin", server: true)
-        let client = try pki.issue(by: adminCA, name: "operator", server: false)
-        credentials = AdminCredentials(certificate: client.certificate, privateKey: client.privateKey, ca: adminCA.certificate)
-        adminTable = """
-            [admin]
-            listen = "127.0.0.1:0"
-            certificate = "\(server.certificate)"
-            private_key = "\(server.privateKey)"
-            client_ca = "\(adminCA.certificate)"
-            """
+        let access = try AdminAccess(pki: pki)
+        credentials = access.credentials
+        adminTable = access.table
     }
 
     override func tearDown() async throws {

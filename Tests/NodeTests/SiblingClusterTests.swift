@@ -145,17 +145,8 @@ final class SiblingClusterTests: XCTestCase {
     func testSendKeySwitchLosesNoExchange() async throws {
         let cluster = try await SiblingCluster.start(testCase: self, count: 2)
         defer { cluster.stop() }
-        func sent(_ node: Int) async throws -> NodeStatus.Sibling {
-            let status = try await cluster.nodes[node].status()
-            return try XCTUnwrap(status.siblings.first)
-        }
-        // Before both serve time, replies are "unsynchronised" (and counted as failed exchanges): start counting
-        // once both are synchronised.
-        for node in cluster.nodes {
-            try await waitFor(node, seconds: 20) { $0.serving.stratum == 1 && $0.siblings.first?.replies ?? 0 >= 3 }
-        }
-        try await Task.sleep(for: .seconds(2))
-        let failuresBefore = [try await sent(0).failures, try await sent(1).failures]
+        func sent(_ node: Int) async throws -> NodeStatus.Sibling { try await cluster.firstSibling(of: node) }
+        let failuresBefore = try await cluster.failuresOncePeering()
 
         // 1. Stage key 2 on both (accepted, not sent). 2. Switch both to key 2, one after the other, with
         // polling in between. 3. Retire key 1.
@@ -195,34 +186,19 @@ final class SiblingClusterTests: XCTestCase {
     func testKeyRotationThroughTheAdminAPI() async throws {
         let directory = try NodeProcess.makeDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let pki = try TestPKI(directory: directory)
-        let adminCA = try pki.authority("admin")
-        let server = try pki.issue(by: adminCA, name: "node-admin", server: true)
-        let operator_ = try pki.issue(by: adminCA, name: "operator", server: false)
-        let credentials = AdminCredentials(certificate: operator_.certificate, privateKey: operator_.privateKey, ca: adminCA.certificate)
+        let access = try AdminAccess(pki: try TestPKI(directory: directory))
         let cluster = try await SiblingCluster.start(testCase: self, count: 2, extra: { index in
             """
             [state]
             database = "\(directory.path)/state-\(index).sqlite"
-            [admin]
-            listen = "127.0.0.1:0"
-            certificate = "\(server.certificate)"
-            private_key = "\(server.privateKey)"
-            client_ca = "\(adminCA.certificate)"
+            \(access.table)
             """
         })
         defer { cluster.stop() }
-        func sibling(_ node: Int) async throws -> NodeStatus.Sibling {
-            let status = try await cluster.nodes[node].status()
-            return try XCTUnwrap(status.siblings.first)
-        }
-        for node in cluster.nodes {
-            try await waitFor(node, seconds: 20) { $0.serving.stratum == 1 && $0.siblings.first?.replies ?? 0 >= 3 }
-        }
-        try await Task.sleep(for: .seconds(2))
-        let failuresBefore = [try await sibling(0).failures, try await sibling(1).failures]
+        func sibling(_ node: Int) async throws -> NodeStatus.Sibling { try await cluster.firstSibling(of: node) }
+        let failuresBefore = try await cluster.failuresOncePeering()
         var admins: [AdminClient] = []
-        for node in cluster.nodes { admins.append(try AdminClient(node: try await node.adminListener(), credentials: credentials)) }
+        for node in cluster.nodes { admins.append(try AdminClient(node: try await node.adminListener(), credentials: access.credentials)) }
 
         let secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         let steps: [(String, SymmetricKeyChangeRequest)] = [
@@ -423,6 +399,25 @@ final class SiblingCluster {
         let node = try await NodeProcess(config: configs(index, nil, nil))
         started[index] = node
         return node
+    }
+
+    /// Node `index`'s first sibling as it reports it.
+    func firstSibling(of index: Int) async throws -> NodeStatus.Sibling {
+        let status = try await nodes[index].status()
+        return try XCTUnwrap(status.siblings.first)
+    }
+
+    /// Waits until every node serves time and has heard its first sibling a few times, then returns each
+    /// node's failed exchanges so far: before both ends serve time, replies are "unsynchronised" and count
+    /// as failures, so tests of key changes count from here.
+    func failuresOncePeering() async throws -> [UInt64] {
+        for node in nodes {
+            try await waitFor(node, seconds: 20) { $0.serving.stratum == 1 && $0.siblings.first?.replies ?? 0 >= 3 }
+        }
+        try await Task.sleep(for: .seconds(2))
+        var failures: [UInt64] = []
+        for index in nodes.indices { failures.append(try await firstSibling(of: index).failures) }
+        return failures
     }
 
     /// Rewrites node `index`'s configuration with this send key and accepted set for every sibling.

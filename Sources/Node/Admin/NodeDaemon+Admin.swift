@@ -83,7 +83,7 @@ extension NodeDaemon {
             guard let parsedType = SymmetricKeyType(rawValue: type) else {
                 return .error(400, "bad_request", "type \"\(type)\" is not one of \(SymmetricKeyType.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            guard let secret = CookieKeyStore.parseHex(hex), !secret.isEmpty else {
+            guard let secret = HexText.decode(hex), !secret.isEmpty else {
                 return .error(400, "bad_request", "hex: not an even number of hexadecimal digits")
             }
             do {
