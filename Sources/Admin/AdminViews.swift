@@ -64,11 +64,13 @@ public enum AdminViews {
 
     static let sourcestatsLegend = [
         "                             .- Number of sample points held by the source's filter",
-        "                             |     .- Samples accepted and dropped since start",
-        "                             |     |                   .- Offset of the source from its filter",
-        "                             |     |                   |          .- Its standard deviation (jitter)",
-        "                             |     |                   |          |          .- Root distance",
-        "                             |     |                   |          |          |",
+        "                             |   .- Number of runs of residuals with the same sign",
+        "                             |   |    .- Time spanned by those samples",
+        "                             |   |    |     .- Frequency of the source against this node's clock (ppm)",
+        "                             |   |    |     |          .- Its standard error (ppm)",
+        "                             |   |    |     |          |       .- Offset of the source",
+        "                             |   |    |     |          |       |       .- Its standard deviation",
+        "                             |   |    |     |          |       |       |",
     ]
 
     static let serverstatsLegend = [

@@ -60,17 +60,22 @@ public enum TimekeepingText {
         return lines
     }
 
-    /// `chronyc sourcestats`, with the columns the node's filters keep: samples held (NP), samples accepted
-    /// and dropped since start, the filter's offset and its standard deviation (jitter), root distance.
+    /// `chronyc sourcestats`: samples held (NP), runs of residual signs (NR), the time they span, the
+    /// source's frequency against the served clock and its standard error (ppm), the filter's offset and
+    /// its standard deviation. A source with fewer than three samples shows dashes where a fit is needed.
     public static func sourcestats(_ sources: [SourceReport]) -> [String] {
-        var lines = ["Name/IP Address            NP  Accepted  Dropped     Offset    Std Dev  Root dist"]
-        lines.append(String(repeating: "=", count: 81))
+        var lines = ["Name/IP Address            NP  NR  Span  Frequency  Freq Skew  Offset  Std Dev"]
+        lines.append(String(repeating: "=", count: 78))
         for source in sources {
             let name = source.id.name.count > 25 ? String(source.id.name.prefix(24)) + "…" : source.id.name.padding(toLength: 25, withPad: " ", startingAt: 0)
+            let stats = source.statistics
+            let runs = stats.map { String($0.runs) } ?? "-"
+            let span = stats.map { ageText($0.span) } ?? "-"
+            let frequency = stats.map { String(format: "%+.3f", $0.frequencyPPM) } ?? "-"
+            let skew = stats.map { String(format: "%.3f", $0.skewPPM) } ?? "-"
             let offset = source.offset.map(shortTime) ?? "-"
             let jitter = source.jitter.map { shortTime($0).replacingOccurrences(of: "+", with: "") } ?? "-"
-            let distance = source.rootDistance.map { shortTime($0).replacingOccurrences(of: "+", with: "") } ?? "-"
-            lines.append("\(name) \(pad(String(source.samples), 3)) \(pad(String(source.accepted), 9)) \(pad(String(source.dropped), 8)) \(pad(offset, 10)) \(pad(jitter, 10)) \(pad(distance, 10))")
+            lines.append("\(name) \(pad(String(source.samples), 3)) \(pad(runs, 3)) \(pad(span, 5)) \(pad(frequency, 10)) \(pad(skew, 10)) \(pad(offset, 7)) \(pad(jitter, 8))")
         }
         return lines
     }

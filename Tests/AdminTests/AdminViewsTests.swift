@@ -12,10 +12,11 @@ final class AdminViewsTests: XCTestCase {
         try! JSONDecoder().decode(T.self, from: Data(json.utf8))
     }
 
-    static func source(_ name: String, state: SourceState, offset: Double?, jitter: Double?) -> SourceReport {
-        decode("""
+    static func source(_ name: String, state: SourceState, offset: Double?, jitter: Double?, statistics: Bool = false) -> SourceReport {
+        let fit = statistics ? "\"statistics\": {\"runs\": 5, \"span\": 112, \"frequencyPPM\": -0.0123, \"skewPPM\": 0.456}," : ""
+        return decode("""
             {"id": "\(name)", "kind": "ntp", "state": "\(state.rawValue)", "stratum": 2, "referenceID": 2130706433, "reach": 255,
-             "lastSampleAge": 12, \(offset.map { "\"offset\": \($0)," } ?? "") \(jitter.map { "\"jitter\": \($0)," } ?? "")
+             "lastSampleAge": 12, \(offset.map { "\"offset\": \($0)," } ?? "") \(jitter.map { "\"jitter\": \($0)," } ?? "") \(fit)
              "rootDistance": 0.0015, "samples": 8, "accepted": 120, "dropped": 3}
             """)
     }
@@ -28,19 +29,19 @@ final class AdminViewsTests: XCTestCase {
 
     func testSourceStatsColumns() {
         let text = AdminViews.sourcestats(AdminSources(sources: [
-            Self.source("192.0.2.10", state: .selected, offset: -0.000_012_5, jitter: 0.000_003),
+            Self.source("192.0.2.10", state: .selected, offset: -0.000_012_5, jitter: 0.000_003, statistics: true),
             Self.source("a-very-long-upstream-name.example.org", state: .unusable, offset: nil, jitter: nil),
         ]))
         let lines = text.split(separator: "\n").map(String.init)
-        // Every value ends under the end of its heading.
+        // chronyc's columns; every value ends under the end of its heading.
+        XCTAssertEqual(lines[0], "Name/IP Address            NP  NR  Span  Frequency  Freq Skew  Offset  Std Dev")
+        XCTAssertEqual(lines[1], String(repeating: "=", count: 78))
         XCTAssertEqual(lines[2].count, lines[0].count)
-        XCTAssertEqual(lines[0], "Name/IP Address            NP  Accepted  Dropped     Offset    Std Dev  Root dist")
-        XCTAssertEqual(lines[1], String(repeating: "=", count: 81))
-        XCTAssertEqual(lines[2], "192.0.2.10                  8       120        3      -13us        3us        2ms")
-        XCTAssertEqual(lines[3], "a-very-long-upstream-nam…   8       120        3          -          -        2ms")
+        XCTAssertEqual(lines[2], "192.0.2.10                  8   5  112s     -0.012      0.456   -13us      3us")
+        XCTAssertEqual(lines[3], "a-very-long-upstream-nam…   8   -     -          -          -       -        -")
         let verbose = AdminViews.sourcestats(AdminSources(sources: []), verbose: true)
         XCTAssertTrue(verbose.contains("Number of sample points held"), verbose)
-        XCTAssertTrue(verbose.hasSuffix("Name/IP Address            NP  Accepted  Dropped     Offset    Std Dev  Root dist\n" + String(repeating: "=", count: 81)))
+        XCTAssertTrue(verbose.hasSuffix("Name/IP Address            NP  NR  Span  Frequency  Freq Skew  Offset  Std Dev\n" + String(repeating: "=", count: 78)))
     }
 
     func testSourcesWithLegend() {

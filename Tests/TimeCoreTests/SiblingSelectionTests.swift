@@ -127,4 +127,17 @@ final class SiblingSelectionTests: XCTestCase {
         run(&other, from: 0, seconds: 10, gpsOffset: nil, siblingStratum: 1, siblingReference: own)
         XCTAssertNotNil(other.selection?.selected)
     }
+
+    /// chronyc sourcestats' fit: a source running 2 ppm fast shows +2 ppm, runs and span from its samples.
+    func testSourceStatisticsFitTheSamples() throws {
+        let times = (0..<8).map { Double($0 - 7) * 16 }
+        let offsets = times.enumerated().map { 0.001 + 2e-6 * $1 + ($0 % 2 == 0 ? 1e-6 : -1e-6) }
+        let fit = try XCTUnwrap(SourceStatistics(times: times, offsets: offsets))
+        XCTAssertEqual(fit.frequencyPPM, 2, accuracy: 0.05)
+        XCTAssertLessThan(fit.skewPPM, 0.05)
+        XCTAssertEqual(fit.span, 112)
+        XCTAssertEqual(fit.runs, 8, "alternating residuals: a run each")
+        XCTAssertNil(SourceStatistics(times: [0, 1], offsets: [0, 0]), "two points fit any line")
+        XCTAssertNil(SourceStatistics(times: [5, 5, 5], offsets: [0, 1, 2]), "no time spanned")
+    }
 }

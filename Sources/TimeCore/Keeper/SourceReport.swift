@@ -20,4 +20,6 @@ public struct SourceReport: Sendable, Equatable, Codable {
     public var dropped: UInt64
     /// Why the source is not usable, when it is not.
     public var note: String?
+    /// `chronyc sourcestats`' line fit over the samples held; nil with fewer than three.
+    public var statistics: SourceStatistics?
 }

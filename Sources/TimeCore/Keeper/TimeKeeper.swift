@@ -294,7 +294,7 @@ public struct TimeKeeper: Sendable {
                 offset: source.estimate?.offset, jitter: source.estimate?.jitter,
                 rootDistance: source.estimate?.rootDistance(at: now, dispersionRate: configuration.dispersionRate),
                 samples: source.samples.count, accepted: source.accepted, dropped: source.dropped,
-                note: source.note ?? source.falsetickerNote)
+                note: source.note ?? source.falsetickerNote, statistics: statistics(of: source))
         }
     }
 
@@ -338,6 +338,14 @@ public struct TimeKeeper: Sendable {
                 if source.definition.kind.isReferenceClock { estimate.referenceID = source.definition.referenceID }
                 return estimate
             }
+    }
+
+    /// The source's samples against the served clock, fitted (seconds since its newest sample).
+    private func statistics(of source: Source) -> SourceStatistics? {
+        guard let newest = source.samples.last else { return nil }
+        return SourceStatistics(
+            times: source.samples.map { $0.localTime.seconds(since: newest.localTime) },
+            offsets: source.samples.map { $0.offset - discipline.model.correction(at: $0.localTime) })
     }
 
     private func servedEstimate(of raw: SourceSample, _ source: Source) -> SourceEstimate {
