@@ -249,6 +249,14 @@ final class SiblingClusterTests: XCTestCase {
         XCTAssertEqual(unknownSibling, 404)
         let stillNine = try await sibling(0)
         XCTAssertEqual(stillNine.acceptedKeys, [9])
+        // GET /v1/keys: the sibling's set with its stored history, never the material.
+        let keyView = try await admins[0].get(AdminPath.keys, as: AdminKeys.self)
+        let set = try XCTUnwrap(keyView.siblings?.first)
+        XCTAssertEqual(set.sendKey, 9)
+        XCTAssertEqual(set.acceptedKeys, [9])
+        XCTAssertEqual(set.stored.map { "\($0.id) \($0.type) \($0.state)" }.sorted(), ["1 AES128 retired", "9 AES256 active"])
+        let raw = try await admins[0].request("GET", AdminPath.keys)
+        XCTAssertFalse(String(decoding: raw.body, as: UTF8.self).lowercased().contains(secret), "no key material")
 
         // Node 0 restarts with its configuration still saying key 1: the database decides.
         cluster.nodes[0].stop()

@@ -110,11 +110,49 @@ public struct AdminKeys: AdminBody {
     /// Empty without `[nts]`.
     public var cookie: [CookieKeyInfo]
     public var cookieRotateIntervalSeconds: Int64?
+    /// Each sibling's key set: the send key, the accepted keys and, once changed through the API, the stored
+    /// history (states and times). nil on a node without siblings.
+    public var siblings: [AdminSiblingKeys]?
 
-    public init(symmetric: [NodeStatus.SymmetricKey], cookie: [CookieKeyInfo], cookieRotateIntervalSeconds: Int64?) {
+    public init(symmetric: [NodeStatus.SymmetricKey], cookie: [CookieKeyInfo], cookieRotateIntervalSeconds: Int64?, siblings: [AdminSiblingKeys]? = nil) {
         self.symmetric = symmetric
         self.cookie = cookie
         self.cookieRotateIntervalSeconds = cookieRotateIntervalSeconds
+        self.siblings = siblings
+    }
+}
+
+/// One sibling's symmetric keys (ids only, never material).
+public struct AdminSiblingKeys: Codable, Sendable, Equatable {
+    public struct Stored: Codable, Sendable, Equatable {
+        public var id: UInt32
+        /// chrony's type name.
+        public var type: String
+        /// "staged", "active" or "retired".
+        public var state: String
+        /// Unix seconds.
+        public var createdAt: Int64
+        public var changedAt: Int64
+        public init(id: UInt32, type: String, state: String, createdAt: Int64, changedAt: Int64) {
+            self.id = id
+            self.type = type
+            self.state = state
+            self.createdAt = createdAt
+            self.changedAt = changedAt
+        }
+    }
+
+    public var name: String
+    public var sendKey: UInt32
+    public var acceptedKeys: [UInt32]
+    /// From the state database; empty while the configuration still decides this sibling's keys.
+    public var stored: [Stored]
+
+    public init(name: String, sendKey: UInt32, acceptedKeys: [UInt32], stored: [Stored]) {
+        self.name = name
+        self.sendKey = sendKey
+        self.acceptedKeys = acceptedKeys
+        self.stored = stored
     }
 }
 

@@ -19,7 +19,7 @@ extension NodeDaemon {
         routes.add("GET", AdminPath.keys) { [self] (_: AdminRequest) async -> AdminResponse in
             .ok(AdminKeys(
                 symmetric: keys?.summary ?? [], cookie: nts?.cookieKeys(now: Self.unixNow) ?? [],
-                cookieRotateIntervalSeconds: nts?.configuration.rotateInterval))
+                cookieRotateIntervalSeconds: nts?.configuration.rotateInterval, siblings: siblingKeys()))
         }
         routes.add("GET", AdminPath.certificates) { [self] (_: AdminRequest) async -> AdminResponse in
             .ok(AdminCertificates(nts: nts?.certificateDetails(), ntsSwaps: nts?.certificateSwaps, admin: adminCertificate()))
@@ -106,6 +106,19 @@ extension NodeDaemon {
             case .invalidKey: return .error(400, "bad_request", error.description)
             case .notPersisted: return .error(500, "storage", error.description)
             }
+        }
+    }
+
+    /// The siblings' key sets for `GET /v1/keys`, with their stored history when the database has it.
+    func siblingKeys() -> [AdminSiblingKeys]? {
+        guard siblings != nil else { return nil }
+        return status().siblings.map { sibling in
+            let records = (try? siblingKeyStore?.store.keys(kind: .symmetric, scope: sibling.name)) ?? []
+            return AdminSiblingKeys(
+                name: sibling.name, sendKey: sibling.sendKey, acceptedKeys: sibling.acceptedKeys,
+                stored: records.map {
+                    .init(id: UInt32(clamping: $0.id), type: $0.type, state: $0.state.rawValue, createdAt: Int64($0.createdAt), changedAt: Int64($0.changedAt))
+                })
         }
     }
 
