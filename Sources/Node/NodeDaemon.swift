@@ -106,7 +106,6 @@ public final class NodeDaemon: Sendable {
         if let newKey, let held = keys.key(newKey.id), held != newKey { throw .keyConflict(newKey.id) }
         let lookup = { (id: UInt32) -> SymmetricKey? in id == newKey?.id ? newKey : keys.key(id) }
         let known = Set(keys.all.map(\.id)).union(newKey.map { [$0.id] } ?? [])
-        try siblings.change(operation, siblings: names, knownKeys: known, dryRun: true)
         let store = siblingKeyStore
         let changed = try siblings.change(operation, siblings: names, knownKeys: known, persistent: store != nil) { sibling throws(SiblingKeyError) in
             try store?.persist(operation, sibling: sibling, lookup: lookup)

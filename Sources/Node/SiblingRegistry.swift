@@ -121,12 +121,12 @@ public final class SiblingRegistry: Sendable {
 
     /// Applies one key operation to the named siblings (all when `names` is nil). `knownKeys`: the ids in
     /// the key file; a key must be there before it can be staged or activated. Idempotent: repeating an
-    /// operation changes nothing and succeeds. Returns whether anything changed (would change, with
-    /// `dryRun`, which validates only). `persist` runs for each target sibling after validation and before
-    /// anything changes; its error aborts the operation.
+    /// operation changes nothing and succeeds. Returns whether anything changed. `persist` runs for each
+    /// target sibling after validation and before anything changes; its error aborts the operation.
+    /// `persistent`: the targets' keys are from now on decided by what `persist` stored, not by reloads.
     @discardableResult
     public func change(
-        _ operation: SiblingKeyOperation, siblings names: [String]? = nil, knownKeys: Set<UInt32>, dryRun: Bool = false,
+        _ operation: SiblingKeyOperation, siblings names: [String]? = nil, knownKeys: Set<UInt32>,
         persistent: Bool = false, persist: (NodeConfig.Sibling) throws(SiblingKeyError) -> Void = { _ throws(SiblingKeyError) in }
     ) throws(SiblingKeyError) -> Bool {
         try entries.withLock { entries throws(SiblingKeyError) -> Bool in
@@ -152,9 +152,7 @@ public final class SiblingRegistry: Sendable {
                 }
             }
             var changed = false
-            if !dryRun {
-                for index in targets { try persist(entries[index].sibling) }
-            }
+            for index in targets { try persist(entries[index].sibling) }
             for index in targets {
                 var sibling = entries[index].sibling
                 switch operation {
@@ -168,9 +166,9 @@ public final class SiblingRegistry: Sendable {
                 }
                 if sibling != entries[index].sibling {
                     changed = true
-                    if !dryRun { entries[index].sibling = sibling }
+                    entries[index].sibling = sibling
                 }
-                if !dryRun, persistent { entries[index].managed = true }
+                if persistent { entries[index].managed = true }
             }
             return changed
         }
