@@ -112,15 +112,7 @@ final class GPSDIntegrationTests: XCTestCase {
     }
 
     func testGPSFakeWithoutFixReportsNoFix() async throws {
-        let port = try LoopbackTCP.freePort()
         let generator = NMEAGenerator(fix: false)
-        let client = GPSDClient(configuration: GPSDClient.Configuration(
-            port: port, reconnectInitialDelay: .milliseconds(200), reconnectMaxDelay: .seconds(1), pollInterval: .milliseconds(200)
-        ))
-        let recorder = StreamRecorder(client.events)
-        client.start()
-        defer { client.stop() }
-        _ = try startReplay(generator, port: port, seconds: 20)
         let tpvs: ([GPSDEvent]) -> [GPSFixMode] = { events in
             events.compactMap {
                 switch $0 {
@@ -130,7 +122,28 @@ final class GPSDIntegrationTests: XCTestCase {
                 }
             }
         }
-        let got = await waitUntil(timeout: .seconds(20)) { tpvs(recorder.elements).count >= 3 }
+        // Once in a few hundred CI runs gpsd accepts the client but gpsfake never feeds it anything (seen in
+        // a clean-clone run; never reproduced in isolation): the replay is then tried once more on a new port,
+        // with the first gpsfake's output printed. What is under test is what the client makes of no-fix TPVs.
+        var client: GPSDClient!
+        var recorder: StreamRecorder<GPSDEvent>!
+        var got = false
+        for attempt in 1...2 where !got {
+            client?.stop()
+            let port = try LoopbackTCP.freePort()
+            client = GPSDClient(configuration: GPSDClient.Configuration(
+                port: port, reconnectInitialDelay: .milliseconds(200), reconnectMaxDelay: .seconds(1), pollInterval: .milliseconds(200)
+            ))
+            recorder = StreamRecorder(client.events)
+            client.start()
+            _ = try startReplay(generator, port: port, seconds: 20)
+            got = await waitUntil(timeout: .seconds(15)) { tpvs(recorder.elements).count >= 3 }
+            if !got, attempt == 1 {
+                print("gpsfake fed nothing in 15 s (events \(recorder.elements)); its output: \(processes.last?.output ?? "-")")
+                processes.last?.terminate()
+            }
+        }
+        defer { client.stop() }
         XCTAssertTrue(got, "\(recorder.elements)")
         let modes = tpvs(recorder.elements)
         XCTAssertTrue(modes.allSatisfy { $0 == .noFix || $0 == .notSeen }, "\(modes)")
