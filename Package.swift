@@ -76,6 +76,7 @@ let package = Package(
                 "TimeCore",
                 "CFleetShim",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // gpsd (libgps), NTP shared memory and PPS devices: raw observations stamped with the system clock.

@@ -134,7 +134,7 @@ public struct AdminClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(IdleStateHandler(allTimeout: timeout))
-                    try sync.addHandler(IdleClose())
+                    try sync.addHandler(CloseOnIdle())
                     try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     try sync.addHTTPClientHandlers()
                     return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
@@ -164,19 +164,6 @@ public struct AdminClient: Sendable {
                 }
             }
             throw AdminClientError("\(node) closed the connection before answering")
-        }
-    }
-}
-
-/// Closes a connection the node stopped answering on.
-final class IdleClose: ChannelInboundHandler, Sendable {
-    typealias InboundIn = NIOAny
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
         }
     }
 }

@@ -335,8 +335,9 @@ public enum ConfigLoader {
             }
         }
         for (index, server) in config.servers.enumerated() {
-            let name = server.port == 123 ? server.host : "\(server.host):\(server.port)"
-            guard seen.insert(name).inserted else { throw root.element("server", index).error("address", "\"\(name)\" is used twice") }
+            guard seen.insert(server.name).inserted else {
+                throw root.element("server", index).error("address", "\"\(server.name)\" is used twice")
+            }
         }
         for (index, sibling) in config.siblings.enumerated() {
             guard seen.insert(sibling.name).inserted else {

@@ -11,18 +11,38 @@ import Musl
 /// addresses, plus every interface address when the node listens on a wildcard. Read once at start.
 enum LocalAddresses {
     static func forNode(_ config: NodeConfig) -> [IPAddress] {
-        var result = Set<IPAddress>()
-        var wildcard = false
-        for endpoint in config.ntp.listen {
-            guard let address = IPAddress(endpoint.host)?.unmapped else { continue }
-            if endpoint.host == "0.0.0.0" || endpoint.host == "::" {
-                wildcard = true
-            } else {
-                result.insert(address)
-            }
+        var result = Set(specificListenAddresses(config).map(\.address))
+        if config.ntp.listen.contains(where: { IPAddress($0.host).map(isWildcard) ?? false }) {
+            result.formUnion(interfaceAddresses())
         }
-        if wildcard { result.formUnion(interfaceAddresses()) }
         return result.sorted()
+    }
+
+    /// The node's first specific NTP listen address of `peer`'s family: the address a sibling knows this node
+    /// by, and the one its requests go from. nil (the kernel chooses) when the node listens on a wildcard only.
+    static func sourceAddress(toward peer: String, _ config: NodeConfig) -> String? {
+        guard let target = IPAddress(peer)?.unmapped else { return nil }
+        return specificListenAddresses(config).first { listen in
+            switch (listen.address, target) {
+            case (.v4, .v4), (.v6, .v6): true
+            default: false
+            }
+        }?.host
+    }
+
+    /// The numeric NTP listen addresses that are not wildcards, as configured and parsed.
+    private static func specificListenAddresses(_ config: NodeConfig) -> [(host: String, address: IPAddress)] {
+        config.ntp.listen.compactMap { endpoint in
+            guard let address = IPAddress(endpoint.host)?.unmapped, !isWildcard(address) else { return nil }
+            return (endpoint.host, address)
+        }
+    }
+
+    private static func isWildcard(_ address: IPAddress) -> Bool {
+        switch address.unmapped {
+        case .v4(let value): value == 0
+        case .v6(let high, let low): high == 0 && low == 0
+        }
     }
 
     /// getifaddrs(3): every configured IPv4 and IPv6 interface address.

@@ -133,7 +133,13 @@ public struct NodeConfig: Sendable, Equatable {
         /// Symmetric key id from `[keys] file` (chrony's `key N`): requests carry a MAC, responses must too.
         public var key: UInt32?
         public var options = SourceOptions()
+
+        /// The source id: the host, with the port when it is not 123.
+        public var name: String { NodeConfig.sourceName(host: host, port: port) }
     }
+
+    /// How status and logs name a network source: "host", or "host:port" off the NTP port.
+    static func sourceName(host: String, port: UInt16) -> String { port == 123 ? host : "\(host):\(port)" }
 
     /// `[[sibling]]`: another node of the same site, polled in client mode with a symmetric-key MAC on every
     /// request and reply (RFC 5905 §7.5, RFC 8573). Siblings are sources like any other; with a healthy
@@ -169,7 +175,7 @@ public struct NodeConfig: Sendable, Equatable {
         }
 
         /// The source id: the address, with the port when it is not 123.
-        public var name: String { port == 123 ? host : "\(host):\(port)" }
+        public var name: String { NodeConfig.sourceName(host: host, port: port) }
     }
 
     /// `[state]`: the node's state database (keys, drift, measurement history, event journal).

@@ -79,7 +79,7 @@ public final class NodeDaemon: Sendable {
         let server = try NTPServer(config: config, clock: clock, serving: serving, statistics: statistics, logger: logger)
         self.server = server
         if let keys {
-            server.update(symmetric: Self.symmetricConfiguration(keys: keys, siblings: siblings))
+            server.update(symmetric: keys.serverConfiguration(restrictions: siblings?.restrictions ?? [:]))
             logger.info("symmetric keys loaded", metadata: ["file": "\(keys.path)", "keys": "\(keys.all.map { "\($0.id) \($0.type.rawValue)" })"])
         }
         self.nts = try config.nts.map {
@@ -87,11 +87,6 @@ public final class NodeDaemon: Sendable {
         }
         self.adminServer = try config.admin.map { try AdminServer(configuration: $0, logger: logger) }
         adminServer?.install(routes: adminRoutes())
-    }
-
-    /// What the server accepts: every key of the key file, and from each sibling's address only its keys.
-    private static func symmetricConfiguration(keys: SymmetricKeyRing, siblings: SiblingRegistry?) -> SymmetricServerConfiguration {
-        SymmetricServerConfiguration(keys: keys.all, computer: keys.computer, restrictions: siblings?.restrictions ?? [:])
     }
 
     /// A sibling key operation (stage, activate, retire; see `SiblingRegistry`) for the admin API: validated,
@@ -111,7 +106,7 @@ public final class NodeDaemon: Sendable {
             try store?.persist(operation, sibling: sibling, lookup: lookup)
         }
         if let newKey { keys.addManaged([newKey]) }
-        server.update(symmetric: Self.symmetricConfiguration(keys: keys, siblings: siblings))
+        server.update(symmetric: keys.serverConfiguration(restrictions: siblings.restrictions))
         if changed {
             logger.notice("sibling keys changed", metadata: ["operation": "\(operation)", "siblings": "\(names ?? ["all"])"])
         }
@@ -121,13 +116,12 @@ public final class NodeDaemon: Sendable {
     /// NTS steering, checked every couple of seconds: see `NTSSteering`.
     private func steerNTS() {
         guard let nts else { return }
-        let (settings, siblingList) = config.withLock { ($0.nts, $0.siblings) }
-        guard let settings, settings.steer, siblings != nil else {
+        guard let settings = config.withLock({ $0.nts }), settings.steer, let siblings else {
             nts.steer(to: nil)
             return
         }
         nts.steer(to: NTSSteering.target(
-            timekeeping: time.hasSources ? time.status() : nil, siblings: siblingList, steerHoldover: settings.steerHoldover))
+            timekeeping: time.hasSources ? time.status() : nil, siblings: siblings.siblings, steerHoldover: settings.steerHoldover))
     }
 
     /// A database that cannot be opened stops the node: it holds the keys, and a node that silently started
@@ -219,7 +213,7 @@ public final class NodeDaemon: Sendable {
             if !needRestart.isEmpty { logger.warning("siblings added or removed take effect at restart", metadata: ["siblings": "\(needRestart)"]) }
         }
         if let keys {
-            server.update(symmetric: Self.symmetricConfiguration(keys: keys, siblings: siblings))
+            server.update(symmetric: keys.serverConfiguration(restrictions: siblings?.restrictions ?? [:]))
         }
         if next.state != previous.state {
             logger.warning("[state] changes only at restart")

@@ -35,18 +35,18 @@ struct SiblingKeyStore: Sendable {
         _ operation: SiblingKeyOperation, sibling: NodeConfig.Sibling, lookup: (UInt32) -> SymmetricKey?
     ) throws(SiblingKeyError) {
         let scope = sibling.name
+        func stage(_ id: UInt32) throws {
+            guard let key = lookup(id) else { throw SiblingKeyError.keyNotInKeyFile(id) }
+            try store.stageKey(.symmetric, scope: scope, id: Int64(id), type: key.type.rawValue, material: Data(key.secret))
+        }
         do {
             if try store.activeKey(.symmetric, scope: scope) == nil {
-                for id in sibling.accept.sorted() {
-                    guard let key = lookup(id) else { throw SiblingKeyError.keyNotInKeyFile(id) }
-                    try store.stageKey(.symmetric, scope: scope, id: Int64(id), type: key.type.rawValue, material: Data(key.secret))
-                }
+                for id in sibling.accept.sorted() { try stage(id) }
                 try store.activateKey(.symmetric, scope: scope, id: Int64(sibling.key))
             }
             switch operation {
             case .stage(let id), .activate(let id):
-                guard let key = lookup(id) else { throw SiblingKeyError.keyNotInKeyFile(id) }
-                try store.stageKey(.symmetric, scope: scope, id: Int64(id), type: key.type.rawValue, material: Data(key.secret))
+                try stage(id)
                 if case .activate = operation { try store.activateKey(.symmetric, scope: scope, id: Int64(id)) }
             case .retire(let id):
                 if try store.keys(kind: .symmetric, scope: scope).contains(where: { $0.id == Int64(id) && $0.state != .retired }) {

@@ -34,8 +34,6 @@ public final class SiblingRegistry: Sendable {
         })
     }
 
-    public var isEmpty: Bool { entries.withLock { $0.isEmpty } }
-
     public var siblings: [NodeConfig.Sibling] { entries.withLock { $0.map(\.sibling) } }
 
     /// The key a request to `name` carries now (looked up at every poll).

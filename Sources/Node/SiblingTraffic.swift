@@ -11,7 +11,6 @@ final class SiblingTraffic: Sendable {
         var answeredByKey: [UInt32: UInt64] = [:]
         var rejected: UInt64 = 0
         var lastRejection: String?
-        var lastRejectionKey: UInt32?
     }
 
     private let entries = Mutex<[IPAddress: Entry]>([:])
@@ -25,7 +24,6 @@ final class SiblingTraffic: Sendable {
             var entry = entries[address, default: Entry()]
             entry.rejected += 1
             entry.lastRejection = reason
-            entry.lastRejectionKey = keyID
             entries[address] = entry
         }
     }
@@ -34,11 +32,10 @@ final class SiblingTraffic: Sendable {
 
     /// Why a sibling's request under `keyID` was not answered.
     static func reason(keyID: UInt32, from address: IPAddress, configuration: SymmetricServerConfiguration) -> String {
+        if configuration.keys[keyID] == nil { return "key \(keyID) is not in the key file" }
         if let allowed = configuration.restrictions[address], !allowed.contains(keyID) {
-            return configuration.keys[keyID] == nil
-                ? "key \(keyID) is not in the key file"
-                : "key \(keyID) is not accepted from this sibling (accepted: \(allowed.sorted().map(String.init).joined(separator: ", ")))"
+            return "key \(keyID) is not accepted from this sibling (accepted: \(allowed.sorted().map(String.init).joined(separator: ", ")))"
         }
-        return configuration.keys[keyID] == nil ? "key \(keyID) is not in the key file" : "MAC does not verify under key \(keyID)"
+        return "MAC does not verify under key \(keyID)"
     }
 }

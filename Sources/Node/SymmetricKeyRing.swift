@@ -59,12 +59,10 @@ public final class SymmetricKeyRing: Sendable {
         managed.withLock { for key in added { $0[key.id] = key } }
     }
 
-    /// The ids in the key file itself.
-    public var fileKeyIDs: Set<UInt32> { keys.withLock { Set($0.keys) } }
-
-    /// What the server accepts from now on.
-    public var serverConfiguration: SymmetricServerConfiguration {
-        SymmetricServerConfiguration(keys: all, computer: computer)
+    /// What the server accepts from now on: every key held, and from the addresses in `restrictions` (the
+    /// siblings) only their keys.
+    public func serverConfiguration(restrictions: [IPAddress: Set<UInt32>] = [:]) -> SymmetricServerConfiguration {
+        SymmetricServerConfiguration(keys: all, computer: computer, restrictions: restrictions)
     }
 
     /// For status: ids, types and sizes only.

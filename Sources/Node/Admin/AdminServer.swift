@@ -171,16 +171,3 @@ public final class AdminServer: Service, Sendable {
         CertificateInspector.subject(der: (try? certificate.toDERBytes()) ?? [])
     }
 }
-
-/// Closes a connection that stayed silent for the idle timeout.
-final class CloseOnIdle: ChannelInboundHandler, Sendable {
-    typealias InboundIn = NIOAny
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
-    }
-}

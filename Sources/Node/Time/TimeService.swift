@@ -131,21 +131,8 @@ public final class TimeService: Service, Sendable {
         }
     }
 
-    /// The node's first specific NTP listen address of the sibling's family: the address the sibling knows
-    /// this node by. nil (the kernel chooses) when the node listens on a wildcard only.
-    static func sourceAddress(for sibling: NodeConfig.Sibling, _ configuration: NodeConfig) -> String? {
-        guard let target = IPAddress(sibling.host)?.unmapped else { return nil }
-        return configuration.ntp.listen.lazy.compactMap { endpoint -> String? in
-            guard endpoint.host != "0.0.0.0", endpoint.host != "::", let address = IPAddress(endpoint.host)?.unmapped else { return nil }
-            switch (address, target) {
-            case (.v4, .v4), (.v6, .v6): return endpoint.host
-            default: return nil
-            }
-        }.first
-    }
-
     static func sourceID(_ server: NodeConfig.Server) -> SourceID {
-        SourceID(server.port == 123 ? server.host : "\(server.host):\(server.port)")
+        SourceID(server.name)
     }
 
     public var hasSources: Bool {
@@ -167,7 +154,7 @@ public final class TimeService: Service, Sendable {
                 for sibling in siblings.siblings {
                     var logger = logger
                     logger[metadataKey: "peer.id"] = "\(sibling.name)"
-                    let target = PollTarget(sibling, registry: siblings, localAddress: Self.sourceAddress(for: sibling, configuration))
+                    let target = PollTarget(sibling, registry: siblings, localAddress: LocalAddresses.sourceAddress(toward: sibling.host, configuration))
                     let poller = UpstreamPoller(server: target, service: self, logger: logger)
                     group.addTask { await poller.run() }
                 }

@@ -13,35 +13,20 @@ public struct SourceStatistics: Sendable, Equatable, Codable {
 
     /// nil for fewer than three samples or samples all at one time.
     public init?(times: [Double], offsets: [Double]) {
+        guard let fit = RobustStatistics.lineFit(x: times, y: offsets), let first = times.first else { return nil }
         let count = min(times.count, offsets.count)
-        guard count >= 3 else { return nil }
-        let n = Double(count)
-        let meanT = times.prefix(count).reduce(0, +) / n
-        let meanO = offsets.prefix(count).reduce(0, +) / n
-        var stt = 0.0
-        var sto = 0.0
-        for i in 0..<count {
-            let dt = times[i] - meanT
-            stt += dt * dt
-            sto += dt * (offsets[i] - meanO)
-        }
-        guard stt > 0, stt.isFinite, sto.isFinite else { return nil }
-        let slope = sto / stt
-        var squares = 0.0
         var runs = 0
         var lastSign: Bool?
         for i in 0..<count {
-            let residual = offsets[i] - (meanO + slope * (times[i] - meanT))
-            squares += residual * residual
-            let sign = residual >= 0
+            let sign = offsets[i] - fit.value(at: times[i]) >= 0
             if sign != lastSign { runs += 1 }
             lastSign = sign
         }
-        let skew = (squares / (n - 2) / stt).squareRoot()
-        guard slope.isFinite, skew.isFinite, let first = times.first, let last = times.prefix(count).last else { return nil }
+        let skew = fit.slopeError
+        guard skew.isFinite else { return nil }
         self.runs = runs
-        self.span = abs(last - first)
-        self.frequencyPPM = slope * 1e6
+        self.span = abs(times[count - 1] - first)
+        self.frequencyPPM = fit.slope * 1e6
         self.skewPPM = skew * 1e6
     }
 }

@@ -38,9 +38,24 @@ enum RobustStatistics {
         return median(slopes)
     }
 
-    /// Ordinary least-squares line through the points, as (value at `x = at`, residual standard deviation with
-    /// n − 2 degrees of freedom). `nil` when fewer than three points or all abscissae coincide.
-    static func leastSquares(x: [Double], y: [Double], at: Double) -> (value: Double, residualDeviation: Double)? {
+    /// An ordinary least-squares line through points (x, y).
+    struct LineFit {
+        var meanX: Double
+        var meanY: Double
+        var slope: Double
+        /// Σ(x − mean x)².
+        var sxx: Double
+        /// Residual standard deviation with n − 2 degrees of freedom.
+        var residualDeviation: Double
+
+        func value(at x: Double) -> Double { meanY + slope * (x - meanX) }
+        /// Standard error of the slope.
+        var slopeError: Double { residualDeviation / sxx.squareRoot() }
+    }
+
+    /// The least-squares line through the points. `nil` when fewer than three points, all abscissae coincide,
+    /// or the fit is not finite.
+    static func lineFit(x: [Double], y: [Double]) -> LineFit? {
         let count = min(x.count, y.count)
         guard count >= 3 else { return nil }
         let n = Double(count)
@@ -64,10 +79,17 @@ enum RobustStatistics {
             let residual = y[i] - (meanY + slope * (x[i] - meanX))
             squares += residual * residual
         }
-        let value = meanY + slope * (at - meanX)
         let deviation = (squares / Double(count - 2)).squareRoot()
-        guard value.isFinite, deviation.isFinite else { return nil }
-        return (value, deviation)
+        guard slope.isFinite, deviation.isFinite else { return nil }
+        return LineFit(meanX: meanX, meanY: meanY, slope: slope, sxx: sxx, residualDeviation: deviation)
+    }
+
+    /// The least-squares line's value at `x = at` and its residual standard deviation (see `lineFit`).
+    static func leastSquares(x: [Double], y: [Double], at: Double) -> (value: Double, residualDeviation: Double)? {
+        guard let fit = lineFit(x: x, y: y) else { return nil }
+        let value = fit.value(at: at)
+        guard value.isFinite else { return nil }
+        return (value, fit.residualDeviation)
     }
 
     /// Root mean square of `values - reference`, over `values.count - 1` degrees of freedom when `reference` is one
