@@ -650,6 +650,44 @@ int cfc_siv_open_aead(cfc_siv *s, const uint8_t *ad, size_t ad_len, const uint8_
     return open_spans(s, CFC_SIV_AUTO, strs, 2, sealed, sealed_len, out);
 }
 
+// A key object on the stack for one operation: a fresh id (never matches a cached slot), dropped from this
+// thread's cache and wiped afterwards. Saves the allocation and the Swift object of a per-packet key.
+static int ephemeral_siv(cfc_siv *s, const uint8_t *key, size_t key_len) {
+    if (key == NULL || (key_len != 32 && key_len != 48 && key_len != 64)) return 0;
+    fetch_algorithms_once();
+    s->idx = (int)(key_len / 2 - 16) / 8;
+    if (cbc_ciphers[s->idx] == NULL || ecb_ciphers[s->idx] == NULL) return 0;
+    s->id = new_key_id();
+    s->half = key_len / 2;
+    memcpy(s->key, key, key_len);
+    atomic_init(&s->siv_template, NULL);
+    return 1;
+}
+
+static void ephemeral_siv_done(cfc_siv *s) {
+    forget_key(s->id, s->idx);
+    OPENSSL_cleanse(s->key, sizeof(s->key));
+}
+
+int cfc_siv_seal_aead_key(const uint8_t *key, size_t key_len, const uint8_t *ad, size_t ad_len,
+                          const uint8_t *nonce, size_t nonce_len, const uint8_t *pt, size_t pt_len, uint8_t *out) {
+    cfc_siv s;
+    if (!ephemeral_siv(&s, key, key_len)) return 0;
+    int ok = cfc_siv_seal_aead(&s, ad, ad_len, nonce, nonce_len, pt, pt_len, out);
+    ephemeral_siv_done(&s);
+    return ok;
+}
+
+int cfc_siv_open_aead_key(const uint8_t *key, size_t key_len, const uint8_t *ad, size_t ad_len,
+                          const uint8_t *nonce, size_t nonce_len, const uint8_t *sealed, size_t sealed_len,
+                          uint8_t *out) {
+    cfc_siv s;
+    if (!ephemeral_siv(&s, key, key_len)) return 0;
+    int ok = cfc_siv_open_aead(&s, ad, ad_len, nonce, nonce_len, sealed, sealed_len, out);
+    ephemeral_siv_done(&s);
+    return ok;
+}
+
 int cfc_siv_seal_path(cfc_siv *s, int path, const uint8_t *ad_concat, const size_t *ad_lens, size_t ad_count,
                       const uint8_t *pt, size_t pt_len, uint8_t *out) {
     struct span strs[CFC_SIV_MAX_AD_COMPONENTS + 1];

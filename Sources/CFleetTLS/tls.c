@@ -112,6 +112,10 @@ cft_ctx *cft_server_ctx_new(const char *chain_file, const char *key_file, const 
     SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
     SSL_CTX_set_num_tickets(c, 0);
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+    // Send the chain exactly as the file has it (leaf first, as certbot's fullchain.pem). Without this,
+    // OpenSSL tries to complete a chain-less certificate (a self-signed one, or a file holding only the
+    // leaf) from the trust store with X509_verify_cert on every handshake.
+    SSL_CTX_set_mode(c, SSL_MODE_NO_AUTO_CHAIN);
     if (SSL_CTX_use_certificate_chain_file(c, chain_file) != 1) {
         take_error(err, errlen, "cannot load the certificate chain");
         cft_ctx_free(ctx);

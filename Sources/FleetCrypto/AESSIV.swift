@@ -93,6 +93,70 @@ public struct AESSIV: AEADCipher {
         }
     }
 
+    /// `seal` into the caller's buffer without allocating (the packet path); in place when `plaintext`
+    /// starts at `output + 16`.
+    public func seal(
+        nonce: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer,
+        into output: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        let length = Self.tagLength + plaintext.count
+        guard output.count >= length, let out = output.baseAddress else { return nil }
+        let result = withExtendedLifetime(key) {
+            cfc_siv_seal_aead(key.pointer, Self.bytes(associatedData), associatedData.count, Self.bytes(nonce), nonce.count,
+                              Self.bytes(plaintext), plaintext.count, out.assumingMemoryBound(to: UInt8.self))
+        }
+        guard result == 1 else { fatalError("AES-SIV seal failed inside OpenSSL: \(takeOpenSSLError())") }
+        return length
+    }
+
+    /// `open` into the caller's buffer without allocating.
+    public func open(
+        nonce: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer, sealed: UnsafeRawBufferPointer,
+        into output: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        guard sealed.count >= Self.tagLength, output.count >= sealed.count - Self.tagLength else { return nil }
+        let result = withExtendedLifetime(key) {
+            cfc_siv_open_aead(key.pointer, Self.bytes(associatedData), associatedData.count, Self.bytes(nonce), nonce.count,
+                              Self.bytes(sealed), sealed.count, Self.mutableBytes(output))
+        }
+        return result == 1 ? sealed.count - Self.tagLength : nil
+    }
+
+    /// One-shot seal under `key` with no key object (a per-packet key): the C side keys its scratch slot.
+    static func seal(
+        key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer,
+        plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        let length = tagLength + plaintext.count
+        guard output.count >= length, let out = output.baseAddress else { return nil }
+        let result = cfc_siv_seal_aead_key(
+            bytes(key), key.count, bytes(associatedData), associatedData.count, bytes(nonce), nonce.count,
+            bytes(plaintext), plaintext.count, out.assumingMemoryBound(to: UInt8.self))
+        return result == 1 ? length : nil
+    }
+
+    /// One-shot open under `key` with no key object.
+    static func open(
+        key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer,
+        sealed: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        guard sealed.count >= tagLength, output.count >= sealed.count - tagLength else { return nil }
+        let result = cfc_siv_open_aead_key(
+            bytes(key), key.count, bytes(associatedData), associatedData.count, bytes(nonce), nonce.count,
+            bytes(sealed), sealed.count, mutableBytes(output))
+        return result == 1 ? sealed.count - tagLength : nil
+    }
+
+    @inline(__always)
+    private static func bytes(_ buffer: UnsafeRawBufferPointer) -> UnsafePointer<UInt8>? {
+        buffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
+    }
+
+    @inline(__always)
+    private static func mutableBytes(_ buffer: UnsafeMutableRawBufferPointer) -> UnsafeMutablePointer<UInt8>? {
+        buffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
+    }
+
     // MARK: RFC 5297 with a list of associated-data components
 
     /// RFC 5297 `S2V(K1, AD1, ..., ADn, P)` then CTR: for test vectors and deterministic use. A nonce, if

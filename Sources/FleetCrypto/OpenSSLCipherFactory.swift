@@ -23,4 +23,21 @@ public struct OpenSSLCipherFactory: AEADCipherFactory {
         guard let length = keyLength(of: algorithm), key.count == length else { return nil }
         return try? AESSIV(key: key)
     }
+
+    /// A per-packet key without a cipher object (no allocation): RFC 8915 servers use each request's keys once.
+    public func seal(
+        algorithm: UInt16, key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
+        associatedData: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        guard let length = keyLength(of: algorithm), key.count == length else { return nil }
+        return AESSIV.seal(key: key, nonce: nonce, associatedData: associatedData, plaintext: plaintext, into: output)
+    }
+
+    public func open(
+        algorithm: UInt16, key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
+        associatedData: UnsafeRawBufferPointer, sealed: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        guard let length = keyLength(of: algorithm), key.count == length else { return nil }
+        return AESSIV.open(key: key, nonce: nonce, associatedData: associatedData, sealed: sealed, into: output)
+    }
 }

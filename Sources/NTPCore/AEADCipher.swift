@@ -10,6 +10,43 @@ public protocol AEADCipher: Sendable {
     func seal(nonce: [UInt8], associatedData: [UInt8], plaintext: [UInt8]) -> [UInt8]
     /// Opens what `seal` produced; nil when authentication fails or the input is malformed.
     func open(nonce: [UInt8], associatedData: [UInt8], sealed: [UInt8]) -> [UInt8]?
+    /// `seal` into the caller's buffer, for the packet path (no allocation in the AES-SIV implementation):
+    /// writes the sealed bytes at the start of `output` and returns their count, or nil when `output` is too
+    /// small. `plaintext` may lie at `output.baseAddress + 16` (sealing in place, as the server does).
+    func seal(
+        nonce: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer,
+        into output: UnsafeMutableRawBufferPointer
+    ) -> Int?
+    /// `open` into the caller's buffer: returns the plaintext length, or nil when not authentic, malformed
+    /// or `output` is too small. `output` must not overlap the inputs.
+    func open(
+        nonce: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer, sealed: UnsafeRawBufferPointer,
+        into output: UnsafeMutableRawBufferPointer
+    ) -> Int?
+}
+
+extension AEADCipher {
+    /// Through the array API: right for any cipher, fast for none (AESSIV has its own).
+    public func seal(
+        nonce: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer,
+        into output: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        let sealed = seal(nonce: Array(nonce), associatedData: Array(associatedData), plaintext: Array(plaintext))
+        guard sealed.count <= output.count else { return nil }
+        output.copyBytes(from: sealed)
+        return sealed.count
+    }
+
+    public func open(
+        nonce: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer, sealed: UnsafeRawBufferPointer,
+        into output: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        guard let plaintext = open(nonce: Array(nonce), associatedData: Array(associatedData), sealed: Array(sealed)),
+              plaintext.count <= output.count
+        else { return nil }
+        output.copyBytes(from: plaintext)
+        return plaintext.count
+    }
 }
 
 /// Makes ciphers from keys, for the algorithms an implementation supports.
@@ -20,6 +57,36 @@ public protocol AEADCipherFactory: Sendable {
     func keyLength(of algorithm: UInt16) -> Int?
     /// A cipher for `algorithm` with `key`, or nil when the algorithm is unsupported or the key length wrong.
     func cipher(algorithm: UInt16, key: [UInt8]) -> (any AEADCipher)?
+    /// One `seal` under a key used once (an NTS request's S2C key), into the caller's buffer; nil when the
+    /// algorithm or key is unusable or `output` too small. Saves making a cipher object per packet.
+    func seal(
+        algorithm: UInt16, key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
+        associatedData: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) -> Int?
+    /// One `open` under a key used once (an NTS request's C2S key); nil as `AEADCipher.open(...into:)`.
+    func open(
+        algorithm: UInt16, key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
+        associatedData: UnsafeRawBufferPointer, sealed: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) -> Int?
+}
+
+extension AEADCipherFactory {
+    /// Through a cipher object; OpenSSLCipherFactory has a one-shot path.
+    public func seal(
+        algorithm: UInt16, key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
+        associatedData: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        cipher(algorithm: algorithm, key: Array(key))?
+            .seal(nonce: nonce, associatedData: associatedData, plaintext: plaintext, into: output)
+    }
+
+    public func open(
+        algorithm: UInt16, key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
+        associatedData: UnsafeRawBufferPointer, sealed: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        cipher(algorithm: algorithm, key: Array(key))?
+            .open(nonce: nonce, associatedData: associatedData, sealed: sealed, into: output)
+    }
 }
 
 /// AEAD algorithm ids used by NTS (IANA "AEAD Algorithms" registry).

@@ -103,8 +103,7 @@ public struct NTPServerRules: Sendable {
                 trailer = .ntsNAK(uniqueIdentifier: uniqueIdentifier, authenticationFailed: true)
             case .valid(let ntsRequest):
                 // A RATE kiss for an NTS client travels authenticated.
-                let cookies = NTSServer.freshCookies(
-                    for: ntsRequest, requestLength: request.count, configuration: nts, using: &random)
+                let cookies = NTSServer.freshCookieCount(for: ntsRequest, requestLength: request.count, configuration: nts)
                 trailer = .nts(ntsRequest, cookies: cookies)
             }
         }

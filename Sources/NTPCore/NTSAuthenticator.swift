@@ -54,6 +54,18 @@ public struct NTSAuthenticator: Hashable, Sendable {
 
     /// Parses an extension field body. `minimumNonceSpace` is min(16, N_MAX) of the AEAD (16 for AES-SIV).
     public init(parsing body: [UInt8], minimumNonceSpace: Int = NTSAuthenticator.minimumNonceSpace) throws(NTSError) {
+        let (nonce, ciphertext) = try body.withUnsafeBytes { raw in
+            Result { () throws(NTSError) in try Self.layout(of: raw, minimumNonceSpace: minimumNonceSpace) }
+        }.get()
+        self.nonce = Array(body[nonce])
+        self.ciphertext = Array(body[ciphertext])
+    }
+
+    /// Where the nonce and the ciphertext lie in a body (the parsing rules of `init(parsing:)`, which uses
+    /// it; the server reads them in place).
+    static func layout(
+        of body: UnsafeRawBufferPointer, minimumNonceSpace: Int = NTSAuthenticator.minimumNonceSpace
+    ) throws(NTSError) -> (nonce: Range<Int>, ciphertext: Range<Int>) {
         guard body.count >= 4 else { throw .authenticatorTooShort(bodyLength: body.count) }
         let nonceLength = Int(body[0]) << 8 | Int(body[1])
         let ciphertextLength = Int(body[2]) << 8 | Int(body[3])
@@ -66,9 +78,8 @@ public struct NTSAuthenticator: Hashable, Sendable {
         guard 4 + max(nonceSpace, minimumNonceSpace) + ciphertextSpace <= body.count else {
             throw .missingNoncePadding(nonceLength: nonceLength, bodyLength: body.count)
         }
-        nonce = Array(body[4..<(4 + nonceLength)])
         let start = 4 + nonceSpace
-        ciphertext = Array(body[start..<(start + ciphertextLength)])
+        return (4..<(4 + nonceLength), start..<(start + ciphertextLength))
     }
 
     /// Encodes the body: lengths, padded nonce, padded ciphertext, then zero padding so that the nonce
@@ -116,6 +127,23 @@ enum NTSWire {
         return bytes
     }
 
+    /// Fills `buffer` from `random`, eight bytes at a time (nonces written in place).
+    static func writeRandom(into buffer: UnsafeMutableRawBufferPointer, using random: inout some RandomNumberGenerator) {
+        var offset = 0
+        while offset < buffer.count {
+            var word = random.next()
+            let take = min(8, buffer.count - offset)
+            withUnsafeBytes(of: &word) { UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + take)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<take])) }
+            offset += take
+        }
+    }
+
+    /// Writes an extension field header (type, length) at `offset`.
+    static func writeFieldHeader(type: UInt16, length: Int, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) {
+        buffer.storeBytes(of: type.bigEndian, toByteOffset: offset, as: UInt16.self)
+        buffer.storeBytes(of: UInt16(truncatingIfNeeded: length).bigEndian, toByteOffset: offset + 2, as: UInt16.self)
+    }
+
     /// Appends an extension field with the RFC 7822 minimum of 16 bytes (for the clear part of a packet).
     static func appendField(type: UInt16, body: [UInt8], to bytes: inout [UInt8]) {
         ExtensionField(type: type, body: body).write(into: &bytes)
@@ -143,16 +171,35 @@ enum NTSWire {
     /// and within the plaintext, and a body. Nil when the plaintext is not a sequence of such fields.
     static func parseEncryptedFields(_ plaintext: [UInt8]) -> [ExtensionField]? {
         var fields: [ExtensionField] = []
+        let wellFormed = plaintext.withUnsafeBytes { raw in
+            forEachEncryptedField(in: raw) { type, body in fields.append(ExtensionField(type: type, body: Array(raw[body]))) }
+        }
+        return wellFormed ? fields : nil
+    }
+
+    /// How many encrypted fields of `type` decrypted plaintext holds, or nil when it is not a sequence of
+    /// fields (the rules of `parseEncryptedFields`, without copying anything: the server's path).
+    static func countEncryptedFields(of type: UInt16, in plaintext: UnsafeRawBufferPointer) -> Int? {
+        var count = 0
+        let wellFormed = forEachEncryptedField(in: plaintext) { fieldType, _ in if fieldType == type { count += 1 } }
+        return wellFormed ? count : nil
+    }
+
+    /// Walks the encrypted fields of decrypted plaintext, passing each type and body range; false when the
+    /// plaintext is not a sequence of fields (a length below 4, not a multiple of 4, or past the end).
+    private static func forEachEncryptedField(
+        in plaintext: UnsafeRawBufferPointer, _ body: (UInt16, Range<Int>) -> Void
+    ) -> Bool {
         var offset = 0
         while offset < plaintext.count {
-            guard plaintext.count - offset >= 4 else { return nil }
+            guard plaintext.count - offset >= 4 else { return false }
             let type = UInt16(plaintext[offset]) << 8 | UInt16(plaintext[offset + 1])
             let length = Int(plaintext[offset + 2]) << 8 | Int(plaintext[offset + 3])
-            guard length >= 4, length % 4 == 0, length <= plaintext.count - offset else { return nil }
-            fields.append(ExtensionField(type: type, body: Array(plaintext[(offset + 4)..<(offset + length)])))
+            guard length >= 4, length % 4 == 0, length <= plaintext.count - offset else { return false }
+            body(type, (offset + 4)..<(offset + length))
             offset += length
         }
-        return fields
+        return true
     }
 
     /// A stable copy of `bytes[range]` of a raw buffer.

@@ -28,18 +28,47 @@ public enum NTSCookie {
     static func seal(
         _ keys: NTSKeys, keyID: UInt32, cipher: any AEADCipher, using random: inout some RandomNumberGenerator
     ) -> [UInt8] {
-        var idBytes: [UInt8] = []
-        BigEndianBytes.append(keyID, to: &idBytes)
-        let nonce = NTSWire.randomBytes(nonceLength, using: &random)
-        var plaintext: [UInt8] = []
-        plaintext.reserveCapacity(4 + keys.clientToServer.count + keys.serverToClient.count)
-        BigEndianBytes.append(keys.algorithm, to: &plaintext)
-        plaintext.append(0)
-        plaintext.append(0)
-        plaintext.append(contentsOf: keys.clientToServer)
-        plaintext.append(contentsOf: keys.serverToClient)
-        let sealed = cipher.seal(nonce: nonce, associatedData: idBytes, plaintext: plaintext)
-        return idBytes + nonce + sealed
+        let count = length(keys: keys)
+        var written = false
+        let cookie = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            written = seal(keys, keyID: keyID, cipher: cipher, into: UnsafeMutableRawBufferPointer(buffer), using: &random)
+            initialized = written ? count : 0
+        }
+        return written ? cookie : []
+    }
+
+    /// The length of a cookie sealing `keys` (104 bytes for AEAD_AES_SIV_CMAC_256 keys).
+    static func length(keys: NTSKeys) -> Int {
+        headerLength + NTSServer.tagLength + plaintextLength(keys: keys)
+    }
+
+    static func plaintextLength(keys: NTSKeys) -> Int { 4 + keys.clientToServer.count + keys.serverToClient.count }
+
+    /// Seals a cookie straight into `output` (exactly `length(keys:)` bytes): key id, random nonce, then the
+    /// sealed keys, with the plaintext assembled where the ciphertext goes and sealed in place, so the
+    /// packet path allocates nothing. False (nothing usable written) when `output` has another length or
+    /// the cipher refuses.
+    static func seal(
+        _ keys: NTSKeys, keyID: UInt32, cipher: any AEADCipher, into output: UnsafeMutableRawBufferPointer,
+        using random: inout some RandomNumberGenerator
+    ) -> Bool {
+        guard output.count == length(keys: keys) else { return false }
+        output.storeBytes(of: keyID.bigEndian, toByteOffset: 0, as: UInt32.self)
+        NTSWire.writeRandom(into: UnsafeMutableRawBufferPointer(rebasing: output[4..<headerLength]), using: &random)
+        let sealedPart = UnsafeMutableRawBufferPointer(rebasing: output[headerLength...])
+        let plaintext = UnsafeMutableRawBufferPointer(rebasing: sealedPart[NTSServer.tagLength...])
+        plaintext.storeBytes(of: keys.algorithm.bigEndian, toByteOffset: 0, as: UInt16.self)
+        plaintext[2] = 0
+        plaintext[3] = 0
+        keys.clientToServer.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: plaintext[4...]).copyMemory(from: $0) }
+        keys.serverToClient.withUnsafeBytes {
+            UnsafeMutableRawBufferPointer(rebasing: plaintext[(4 + keys.clientToServer.count)...]).copyMemory(from: $0)
+        }
+        let sealed = cipher.seal(
+            nonce: UnsafeRawBufferPointer(rebasing: output[4..<headerLength]),
+            associatedData: UnsafeRawBufferPointer(rebasing: output[0..<4]),
+            plaintext: UnsafeRawBufferPointer(plaintext), into: sealedPart)
+        return sealed == sealedPart.count
     }
 
     /// The key id a cookie claims, or nil if it is too short to carry one.
@@ -59,20 +88,35 @@ public enum NTSCookie {
 
     /// `open` with the master key's cipher looked up by key id (the server caches them).
     static func open(_ cookie: [UInt8], ciphers: any AEADCipherFactory, masterCipher: (UInt32) -> (any AEADCipher)?) -> NTSKeys? {
-        guard cookie.count > headerLength, let id = keyID(of: cookie), let cipher = masterCipher(id) else { return nil }
-        let nonce = Array(cookie[4..<headerLength])
-        guard
-            let plaintext = cipher.open(
-                nonce: nonce, associatedData: Array(cookie[0..<4]), sealed: Array(cookie[headerLength...])),
-            plaintext.count >= 4, plaintext[2] == 0, plaintext[3] == 0
+        cookie.withUnsafeBytes { open($0, ciphers: ciphers, masterCipher: masterCipher) }
+    }
+
+    /// The largest plaintext a cookie of ours holds: algorithm, reserved, and two 64-byte keys.
+    static let maximumPlaintextLength = 4 + 2 * 64
+
+    /// Opens a cookie as it lies in a received packet; only the two keys are copied out.
+    static func open(
+        _ cookie: UnsafeRawBufferPointer, ciphers: any AEADCipherFactory, masterCipher: (UInt32) -> (any AEADCipher)?
+    ) -> NTSKeys? {
+        guard cookie.count > headerLength + NTSServer.tagLength,
+            cookie.count - headerLength - NTSServer.tagLength <= maximumPlaintextLength,
+            let cipher = masterCipher(cookie.loadUnaligned(fromByteOffset: 0, as: UInt32.self).bigEndian)
         else { return nil }
-        let algorithm = UInt16(plaintext[0]) << 8 | UInt16(plaintext[1])
-        guard let keyLength = ciphers.keyLength(of: algorithm), keyLength > 0,
-            plaintext.count == 4 + 2 * keyLength
-        else { return nil }
-        return NTSKeys(
-            algorithm: algorithm,
-            clientToServer: Array(plaintext[4..<(4 + keyLength)]),
-            serverToClient: Array(plaintext[(4 + keyLength)...]))
+        return withUnsafeTemporaryAllocation(byteCount: maximumPlaintextLength, alignment: 8) { buffer -> NTSKeys? in
+            defer { buffer.initializeMemory(as: UInt8.self, repeating: 0) }  // key material off the stack
+            guard
+                let length = cipher.open(
+                    nonce: UnsafeRawBufferPointer(rebasing: cookie[4..<headerLength]),
+                    associatedData: UnsafeRawBufferPointer(rebasing: cookie[0..<4]),
+                    sealed: UnsafeRawBufferPointer(rebasing: cookie[headerLength...]), into: buffer),
+                length >= 4, buffer[2] == 0, buffer[3] == 0
+            else { return nil }
+            let algorithm = UInt16(buffer[0]) << 8 | UInt16(buffer[1])
+            guard let keyLength = ciphers.keyLength(of: algorithm), keyLength > 0, length == 4 + 2 * keyLength else { return nil }
+            return NTSKeys(
+                algorithm: algorithm,
+                clientToServer: Array(UnsafeRawBufferPointer(rebasing: buffer[4..<(4 + keyLength)])),
+                serverToClient: Array(UnsafeRawBufferPointer(rebasing: buffer[(4 + keyLength)..<length])))
+        }
     }
 }

@@ -43,8 +43,9 @@ public struct NTSServerConfiguration: Sendable {
         didSet { masterCiphers = Self.ciphers(for: keySet, from: ciphers) }
     }
     public let ciphers: any AEADCipherFactory
-    /// The cipher of each master key, by key id.
-    private(set) var masterCiphers: [UInt32: any AEADCipher]
+    /// The cipher of each master key with its id, newest (current) last: a handful of keys, so a linear
+    /// scan beats hashing on the packet path.
+    private(set) var masterCiphers: [(id: UInt32, cipher: any AEADCipher)]
 
     public init(keySet: CookieKeySet, ciphers: any AEADCipherFactory) {
         self.keySet = keySet
@@ -52,21 +53,35 @@ public struct NTSServerConfiguration: Sendable {
         self.masterCiphers = Self.ciphers(for: keySet, from: ciphers)
     }
 
-    private static func ciphers(for keySet: CookieKeySet, from factory: any AEADCipherFactory) -> [UInt32: any AEADCipher] {
-        var result: [UInt32: any AEADCipher] = [:]
-        for key in keySet.keys { result[key.id] = factory.cipher(algorithm: CookieKey.algorithm, key: key.key) }
-        return result
+    private static func ciphers(for keySet: CookieKeySet, from factory: any AEADCipherFactory) -> [(id: UInt32, cipher: any AEADCipher)] {
+        keySet.keys.compactMap { key in factory.cipher(algorithm: CookieKey.algorithm, key: key.key).map { (key.id, $0) } }
+    }
+
+    /// The cipher of master key `id`, if this node holds it.
+    func masterCipher(id: UInt32) -> (any AEADCipher)? {
+        masterCiphers.last { $0.id == id }?.cipher
     }
 
     /// Seals one cookie for `keys` under the current master key (NTS-KE hands out eight per session).
     public func sealCookie(_ keys: NTSKeys, using random: inout some RandomNumberGenerator) -> [UInt8] {
-        guard let cipher = masterCiphers[keySet.current.id] else { return [] }
-        return NTSCookie.seal(keys, keyID: keySet.current.id, cipher: cipher, using: &random)
+        guard let master = currentMaster else { return [] }
+        return NTSCookie.seal(keys, keyID: master.id, cipher: master.cipher, using: &random)
     }
 
     /// Opens a cookie with the cached master-key ciphers.
     public func openCookie(_ cookie: [UInt8]) -> NTSKeys? {
-        NTSCookie.open(cookie, ciphers: ciphers) { masterCiphers[$0] }
+        NTSCookie.open(cookie, ciphers: ciphers) { masterCipher(id: $0) }
+    }
+
+    /// Opens a cookie where it lies in a request.
+    func openCookie(_ cookie: UnsafeRawBufferPointer) -> NTSKeys? {
+        NTSCookie.open(cookie, ciphers: ciphers) { masterCipher(id: $0) }
+    }
+
+    /// The current master key's id and cipher, nil when the factory could not make it.
+    var currentMaster: (id: UInt32, cipher: any AEADCipher)? {
+        guard let last = masterCiphers.last, last.id == keySet.current.id else { return nil }
+        return last
     }
 }
 
@@ -91,26 +106,29 @@ public enum NTSServer {
     public static func check(
         request bytes: UnsafeRawBufferPointer, packet: NTPPacket, configuration: NTSServerConfiguration
     ) -> NTSServerCheck {
-        var uniqueIdentifier: [UInt8] = []
+        // Body ranges in `bytes`: the fields are read where they lie (the packet path copies only the unique
+        // identifier and the two keys out).
+        var uniqueIdentifier = 0..<0
         var uniqueIdentifiers = 0
-        var cookie: [UInt8] = []
+        var cookie = 0..<0
         var cookies = 0
         var placeholders = 0
-        var authenticator: [UInt8] = []
+        var authenticator = 0..<0
         var authenticators = 0
         var authenticatorOffset = 0
         var ntsFieldAfterAuthenticator = false
 
         var offset = NTPHeader.length
         for field in packet.extensionFields {
+            let body = (offset + ExtensionField.headerLength)..<(offset + field.encodedLength)
             switch field.type {
             case NTSExtensionType.uniqueIdentifier:
                 uniqueIdentifiers += 1
-                uniqueIdentifier = field.body
+                uniqueIdentifier = body
                 if authenticators > 0 { ntsFieldAfterAuthenticator = true }
             case NTSExtensionType.cookie:
                 cookies += 1
-                cookie = field.body
+                cookie = body
                 if authenticators > 0 { ntsFieldAfterAuthenticator = true }
             case NTSExtensionType.cookiePlaceholder:
                 placeholders += 1
@@ -118,7 +136,7 @@ public enum NTSServer {
             case NTSExtensionType.authenticator:
                 authenticators += 1
                 if authenticators == 1 {
-                    authenticator = field.body
+                    authenticator = body
                     authenticatorOffset = offset
                 }
             default:
@@ -143,59 +161,68 @@ public enum NTSServer {
         guard !ntsFieldAfterAuthenticator else { return .invalid("an NTS field follows the authenticator") }
         guard packet.mac == nil else { return .invalid("a MAC follows the authenticator") }
 
-        guard let keys = configuration.openCookie(cookie),
-            let cipher = configuration.ciphers.cipher(algorithm: keys.algorithm, key: keys.clientToServer)
-        else { return .nak(uniqueIdentifier: uniqueIdentifier) }
-
-        guard let parsed = try? NTSAuthenticator(parsing: authenticator) else {
-            return .authenticationFailed(uniqueIdentifier: uniqueIdentifier)
+        let identifier = NTSWire.copy(bytes, uniqueIdentifier)
+        guard let keys = configuration.openCookie(UnsafeRawBufferPointer(rebasing: bytes[cookie])) else {
+            return .nak(uniqueIdentifier: identifier)
         }
-        let associatedData = NTSWire.copy(bytes, 0..<authenticatorOffset)
-        guard let plaintext = cipher.open(nonce: parsed.nonce, associatedData: associatedData, sealed: parsed.ciphertext) else {
-            return .authenticationFailed(uniqueIdentifier: uniqueIdentifier)
+        let body = UnsafeRawBufferPointer(rebasing: bytes[authenticator])
+        guard let layout = try? NTSAuthenticator.layout(of: body), layout.ciphertext.count >= tagLength else {
+            return .authenticationFailed(uniqueIdentifier: identifier)
         }
-        guard let encrypted = NTSWire.parseEncryptedFields(plaintext) else {
-            return .invalid("malformed encrypted extension fields")
+        // The plaintext (encrypted fields: at most placeholders in a client request) is only counted, in a
+        // temporary buffer (on the stack for any usual request).
+        let opened = withUnsafeTemporaryAllocation(byteCount: max(1, layout.ciphertext.count - tagLength), alignment: 8) {
+            plaintext -> Int?? in
+            let length = keys.clientToServer.withUnsafeBytes { key in
+                configuration.ciphers.open(
+                    algorithm: keys.algorithm, key: key, nonce: UnsafeRawBufferPointer(rebasing: body[layout.nonce]),
+                    associatedData: UnsafeRawBufferPointer(rebasing: bytes[0..<authenticatorOffset]),
+                    sealed: UnsafeRawBufferPointer(rebasing: body[layout.ciphertext]), into: plaintext)
+            }
+            guard let length else { return .none }
+            return .some(NTSWire.countEncryptedFields(
+                of: NTSExtensionType.cookiePlaceholder, in: UnsafeRawBufferPointer(rebasing: plaintext[0..<length])))
         }
-        for field in encrypted where field.type == NTSExtensionType.cookiePlaceholder {
-            placeholders += 1
-        }
+        guard let counted = opened else { return .authenticationFailed(uniqueIdentifier: identifier) }
+        guard let encryptedPlaceholders = counted else { return .invalid("malformed encrypted extension fields") }
         return .valid(
             NTSRequest(
-                keys: keys, uniqueIdentifier: uniqueIdentifier, cookieLength: cookie.count,
-                cookiesRequested: 1 + placeholders))
+                keys: keys, uniqueIdentifier: identifier, cookieLength: cookie.count,
+                cookiesRequested: 1 + placeholders + encryptedPlaceholders))
     }
 
-    /// Fresh cookies for the response, each sealed under the current master key: as many as requested (at
-    /// most `maximumCookies`) but no more than fit for the response (48-byte header + `responseFields`) to
-    /// be no larger than the request (`requestLength` bytes), so the server never amplifies. A request that
-    /// carried one of our cookies always has room for at least one (the cookie it spent takes the same space
-    /// as the fresh one); fewer are returned only when placeholders are shorter than our cookies. Empty if
-    /// the current master key cannot seal (no AES-SIV in the factory).
-    public static func freshCookies(
-        for request: NTSRequest, requestLength: Int, configuration: NTSServerConfiguration,
-        using random: inout some RandomNumberGenerator
-    ) -> [[UInt8]] {
-        let wanted = min(max(request.cookiesRequested, 1), maximumCookies)
-        let master = configuration.keySet.current
-        guard let cipher = configuration.masterCiphers[master.id] else { return [] }
-        let first = NTSCookie.seal(request.keys, keyID: master.id, cipher: cipher, using: &random)
-        var count = wanted
+    /// How many fresh cookies the response carries: as many as requested (at most `maximumCookies`) but no
+    /// more than fit for the response (48-byte header + response fields) to be no larger than the request
+    /// (`requestLength` bytes), so the server never amplifies. A request that carried one of our cookies
+    /// always has room for at least one (the cookie it spent takes the same space as the fresh one); fewer
+    /// are returned only when placeholders are shorter than our cookies. 0 if the current master key cannot
+    /// seal (no AES-SIV in the factory).
+    public static func freshCookieCount(
+        for request: NTSRequest, requestLength: Int, configuration: NTSServerConfiguration
+    ) -> Int {
+        guard configuration.currentMaster != nil else { return 0 }
+        let cookieLength = NTSCookie.length(keys: request.keys)
+        var count = min(max(request.cookiesRequested, 1), maximumCookies)
         while count > 0,
             NTPHeader.length
                 + responseFieldsLength(
-                    uniqueIdentifierLength: request.uniqueIdentifier.count, cookieLengths: repeatElement(first.count, count: count))
+                    uniqueIdentifierLength: request.uniqueIdentifier.count, cookieLengths: repeatElement(cookieLength, count: count))
                 > requestLength
         {
             count -= 1
         }
-        guard count > 0 else { return [] }
-        var cookies = [first]
-        cookies.reserveCapacity(count)
-        while cookies.count < count {
-            cookies.append(NTSCookie.seal(request.keys, keyID: master.id, cipher: cipher, using: &random))
-        }
-        return cookies
+        return count
+    }
+
+    /// The fresh cookies of `freshCookieCount`, each sealed under the current master key, as arrays (the
+    /// packet path seals them in place instead, in `writeResponseFields`).
+    public static func freshCookies(
+        for request: NTSRequest, requestLength: Int, configuration: NTSServerConfiguration,
+        using random: inout some RandomNumberGenerator
+    ) -> [[UInt8]] {
+        let count = freshCookieCount(for: request, requestLength: requestLength, configuration: configuration)
+        guard count > 0, let master = configuration.currentMaster else { return [] }
+        return (0..<count).map { _ in NTSCookie.seal(request.keys, keyID: master.id, cipher: master.cipher, using: &random) }
     }
 
     /// The extension fields that follow the 48-byte response header: the Unique Identifier field, then the
@@ -209,23 +236,100 @@ public enum NTSServer {
         header: UnsafeRawBufferPointer, request: NTSRequest, cookies: [[UInt8]],
         configuration: NTSServerConfiguration, using random: inout some RandomNumberGenerator
     ) -> [UInt8] {
-        guard header.count >= NTPHeader.length,
-            let cipher = configuration.ciphers.cipher(algorithm: request.keys.algorithm, key: request.keys.serverToClient)
-        else { return [] }
-        var fields: [UInt8] = []
-        fields.reserveCapacity(responseFieldsLength(request: request, cookies: cookies))
-        NTSWire.appendField(type: NTSExtensionType.uniqueIdentifier, body: request.uniqueIdentifier, to: &fields)
-        let associatedData = NTSWire.copy(header, 0..<NTPHeader.length) + fields
-
-        var plaintext: [UInt8] = []
-        for cookie in cookies {
-            NTSWire.appendEncryptedField(type: NTSExtensionType.cookie, body: cookie, to: &plaintext)
+        guard header.count >= NTPHeader.length else { return [] }
+        let length = NTPHeader.length + responseFieldsLength(request: request, cookies: cookies)
+        var packet = [UInt8](repeating: 0, count: length)
+        let written = packet.withUnsafeMutableBytes { buffer in
+            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: header[0..<NTPHeader.length]))
+            return writeResponseFields(
+                into: buffer, request: request, cookieCount: cookies.count, cookieLength: { cookies[$0].count },
+                configuration: configuration, random: { NTSWire.writeRandom(into: $0, using: &random) }
+            ) { index, slot in
+                cookies[index].withUnsafeBytes { slot.copyMemory(from: $0) }
+                return true
+            }
         }
-        let nonce = NTSWire.randomBytes(NTSAuthenticator.nonceLength, using: &random)
-        let sealed = cipher.seal(nonce: nonce, associatedData: associatedData, plaintext: plaintext)
-        let authenticator = NTSAuthenticator(nonce: nonce, ciphertext: sealed)
-        NTSWire.appendField(type: NTSExtensionType.authenticator, body: authenticator.body(), to: &fields)
-        return fields
+        guard written == length else { return [] }
+        return Array(packet[NTPHeader.length...])
+    }
+
+    /// Writes the response's extension fields after the 48-byte header already in `buffer`, sealing
+    /// `cookieCount` fresh cookies straight into their places (the packet path: nothing is allocated).
+    /// Returns the whole response length (header included), or 0 when `buffer` is too small or sealing fails.
+    public static func writeResponseFields(
+        into buffer: UnsafeMutableRawBufferPointer, request: NTSRequest, cookieCount: Int,
+        configuration: NTSServerConfiguration, using random: inout some RandomNumberGenerator
+    ) -> Int {
+        guard cookieCount == 0 || configuration.currentMaster != nil else { return 0 }
+        let master = configuration.currentMaster
+        let cookieLength = NTSCookie.length(keys: request.keys)
+        return writeResponseFields(
+            into: buffer, request: request, cookieCount: cookieCount, cookieLength: { _ in cookieLength },
+            configuration: configuration, random: { NTSWire.writeRandom(into: $0, using: &random) }
+        ) { _, slot in
+            guard let master else { return false }
+            return NTSCookie.seal(request.keys, keyID: master.id, cipher: master.cipher, into: slot, using: &random)
+        }
+    }
+
+    /// The layout of `responseFields`, written in place after the header in `buffer`: the unique identifier
+    /// field, then the authenticator field, whose plaintext (`cookieCount` NTS Cookie fields of
+    /// `cookieLength(i)` bytes, each body filled by `cookie`) is assembled where its ciphertext goes and
+    /// sealed in place with the S2C key; `random` fills the nonce. Returns the response length, or 0.
+    /// Not generic (closures instead): the node calls it from another module, where a generic function would
+    /// run unspecialised and instantiate type metadata on every packet.
+    static func writeResponseFields(
+        into buffer: UnsafeMutableRawBufferPointer, request: NTSRequest, cookieCount: Int, cookieLength: (Int) -> Int,
+        configuration: NTSServerConfiguration, random: (UnsafeMutableRawBufferPointer) -> Void,
+        cookie: (Int, UnsafeMutableRawBufferPointer) -> Bool
+    ) -> Int {
+        let uniqueIdentifierField = NTSWire.fieldLength(bodyLength: request.uniqueIdentifier.count)
+        var plaintextLength = 0
+        for index in 0..<cookieCount { plaintextLength += NTSWire.encryptedFieldLength(bodyLength: cookieLength(index)) }
+        let nonceLength = NTSAuthenticator.nonceLength
+        let ciphertextLength = tagLength + plaintextLength
+        let authenticatorBody = NTSAuthenticator.bodyLength(nonceLength: nonceLength, ciphertextLength: ciphertextLength)
+        let authenticatorField = NTSWire.fieldLength(bodyLength: authenticatorBody)
+        let total = NTPHeader.length + uniqueIdentifierField + authenticatorField
+        guard buffer.count >= total else { return 0 }
+
+        // Unique Identifier field, zero-padded.
+        var offset = NTPHeader.length
+        NTSWire.writeFieldHeader(type: NTSExtensionType.uniqueIdentifier, length: uniqueIdentifierField, into: buffer, at: offset)
+        UnsafeMutableRawBufferPointer(rebasing: buffer[(offset + 4)..<(offset + uniqueIdentifierField)]).initializeMemory(as: UInt8.self, repeating: 0)
+        request.uniqueIdentifier.withUnsafeBytes {
+            UnsafeMutableRawBufferPointer(rebasing: buffer[(offset + 4)...]).copyMemory(from: $0)
+        }
+        offset += uniqueIdentifierField
+        let associatedDataEnd = offset
+
+        // Authenticator field: lengths, nonce, then the sealed cookies; zeros up to the field's end.
+        let fieldEnd = offset + authenticatorField
+        UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<fieldEnd]).initializeMemory(as: UInt8.self, repeating: 0)
+        NTSWire.writeFieldHeader(type: NTSExtensionType.authenticator, length: authenticatorField, into: buffer, at: offset)
+        buffer.storeBytes(of: UInt16(nonceLength).bigEndian, toByteOffset: offset + 4, as: UInt16.self)
+        buffer.storeBytes(of: UInt16(truncatingIfNeeded: ciphertextLength).bigEndian, toByteOffset: offset + 6, as: UInt16.self)
+        let nonce = (offset + 8)..<(offset + 8 + nonceLength)
+        random(UnsafeMutableRawBufferPointer(rebasing: buffer[nonce]))
+        let sealedStart = offset + 8 + NTSWire.padded(nonceLength)
+        var cursor = sealedStart + tagLength
+        for index in 0..<cookieCount {
+            let length = cookieLength(index)
+            let fieldLength = NTSWire.encryptedFieldLength(bodyLength: length)
+            NTSWire.writeFieldHeader(type: NTSExtensionType.cookie, length: fieldLength, into: buffer, at: cursor)
+            guard cookie(index, UnsafeMutableRawBufferPointer(rebasing: buffer[(cursor + 4)..<(cursor + 4 + length)])) else {
+                return 0
+            }
+            cursor += fieldLength
+        }
+        let sealed = UnsafeMutableRawBufferPointer(rebasing: buffer[sealedStart..<(sealedStart + ciphertextLength)])
+        let written = request.keys.serverToClient.withUnsafeBytes { key in
+            configuration.ciphers.seal(
+                algorithm: request.keys.algorithm, key: key, nonce: UnsafeRawBufferPointer(rebasing: buffer[nonce]),
+                associatedData: UnsafeRawBufferPointer(rebasing: buffer[0..<associatedDataEnd]),
+                plaintext: UnsafeRawBufferPointer(rebasing: sealed[tagLength...]), into: sealed)
+        }
+        return written == ciphertextLength ? total : 0
     }
 
     /// The length `responseFields` produces for these cookies (assuming the 16-byte tag of the AES-SIV

@@ -16,8 +16,9 @@ public struct ServerReply: Hashable, Sendable {
         /// RFC 8915 §5.7: the Unique Identifier echoed, nothing authenticated (the header is a NTSN kiss).
         /// `authenticationFailed` tells a request whose cookie opened but whose authenticator did not verify.
         case ntsNAK(uniqueIdentifier: [UInt8], authenticationFailed: Bool)
-        /// RFC 8915 §5.7: Unique Identifier and an authenticator sealing `cookies` with the request's S2C key.
-        case nts(NTSRequest, cookies: [[UInt8]])
+        /// RFC 8915 §5.7: Unique Identifier and an authenticator sealing `cookies` fresh cookies with the
+        /// request's S2C key. The cookies are sealed when the response is written, straight into the datagram.
+        case nts(NTSRequest, cookies: Int)
     }
 
     public var header: NTPHeader
@@ -42,7 +43,11 @@ public struct ServerReply: Hashable, Sendable {
             let digest = header.version >= 4 ? key.type.macLength : min(key.type.fullMACLength, SymmetricKeyType.maximumMACLength)
             return NTPHeader.length + MAC.keyIDLength + digest
         case .ntsNAK(let uniqueIdentifier, _): return NTPHeader.length + NTSWire.fieldLength(bodyLength: uniqueIdentifier.count)
-        case .nts(let request, let cookies): return NTPHeader.length + NTSServer.responseFieldsLength(request: request, cookies: cookies)
+        case .nts(let request, let cookies):
+            return NTPHeader.length
+                + NTSServer.responseFieldsLength(
+                    uniqueIdentifierLength: request.uniqueIdentifier.count,
+                    cookieLengths: repeatElement(NTSCookie.length(keys: request.keys), count: cookies))
         }
     }
 
@@ -73,9 +78,10 @@ public struct ServerReply: Hashable, Sendable {
             trailerBytes = NTSServer.nakFields(uniqueIdentifier: uniqueIdentifier)
         case .nts(let request, let cookies):
             guard let nts else { return 0 }
-            trailerBytes = NTSServer.responseFields(
-                header: UnsafeRawBufferPointer(rebasing: buffer[0..<NTPHeader.length]), request: request,
-                cookies: cookies, configuration: nts, using: &random)
+            let written = NTSServer.writeResponseFields(
+                into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]), request: request, cookieCount: cookies,
+                configuration: nts, using: &random)
+            return written == length ? length : 0
         }
         guard NTPHeader.length + trailerBytes.count == length else { return 0 }
         for (index, byte) in trailerBytes.enumerated() { buffer[NTPHeader.length + index] = byte }

@@ -43,12 +43,12 @@ public final class NTPServer: Service, Sendable {
         var sockets: [UDPSocket] = []
         do {
             for endpoint in config.ntp.listen {
-                let first = try UDPSocket.bind(endpoint, reusePort: true)
+                let first = try UDPSocket.bind(endpoint, reusePort: true, buffer: config.ntp.socketBuffer)
                 sockets.append(first)
                 // Port 0 asks the kernel for a port: the other sockets of this address join the one it chose.
                 let bound = SocketEndpoint(host: endpoint.host, port: UInt16(first.boundPort))
                 for _ in 1..<max(1, perAddress) {
-                    sockets.append(try UDPSocket.bind(bound, reusePort: true))
+                    sockets.append(try UDPSocket.bind(bound, reusePort: true, buffer: config.ntp.socketBuffer))
                 }
             }
         } catch {

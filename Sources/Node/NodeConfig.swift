@@ -14,6 +14,10 @@ public struct NodeConfig: Sendable, Equatable {
         public var threads: Int = 0
         /// Datagrams taken per recvmmsg/sendmmsg call.
         public var batch: Int = 32
+        /// Receive and send buffer of each socket, in bytes (0 = the kernel's default, about 208 KiB on
+        /// Linux: some 200 queued requests, which a few milliseconds of scheduling delay at a busy site
+        /// overflow). Granted up to net.core.rmem_max, or beyond it when the node runs with CAP_NET_ADMIN.
+        public var socketBuffer: Int = 4 << 20
     }
 
     /// NTS (RFC 8915): the NTS-KE server and NTS-protected NTP. Present when the `[nts]` table is.

@@ -13,8 +13,9 @@ struct UDPSocket: Sendable {
     let endpoint: SocketEndpoint
     let timestamping: Timestamping
 
-    /// Binds `endpoint`; with `reusePort` several sockets share it, one receive loop each.
-    static func bind(_ endpoint: SocketEndpoint, reusePort: Bool) throws(NodeStartError) -> UDPSocket {
+    /// Binds `endpoint`; with `reusePort` several sockets share it, one receive loop each. A `buffer` above
+    /// 0 asks for receive and send buffers of that many bytes (absorbing bursts of requests).
+    static func bind(_ endpoint: SocketEndpoint, reusePort: Bool, buffer: Int = 0) throws(NodeStartError) -> UDPSocket {
         var mode: Int32 = 0
         var message = [CChar](repeating: 0, count: 256)
         let fd = cfs_udp_bind(endpoint.host, endpoint.port, reusePort ? 1 : 0, &mode, &message, message.count)
@@ -22,6 +23,7 @@ struct UDPSocket: Sendable {
             let text = String(nulTerminated: message)
             throw NodeStartError(message: "cannot listen on \(endpoint): \(text)")
         }
+        if buffer > 0 { _ = cfs_set_buffers(fd, Int32(clamping: buffer)) }
         let timestamping: Timestamping =
             mode == Int32(CFS_STAMP_TIMESTAMPING.rawValue) ? .timestamping
             : mode == Int32(CFS_STAMP_NS.rawValue) ? .timestampNS : .none

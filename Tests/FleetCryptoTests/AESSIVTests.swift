@@ -452,6 +452,77 @@ final class AESSIVTests: XCTestCase {
         }
     }
 
+    /// The buffer forms (the packet path): the cipher's, in place, and the factory's one-shot per-packet
+    /// key, all equal to the array form; refusals for short buffers, bad keys and forgeries.
+    func testBufferFormsMatchTheArrayForm() {
+        let factory = OpenSSLCipherFactory()
+        var random = TestRandom(state: 77)
+        for id in factory.supportedAlgorithms {
+            let key = random.bytes(factory.keyLength(of: id)!)
+            let cipher = factory.cipher(algorithm: id, key: key)!
+            for length in [0, 1, 16, 68, 864] {
+                let n = random.bytes(16), a = random.bytes(84), p = random.bytes(length)
+                let expected = cipher.seal(nonce: n, associatedData: a, plaintext: p)
+                var out = [UInt8](repeating: 0, count: 16 + length)
+                var inPlace = [UInt8](repeating: 0, count: 16) + p
+                var oneShot = out
+                var opened = [UInt8](repeating: 0, count: length)
+                n.withUnsafeBytes { n in
+                    a.withUnsafeBytes { a in
+                        p.withUnsafeBytes { p in
+                            out.withUnsafeMutableBytes { XCTAssertEqual(cipher.seal(nonce: n, associatedData: a, plaintext: p, into: $0), 16 + length) }
+                            key.withUnsafeBytes { k in
+                                oneShot.withUnsafeMutableBytes {
+                                    XCTAssertEqual(factory.seal(algorithm: id, key: k, nonce: n, associatedData: a, plaintext: p, into: $0), 16 + length)
+                                }
+                            }
+                            var short = [UInt8](repeating: 0, count: 15 + length)
+                            short.withUnsafeMutableBytes { XCTAssertNil(cipher.seal(nonce: n, associatedData: a, plaintext: p, into: $0)) }
+                        }
+                        inPlace.withUnsafeMutableBytes { buffer in
+                            let plaintext = UnsafeRawBufferPointer(rebasing: buffer[16...])
+                            XCTAssertEqual(cipher.seal(nonce: n, associatedData: a, plaintext: plaintext, into: buffer), 16 + length)
+                        }
+                        var forged = expected
+                        forged[forged.count - 1] ^= 1
+                        expected.withUnsafeBytes { sealed in
+                            opened.withUnsafeMutableBytes { XCTAssertEqual(cipher.open(nonce: n, associatedData: a, sealed: sealed, into: $0), length) }
+                            key.withUnsafeBytes { k in
+                                var again = [UInt8](repeating: 0, count: length)
+                                again.withUnsafeMutableBytes {
+                                    XCTAssertEqual(factory.open(algorithm: id, key: k, nonce: n, associatedData: a, sealed: sealed, into: $0), length)
+                                }
+                                XCTAssertEqual(again, p)
+                                var unused = [UInt8](repeating: 0, count: length)
+                                unused.withUnsafeMutableBytes {
+                                    XCTAssertNil(factory.open(algorithm: 30, key: k, nonce: n, associatedData: a, sealed: sealed, into: $0))
+                                }
+                            }
+                        }
+                        forged.withUnsafeBytes { sealed in
+                            var scratch = [UInt8](repeating: 0, count: length)
+                            scratch.withUnsafeMutableBytes { XCTAssertNil(cipher.open(nonce: n, associatedData: a, sealed: sealed, into: $0)) }
+                        }
+                    }
+                }
+                XCTAssertEqual(out, expected, "algorithm \(id), \(length) bytes")
+                XCTAssertEqual(inPlace, expected, "in place, algorithm \(id), \(length) bytes")
+                XCTAssertEqual(oneShot, expected, "one-shot key, algorithm \(id), \(length) bytes")
+                XCTAssertEqual(opened, p)
+            }
+        }
+        // A wrong key length for the algorithm is refused, not trapped.
+        let short = [UInt8](repeating: 1, count: 31)
+        short.withUnsafeBytes { k in
+            var out = [UInt8](repeating: 0, count: 16)
+            out.withUnsafeMutableBytes {
+                XCTAssertNil(factory.seal(algorithm: 15, key: k, nonce: UnsafeRawBufferPointer(start: nil, count: 0),
+                                          associatedData: UnsafeRawBufferPointer(start: nil, count: 0),
+                                          plaintext: UnsafeRawBufferPointer(start: nil, count: 0), into: $0))
+            }
+        }
+    }
+
     // MARK: Threads
 
     /// One cipher shared by many threads from its first use (so the lazily built OpenSSL templates are

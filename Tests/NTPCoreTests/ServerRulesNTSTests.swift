@@ -48,13 +48,15 @@ final class ServerRulesNTSTests: XCTestCase {
         for placeholders in 0...7 {
             let request = request(keySet: keys, placeholders: placeholders)
             guard case .reply(let reply) = decide(request.bytes, core: &core) else { return XCTFail("no reply") }
-            guard case .nts(_, let cookies) = reply.trailer else { return XCTFail("\(reply.trailer)") }
-            XCTAssertEqual(cookies.count, placeholders + 1)
+            guard case .nts(_, let count) = reply.trailer else { return XCTFail("\(reply.trailer)") }
+            XCTAssertEqual(count, placeholders + 1)
             let wire = reply.serialized(transmit: NTPTimestamp(rawValue: 1), nts: configuration)
             XCTAssertEqual(wire.count, reply.length)
             XCTAssertLessThanOrEqual(wire.count, request.bytes.count, "never larger than the request")
-            XCTAssertEqual(NTSClient.verify(response: wire, uniqueIdentifier: request.uniqueIdentifier, keys: request.keys, ciphers: ciphers),
-                           .authenticated(cookies: cookies))
+            let verdict = NTSClient.verify(response: wire, uniqueIdentifier: request.uniqueIdentifier, keys: request.keys, ciphers: ciphers)
+            guard case .authenticated(let cookies) = verdict else { return XCTFail("\(verdict)") }
+            XCTAssertEqual(cookies.count, placeholders + 1)
+            XCTAssertEqual(Set(cookies).count, cookies.count, "each cookie sealed with its own nonce")
             let header = try NTPHeader(parsing: wire)
             XCTAssertEqual(header.originTimestamp, request.transmit)
             XCTAssertEqual(header.stratum, 1)

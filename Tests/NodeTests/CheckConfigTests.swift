@@ -68,11 +68,14 @@ final class CheckConfigTests: XCTestCase {
         XCTAssertFalse(config.policy.access.permits(IPAddress("10.1.0.1")!))
         XCTAssertFalse(config.policy.access.permits(IPAddress("192.0.2.1")!))
         XCTAssertEqual(try parse("[ratelimit]\nenabled = false\n").policy.rateLimit, nil)
+        XCTAssertEqual(try parse("").ntp.socketBuffer, 4 << 20)
+        XCTAssertEqual(try parse("[ntp]\nsocket_buffer = 0\n").ntp.socketBuffer, 0)
     }
 
     func testErrorsNameFileLineAndKey() {
-        assertError("[ntp]\nlisen = [\"127.0.0.1\"]\n", line: 2, key: "ntp.lisen", contains: "unknown key in [ntp] (known: batch, listen, threads)")
+        assertError("[ntp]\nlisen = [\"127.0.0.1\"]\n", line: 2, key: "ntp.lisen", contains: "unknown key in [ntp] (known: batch, listen, socket_buffer, threads)")
         assertError("[nttp]\n", line: 1, key: "nttp", contains: "unknown key at the top level")
+        assertError("[ntp]\nsocket_buffer = -1\n", line: 2, key: "ntp.socket_buffer", contains: "must be between 0 and 268435456, got -1")
         assertError("\n\n[ntp]\nthreads = \"two\"\n", line: 4, key: "ntp.threads", contains: "expected type integer, found string")
         assertError("[ntp]\nthreads = 500\n", line: 2, key: "ntp.threads", contains: "between 0 and 64, got 500")
         assertError("[ntp]\nlisten = [\"127.0.0.1:99999\"]\n", line: 2, key: "ntp.listen", contains: "item 1")

@@ -61,6 +61,21 @@ int cfc_siv_open_aead(cfc_siv *siv,
                       const uint8_t *sealed, size_t sealed_len,
                       uint8_t *out);
 
+/// One-shot cfc_siv_seal_aead / cfc_siv_open_aead under `key` (32, 48 or 64 bytes) without making a key
+/// object: for keys used once, as an NTS server uses each request's C2S and S2C keys. The key is used in
+/// this thread's scratch slot, which is freed again afterwards (the master key stays keyed). For the seal,
+/// `pt` may equal `out + 16` (sealing in place). Returns 0 on a bad key length too.
+int cfc_siv_seal_aead_key(const uint8_t *key, size_t key_len,
+                          const uint8_t *ad, size_t ad_len,
+                          const uint8_t *nonce, size_t nonce_len,
+                          const uint8_t *pt, size_t pt_len,
+                          uint8_t *out);
+int cfc_siv_open_aead_key(const uint8_t *key, size_t key_len,
+                          const uint8_t *ad, size_t ad_len,
+                          const uint8_t *nonce, size_t nonce_len,
+                          const uint8_t *sealed, size_t sealed_len,
+                          uint8_t *out);
+
 /// RFC 5297 with an explicit list of associated-data components (for test vectors and deterministic
 /// use). The components are given concatenated in `ad_concat`, component i being `ad_lens[i]` bytes;
 /// `ad_count` may be 0 and must not exceed CFC_SIV_MAX_AD_COMPONENTS. A nonce, if any, is just the last
