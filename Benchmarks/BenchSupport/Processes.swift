@@ -25,10 +25,18 @@ public func launch(_ executable: String, _ args: [String], log: String) throws -
 
 /// user + system CPU seconds of a process (all its threads), from /proc/PID/stat.
 public func cpuSeconds(of pid: Int32) -> Double {
+    let times = cpuTimes(of: pid)
+    return times.user + times.system
+}
+
+/// User and system (kernel: system calls, and the loopback packet processing they trigger) CPU seconds of
+/// a process, all its threads, from /proc/PID/stat.
+public func cpuTimes(of pid: Int32) -> (user: Double, system: Double) {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return 0 }
+          let close = stat.lastIndex(of: ")") else { return (0, 0) }
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     // After "pid (comm)": state is field 3, utime 14, stime 15 (1-based) -> indices 11 and 12 here.
-    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return (0, 0) }
+    let tick = Double(sysconf(Int32(_SC_CLK_TCK)))
+    return (user / tick, system / tick)
 }

@@ -21,7 +21,12 @@
 // processes on the machine (a build, a test run) skew everything on 2 cores: a measurement during which they
 // used more than 10 % of a CPU is flagged.
 //
-// Knobs (environment): KE_SECONDS (5), KE_CONCURRENCY (32), KE_CLIENT (light|nio), KE_DEBUG (session
+// CPU is split into user and system time: on loopback about half of a response's cost is the kernel's
+// (receiving, sending, and delivering the answer to the generator's socket), the same for both servers.
+// NTS-KE runs KE_ROUNDS alternating rounds and compares each server's median round; NTS NTP also compares
+// CPU per response on the rungs where neither server was saturated.
+//
+// Knobs (environment): KE_SECONDS (5), KE_ROUNDS (3), KE_CONCURRENCY (32), KE_CLIENT (light|nio), KE_DEBUG (session
 // latency percentiles), STEP_SECONDS (2), NTS_RATES (the ladder), COOKIE_SESSIONS (16), NTS_PLACEHOLDERS (0).
 import BenchSupport
 import CFleetShim
@@ -44,6 +49,9 @@ let binDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
 let stepSeconds = Double(environment["STEP_SECONDS"] ?? "") ?? 2
 let keSeconds = Double(environment["KE_SECONDS"] ?? "") ?? 5
 let keConcurrency = Int(environment["KE_CONCURRENCY"] ?? "") ?? 32
+/// NTS-KE rounds, alternating the servers; the summary takes each server's median round (one 5-second
+/// round per server varied by about 15 % between runs here).
+let keRounds = max(1, Int(environment["KE_ROUNDS"] ?? "") ?? 3)
 /// `light` (default): a single-threaded poll(2) loop over the project's TLSConnection; `nio`: the
 /// project's NTSKEClient.establish (SwiftNIO + async/await), which costs the generator more CPU per session.
 let keClientKind = environment["KE_CLIENT"] ?? "light"
@@ -74,7 +82,24 @@ func children(of pid: Int32) -> [Int32] {
 
 /// CPU seconds of a process and all its descendants (chronyd forks NTS-KE helper processes).
 func treeCPUSeconds(of pid: Int32) -> Double {
-    children(of: pid).reduce(cpuSeconds(of: pid)) { $0 + treeCPUSeconds(of: $1) }
+    let times = treeCPUTimes(of: pid)
+    return times.user + times.system
+}
+
+/// User and system CPU seconds of a process and all its descendants.
+func treeCPUTimes(of pid: Int32) -> (user: Double, system: Double) {
+    children(of: pid).reduce(cpuTimes(of: pid)) { total, child in
+        let times = treeCPUTimes(of: child)
+        return (total.user + times.user, total.system + times.system)
+    }
+}
+
+/// The middle value (the mean of the two middle ones for an even count); nil when empty.
+func median(_ values: [Double]) -> Double? {
+    guard !values.isEmpty else { return nil }
+    let sorted = values.sorted()
+    let middle = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }
 
 /// user + nice + system CPU seconds of the whole machine so far (from /proc/stat), to see whether other
@@ -125,6 +150,7 @@ struct KEResult {
     var firstError: String?
     var seconds = 0.0
     var serverCPU = 0.0
+    var serverUserCPU = 0.0
     var generatorCPU = 0.0
     var otherCPU = 0.0
     var sessionsPerSecond: Double { seconds > 0 ? Double(completed) / seconds : 0 }
@@ -369,22 +395,26 @@ func measureKE(_ server: ServerUnderTest, trust: TLSContext) -> KEResult {
     }
     _ = run(0.5, false)  // warm-up, not counted
     usleep(300_000)
-    let serverBefore = treeCPUSeconds(of: server.pid)
+    let serverBefore = treeCPUTimes(of: server.pid)
     let ownBefore = cpuSeconds(of: getpid())
     let machineBefore = machineBusySeconds()
     let start = cfs_monotonic_ns()
     let counts = run(keSeconds, true)
     var result = KEResult()
     result.seconds = Double(cfs_monotonic_ns() - start) / 1e9
-    result.serverCPU = treeCPUSeconds(of: server.pid) - serverBefore
+    let serverAfter = treeCPUTimes(of: server.pid)
+    result.serverUserCPU = serverAfter.user - serverBefore.user
+    result.serverCPU = result.serverUserCPU + serverAfter.system - serverBefore.system
     result.generatorCPU = cpuSeconds(of: getpid()) - ownBefore
     result.otherCPU = max(0, machineBusySeconds() - machineBefore - result.serverCPU - result.generatorCPU)
     result.completed = counts.completed
     result.failed = counts.failed
     result.firstError = counts.error
-    say(String(format: "  %-9@ NTS-KE  %6d sessions in %.2f s = %6.0f/s, %d failed; server CPU %.3f ms/session (%3.0f%% of its core, %d processes); generator CPU %3.0f%%",
+    say(String(format: "  %-9@ NTS-KE  %6d sessions in %.2f s = %6.0f/s, %d failed; server CPU %.3f ms/session (user %.3f, system %.3f; %3.0f%% of its core, %d processes); generator CPU %3.0f%%",
                  server.name, result.completed, result.seconds, result.sessionsPerSecond, result.failed,
-                 result.serverCPUPerSession * 1e3, result.serverCPU / result.seconds * 100, processCount(of: server.pid),
+                 result.serverCPUPerSession * 1e3, result.serverUserCPU / Double(max(1, result.completed)) * 1e3,
+                 (result.serverCPU - result.serverUserCPU) / Double(max(1, result.completed)) * 1e3,
+                 result.serverCPU / result.seconds * 100, processCount(of: server.pid),
                  result.generatorCPU / result.seconds * 100))
     if let error = result.firstError { say("            first failure: \(error)") }
     warnIfBusy(result.otherCPU, seconds: result.seconds)
@@ -417,11 +447,15 @@ struct Step {
     var sent: Int
     var received: Int
     var cpuSeconds: Double
+    var userSeconds = 0.0
     var otherCPU = 0.0
     var seconds = 0.0
     var serverSocketDrops = 0
     var loss: Double { sent == 0 ? 1 : 1 - Double(received) / Double(sent) }
     var microsecondsPerResponse: Double { received == 0 ? .infinity : cpuSeconds / Double(received) * 1e6 }
+    var userMicrosecondsPerResponse: Double { received == 0 ? .infinity : userSeconds / Double(received) * 1e6 }
+    /// The server's share of its one core during the step.
+    var coreShare: Double { seconds > 0 ? cpuSeconds / seconds : 0 }
 }
 
 /// Valid NTS requests of one length, laid out back to back for cfs_send_many.
@@ -486,7 +520,7 @@ func offer(rate: Int, seconds: Double, to server: ServerUnderTest, pool: Request
     }
     defer { sockets.forEach { cfs_close($0) } }
     let batch = 64
-    let cpuBefore = treeCPUSeconds(of: server.pid)
+    let cpuBefore = treeCPUTimes(of: server.pid)
     let ownBefore = cpuSeconds(of: getpid())
     let machineBefore = machineBusySeconds()
     let dropsBefore = socketDrops(port: server.ntpPort)
@@ -516,9 +550,11 @@ func offer(rate: Int, seconds: Double, to server: ServerUnderTest, pool: Request
         }
     }
     received += drainReplies(sockets)
-    let serverCPU = treeCPUSeconds(of: server.pid) - cpuBefore
+    let cpuAfter = treeCPUTimes(of: server.pid)
+    let serverCPU = cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system
     let other = machineBusySeconds() - machineBefore - serverCPU - (cpuSeconds(of: getpid()) - ownBefore)
-    return Step(offered: rate, sent: sent, received: received, cpuSeconds: serverCPU, otherCPU: max(0, other),
+    return Step(offered: rate, sent: sent, received: received, cpuSeconds: serverCPU, userSeconds: cpuAfter.user - cpuBefore.user,
+                otherCPU: max(0, other),
                 seconds: Double(cfs_monotonic_ns() - start) / 1e9, serverSocketDrops: socketDrops(port: server.ntpPort) - dropsBefore)
 }
 
@@ -532,8 +568,9 @@ func measureNTP(_ server: ServerUnderTest, pool: RequestPool) -> [Step] {
     for rate in rates {
         let step = offer(rate: rate, seconds: stepSeconds, to: server, pool: pool)
         steps.append(step)
-        say(String(format: "  %-9@ NTS NTP offered %7d/s  sent %8d  answered %8d  loss %6.2f%% (%d dropped at the server socket)  server CPU %6.2f us/response",
-                     server.name, rate, step.sent, step.received, step.loss * 100, step.serverSocketDrops, step.microsecondsPerResponse))
+        say(String(format: "  %-9@ NTS NTP offered %7d/s  sent %8d  answered %8d  loss %6.2f%% (%d dropped at the server socket)  server CPU %6.2f us/response (user %5.2f), %3.0f%% of its core",
+                     server.name, rate, step.sent, step.received, step.loss * 100, step.serverSocketDrops,
+                     step.microsecondsPerResponse, step.userMicrosecondsPerResponse, step.coreShare * 100))
         warnIfBusy(step.otherCPU, seconds: step.seconds)
         if step.loss > 0.05 { failures += 1 }
         if failures >= 2 { break }
@@ -664,8 +701,13 @@ let servers = [
 ]
 
 say("")
-say("NTS-KE on loopback: \(keSeconds) s per server, \(keConcurrency) concurrent sessions, \(keClientKind) client on CPU 0, server on CPU 1, P-256 certificate")
-let keResults = servers.map { measureKE($0, trust: trust) }
+say("NTS-KE on loopback: \(keRounds) rounds of \(keSeconds) s per server, alternating, \(keConcurrency) concurrent sessions, \(keClientKind) client on CPU 0, server on CPU 1, P-256 certificate")
+var keRuns: [[KEResult]] = servers.map { _ in [] }
+for _ in 0..<keRounds {
+    for (index, server) in servers.enumerated() { keRuns[index].append(measureKE(server, trust: trust)) }
+}
+/// Each server's round with the median CPU per session (its other figures come from the same round).
+let keResults = keRuns.map { runs in runs.sorted { $0.serverCPUPerSession < $1.serverCPUPerSession }[runs.count / 2] }
 
 say("")
 say("NTS-protected NTP on loopback: \(stepSeconds) s per step, generator on CPU 0, server on CPU 1")
@@ -682,14 +724,18 @@ for server in servers {
 
 say("")
 let (chronyKE, nodeKE) = (keResults[0], keResults[1])
-say(String(format: "NTS-KE sessions/s: chronyd %.0f, fleetnode %.0f; ratio fleetnode/chronyd: %.2f",
+say(String(format: "NTS-KE sessions/s (median round): chronyd %.0f, fleetnode %.0f; ratio fleetnode/chronyd: %.2f",
              chronyKE.sessionsPerSecond, nodeKE.sessionsPerSecond, nodeKE.sessionsPerSecond / chronyKE.sessionsPerSecond))
 let generatorBound = keResults.contains { $0.generatorCPU / $0.seconds > 0.9 }
 if generatorBound {
     say("  (the generator used more than 90 % of CPU 0 in at least one run: it may be the limit, compare CPU per session)")
 }
-say(String(format: "NTS-KE server CPU per session: chronyd %.3f ms, fleetnode %.3f ms; ratio chronyd/fleetnode (higher is better for us): %.2f",
-             chronyKE.serverCPUPerSession * 1e3, nodeKE.serverCPUPerSession * 1e3, chronyKE.serverCPUPerSession / nodeKE.serverCPUPerSession))
+say(String(format: "NTS-KE server CPU per session (median of %d rounds): chronyd %.3f ms, fleetnode %.3f ms; ratio chronyd/fleetnode (higher is better for us): %.2f",
+             keRounds, chronyKE.serverCPUPerSession * 1e3, nodeKE.serverCPUPerSession * 1e3, chronyKE.serverCPUPerSession / nodeKE.serverCPUPerSession))
+if keRounds > 1 {
+    let ratios = keRuns[0].indices.map { keRuns[0][$0].serverCPUPerSession / keRuns[1][$0].serverCPUPerSession }
+    say("  per round: " + ratios.map { String(format: "%.2f", $0) }.joined(separator: ", "))
+}
 say(String(format: "  (sessions per second of server CPU, i.e. one core's capacity if the load generator were not the limit: chronyd %.0f, fleetnode %.0f)",
              1 / chronyKE.serverCPUPerSession, 1 / nodeKE.serverCPUPerSession))
 
@@ -712,4 +758,19 @@ if let chronyBest, let nodeBest {
     say(String(format: "server CPU per NTS response at each one's highest lossless rate: chronyd %.2f us at %d/s, fleetnode %.2f us at %d/s; ratio chronyd/fleetnode: %.2f",
                  chronyBest.microsecondsPerResponse, chronyBest.offered, nodeBest.microsecondsPerResponse, nodeBest.offered,
                  chronyBest.microsecondsPerResponse / nodeBest.microsecondsPerResponse))
+}
+
+// CPU per response on the rungs where neither server was saturated (each used less than 90 % of its core
+// and answered at least 90 % of what was sent): the per-response cost itself, apart from how each copes
+// with bursts (a receive buffer that overflows drops requests with CPU to spare).
+let comparable = rates.compactMap { rate -> (chrony: Step, node: Step)? in
+    guard let chrony = ntpSteps[0].first(where: { $0.offered == rate }), let node = ntpSteps[1].first(where: { $0.offered == rate }),
+          [chrony, node].allSatisfy({ $0.coreShare < 0.9 && $0.loss <= 0.1 })
+    else { return nil }
+    return (chrony, node)
+}
+if let total = median(comparable.map { $0.chrony.microsecondsPerResponse / $0.node.microsecondsPerResponse }),
+   let user = median(comparable.map { $0.chrony.userMicrosecondsPerResponse / $0.node.userMicrosecondsPerResponse }) {
+    say(String(format: "server CPU per NTS response where neither was saturated (%@/s): median ratio chronyd/fleetnode %.2f; user space alone %.2f",
+                 comparable.map { "\($0.chrony.offered)" }.joined(separator: ", "), total, user))
 }

@@ -35,13 +35,15 @@ public struct AESCMAC: Sendable {
 
     /// Which implementation computes the tag: `.automatic` is what the public API uses (by hand).
     enum Path {
-        case automatic, evpMAC, byHand
+        /// `byHandEVP`: the by-hand CMAC with every AES block through EVP (CPUs without AES instructions).
+        case automatic, evpMAC, byHand, byHandEVP
 
         var raw: Int32 {
             switch self {
             case .automatic: Int32(CFC_CMAC_AUTO.rawValue)
             case .evpMAC: Int32(CFC_CMAC_EVP_MAC.rawValue)
             case .byHand: Int32(CFC_CMAC_BY_HAND.rawValue)
+            case .byHandEVP: Int32(CFC_CMAC_BY_HAND_EVP.rawValue)
             }
         }
     }

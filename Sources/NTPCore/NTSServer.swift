@@ -260,8 +260,8 @@ public enum NTSServer {
         into buffer: UnsafeMutableRawBufferPointer, request: NTSRequest, cookieCount: Int,
         configuration: NTSServerConfiguration, using random: inout some RandomNumberGenerator
     ) -> Int {
-        guard cookieCount == 0 || configuration.currentMaster != nil else { return 0 }
         let master = configuration.currentMaster
+        guard cookieCount == 0 || master != nil else { return 0 }
         let cookieLength = NTSCookie.length(keys: request.keys)
         return writeResponseFields(
             into: buffer, request: request, cookieCount: cookieCount, cookieLength: { _ in cookieLength },

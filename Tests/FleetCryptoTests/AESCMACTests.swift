@@ -86,6 +86,7 @@ final class AESCMACTests: XCTestCase {
                 let m = random.bytes(length)
                 let expected = reused.mac(m, path: .evpMAC)
                 XCTAssertEqual(reused.mac(m, path: .byHand), expected, "key \(size) length \(length)")
+                XCTAssertEqual(reused.mac(m, path: .byHandEVP), expected, "EVP blocks, key \(size) length \(length)")
                 XCTAssertEqual(reused.mac(m), expected, "key \(size) length \(length)")
                 let fresh = cmac(random.bytes(size))
                 XCTAssertEqual(fresh.mac(m), fresh.mac(m, path: .evpMAC), "fresh key \(size) length \(length)")

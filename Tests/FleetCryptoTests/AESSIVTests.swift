@@ -74,8 +74,10 @@ final class AESSIVTests: XCTestCase {
         XCTAssertEqual(Array(sealed.dropFirst(16)), hex("40c02b96 90c4dc04 daef7f6a fe5c"))    // ciphertext
         XCTAssertEqual(cipher.s2v([ad, plaintext]), hex("85632d07 c6e8f37f 950acd32 0a2ecc93"))
         XCTAssertEqual(cipher.seal(components: [ad], plaintext: plaintext, path: .byHand), sealed)
+        XCTAssertEqual(cipher.seal(components: [ad], plaintext: plaintext, path: .byHandEVP), sealed)
         XCTAssertEqual(cipher.seal(components: [ad], plaintext: plaintext, path: .openSSL), sealed)
         XCTAssertEqual(cipher.open(components: [ad], sealed: sealed), plaintext)
+        XCTAssertEqual(cipher.open(components: [ad], sealed: sealed, path: .byHandEVP), plaintext)
 
         XCTAssertEqual(cipher.open(components: [ad], sealed: sealed, path: .byHand), plaintext)
         XCTAssertEqual(cipher.open(components: [ad], sealed: sealed, path: .openSSL), plaintext)
@@ -105,6 +107,7 @@ final class AESSIVTests: XCTestCase {
             hex("cb900f2f ddbe4043 26601965 c889bf17 dba77ceb 094fa663 b7a3f748 ba8af829 ea64ad54 4a272e9c 485b62a3 fd5c0d"))
         XCTAssertEqual(cipher.s2v([ad1, ad2, nonce, plaintext]), Array(sealed.prefix(16)))
         XCTAssertEqual(cipher.seal(components: [ad1, ad2, nonce], plaintext: plaintext, path: .byHand), sealed)
+        XCTAssertEqual(cipher.seal(components: [ad1, ad2, nonce], plaintext: plaintext, path: .byHandEVP), sealed)
         XCTAssertEqual(cipher.open(components: [ad1, ad2, nonce], sealed: sealed), plaintext)
 
         for forged in bitFlips(sealed) {
@@ -520,6 +523,37 @@ final class AESSIVTests: XCTestCase {
                                           associatedData: UnsafeRawBufferPointer(start: nil, count: 0),
                                           plaintext: UnsafeRawBufferPointer(start: nil, count: 0), into: $0))
             }
+        }
+    }
+
+    /// The AES-instruction blocks (x86-64 AES-NI, AES-128 keys) and EVP's blocks give the same results on
+    /// every length around the 16-byte blocks and the 512-byte chunks, with one key object used along both
+    /// paths in turn and more keys than the per-thread cache has slots (so hardware-keyed and EVP-keyed
+    /// slots of the same key evict each other), and forgeries fail on both.
+    func testAESInstructionsMatchEVPBlocks() throws {
+        #if arch(x86_64)
+        // On an x86-64 CPU with AES-NI the two paths must really differ, or this test compares EVP with EVP.
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ") ?? []
+        XCTAssertEqual(AESSIV.usesAESInstructions, flags.contains("aes"))
+        #endif
+        var random = TestRandom(state: 5297)
+        let ciphers = (0..<9).map { i in siv(random.bytes(Self.keySizes[i % 3])) }
+        let lengths = Array(0...70) + [127, 128, 129, 511, 512, 513, 864, 1023, 1024, 1025, 1500]
+        for (index, length) in lengths.enumerated() {
+            let cipher = ciphers[index % ciphers.count]
+            let a = random.bytes(index % 97), n = random.bytes(16), p = random.bytes(length)
+            guard let hardware = cipher.seal(components: [a, n], plaintext: p, path: .byHand),
+                  let evp = cipher.seal(components: [a, n], plaintext: p, path: .byHandEVP)
+            else { return XCTFail("seal failed at length \(length)") }
+            XCTAssertEqual(hardware, evp, "length \(length)")
+            if length > 0 { XCTAssertEqual(cipher.seal(components: [a, n], plaintext: p, path: .openSSL), evp, "length \(length)") }
+            XCTAssertEqual(cipher.open(components: [a, n], sealed: evp, path: .byHand), p)
+            XCTAssertEqual(cipher.open(components: [a, n], sealed: hardware, path: .byHandEVP), p)
+            var forged = hardware
+            forged[index % forged.count] ^= 0x20
+            XCTAssertNil(cipher.open(components: [a, n], sealed: forged, path: .byHand))
+            XCTAssertNil(cipher.open(components: [a, n], sealed: forged, path: .byHandEVP))
         }
     }
 

@@ -61,6 +61,9 @@ int cfc_siv_open_aead(cfc_siv *siv,
                       const uint8_t *sealed, size_t sealed_len,
                       uint8_t *out);
 
+/// 1 when AES-128 blocks of the by-hand paths use the CPU's AES instructions (x86-64 with AES-NI), else 0.
+int cfc_aes_instructions(void);
+
 /// One-shot cfc_siv_seal_aead / cfc_siv_open_aead under `key` (32, 48 or 64 bytes) without making a key
 /// object: for keys used once, as an NTS server uses each request's C2S and S2C keys. The key is used in
 /// this thread's scratch slot, which is freed again afterwards (the master key stays keyed). For the seal,
@@ -95,7 +98,9 @@ int cfc_siv_open(cfc_siv *siv,
 enum cfc_siv_path {
     CFC_SIV_AUTO = 0,
     CFC_SIV_OPENSSL = 1, // OpenSSL's AES-*-SIV cipher; fails (returns 0) for an empty plaintext
-    CFC_SIV_BY_HAND = 2  // CMAC, S2V and CTR computed here over keyed AES-CBC/AES-ECB (never OpenSSL's SIV)
+    CFC_SIV_BY_HAND = 2, // CMAC, S2V and CTR computed here over keyed AES-CBC/AES-ECB (never OpenSSL's SIV);
+                         // AES-128 blocks with the CPU's AES instructions where it has them (x86-64 AES-NI)
+    CFC_SIV_BY_HAND_EVP = 3 // the same, every AES block through OpenSSL's EVP (the path of other CPUs)
 };
 
 /// cfc_siv_seal and cfc_siv_open with a forced path (for tests).
@@ -133,7 +138,8 @@ int cfc_cmac_compute(cfc_cmac *cmac, const void *msg, size_t len, uint8_t out[CF
 enum cfc_cmac_path {
     CFC_CMAC_AUTO = 0,
     CFC_CMAC_EVP_MAC = 1, // OpenSSL's EVP_MAC "CMAC"
-    CFC_CMAC_BY_HAND = 2  // RFC 4493 computed here over keyed AES-CBC (the one AES-SIV's S2V uses)
+    CFC_CMAC_BY_HAND = 2, // RFC 4493 computed here over keyed AES-CBC (the one AES-SIV's S2V uses)
+    CFC_CMAC_BY_HAND_EVP = 3 // the same with every AES block through EVP (no AES instructions)
 };
 
 /// cfc_cmac_compute with a forced path (for tests).

@@ -40,7 +40,8 @@ cfs_batch *cfs_batch_create(int count, int bufsize);
 void cfs_batch_destroy(cfs_batch *batch);
 int cfs_batch_capacity(const cfs_batch *batch);
 
-/// Waits up to `timeout_ms` for datagrams, then receives as many as fit without blocking.
+/// Receives as many queued datagrams as fit without blocking; when none are queued, waits up to
+/// `timeout_ms` for some first.
 /// Returns the number received (0 on timeout or EINTR), or -errno on a socket error.
 int cfs_batch_recv(int fd, cfs_batch *batch, int timeout_ms);
 
