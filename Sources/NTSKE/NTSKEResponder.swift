@@ -17,13 +17,16 @@ public struct NTSKEResponder: Sendable {
 
     public var policy: NTSKEServerPolicy
     public var ciphers: any AEADCipherFactory
-    /// Seals one cookie for `keys` under the site's current master key.
-    public var sealCookie: @Sendable (NTSKeys) -> [UInt8]
+    /// Seals `count` cookies for `keys` under the site's current master key: one call per session, so the
+    /// master key and the randomness (an OpenSSL DRBG call costs several µs) are fetched once, not per cookie.
+    public var sealCookies: @Sendable (NTSKeys, Int) -> [[UInt8]]
 
-    public init(policy: NTSKEServerPolicy, ciphers: any AEADCipherFactory, sealCookie: @escaping @Sendable (NTSKeys) -> [UInt8]) {
+    public init(
+        policy: NTSKEServerPolicy, ciphers: any AEADCipherFactory, sealCookies: @escaping @Sendable (NTSKeys, Int) -> [[UInt8]]
+    ) {
         self.policy = policy
         self.ciphers = ciphers
-        self.sealCookie = sealCookie
+        self.sealCookies = sealCookies
     }
 
     /// - Parameter export: RFC 5705 exporter of the TLS session: (context, length) -> keying material.
@@ -46,7 +49,7 @@ public struct NTSKEResponder: Sendable {
             return (NTSKENegotiation.errorRecords(failure), .exportFailed)
         }
         let keys = NTSKeys(algorithm: aead, clientToServer: c2s, serverToClient: s2c)
-        let cookies = (0..<policy.cookieCount).map { _ in sealCookie(keys) }
+        let cookies = sealCookies(keys, policy.cookieCount)
         return (NTSKENegotiation.responseRecords(agreement: agreement, policy: policy, cookies: cookies),
                 .keysEstablished(aead: aead, cookies: cookies.count))
     }

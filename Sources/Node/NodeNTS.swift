@@ -70,10 +70,11 @@ final class NodeNTS: Sendable {
     }
 
     private static func responder(policy: NTSKEServerPolicy, ciphers: OpenSSLCipherFactory, ntpServer: NTPServer) -> NTSKEResponder {
-        NTSKEResponder(policy: policy, ciphers: ciphers) { [ntpServer] sessionKeys in
+        NTSKEResponder(policy: policy, ciphers: ciphers) { [ntpServer] sessionKeys, count in
             // The NTP server's NTS configuration holds the current master key's cipher, made once per key.
+            guard let configuration = ntpServer.ntsConfiguration else { return [] }
             var random = SecureRandomGenerator()
-            return ntpServer.ntsConfiguration?.sealCookie(sessionKeys, using: &random) ?? []
+            return (0..<count).map { _ in configuration.sealCookie(sessionKeys, using: &random) }
         }
     }
 

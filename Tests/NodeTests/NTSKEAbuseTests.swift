@@ -116,6 +116,7 @@ final class NTSKEAbuseTests: XCTestCase {
         let start = ContinuousClock.now
         let result = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory())
         XCTAssertEqual(result.cookies.count, 8)
+        XCTAssertEqual(Set(result.cookies).count, 8, "each cookie sealed with its own nonce")
         XCTAssertLessThan(ContinuousClock.now - start, .milliseconds(500), "served at once despite the stalled clients")
 
         // Fill the limit (3 silent + 1 more), then one more is refused at accept. (The finished session
