@@ -401,6 +401,12 @@ int cfs_set_buffers(int fd, int bytes) {
     return granted;
 }
 
+int cfs_receive_buffer(int fd) {
+    int size = 0;
+    socklen_t len = sizeof size;
+    return getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, &len) == 0 ? size : -1;
+}
+
 void cfs_clock_realtime(int64_t *sec, int32_t *nsec) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

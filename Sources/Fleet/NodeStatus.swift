@@ -45,11 +45,15 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         public var sockets: Int
         /// "SO_TIMESTAMPING", "SO_TIMESTAMPNS" or "none".
         public var timestamping: String
-        public init(address: String, port: Int, sockets: Int, timestamping: String) {
+        /// Each socket's receive buffer as the kernel reports it (Linux: twice the usable bytes), which
+        /// `[ntp] socket_buffer` asks for; nil from nodes that did not report it.
+        public var receiveBuffer: Int?
+        public init(address: String, port: Int, sockets: Int, timestamping: String, receiveBuffer: Int? = nil) {
             self.address = address
             self.port = port
             self.sockets = sockets
             self.timestamping = timestamping
+            self.receiveBuffer = receiveBuffer
         }
     }
 

@@ -70,7 +70,9 @@ public final class NTPServer: Service, Sendable {
             if let index = result.firstIndex(where: { $0.address == socket.endpoint.host && $0.port == port }) {
                 result[index].sockets += 1
             } else {
-                result.append(.init(address: socket.endpoint.host, port: port, sockets: 1, timestamping: socket.timestamping.rawValue))
+                result.append(.init(
+                    address: socket.endpoint.host, port: port, sockets: 1, timestamping: socket.timestamping.rawValue,
+                    receiveBuffer: socket.receiveBuffer))
             }
         }
         return result

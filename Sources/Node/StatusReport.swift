@@ -21,7 +21,8 @@ public enum StatusReport {
         lines.append("Root dispersion : \(serving.rootDispersionSeconds) seconds")
         lines.append("Clock           : \(status.clock.driver), offset \(status.clock.offsetSeconds) s, frequency \(status.clock.frequencyPPM) ppm, precision 2^\(status.clock.precision)")
         for listener in status.listeners {
-            lines.append("Listening       : \(listener.address) port \(listener.port), \(listener.sockets) socket(s), \(listener.timestamping)")
+            let buffer = listener.receiveBuffer.map { ", receive buffer \($0 / 1024) KiB" } ?? ""
+            lines.append("Listening       : \(listener.address) port \(listener.port), \(listener.sockets) socket(s), \(listener.timestamping)\(buffer)")
         }
         let ntp = status.ntp
         lines.append("NTP received    : \(ntp.received)")

@@ -30,6 +30,9 @@ struct UDPSocket: Sendable {
         return UDPSocket(descriptor: fd, endpoint: endpoint, timestamping: timestamping)
     }
 
+    /// The receive buffer the kernel granted, in bytes as it reports them (twice the usable size on Linux).
+    var receiveBuffer: Int { Int(cfs_receive_buffer(descriptor)) }
+
     /// The port actually bound (differs from the configured one for port 0).
     var boundPort: Int { Int(cfs_local_port(descriptor)) }
 

@@ -13,6 +13,7 @@ final class ServingTests: XCTestCase {
             [ntp]
             listen = ["127.0.0.1:0", "[::1]:0"]
             threads = 2
+            socket_buffer = 1048576
             """)
         let port4 = try await node.port(of: "127.0.0.1")
         let port6 = try await node.port(of: "::1")
@@ -36,6 +37,14 @@ final class ServingTests: XCTestCase {
         XCTAssertTrue(status.serving.synchronized)
         XCTAssertEqual(status.clock.driver, "software")
         XCTAssertEqual(status.listeners.first { $0.address == "127.0.0.1" }?.sockets, 2, "one SO_REUSEPORT socket per thread")
+        // socket_buffer reached the sockets: Linux reports twice what was granted, which is the size asked
+        // for (as root, or within net.core.rmem_max) or rmem_max.
+        let rmemMax = Int((try? String(contentsOfFile: "/proc/sys/net/core/rmem_max", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        let expected = 2 * (getuid() == 0 ? 1_048_576 : min(1_048_576, rmemMax))
+        for listener in status.listeners {
+            XCTAssertEqual(listener.receiveBuffer, expected, "\(listener.address)")
+        }
         XCTAssertEqual(status.ntp.received, 2)
         XCTAssertEqual(status.ntp.answered, 2)
         // Receive timestamps come from the kernel. Linux turns software receive stamping on machine-wide

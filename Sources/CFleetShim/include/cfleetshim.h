@@ -82,6 +82,9 @@ int cfs_recv_many(int fd, int max, int timeout_ms);
 /// Asks for socket buffers of `bytes` (SO_RCVBUFFORCE/SO_SNDBUFFORCE when privileged, else the capped
 /// SO_RCVBUF/SO_SNDBUF). Returns the receive buffer size granted.
 int cfs_set_buffers(int fd, int bytes);
+/// The socket's receive buffer as the kernel reports it (Linux counts its bookkeeping: twice the size
+/// asked for), or -1.
+int cfs_receive_buffer(int fd);
 
 /// CLOCK_REALTIME and CLOCK_MONOTONIC readings.
 void cfs_clock_realtime(int64_t *sec, int32_t *nsec);
