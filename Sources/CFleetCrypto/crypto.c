@@ -606,15 +606,32 @@ struct cfc_siv {
     _Atomic(EVP_CIPHER_CTX *) siv_template; // OpenSSL's AES-*-SIV keyed for encryption (OpenSSL path only)
 };
 
+// The AES size index (0/1/2 for AES-128/192/256) of an AES-SIV key length, or -1 when the length is not
+// 32, 48 or 64 or OpenSSL lacks the AES-CBC/ECB it needs.
+static int siv_index(size_t key_len) {
+    if (key_len != 32 && key_len != 48 && key_len != 64) return -1;
+    fetch_algorithms_once();
+    int idx = (int)(key_len / 2 - 16) / 8;
+    return cbc_ciphers[idx] != NULL && ecb_ciphers[idx] != NULL ? idx : -1;
+}
+
+// Fills a key object (heap or stack) for key_len bytes of `key`, AES size `idx`, with a fresh id.
+static void siv_init(cfc_siv *s, int idx, const uint8_t *key, size_t key_len) {
+    s->id = new_key_id();
+    s->idx = idx;
+    s->half = key_len / 2;
+    memcpy(s->key, key, key_len);
+    atomic_init(&s->siv_template, NULL);
+}
+
 cfc_siv *cfc_siv_new(const uint8_t *key, size_t key_len, char *err, size_t errlen) {
     if (err != NULL && errlen > 0) err[0] = 0;
     if (key_len != 32 && key_len != 48 && key_len != 64) {
         if (err != NULL && errlen > 0) snprintf(err, errlen, "AES-SIV key length %zu (need 32, 48 or 64)", key_len);
         return NULL;
     }
-    fetch_algorithms_once();
-    int idx = (int)(key_len / 2 - 16) / 8;
-    if (cbc_ciphers[idx] == NULL || ecb_ciphers[idx] == NULL) {
+    int idx = siv_index(key_len);
+    if (idx < 0) {
         set_error(err, errlen, "OpenSSL does not provide AES-CBC and AES-ECB (OpenSSL 3 default provider needed)");
         return NULL;
     }
@@ -623,11 +640,7 @@ cfc_siv *cfc_siv_new(const uint8_t *key, size_t key_len, char *err, size_t errle
         set_error(err, errlen, "out of memory");
         return NULL;
     }
-    s->id = new_key_id();
-    s->idx = idx;
-    s->half = key_len / 2;
-    memcpy(s->key, key, key_len);
-    atomic_init(&s->siv_template, NULL);
+    siv_init(s, idx, key, key_len);
     return s;
 }
 
@@ -779,14 +792,9 @@ int cfc_siv_open_aead(cfc_siv *s, const uint8_t *ad, size_t ad_len, const uint8_
 // A key object on the stack for one operation: a fresh id (never matches a cached slot), dropped from this
 // thread's cache and wiped afterwards. Saves the allocation and the Swift object of a per-packet key.
 static int ephemeral_siv(cfc_siv *s, const uint8_t *key, size_t key_len) {
-    if (key == NULL || (key_len != 32 && key_len != 48 && key_len != 64)) return 0;
-    fetch_algorithms_once();
-    s->idx = (int)(key_len / 2 - 16) / 8;
-    if (cbc_ciphers[s->idx] == NULL || ecb_ciphers[s->idx] == NULL) return 0;
-    s->id = new_key_id();
-    s->half = key_len / 2;
-    memcpy(s->key, key, key_len);
-    atomic_init(&s->siv_template, NULL);
+    int idx = key != NULL ? siv_index(key_len) : -1;
+    if (idx < 0) return 0;
+    siv_init(s, idx, key, key_len);
     return 1;
 }
 

@@ -390,21 +390,18 @@ int cfs_recv_many(int fd, int max, int timeout_ms) {
     return n < 0 ? 0 : n;
 }
 
+int cfs_receive_buffer(int fd) {
+    int size = 0;
+    socklen_t len = sizeof size;
+    return getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, &len) == 0 ? size : -1;
+}
+
 int cfs_set_buffers(int fd, int bytes) {
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
     if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
-    int granted = 0;
-    socklen_t len = sizeof granted;
-    getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &len);
-    return granted;
-}
-
-int cfs_receive_buffer(int fd) {
-    int size = 0;
-    socklen_t len = sizeof size;
-    return getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, &len) == 0 ? size : -1;
+    return cfs_receive_buffer(fd);
 }
 
 void cfs_clock_realtime(int64_t *sec, int32_t *nsec) {

@@ -16,7 +16,7 @@ import NTPCore
 /// kept in a per-thread cache in CFleetCrypto).
 public struct AESSIV: AEADCipher {
     /// Whether AES-128 blocks use the CPU's AES instructions (x86-64 with AES-NI) rather than EVP.
-    public static var usesAESInstructions: Bool { cfc_aes_instructions() == 1 }
+    static var usesAESInstructions: Bool { cfc_aes_instructions() == 1 }
 
     /// Length of the synthetic IV that starts every sealed message.
     public static let tagLength = 16
@@ -64,18 +64,14 @@ public struct AESSIV: AEADCipher {
 
     /// SIV(16) || ciphertext of `plaintext` under S2V(A = `associatedData`, N = `nonce`, P = `plaintext`).
     public func seal(nonce: [UInt8], associatedData: [UInt8], plaintext: [UInt8]) -> [UInt8] {
-        withExtendedLifetime(key) {
-            [UInt8](unsafeUninitializedCapacity: Self.tagLength + plaintext.count) { out, initialized in
-                let result = associatedData.withUnsafeBufferPointer { a in
-                    nonce.withUnsafeBufferPointer { n in
-                        plaintext.withUnsafeBufferPointer { p in
-                            cfc_siv_seal_aead(key.pointer, a.baseAddress, a.count, n.baseAddress, n.count,
-                                              p.baseAddress, p.count, out.baseAddress)
-                        }
+        [UInt8](unsafeUninitializedCapacity: Self.tagLength + plaintext.count) { out, initialized in
+            initialized = associatedData.withUnsafeBytes { a in
+                nonce.withUnsafeBytes { n in
+                    plaintext.withUnsafeBytes { p in
+                        // The buffer always fits: the buffer form returns nil only for a short buffer.
+                        seal(nonce: n, associatedData: a, plaintext: p, into: UnsafeMutableRawBufferPointer(out)) ?? 0
                     }
                 }
-                guard result == 1 else { fatalError("AES-SIV seal failed inside OpenSSL: \(takeOpenSSLError())") }
-                initialized = Self.tagLength + plaintext.count
             }
         }
     }
@@ -85,13 +81,11 @@ public struct AESSIV: AEADCipher {
     public func open(nonce: [UInt8], associatedData: [UInt8], sealed: [UInt8]) -> [UInt8]? {
         guard sealed.count >= Self.tagLength else { return nil }
         return Self.opening(sealedCount: sealed.count) { out in
-            withExtendedLifetime(key) {
-                associatedData.withUnsafeBufferPointer { a in
-                    nonce.withUnsafeBufferPointer { n in
-                        sealed.withUnsafeBufferPointer { s in
-                            cfc_siv_open_aead(key.pointer, a.baseAddress, a.count, n.baseAddress, n.count,
-                                              s.baseAddress, s.count, out)
-                        }
+            associatedData.withUnsafeBytes { a in
+                nonce.withUnsafeBytes { n in
+                    sealed.withUnsafeBytes { s in
+                        let output = UnsafeMutableRawBufferPointer(start: out, count: sealed.count - Self.tagLength)
+                        return open(nonce: n, associatedData: a, sealed: s, into: output) == nil ? 0 : 1
                     }
                 }
             }

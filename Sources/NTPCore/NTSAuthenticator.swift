@@ -115,16 +115,10 @@ enum NTSWire {
 
     /// `count` bytes from `random`, eight at a time.
     static func randomBytes(_ count: Int, using random: inout some RandomNumberGenerator) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(count + 7)
-        while bytes.count < count {
-            let word = random.next()
-            for shift in stride(from: 0, to: 64, by: 8) {
-                bytes.append(UInt8(truncatingIfNeeded: word >> UInt64(shift)))
-            }
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            writeRandom(into: UnsafeMutableRawBufferPointer(buffer), using: &random)
+            initialized = count
         }
-        bytes.removeLast(bytes.count - count)
-        return bytes
     }
 
     /// Fills `buffer` from `random`, eight bytes at a time (nonces written in place).
@@ -133,7 +127,10 @@ enum NTSWire {
         while offset < buffer.count {
             var word = random.next()
             let take = min(8, buffer.count - offset)
-            withUnsafeBytes(of: &word) { UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + take)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<take])) }
+            withUnsafeBytes(of: &word) {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + take)])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<take]))
+            }
             offset += take
         }
     }
@@ -154,17 +151,8 @@ enum NTSWire {
         max(ExtensionField.minimumLength, ExtensionField.headerLength + padded(bodyLength))
     }
 
-    /// Appends an extension field without the 16-byte minimum, as encrypted fields may be (RFC 8915 §5.6:
-    /// arbitrarily short, still a multiple of 4).
-    static func appendEncryptedField(type: UInt16, body: [UInt8], to bytes: inout [UInt8]) {
-        let length = 4 + padded(body.count)
-        BigEndianBytes.append(type, to: &bytes)
-        BigEndianBytes.append(UInt16(truncatingIfNeeded: length), to: &bytes)
-        bytes.append(contentsOf: body)
-        bytes.append(contentsOf: repeatElement(0, count: length - 4 - body.count))
-    }
-
-    /// The length `appendEncryptedField` writes for a body of `bodyLength` bytes.
+    /// The length of an encrypted extension field with a body of `bodyLength` bytes: no 16-byte minimum, as
+    /// encrypted fields may be arbitrarily short (RFC 8915 §5.6), still a multiple of 4.
     static func encryptedFieldLength(bodyLength: Int) -> Int { 4 + padded(bodyLength) }
 
     /// Splits decrypted plaintext into extension fields: each a type, a length >= 4 that is a multiple of 4

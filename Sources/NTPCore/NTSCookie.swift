@@ -39,10 +39,8 @@ public enum NTSCookie {
 
     /// The length of a cookie sealing `keys` (104 bytes for AEAD_AES_SIV_CMAC_256 keys).
     static func length(keys: NTSKeys) -> Int {
-        headerLength + NTSServer.tagLength + plaintextLength(keys: keys)
+        headerLength + NTSServer.tagLength + 4 + keys.clientToServer.count + keys.serverToClient.count
     }
-
-    static func plaintextLength(keys: NTSKeys) -> Int { 4 + keys.clientToServer.count + keys.serverToClient.count }
 
     /// Seals a cookie straight into `output` (exactly `length(keys:)` bytes): key id, random nonce, then the
     /// sealed keys, with the plaintext assembled where the ciphertext goes and sealed in place, so the
@@ -73,8 +71,12 @@ public enum NTSCookie {
 
     /// The key id a cookie claims, or nil if it is too short to carry one.
     public static func keyID(of cookie: [UInt8]) -> UInt32? {
+        cookie.withUnsafeBytes { keyID(of: $0) }
+    }
+
+    static func keyID(of cookie: UnsafeRawBufferPointer) -> UInt32? {
         guard cookie.count >= 4 else { return nil }
-        return UInt32(cookie[0]) << 24 | UInt32(cookie[1]) << 16 | UInt32(cookie[2]) << 8 | UInt32(cookie[3])
+        return cookie.loadUnaligned(fromByteOffset: 0, as: UInt32.self).bigEndian
     }
 
     /// Opens a cookie. Nil when its key id is not in `keySet`, it is too short, authentication fails, the
@@ -100,7 +102,7 @@ public enum NTSCookie {
     ) -> NTSKeys? {
         guard cookie.count > headerLength + NTSServer.tagLength,
             cookie.count - headerLength - NTSServer.tagLength <= maximumPlaintextLength,
-            let cipher = masterCipher(cookie.loadUnaligned(fromByteOffset: 0, as: UInt32.self).bigEndian)
+            let id = keyID(of: cookie), let cipher = masterCipher(id)
         else { return nil }
         return withUnsafeTemporaryAllocation(byteCount: maximumPlaintextLength, alignment: 8) { buffer -> NTSKeys? in
             defer { buffer.initializeMemory(as: UInt8.self, repeating: 0) }  // key material off the stack

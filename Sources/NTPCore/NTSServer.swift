@@ -68,12 +68,7 @@ public struct NTSServerConfiguration: Sendable {
         return NTSCookie.seal(keys, keyID: master.id, cipher: master.cipher, using: &random)
     }
 
-    /// Opens a cookie with the cached master-key ciphers.
-    public func openCookie(_ cookie: [UInt8]) -> NTSKeys? {
-        NTSCookie.open(cookie, ciphers: ciphers) { masterCipher(id: $0) }
-    }
-
-    /// Opens a cookie where it lies in a request.
+    /// Opens a cookie where it lies in a request, with the cached master-key ciphers.
     func openCookie(_ cookie: UnsafeRawBufferPointer) -> NTSKeys? {
         NTSCookie.open(cookie, ciphers: ciphers) { masterCipher(id: $0) }
     }
@@ -201,17 +196,17 @@ public enum NTSServer {
         for request: NTSRequest, requestLength: Int, configuration: NTSServerConfiguration
     ) -> Int {
         guard configuration.currentMaster != nil else { return 0 }
-        let cookieLength = NTSCookie.length(keys: request.keys)
         var count = min(max(request.cookiesRequested, 1), maximumCookies)
-        while count > 0,
-            NTPHeader.length
-                + responseFieldsLength(
-                    uniqueIdentifierLength: request.uniqueIdentifier.count, cookieLengths: repeatElement(cookieLength, count: count))
-                > requestLength
-        {
-            count -= 1
-        }
+        while count > 0, responseLength(for: request, freshCookies: count) > requestLength { count -= 1 }
         return count
+    }
+
+    /// The whole response (48-byte header and fields) to `request` carrying `count` fresh cookies of ours.
+    static func responseLength(for request: NTSRequest, freshCookies count: Int) -> Int {
+        NTPHeader.length
+            + responseFieldsLength(
+                uniqueIdentifierLength: request.uniqueIdentifier.count,
+                cookieLengths: repeatElement(NTSCookie.length(keys: request.keys), count: count))
     }
 
     /// The fresh cookies of `freshCookieCount`, each sealed under the current master key, as arrays (the

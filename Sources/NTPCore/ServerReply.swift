@@ -43,11 +43,7 @@ public struct ServerReply: Hashable, Sendable {
             let digest = header.version >= 4 ? key.type.macLength : min(key.type.fullMACLength, SymmetricKeyType.maximumMACLength)
             return NTPHeader.length + MAC.keyIDLength + digest
         case .ntsNAK(let uniqueIdentifier, _): return NTPHeader.length + NTSWire.fieldLength(bodyLength: uniqueIdentifier.count)
-        case .nts(let request, let cookies):
-            return NTPHeader.length
-                + NTSServer.responseFieldsLength(
-                    uniqueIdentifierLength: request.uniqueIdentifier.count,
-                    cookieLengths: repeatElement(NTSCookie.length(keys: request.keys), count: cookies))
+        case .nts(let request, let cookies): return NTSServer.responseLength(for: request, freshCookies: cookies)
         }
     }
 

@@ -80,7 +80,7 @@ int cfs_send_many(int fd, const uint8_t *data, int length, int count);
 /// `timeout_ms` for the first). Returns how many were received.
 int cfs_recv_many(int fd, int max, int timeout_ms);
 /// Asks for socket buffers of `bytes` (SO_RCVBUFFORCE/SO_SNDBUFFORCE when privileged, else the capped
-/// SO_RCVBUF/SO_SNDBUF). Returns the receive buffer size granted.
+/// SO_RCVBUF/SO_SNDBUF). Returns the receive buffer size granted, as cfs_receive_buffer reports it.
 int cfs_set_buffers(int fd, int bytes);
 /// The socket's receive buffer as the kernel reports it (Linux counts its bookkeeping: twice the size
 /// asked for), or -1.
