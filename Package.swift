@@ -10,8 +10,11 @@
 //   CGPS        gpsd's libgps (libgps-dev)
 //   CRefclock   the C side of reference clocks (libgps reads, NTP SHM, PPS ioctls)
 //   Refclock    reference clocks' I/O edges: gpsd client, SHM reader, PPS device
-//   Fleet       what nodes and the admin tool share (plus the NTP query client)
+//   NodeModels  what a node reports and accepts, shared by node and admin tool: status, admin API bodies, text views (pure)
+//   NetworkEdges the network edges node and tool share: the one-shot NTP query client, an idle-close handler
 //   NTSKE       NTS key establishment
+//   ConfigFile  TOML files read with FILE:LINE errors (node configuration, fleet inventory)
+//   Fleet       the fleet layer: inventory, health verdicts, rotation state machines (pure)
 //   Node        the node daemon's logic (fleetnode is its thin executable)
 //   Admin       the admin tool's logic (fleetctl is its thin executable)
 import PackageDescription
@@ -69,13 +72,32 @@ let package = Package(
 
         // MARK: Libraries
         .target(name: "FleetCrypto", dependencies: ["CFleetCrypto", "NTPCore"]),
+        // MARK: Models (pure: what crosses between node and tool)
+        .target(name: "NodeModels", dependencies: ["NTPCore", "TimeCore"]),
+
+        // TOML files read with every problem located as FILE:LINE: key: message (node configuration, fleet inventory).
         .target(
-            name: "Fleet",
+            name: "ConfigFile",
+            dependencies: ["NodeModels", .product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+
+        // The fleet layer: inventory, health verdicts, rotation state machines. Observations in, decisions out.
+        .target(name: "Fleet", dependencies: ["NodeModels", "NTPCore", "TimeCore", "ConfigFile"]),
+
+        // MARK: Edges
+        // Certificates and keys read with swift-certificates (node: installs; fleetctl: what nodes serve, issuing).
+        .target(
+            name: "Certificates",
             dependencies: [
-                "NTPCore",
-                "TimeCore",
-                "CFleetShim",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "NodeModels", "FleetCrypto",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        .target(
+            name: "NetworkEdges",
+            dependencies: [
+                "NTPCore", "NodeModels", "CFleetShim",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
@@ -91,7 +113,8 @@ let package = Package(
             name: "NTSKE",
             dependencies: [
                 "NTPCore",
-                "Fleet",
+                "NodeModels",
+                "NetworkEdges",
                 "CFleetTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -105,7 +128,10 @@ let package = Package(
                 "NTPCore",
                 "TimeCore",
                 "Refclock",
-                "Fleet",
+                "NodeModels",
+                "NetworkEdges",
+                "ConfigFile",
+                "Certificates",
                 "NTSKE",
                 "FleetCrypto",
                 "CFleetShim",
@@ -129,13 +155,20 @@ let package = Package(
             name: "Admin",
             dependencies: [
                 "NTPCore",
+                "NodeModels",
+                "NetworkEdges",
                 "Fleet",
+                "ConfigFile",
+                "Certificates",
                 "NTSKE",
                 "FleetCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
 
@@ -151,6 +184,9 @@ let package = Package(
             name: "fleetctl",
             dependencies: [
                 "Admin",
+                "Fleet",
+                "NodeModels",
+                "NetworkEdges",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -159,12 +195,12 @@ let package = Package(
         .target(name: "BenchSupport", dependencies: ["CFleetShim"], path: "Benchmarks/BenchSupport"),
         .executableTarget(
             name: "ntp-server-load",
-            dependencies: ["BenchSupport", "CFleetShim", "NTPCore", "Fleet"],
+            dependencies: ["BenchSupport", "CFleetShim", "NTPCore", "NodeModels", "NetworkEdges"],
             path: "Benchmarks/NTPServerLoad"
         ),
         .executableTarget(
             name: "nts-server-load",
-            dependencies: ["BenchSupport", "CFleetShim", "NTPCore", "Fleet", "NTSKE", "FleetCrypto"],
+            dependencies: ["BenchSupport", "CFleetShim", "NTPCore", "NodeModels", "NetworkEdges", "NTSKE", "FleetCrypto"],
             path: "Benchmarks/NTSServerLoad"
         ),
 
@@ -181,14 +217,15 @@ let package = Package(
         .target(name: "GPSTestSupport", dependencies: ["CRefclock"], path: "Tests/GPSTestSupport"),
         .testTarget(name: "RefclockTests", dependencies: ["Refclock", "CRefclock", "NTPCore", "GPSTestSupport"]),
         .testTarget(name: "SimulationTests", dependencies: ["TimeSimulation", "TimeCore", "NTPCore"]),
-        .testTarget(name: "FleetTests", dependencies: ["Fleet", "NTPCore"]),
-        .testTarget(name: "AdminTests", dependencies: ["Admin", "Fleet", "TimeCore", "NTPCore"]),
+        .testTarget(name: "NodeModelsTests", dependencies: ["NodeModels", "NTPCore"]),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "NodeModels", "NTPCore", "TimeCore", "ConfigFile"]),
+        .testTarget(name: "AdminTests", dependencies: ["Admin", "NodeModels", "TimeCore", "NTPCore"]),
         .testTarget(name: "NTSKETests", dependencies: ["NTSKE"]),
         .testTarget(name: "FleetCryptoTests", dependencies: ["FleetCrypto", "NTPCore"]),
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "Fleet", "NTPCore", "TimeCore", "NTSKE", "GPSTestSupport", "FleetCrypto", "CFleetShim",
+                "Node", "NodeModels", "NetworkEdges", "ConfigFile", "Fleet", "NTPCore", "TimeCore", "NTSKE", "GPSTestSupport", "FleetCrypto", "CFleetShim",
                 "Admin",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

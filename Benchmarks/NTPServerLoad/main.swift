@@ -7,7 +7,8 @@
 // Absolute numbers depend on the machine; only the ratios are meant to be compared between runs.
 import BenchSupport
 import CFleetShim
-import Fleet
+import NetworkEdges
+import NodeModels
 import Foundation
 import NTPCore
 

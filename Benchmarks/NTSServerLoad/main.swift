@@ -30,7 +30,8 @@
 // latency percentiles), STEP_SECONDS (2), NTS_RATES (the ladder), COOKIE_SESSIONS (16), NTS_PLACEHOLDERS (0).
 import BenchSupport
 import CFleetShim
-import Fleet
+import NetworkEdges
+import NodeModels
 import FleetCrypto
 import Foundation
 import NTPCore

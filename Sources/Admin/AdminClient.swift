@@ -1,4 +1,8 @@
 import Fleet
+import Glibc
+import NetworkEdges
+import NodeModels
+import NTPCore
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -47,11 +51,52 @@ public struct AdminClientError: Error, Sendable, Equatable, CustomStringConverti
     public var status: Int?
     /// The node's error code ("conflict", "invalid_certificate", ...).
     public var code: String?
+    /// What kind of failure it was, for the health sweep.
+    public var kind: ProbeFailure.Kind
 
-    public init(_ description: String, status: Int? = nil, code: String? = nil) {
+    public init(_ description: String, status: Int? = nil, code: String? = nil, kind: ProbeFailure.Kind = .protocolError) {
         self.description = description
         self.status = status
         self.code = code
+        self.kind = kind
+    }
+
+    /// A transport or TLS error in an operator's words (no library type names), sorted into its kind.
+    static func classify(_ error: any Error, node: SocketEndpoint, timeout: TimeAmount) -> AdminClientError {
+        if let error = error as? AdminClientError { return error }
+        let seconds = Double(timeout.nanoseconds) / 1e9
+        if let error = error as? ChannelError, case .connectTimeout = error {
+            return AdminClientError("\(node): no answer within \(seconds) s", kind: .timeout)
+        }
+        if let error = error as? NIOConnectionError {
+            let causes = error.connectionErrors.map { ($0.error as? IOError).map { Self.errnoText($0.errnoCode) } ?? "\($0.error)" }
+            let text = Set(causes).sorted().joined(separator: ", ")
+            return AdminClientError("\(node): \(text.isEmpty ? "cannot connect" : text)", kind: .unreachable)
+        }
+        if let error = error as? IOError {
+            return AdminClientError("\(node): \(Self.errnoText(error.errnoCode))", kind: .unreachable)
+        }
+        let text = String(describing: error).uppercased()
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return AdminClientError("\(node): the node's admin certificate does not verify against the admin CA (or does not name \(node.host))", kind: .certificate)
+        }
+        if text.contains("ALERT_UNKNOWN_CA") || text.contains("ALERT_BAD_CERTIFICATE") || text.contains("CERTIFICATE_REQUIRED")
+            || text.contains("ALERT_CERTIFICATE_EXPIRED") || text.contains("ALERT_ACCESS_DENIED") {
+            return AdminClientError("\(node): the node refused our client certificate (is it issued by the fleet's admin CA, and still valid?)", kind: .refusedCredentials)
+        }
+        if error is NIOSSLError || text.contains("SSL") {
+            return AdminClientError("\(node): TLS handshake failed", kind: .protocolError)
+        }
+        return AdminClientError("\(node): \(error)", kind: .protocolError)
+    }
+
+    private static func errnoText(_ code: Int32) -> String {
+        switch code {
+        case ECONNREFUSED: return "connection refused"
+        case ETIMEDOUT: return "connection timed out"
+        case EHOSTUNREACH, ENETUNREACH: return "no route to host"
+        default: return String(cString: strerror(code))
+        }
     }
 }
 
@@ -79,12 +124,13 @@ public struct AdminClient: Sendable {
             configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: credentials.privateKey, format: .pem))
             tls = try NIOSSLContext(configuration: configuration)
         } catch {
-            throw AdminClientError("client certificate \(credentials.certificate), key \(credentials.privateKey), CA \(credentials.ca): \(error)")
+            throw AdminClientError(
+                "cannot use client certificate \(credentials.certificate), key \(credentials.privateKey) or CA \(credentials.ca): "
+                    + "each must be a readable PEM file, and the key must belong to the certificate", kind: .local)
         }
         // IP addresses are checked against the certificate's IP SANs (and never sent as SNI).
         let host = self.node.host
-        let isAddress = host.contains(":") || host.split(separator: ".").allSatisfy { UInt8($0) != nil } && host.split(separator: ".").count == 4
-        self.serverName = serverName ?? (isAddress ? nil : host)
+        self.serverName = serverName ?? (IPAddress(host) == nil ? host : nil)
         let (seconds, attoseconds) = timeout.components
         self.timeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
@@ -117,10 +163,8 @@ public struct AdminClient: Sendable {
     public func request(_ method: String, _ path: String, body: [UInt8] = []) async throws(AdminClientError) -> (status: Int, body: [UInt8]) {
         do {
             return try await exchange(method, path, body: body)
-        } catch let error as AdminClientError {
-            throw error
         } catch {
-            throw AdminClientError("\(node): \(error)")
+            throw AdminClientError.classify(error, node: node, timeout: timeout)
         }
     }
 
@@ -163,7 +207,7 @@ public struct AdminClient: Sendable {
                     return (status, received)
                 }
             }
-            throw AdminClientError("\(node) closed the connection before answering")
+            throw AdminClientError("\(node) closed the connection before answering", kind: .protocolError)
         }
     }
 }

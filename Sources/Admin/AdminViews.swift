@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 import Foundation
 
 /// fleetctl's per-node views, laid out as chronyc users know them (`-v` adds the legend above the table

@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 import Foundation
 import NTPCore
 

@@ -293,3 +293,15 @@ int cft_conn_export(cft_conn *conn, const char *label, const uint8_t *context, s
 }
 
 const char *cft_openssl_version(void) { return OpenSSL_version(OPENSSL_VERSION); }
+
+int cft_conn_peer_certificate_der(const cft_conn *conn, int index, uint8_t *out, size_t capacity) {
+    // SSL_get_peer_cert_chain: on the client side the whole chain the server sent, leaf first.
+    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(conn->ssl);
+    if (!chain || index < 0 || index >= sk_X509_num(chain)) return -1;
+    X509 *certificate = sk_X509_value(chain, index);
+    int length = i2d_X509(certificate, NULL);
+    if (length <= 0) return -1;
+    if (!out || (size_t)length > capacity) return length;
+    unsigned char *cursor = out;
+    return i2d_X509(certificate, &cursor);
+}

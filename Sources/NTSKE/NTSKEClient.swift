@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 import NIOCore
 import NIOPosix
 import NTPCore
@@ -14,6 +14,8 @@ public struct NTSKEClientResult: Sendable, Equatable {
     public var ntpPort: UInt16?
     public var warnings: [UInt16]
     public var tlsVersion: String
+    /// The certificate chain the server sent (DER, leaf first), verified against the trust anchors.
+    public var peerCertificates: [[UInt8]] = []
 }
 
 public struct NTSKEClientError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -48,7 +50,7 @@ public enum NTSKEClient {
             return NTSKEClientResult(
                 keys: NTSKeys(algorithm: response.aeadAlgorithm, clientToServer: c2s, serverToClient: s2c),
                 cookies: response.cookies, ntpServer: response.server, ntpPort: response.port, warnings: response.warnings,
-                tlsVersion: tls.version)
+                tlsVersion: tls.version, peerCertificates: tls.peerCertificates)
         }
     }
 

@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 import Synchronization
 
 /// Shared, lock-protected NTS-KE counters.

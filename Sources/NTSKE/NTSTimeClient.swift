@@ -1,4 +1,5 @@
-import Fleet
+import NetworkEdges
+import NodeModels
 import NIOCore
 import NTPCore
 
@@ -96,28 +97,61 @@ public actor NTSTimeClient {
         guard var jar, let server = ntpServer, let (cookie, placeholders) = jar.take() else {
             throw Failure.rejected("no cookies")
         }
-        var random = SystemRandomNumberGenerator()
-        let transmit = NTPTimestamp(rawValue: random.next())
-        let (packet, uniqueIdentifier) = NTSClientRequest.build(
-            header: ClientExchange.request(transmit: transmit), cookie: cookie, placeholders: placeholders,
-            keys: jar.keys, ciphers: configuration.ciphers, using: &random)
         self.jar = jar  // the cookie is spent whatever happens next
-        let client = NTPQueryClient(server: server, timeoutMilliseconds: configuration.timeoutMilliseconds)
-        let exchange = try client.exchange(packet) { response in
-            (try? NTPHeader(parsing: response))?.originTimestamp == transmit
-        }
-        switch NTSClient.verify(response: exchange.response, uniqueIdentifier: uniqueIdentifier, keys: jar.keys, ciphers: configuration.ciphers) {
-        case .authenticated(let cookies):
+        switch try Self.exchange(
+            cookie: cookie, placeholders: placeholders, keys: jar.keys, server: server, ciphers: configuration.ciphers,
+            timeoutMilliseconds: configuration.timeoutMilliseconds)
+        {
+        case .authenticated(let measurement, let cookies):
             jar.add(cookies)
             self.jar = jar
-            let measurement = try ClientExchange.measure(
-                response: exchange.response, sentTransmit: transmit, t1: exchange.t1, t4: exchange.t4, localPrecision: 1e-6)
             return Result(measurement: measurement, server: server, ranKeyEstablishment: rekeyed, cookiesLeft: jar.cookies.count, aead: jar.keys.algorithm)
         case .nak:
             self.jar = nil
             throw NTSClientOutcome.nak
         case .rejected(let why):
             throw Failure.rejected(why)
+        }
+    }
+
+    /// What one NTS-protected exchange came to.
+    public enum ExchangeOutcome: Sendable {
+        /// An authenticated response (RFC 8915 §5.7), its measurement and the fresh cookies it carried.
+        case authenticated(NTPMeasurement, cookies: [[UInt8]])
+        /// NTS NAK: the server could not open the cookie (RFC 8915 §5.7).
+        case nak
+        case rejected(String)
+    }
+
+    /// One NTS-protected exchange with `server`, spending `cookie` under `keys`. A fleet probe also presents
+    /// one node's cookie to another node this way, to prove the site's cookie keys are in step. Throws
+    /// `NTPQueryClient.Failure` when nothing answers.
+    public static func exchange(
+        cookie: [UInt8], placeholders: Int = 0, keys: NTSKeys, server: SocketEndpoint, ciphers: any AEADCipherFactory,
+        timeoutMilliseconds: Int32
+    ) throws -> ExchangeOutcome {
+        var random = SystemRandomNumberGenerator()
+        let transmit = NTPTimestamp(rawValue: random.next())
+        let (packet, uniqueIdentifier) = NTSClientRequest.build(
+            header: ClientExchange.request(transmit: transmit), cookie: cookie, placeholders: placeholders,
+            keys: keys, ciphers: ciphers, using: &random)
+        let client = NTPQueryClient(server: server, timeoutMilliseconds: timeoutMilliseconds)
+        let exchange = try client.exchange(packet) { response in
+            (try? NTPHeader(parsing: response))?.originTimestamp == transmit
+        }
+        switch NTSClient.verify(response: exchange.response, uniqueIdentifier: uniqueIdentifier, keys: keys, ciphers: ciphers) {
+        case .authenticated(let cookies):
+            do {
+                let measurement = try ClientExchange.measure(
+                    response: exchange.response, sentTransmit: transmit, t1: exchange.t1, t4: exchange.t4, localPrecision: 1e-6)
+                return .authenticated(measurement, cookies: cookies)
+            } catch {
+                return .rejected("\(error)")
+            }
+        case .nak:
+            return .nak
+        case .rejected(let why):
+            return .rejected(why)
         }
     }
 }

@@ -1,5 +1,5 @@
 import CFleetTLS
-import Fleet
+import NodeModels
 
 /// One TLS connection driven by its owner: bytes from the peer go in with `receive`, bytes for the peer come
 /// out of `takeOutbound`. OpenSSL works on memory buffers only, so the owner (a SwiftNIO handler) keeps
@@ -88,6 +88,19 @@ public final class TLSConnection {
     public var applicationProtocol: String? {
         var buffer = [CChar](repeating: 0, count: 64)
         return cft_conn_alpn(pointer, &buffer, buffer.count) > 0 ? String(nulTerminated: buffer) : nil
+    }
+
+    /// The certificates the peer sent, leaf first, DER-encoded (a fleet probe reads what a node really serves).
+    public var peerCertificates: [[UInt8]] {
+        var chain: [[UInt8]] = []
+        while chain.count < 16 {
+            let length = cft_conn_peer_certificate_der(pointer, Int32(chain.count), nil, 0)
+            guard length > 0 else { break }
+            var der = [UInt8](repeating: 0, count: Int(length))
+            guard cft_conn_peer_certificate_der(pointer, Int32(chain.count), &der, der.count) == length else { break }
+            chain.append(der)
+        }
+        return chain
     }
 
     /// RFC 5705 keying material with a context (RFC 8915 §5.1 uses label "EXPORTER-network-time-security").

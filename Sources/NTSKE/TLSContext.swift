@@ -1,5 +1,5 @@
 import CFleetTLS
-import Fleet
+import NodeModels
 
 /// An OpenSSL TLS 1.3 context: the server's certificate and key, or a client's trust anchors. Immutable once
 /// made; a certificate renewal makes a new one and swaps it in (connections in progress keep theirs, since

@@ -1,4 +1,5 @@
-import Fleet
+import ConfigFile
+import NodeModels
 import Foundation
 import Logging
 import NTPCore
@@ -20,19 +21,10 @@ public enum ConfigLoader {
     }
 
     public static func parse(text: String, file: String) throws(ConfigError) -> NodeConfig {
-        let root: TOMLTable
-        do {
-            root = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigError(file: file, line: error.source.begin.line, key: nil, message: "TOML syntax: \(error.description)")
-        } catch {
-            throw ConfigError(file: file, line: nil, key: nil, message: "TOML syntax: \(error)")
-        }
-        let reader = TableReader(table: root, path: "", context: .init(file: file, locator: ConfigLineLocator(text: text)))
-        return try read(reader)
+        try read(try ConfigTable(parsing: text, file: file))
     }
 
-    private static func read(_ root: TableReader) throws(ConfigError) -> NodeConfig {
+    private static func read(_ root: ConfigTable) throws(ConfigError) -> NodeConfig {
         var config = NodeConfig()
         try root.allowOnly(["node", "clock", "refclock", "server", "keys", "metrics", "local", "ntp", "access", "ratelimit", "nts", "sibling", "state", "admin"])
 
@@ -165,7 +157,7 @@ public enum ConfigLoader {
         return config
     }
 
-    private static func readClock(_ table: TableReader) throws(ConfigError) -> NodeConfig.Clock {
+    private static func readClock(_ table: ConfigTable) throws(ConfigError) -> NodeConfig.Clock {
         var clock = NodeConfig.Clock()
         try table.allowOnly([
             "driver", "drift_file", "holdover_limit", "holdover_rate_ppm", "step_threshold", "step_limit", "leap_file",
@@ -200,7 +192,7 @@ public enum ConfigLoader {
         return clock
     }
 
-    private static func readState(_ table: TableReader) throws(ConfigError) -> NodeConfig.State {
+    private static func readState(_ table: ConfigTable) throws(ConfigError) -> NodeConfig.State {
         var state = NodeConfig.State()
         try table.allowOnly(["database", "retention", "flush_interval"])
         if let database = try table.string("database") {
@@ -214,7 +206,7 @@ public enum ConfigLoader {
         return state
     }
 
-    private static func readOptions(_ table: TableReader) throws(ConfigError) -> SourceOptions {
+    private static func readOptions(_ table: ConfigTable) throws(ConfigError) -> SourceOptions {
         var options = SourceOptions()
         options.prefer = try table.bool("prefer") ?? false
         options.noselect = try table.bool("noselect") ?? false
@@ -226,7 +218,7 @@ public enum ConfigLoader {
 
     private static let optionKeys: Set<String> = ["prefer", "noselect", "trust", "require", "offset"]
 
-    private static func readRefclock(_ table: TableReader, index: Int) throws(ConfigError) -> NodeConfig.Refclock {
+    private static func readRefclock(_ table: ConfigTable, index: Int) throws(ConfigError) -> NodeConfig.Refclock {
         try table.allowOnly(optionKeys.union(["name", "driver", "gpsd", "unit", "device", "lock", "poll"]))
         guard let driverName = try table.string("driver") else {
             throw table.error("driver", "is required: one of gpsd, shm, pps")
@@ -261,7 +253,7 @@ public enum ConfigLoader {
         return refclock
     }
 
-    private static func readServer(_ table: TableReader) throws(ConfigError) -> NodeConfig.Server {
+    private static func readServer(_ table: ConfigTable) throws(ConfigError) -> NodeConfig.Server {
         try table.allowOnly(optionKeys.union(["address", "nts", "ke_port", "ca", "iburst", "minpoll", "maxpoll", "key"]))
         guard let address = try table.string("address") else {
             throw table.error("address", "is required: \"host\" or \"host:port\"")
@@ -288,7 +280,7 @@ public enum ConfigLoader {
         return server
     }
 
-    private static func readSibling(_ table: TableReader) throws(ConfigError) -> NodeConfig.Sibling {
+    private static func readSibling(_ table: ConfigTable) throws(ConfigError) -> NodeConfig.Sibling {
         try table.allowOnly(optionKeys.union(["address", "key", "accept", "iburst", "minpoll", "maxpoll"]))
         guard let address = try table.string("address") else {
             throw table.error("address", "is required: \"host\" or \"host:port\" of the sibling's NTP service")
@@ -323,7 +315,7 @@ public enum ConfigLoader {
     }
 
     /// Names unique, `lock` naming a non-PPS refclock.
-    private static func checkSources(_ config: NodeConfig, _ root: TableReader) throws(ConfigError) {
+    private static func checkSources(_ config: NodeConfig, _ root: ConfigTable) throws(ConfigError) {
         var seen: Set<String> = []
         for (index, refclock) in config.refclocks.enumerated() {
             let reader = root.element("refclock", index)
@@ -347,7 +339,7 @@ public enum ConfigLoader {
         }
     }
 
-    private static func readNTS(_ table: TableReader) throws(ConfigError) -> NodeConfig.NTS {
+    private static func readNTS(_ table: ConfigTable) throws(ConfigError) -> NodeConfig.NTS {
         var nts = NodeConfig.NTS()
         try table.allowOnly([
             "listen", "certificate", "private_key", "key_file", "rotate_interval", "key_history", "ntp_server",
@@ -404,7 +396,7 @@ public enum ConfigLoader {
     }
 
     private static func endpoint(
-        _ text: String, defaultPort: UInt16, reader: TableReader, key: String, index: Int
+        _ text: String, defaultPort: UInt16, reader: ConfigTable, key: String, index: Int
     ) throws(ConfigError) -> SocketEndpoint {
         let endpoint: SocketEndpoint
         do {
@@ -420,112 +412,3 @@ public enum ConfigLoader {
 }
 
 /// Typed, located access to one TOML table.
-private struct TableReader {
-    struct Context {
-        var file: String
-        var locator: ConfigLineLocator
-    }
-
-    let table: TOMLTable
-    let path: String
-    let context: Context
-
-    func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
-
-    func error(_ key: String?, _ message: String) -> ConfigError {
-        let located = key.map(keyPath) ?? path
-        return ConfigError(
-            file: context.file, line: context.locator.line(of: located), key: located.isEmpty ? nil : located,
-            message: message)
-    }
-
-    func allowOnly(_ keys: Set<String>) throws(ConfigError) {
-        for key in table.keys.sorted() where !keys.contains(key) {
-            let known = keys.sorted().joined(separator: ", ")
-            let place = path.isEmpty ? "at the top level" : "in [\(path)]"
-            throw error(key, "unknown key \(place) (known: \(known))")
-        }
-    }
-
-    private func value(_ key: String, _ type: TOMLType) throws(ConfigError) -> TOMLValueConvertible? {
-        guard let value = table[key] else { return nil }
-        guard value.type == type else {
-            throw error(key, "expected type \(type.description), found \(value.type.description)")
-        }
-        return value
-    }
-
-    func table(_ key: String) throws(ConfigError) -> TableReader? {
-        guard let value = try value(key, .table), let table = value.table else { return nil }
-        return TableReader(table: table, path: keyPath(key), context: context)
-    }
-
-    func string(_ key: String) throws(ConfigError) -> String? { try value(key, .string)?.string }
-
-    /// The tables of an array of tables (`[[key]]`), addressed as `key[N]` for errors.
-    func tables(_ key: String) throws(ConfigError) -> [TableReader] {
-        guard let value = try value(key, .array), let array = value.array else { return [] }
-        var result: [TableReader] = []
-        for index in 0..<array.count {
-            guard array[index].type == .table, let table = array[index].table else {
-                throw error(key, "item \(index + 1) must be a table ([[\(key)]])")
-            }
-            result.append(TableReader(table: table, path: keyPath("\(key)[\(index + 1)]"), context: context))
-        }
-        return result
-    }
-
-    /// A reader addressing element `index` (0-based) of the array of tables `key`, for errors.
-    func element(_ key: String, _ index: Int) -> TableReader {
-        TableReader(table: TOMLTable(), path: keyPath("\(key)[\(index + 1)]"), context: context)
-    }
-
-    func bool(_ key: String) throws(ConfigError) -> Bool? { try value(key, .bool)?.bool }
-
-    func int(_ key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int? {
-        guard let number = try value(key, .int)?.int else { return nil }
-        guard range.contains(number) else {
-            throw error(key, "must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
-        }
-        return number
-    }
-
-    /// An integer or floating-point number in `range`.
-    func number(_ key: String, in range: ClosedRange<Double>) throws(ConfigError) -> Double? {
-        guard let value = table[key] else { return nil }
-        let number: Double
-        switch value.type {
-        case .int: number = Double(value.int ?? 0)
-        case .double: number = value.double ?? 0
-        default: throw error(key, "expected a number, found \(value.type.description)")
-        }
-        guard range.contains(number) else {
-            throw error(key, "must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
-        }
-        return number
-    }
-
-    func ints(_ key: String) throws(ConfigError) -> [Int]? {
-        guard let array = try value(key, .array)?.array else { return nil }
-        var result: [Int] = []
-        for (index, item) in array.enumerated() {
-            guard item.type == .int, let number = item.int else {
-                throw error(key, "item \(index + 1) must be an integer, found \(item.type.description)")
-            }
-            result.append(number)
-        }
-        return result
-    }
-
-    func strings(_ key: String) throws(ConfigError) -> [String]? {
-        guard let array = try value(key, .array)?.array else { return nil }
-        var result: [String] = []
-        for (index, item) in array.enumerated() {
-            guard item.type == .string, let text = item.string else {
-                throw error(key, "item \(index + 1) must be a string, found \(item.type.description)")
-            }
-            result.append(text)
-        }
-        return result
-    }
-}

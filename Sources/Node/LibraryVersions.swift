@@ -1,5 +1,5 @@
 import CGPS
-import Fleet
+import NodeModels
 import NTSKE
 
 /// The versions of the system libraries the node is linked with, for `fleetnode version`.

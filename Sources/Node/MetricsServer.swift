@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 import Logging
 import NIOCore
 import NIOHTTP1

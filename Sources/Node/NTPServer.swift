@@ -1,5 +1,5 @@
 import Dispatch
-import Fleet
+import NodeModels
 import Foundation
 import Logging
 import NTPCore

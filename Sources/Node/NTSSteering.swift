@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 import TimeCore
 
 /// Where new NTS-KE clients should get their time (RFC 8915 §4.1.7 Server Negotiation): from this node, or,

@@ -1,4 +1,5 @@
-import Fleet
+import ConfigFile
+import NodeModels
 import Foundation
 import Logging
 import Prometheus

@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 import Metrics
 import NTPCore
 import Synchronization

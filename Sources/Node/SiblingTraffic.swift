@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 import NTPCore
 import Synchronization
 

@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 import Foundation
 
 /// `fleetnode status` output: a short text view for people, JSON for scripts.

@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 import FleetCrypto
 import Foundation
 import Logging

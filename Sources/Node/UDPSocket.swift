@@ -1,5 +1,5 @@
 import CFleetShim
-import Fleet
+import NodeModels
 
 /// One bound UDP socket of a listener, with the receive-timestamping mode the kernel granted.
 struct UDPSocket: Sendable {

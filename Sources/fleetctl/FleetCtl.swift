@@ -1,6 +1,7 @@
 import Admin
 import ArgumentParser
-import Fleet
+import NetworkEdges
+import NodeModels
 import Foundation
 import NTPCore
 
@@ -10,7 +11,10 @@ struct FleetCtl: AsyncParsableCommand {
         commandName: "fleetctl",
         abstract: "Look after a fleet of time servers.",
         version: ProductVersion.current,
-        subcommands: [Query.self, TrackingCommand.self, SourcesCommand.self, SourceStatsCommand.self, ServerStatsCommand.self])
+        subcommands: [
+            HealthCommand.self, HistoryCommand.self, InventoryCommand.self, Query.self, TrackingCommand.self, SourcesCommand.self,
+            SourceStatsCommand.self, ServerStatsCommand.self,
+        ])
 }
 
 struct Query: AsyncParsableCommand {

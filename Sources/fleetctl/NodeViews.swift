@@ -1,6 +1,6 @@
 import Admin
 import ArgumentParser
-import Fleet
+import NodeModels
 import Foundation
 
 /// What every per-node view takes: the node's admin API and the credentials to reach it.

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Fleet
+import NodeModels
 import Foundation
 import Logging
 import Node

@@ -1,5 +1,5 @@
 import Admin
-import Fleet
+import NodeModels
 import NTPCore
 import TimeCore
 import XCTest

@@ -1,6 +1,6 @@
 import Admin
 import Foundation
-import Fleet
+import NodeModels
 import NTPCore
 import TimeCore
 import XCTest

@@ -1,5 +1,6 @@
 import Admin
-import Fleet
+import NetworkEdges
+import NodeModels
 import FleetCrypto
 import Foundation
 import NTPCore

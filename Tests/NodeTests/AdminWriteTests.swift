@@ -1,5 +1,5 @@
 import Admin
-import Fleet
+import NodeModels
 import FleetCrypto
 import Foundation
 import NTPCore

@@ -1,4 +1,5 @@
-import Fleet
+import NetworkEdges
+import NodeModels
 import FleetCrypto
 import Foundation
 import NTSKE

@@ -1,4 +1,5 @@
-import Fleet
+import NetworkEdges
+import NodeModels
 import Foundation
 import NTPCore
 import Node

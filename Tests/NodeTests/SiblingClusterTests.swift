@@ -1,5 +1,6 @@
 import Admin
-import Fleet
+import NetworkEdges
+import NodeModels
 import FleetCrypto
 import NTSKE
 import Foundation
@@ -330,7 +331,7 @@ final class SiblingCluster {
     static func start(
         testCase: XCTestCase, count: Int = 3, keys: @escaping KeyChoice = { _, _ in (key: 1, accept: [1]) },
         extra: @escaping (Int) -> String = { _ in "" }, gps: [Bool]? = nil, gpsOffsets: [Int64]? = nil,
-        notStarted: Set<Int> = []
+        notStarted: Set<Int> = [], port chosenPort: UInt16? = nil
     ) async throws -> SiblingCluster {
         let directory = try NodeProcess.makeDirectory()
         let keyFile = directory.appendingPathComponent("ntp.keys").path
@@ -338,7 +339,7 @@ final class SiblingCluster {
         let hex = { (bytes: Int) in (0..<bytes).map { _ in String(format: "%02X", UInt8.random(in: 0...255)) }.joined() }
         try "1 AES128 HEX:\(hex(16))\n2 SHA256 HEX:\(hex(32))\n3 SHA1 HEX:\(hex(20))\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
         chmod(keyFile, 0o600)
-        let port = freeLoopbackPort()
+        let port = chosenPort ?? freeLoopbackPort()
         let addresses = SiblingClusterTests.addresses
         let withGPS = gps ?? Array(repeating: true, count: count)
         func config(_ index: Int, key: Int?, accept: [Int]?) -> String {
@@ -403,6 +404,15 @@ final class SiblingCluster {
         let node = try await NodeProcess(config: configs(index, nil, nil))
         started[index] = node
         return node
+    }
+
+    /// Node `index`, while it runs.
+    func node(_ index: Int) -> NodeProcess? { started[index] }
+
+    /// Stops node `index` for good (SIGTERM, then SIGKILL).
+    func stopNode(_ index: Int) {
+        started[index]?.stop()
+        started[index] = nil
     }
 
     /// Node `index`'s first sibling as it reports it.

@@ -1,4 +1,5 @@
-import Fleet
+import NetworkEdges
+import NodeModels
 import Node
 import Foundation
 import NTPCore

@@ -50,6 +50,9 @@ void cft_conn_shutdown(cft_conn *conn);
 /// The negotiated protocol version ("TLSv1.3") and ALPN protocol (empty when none).
 const char *cft_conn_version(const cft_conn *conn);
 int cft_conn_alpn(const cft_conn *conn, char *out, size_t capacity);
+/// The DER encoding of certificate `index` (0 = leaf) of the chain the peer sent: its length, copied into `out`
+/// when `capacity` suffices (call with NULL first to learn the length); -1 when there is no such certificate.
+int cft_conn_peer_certificate_der(const cft_conn *conn, int index, uint8_t *out, size_t capacity);
 /// RFC 5705 / RFC 8446 §7.5 exporter with a context (as RFC 8915 §5.1 requires). Returns 1 on success.
 int cft_conn_export(cft_conn *conn, const char *label, const uint8_t *context, size_t context_length, uint8_t *out, size_t out_length);
 

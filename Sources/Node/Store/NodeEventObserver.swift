@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 
 /// Journal events for changes the node makes outside the store, found by comparing successive status
 /// snapshots (so the NTS and key-file code need not know about the journal): the NTS certificate in use,

@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 import TimeCore
 
 /// Turns successive `sources` reports into journal events when a source's state changes (selected, combined,

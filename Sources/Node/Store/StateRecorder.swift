@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 import TimeCore
 
 /// What the time service hands to persistence. It keeps `TimeService` free of I/O: recording calls only

@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 import TimeCore
 
 /// The time service's calls into its `StateRecorder`, kept here so the service itself stays about time.

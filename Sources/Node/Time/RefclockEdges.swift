@@ -1,5 +1,5 @@
 import Dispatch
-import Fleet
+import NodeModels
 import Logging
 import NTPCore
 import Refclock

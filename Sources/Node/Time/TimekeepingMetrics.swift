@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 import Metrics
 import Synchronization
 import TimeCore

@@ -1,5 +1,6 @@
 import Dispatch
-import Fleet
+import NetworkEdges
+import NodeModels
 import FleetCrypto
 import Logging
 import NTPCore

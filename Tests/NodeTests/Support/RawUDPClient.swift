@@ -1,5 +1,5 @@
 import CFleetShim
-import Fleet
+import NodeModels
 import Node
 import XCTest
 

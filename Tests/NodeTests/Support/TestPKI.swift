@@ -67,10 +67,10 @@ struct TestPKI {
     }
 
     /// A certificate from `ca`. `server`: a TLS server certificate with `sans` ("DNS:localhost,IP:127.0.0.1");
-    /// otherwise a client certificate. `expired`: valid for one day in 2020. `key`: reuse a key file.
+    /// otherwise a client certificate. `expired`: valid for one day in 2020. `key`: reuse a key file. `days`: validity.
     func issue(
         by ca: Authority, name: String, commonName: String? = nil, server: Bool, sans: String = "DNS:localhost,IP:127.0.0.1,IP:::1",
-        expired: Bool = false, key: String? = nil
+        expired: Bool = false, key: String? = nil, days: Int = 30
     ) throws -> Issued {
         let keyPath = key ?? path("\(name)-key.pem")
         let request = path("\(name).csr")
@@ -90,7 +90,7 @@ struct TestPKI {
             "ca", "-batch", "-notext", "-config", ca.directory.appendingPathComponent("ca.conf").path, "-cert", ca.certificate,
             "-keyfile", ca.privateKey, "-in", request, "-out", certificate, "-extfile", extensions,
         ]
-        arguments += expired ? ["-startdate", "20200101000000Z", "-enddate", "20200102000000Z"] : ["-days", "30"]
+        arguments += expired ? ["-startdate", "20200101000000Z", "-enddate", "20200102000000Z"] : ["-days", "\(days)"]
         try run(arguments)
         return Issued(certificate: certificate, privateKey: keyPath)
     }

@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 
 /// Finds the line on which a TOML key is set, so errors about unknown keys and bad values can name it.
 ///
@@ -6,11 +6,11 @@ import Fleet
 /// for the keys of a parsed document. The document has already parsed when this runs, so a simple line
 /// scan suffices: it follows `[table]` headers, skips strings and comments, and ignores lines inside
 /// multi-line arrays.
-struct ConfigLineLocator {
+public struct ConfigLineLocator: Sendable {
     private var lines: [String: Int] = [:]
     private var tables: [String: Int] = [:]
 
-    init(text: String) {
+    public init(text: String) {
         var table = ""
         var depth = 0
         var arrayCounts: [String: Int] = [:]
@@ -43,7 +43,7 @@ struct ConfigLineLocator {
     }
 
     /// The line of `path` (`table.key`), or of its table, or nil.
-    func line(of path: String) -> Int? {
+    public func line(of path: String) -> Int? {
         if let line = lines[path] { return line }
         if let line = tables[path] { return line }
         if let dot = path.lastIndex(of: ".") { return tables[String(path[..<dot])] }

@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 
 /// One admin API request as a route sees it: the TLS handshake already proved the client holds a
 /// certificate from the admin CA (`client` is its subject, for the log).

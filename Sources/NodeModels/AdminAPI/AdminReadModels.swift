@@ -10,6 +10,16 @@ public struct AdminTracking: AdminBody {
     public var refclocks: [TimekeepingStatus.Refclock]
     public var leap: TimekeepingStatus.Leap?
 
+    public init(name: String, serving: NodeStatus.Serving, clock: NodeStatus.Clock, tracking: TrackingReport?,
+                refclocks: [TimekeepingStatus.Refclock], leap: TimekeepingStatus.Leap?) {
+        self.name = name
+        self.serving = serving
+        self.clock = clock
+        self.tracking = tracking
+        self.refclocks = refclocks
+        self.leap = leap
+    }
+
     public init(status: NodeStatus) {
         name = status.name
         serving = status.serving

@@ -1,6 +1,7 @@
 import CFleetShim
 import Glibc
 import NTPCore
+import NodeModels
 
 /// A one-shot NTP client (`fleetctl query`, the demo, fleet probes later): sends a client request with a
 /// random transmit timestamp, as chrony does, and measures the response with the protocol core's

@@ -1,4 +1,6 @@
-import Fleet
+import Certificates
+import NetworkEdges
+import NodeModels
 import Logging
 import Metrics
 import NIOCore

@@ -1,18 +1,20 @@
-import Fleet
+import NodeModels
 import FleetCrypto
 import Foundation
 import SwiftASN1
 import X509
 
-/// Reads PEM certificate chains and private keys with swift-certificates, for the admin API: what a
-/// certificate says (subject, SANs, validity, fingerprint) and whether a chain and key hang together.
-enum CertificateInspector {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+/// Reads PEM certificate chains and private keys with swift-certificates: what a certificate says (subject,
+/// SANs, validity, fingerprint) and whether a chain and key hang together. The node's admin API checks an
+/// install with it; fleetctl reads the certificates nodes serve and the files it is given with it.
+public enum CertificateInspector {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// The certificates of a PEM text, leaf first.
-    static func chain(pem: String) throws(Failure) -> [Certificate] {
+    public static func chain(pem: String) throws(Failure) -> [Certificate] {
         let documents: [PEMDocument]
         do {
             documents = try PEMDocument.parseMultiple(pemString: pem)
@@ -35,7 +37,7 @@ enum CertificateInspector {
         return chain
     }
 
-    static func chain(file: String) throws(Failure) -> [Certificate] {
+    public static func chain(file: String) throws(Failure) -> [Certificate] {
         let text: String
         do {
             text = try String(contentsOfFile: file, encoding: .utf8)
@@ -46,11 +48,11 @@ enum CertificateInspector {
     }
 
     /// The subject of a DER certificate (a client's, for the log).
-    static func subject(der: [UInt8]) -> String? {
+    public static func subject(der: [UInt8]) -> String? {
         (try? Certificate(derEncoded: der)).map { String(describing: $0.subject) }
     }
 
-    static func privateKey(pem: String) throws(Failure) -> Certificate.PrivateKey {
+    public static func privateKey(pem: String) throws(Failure) -> Certificate.PrivateKey {
         do {
             return try Certificate.PrivateKey(pemEncoded: pem)
         } catch {
@@ -58,7 +60,7 @@ enum CertificateInspector {
         }
     }
 
-    static func details(of chain: [Certificate]) -> CertificateDetails {
+    public static func details(of chain: [Certificate]) -> CertificateDetails {
         let leaf = chain[0]
         return CertificateDetails(
             subject: String(describing: leaf.subject), issuer: String(describing: leaf.issuer),
@@ -67,7 +69,7 @@ enum CertificateInspector {
             sha256: fingerprint(of: leaf), intermediates: chain.count - 1)
     }
 
-    static func der(_ certificate: Certificate) -> [UInt8] {
+    public static func der(_ certificate: Certificate) -> [UInt8] {
         var serializer = DER.Serializer()
         // A certificate that was parsed from DER serializes back; nothing to report otherwise.
         try? serializer.serialize(certificate)
@@ -75,10 +77,10 @@ enum CertificateInspector {
     }
 
     /// SHA-256 of the DER, lower-case hex (what status and `openssl x509 -fingerprint -sha256` show).
-    static func fingerprint(of certificate: Certificate) -> String { SHA256.hex(der(certificate)) }
+    public static func fingerprint(of certificate: Certificate) -> String { SHA256.hex(der(certificate)) }
 
     /// "DNS:name" and "IP:address" entries of the subject alternative names.
-    static func names(of certificate: Certificate) -> [String] {
+    public static func names(of certificate: Certificate) -> [String] {
         guard let names = try? certificate.extensions.subjectAlternativeNames else { return [] }
         return names.compactMap { name -> String? in
             switch name {
@@ -90,7 +92,7 @@ enum CertificateInspector {
     }
 
     /// A name as a SAN entry: "IP:..." (canonical text) when it is an address, "DNS:..." otherwise.
-    static func sanEntry(for name: String) -> String {
+    public static func sanEntry(for name: String) -> String {
         if name.hasPrefix("DNS:") { return "DNS:" + name.dropFirst(4).lowercased() }
         if name.hasPrefix("IP:") { return sanEntry(for: String(name.dropFirst(3))) }
         var v4 = in_addr()
@@ -101,7 +103,7 @@ enum CertificateInspector {
     }
 
     /// Whether `entries` (SAN entries) cover `required` (one SAN entry), with a leftmost-label wildcard.
-    static func covers(_ entries: [String], _ required: String) -> Bool {
+    public static func covers(_ entries: [String], _ required: String) -> Bool {
         if entries.contains(required) { return true }
         guard required.hasPrefix("DNS:") else { return false }
         let labels = required.dropFirst(4).split(separator: ".", maxSplits: 1)
@@ -109,7 +111,7 @@ enum CertificateInspector {
         return entries.contains("DNS:*.\(labels[1])")
     }
 
-    static func ipText(_ bytes: [UInt8]) -> String? {
+    public static func ipText(_ bytes: [UInt8]) -> String? {
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         let family: Int32
         switch bytes.count {

@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 import XCTest
 
 final class SocketEndpointTests: XCTestCase {
@@ -51,11 +51,5 @@ final class ServerCountersTests: XCTestCase {
         XCTAssertEqual(a.dropped, ["malformed": 3, "denied": 1])
         XCTAssertEqual(a.droppedTotal, 4)
         XCTAssertEqual(a.answered + a.droppedTotal, a.received)
-    }
-}
-
-final class StoreLibraryTests: XCTestCase {
-    func testSQLiteIsLinkedThroughGRDB() throws {
-        XCTAssertTrue(try StoreLibrary.sqliteVersion().hasPrefix("3."))
     }
 }

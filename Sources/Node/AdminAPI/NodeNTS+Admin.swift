@@ -1,4 +1,5 @@
-import Fleet
+import Certificates
+import NodeModels
 import Foundation
 import NTPCore
 

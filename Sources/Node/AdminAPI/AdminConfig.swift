@@ -1,4 +1,4 @@
-import Fleet
+import NodeModels
 
 extension NodeConfig {
     /// `[admin]`: the admin API (HTTPS, mutual TLS). Only clients whose certificate chains to `clientCA`

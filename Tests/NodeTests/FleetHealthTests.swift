@@ -1,0 +1,169 @@
+import Admin
+import Foundation
+import XCTest
+
+/// `fleetctl health` against three real nodes (SHM "GPS", sibling peering, shared NTS cookie keys, the admin
+/// API), run as an operator runs it: the executable, an inventory file, exit codes, table and JSON.
+final class FleetHealthTests: XCTestCase {
+    /// Every node OK; a GPS that stops and one that lies 5 ms each give a WARN that says so; a killed node is
+    /// CRIT unreachable while the sweep still judges the others within its deadline; history keeps them.
+    func testSweepTellsTheTruthAboutEachNode() async throws {
+        let site = try await FleetSite(testCase: self)
+        defer { site.stop() }
+        for index in 0..<3 {
+            try await waitFor(site.cluster.nodes[index], seconds: 40) { status in
+                status.serving.stratum == 1 && status.siblings.allSatisfy { $0.replies >= 2 }
+            }
+        }
+
+        // All OK: exit 0, in JSON and in the table.
+        var sweep = try site.sweep()
+        XCTAssertEqual(sweep.status, 0, "\(sweep.health.nodes.map { ($0.node, $0.reasons.map(\.message)) }) \(sweep.stderr)")
+        XCTAssertEqual(sweep.health.verdict, "OK")
+        XCTAssertEqual(sweep.health.nodes.map(\.node), ["ntp1", "ntp2", "ntp3"])
+        for node in sweep.health.nodes {
+            XCTAssertEqual(node.verdict, "OK", "\(node.node): \(node.reasons.map(\.message))")
+            XCTAssertEqual(node.stratum, 1)
+            XCTAssertTrue(node.passed.contains { $0.hasPrefix("NTS: key establishment and an authenticated exchange (AEAD 15)") }, "\(node.passed)")
+            XCTAssertTrue(node.passed.contains { $0.hasPrefix("its cookies open on") }, "\(node.passed)")
+            XCTAssertTrue(node.passed.contains { $0.hasPrefix("sibling keys agree with 2 siblings") }, "\(node.passed)")
+            XCTAssertLessThan(abs(node.offsetFromMedian ?? 1), 0.001)
+            XCTAssertEqual(node.certificateDaysLeft.map { Int($0) }, 29)
+        }
+        let table = try site.fleetctl(["health"])
+        XCTAssertEqual(table.status, 0)
+        let lines = table.stdout.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines[0].hasPrefix("NODE"), table.stdout)
+        XCTAssertTrue(lines[1].hasPrefix("ntp1") && lines[1].contains(" OK "), table.stdout)
+        XCTAssertTrue(lines.last?.hasPrefix("fleet OK: 3 nodes (3 OK)") ?? false, table.stdout)
+        XCTAssertFalse(table.stdout.contains("\u{1B}["), "no colour when not on a terminal")
+        let verbose = try site.fleetctl(["health", "-v", "ntp2"])
+        XCTAssertTrue(verbose.stdout.contains("ok    sibling keys agree"), verbose.stdout)
+
+        // ntp3's GPS stops: it follows a sibling, and the sweep says why; the others stay OK.
+        site.cluster.feeders[2].setRunning(false)
+        try await waitFor(site.cluster.nodes[2], seconds: 30) { $0.serving.stratum == 2 }
+        sweep = try site.sweep()
+        XCTAssertEqual(sweep.status, 1, sweep.stderr)
+        XCTAssertEqual(sweep.health.verdict, "WARN")
+        let lost = try XCTUnwrap(sweep.health.node("ntp3"))
+        XCTAssertEqual(lost.verdict, "WARN")
+        XCTAssertTrue(lost.reasons.contains { $0.message.hasPrefix("not on its own GPS: following 127.0.0.1") }, "\(lost.reasons.map(\.message))")
+        XCTAssertEqual(sweep.health.node("ntp1")?.verdict, "OK")
+        XCTAssertEqual(sweep.health.node("ntp2")?.verdict, "OK")
+        site.cluster.feeders[2].setRunning(true)
+        try await waitFor(site.cluster.nodes[2], seconds: 30) { $0.serving.stratum == 1 }
+
+        // ntp2's GPS lies by 5 ms: outvoted by its siblings.
+        site.cluster.feeders[1].setOffset(nanoseconds: 5_000_000)
+        try await waitFor(site.cluster.nodes[1], seconds: 40) { status in
+            status.timekeeping?.sources.first { $0.id.name == "GPS" }?.state == .falseticker
+        }
+        sweep = try site.sweep()
+        let liar = try XCTUnwrap(sweep.health.node("ntp2"))
+        XCTAssertEqual(liar.verdict, "WARN", "\(liar.reasons.map(\.message))")
+        XCTAssertTrue(liar.reasons.contains { $0.check == "gps-outvoted" && $0.message.hasPrefix("GPS outvoted by siblings: reference clock disagrees with the majority") },
+                      "\(liar.reasons.map(\.message))")
+        site.cluster.feeders[1].setOffset(nanoseconds: 0)
+
+        // ntp1 hangs (SIGSTOP: the kernel still accepts its connections, nothing answers): CRIT, and the
+        // others are still judged, within the deadline (3 s).
+        let hung = try XCTUnwrap(site.cluster.node(0))
+        hung.signal(SIGSTOP)
+        var started = Date()
+        sweep = try site.sweep()
+        var took = Date().timeIntervalSince(started)
+        hung.signal(SIGCONT)
+        XCTAssertEqual(sweep.status, 2)
+        XCTAssertEqual(sweep.health.node("ntp1")?.verdict, "CRIT", "\(sweep.health.node("ntp1")?.reasons.map(\.message) ?? [])")
+        XCTAssertNotNil(sweep.health.node("ntp2")?.stratum, "the others judged")
+        XCTAssertLessThan(took, 3 + 2.5, "the deadline bounds the sweep (process start included)")
+        XCTAssertGreaterThan(sweep.health.node("ntp1")?.elapsed ?? 0, 2.5, "the hung node used its deadline")
+        XCTAssertLessThan(sweep.health.node("ntp2")?.elapsed ?? 9, 1.5, "and did not delay the others")
+        print("fleet health sweep with one node hung: \(String(format: "%.2f", took)) s wall (fleetctl start included), sweep \(String(format: "%.2f", sweep.health.elapsed)) s")
+
+        // ntp1 killed: CRIT unreachable at once.
+        site.cluster.stopNode(0)
+        started = Date()
+        sweep = try site.sweep()
+        took = Date().timeIntervalSince(started)
+        XCTAssertEqual(sweep.status, 2)
+        XCTAssertEqual(sweep.health.verdict, "CRIT")
+        let dead = try XCTUnwrap(sweep.health.node("ntp1"))
+        XCTAssertEqual(dead.verdict, "CRIT")
+        XCTAssertTrue(dead.reasons.first?.message.hasPrefix("unreachable: admin API") ?? false, "\(dead.reasons.map(\.message))")
+        XCTAssertNotNil(sweep.health.node("ntp2")?.stratum, "the others judged")
+        XCTAssertLessThan(took, 3 + 2.5)
+        print("fleet health sweep with one node down: \(String(format: "%.2f", took)) s wall (fleetctl start included), sweep \(String(format: "%.2f", sweep.health.elapsed)) s")
+
+        // History: the sweeps above, newest first.
+        let history = try site.fleetctl(["history", "ntp1", "--limit", "3"])
+        XCTAssertEqual(history.status, 0, history.stderr)
+        let entries = history.stdout.split(separator: "\n")
+        XCTAssertEqual(entries.count, 3, history.stdout)
+        XCTAssertTrue(entries[0].contains("CRIT") && entries[0].contains("unreachable"), history.stdout)
+    }
+
+    /// Certificates as served (5 days left: WARN; a chain from another CA: CRIT), a node whose cookie keys
+    /// differ from its site's (named), a wrong admin CA (one fleet line), a bad inventory and an unreadable
+    /// credential file (one clear line each).
+    func testCertificatesCookiesAndCredentials() async throws {
+        let foreignKeys = try NodeProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: foreignKeys) }
+        let site = try await FleetSite(testCase: self, cookieKeyFiles: [2: foreignKeys.appendingPathComponent("other-keys").path]) { pki, siteCA in
+            let foreign = try pki.authority("foreign")
+            return [
+                0: try pki.issue(by: siteCA, name: "nts-short", server: true, days: 5),
+                1: try pki.issue(by: foreign, name: "nts-foreign", server: true),
+            ]
+        }
+        defer { site.stop() }
+        for index in 0..<3 {
+            try await waitFor(site.cluster.nodes[index], seconds: 40) { $0.serving.stratum == 1 && $0.siblings.allSatisfy { $0.replies >= 2 } }
+        }
+        let sweep = try site.sweep()
+        XCTAssertEqual(sweep.status, 2, sweep.stderr)
+        let short = try XCTUnwrap(sweep.health.node("ntp1"))
+        XCTAssertTrue(short.reasons.contains { $0.severity == "WARN" && $0.message.hasPrefix("NTS certificate expires in 4 days") }, "\(short.reasons.map(\.message))")
+        let foreign = try XCTUnwrap(sweep.health.node("ntp2"))
+        XCTAssertEqual(foreign.verdict, "CRIT")
+        XCTAssertTrue(foreign.reasons.contains { $0.check == "certificate-chain" && $0.message.hasPrefix("NTS certificate chain does not verify") },
+                      "\(foreign.reasons.map(\.message))")
+        let odd = try XCTUnwrap(sweep.health.node("ntp3"))
+        XCTAssertTrue(odd.reasons.contains { $0.check == "cookie-keys" && $0.message.contains("out of step with site lab") }, "\(odd.reasons.map(\.message))")
+        XCTAssertFalse(short.reasons.contains { $0.check == "cookie-keys" }, "ntp1's keys are the site's")
+        XCTAssertTrue(sweep.health.reasons.contains { $0.message == "site lab: NTS cookies do not open across the site; out of step: ntp3" },
+                      "\(sweep.health.reasons.map(\.message))")
+
+        // A wrong admin CA: one line for the fleet, UNKNOWN inside.
+        let other = try site.pki.authority("other-admin")
+        try await site.writeInventory(adminCA: other.certificate)
+        let wrongCA = try site.fleetctl(["health"])
+        let caLines = wrongCA.stdout.split(separator: "\n").filter { $0.contains("admin certificate") }
+        XCTAssertEqual(caLines.count, 1, wrongCA.stdout)
+        XCTAssertTrue(caLines.first?.hasPrefix("fleet: UNKNOWN no node's admin certificate verified against the inventory's admin_ca") ?? false, wrongCA.stdout)
+
+        // A bad inventory: FILE:LINE: key: message, exit 3.
+        let bad = site.directory.appendingPathComponent("bad.toml").path
+        try "[[site]]\nname = \"lab\"\n[[node]]\nname = \"x\"\nadmin = \"127.0.0.1:1\"\nntp = \"127.0.0.1\"\nsiblings = [\"y\"]\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let checked = try site.fleetctl(["inventory", "check"], inventory: bad)
+        XCTAssertEqual(checked.status, 3)
+        XCTAssertEqual(checked.stderr, "\(bad):7: node[1].siblings: \"y\" is not a node of the inventory\n")
+
+        // An unreadable credential file: one line naming it.
+        try await site.writeInventory()
+        let keyPath = site.access.credentials.privateKey
+        chmod(keyPath, 0o644)
+        let loose = try site.fleetctl(["health"])
+        chmod(keyPath, 0o600)
+        XCTAssertEqual(loose.status, 3)
+        XCTAssertEqual(loose.stderr.split(separator: "\n").count, 1, loose.stderr)
+        XCTAssertTrue(loose.stderr.contains("credentials.private_key: \(keyPath) is readable by group or others"), loose.stderr)
+        try site.inventoryText.replacingOccurrences(of: keyPath, with: keyPath + ".missing").write(toFile: site.inventoryPath, atomically: true, encoding: .utf8)
+        let missing = try site.fleetctl(["inventory", "check"])
+        XCTAssertEqual(missing.status, 3)
+        XCTAssertTrue(missing.stderr.hasSuffix("credentials.private_key: \(keyPath).missing: cannot read the file (no such file)\n"), missing.stderr)
+        let good = try site.fleetctl(["inventory", "check"], inventory: site.inventoryPath + ".none")
+        XCTAssertTrue(good.stderr.contains("no such file (give --inventory FILE or set FLEETCTL_INVENTORY)"), good.stderr)
+    }
+}
