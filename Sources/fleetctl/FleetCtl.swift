@@ -13,7 +13,8 @@ struct FleetCtl: AsyncParsableCommand {
         version: ProductVersion.current,
         subcommands: [
             HealthCommand.self, HistoryCommand.self, InventoryCommand.self, Query.self, TrackingCommand.self, SourcesCommand.self,
-            SourceStatsCommand.self, ServerStatsCommand.self,
+            SourceStatsCommand.self, ServerStatsCommand.self, NodeHealthCommand.self, GPSCommand.self, ClientsCommand.self, KeysCommand.self,
+            ReloadCommand.self,
         ])
 }
 

@@ -32,6 +32,8 @@ final class ServingTests: XCTestCase {
             XCTAssertGreaterThanOrEqual((measurement.serverTransmit - measurement.serverReceive).seconds, 0)
         }
 
+        // A receive loop adds a batch to its counters after sending the replies: wait until both are in.
+        try await waitFor(node, seconds: 2) { $0.ntp.received >= 2 }
         let status = try await node.status()
         XCTAssertEqual(status.serving.source, "local")
         XCTAssertEqual(status.serving.stratum, 3)

@@ -5,8 +5,18 @@ import NodeModels
 public struct AdminRequest: Sendable {
     public var method: String
     public var path: String
+    /// What followed `?` in the request target ("" without one).
+    public var query: String = ""
     public var body: [UInt8]
     public var client: String?
+
+    public init(method: String, path: String, query: String = "", body: [UInt8], client: String?) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.body = body
+        self.client = client
+    }
 }
 
 public struct AdminResponse: Sendable {

@@ -127,10 +127,12 @@ public final class AdminServer: Service, Sendable {
                         response = .error(413, "too_large", "request bodies are limited to \(Self.maximumBody) bytes")
                     case .end:
                         guard let head else { return }
-                        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+                        let target = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+                        let path = target.first.map(String.init) ?? head.uri
+                        let query = target.count > 1 ? String(target[1]) : ""
                         let peer = try? await channel.nioSSL_peerCertificate().get()
                         let client = peer.flatMap { $0 }.flatMap(Self.subject(of:))
-                        response = await routes.respond(to: AdminRequest(method: head.method.rawValue, path: path, body: body, client: client))
+                        response = await routes.respond(to: AdminRequest(method: head.method.rawValue, path: path, query: query, body: body, client: client))
                         // Bounded label values: the known methods, "other" for the rest.
                         let method = ["GET", "HEAD", "PUT", "POST", "DELETE"].contains(head.method.rawValue) ? head.method.rawValue : "other"
                         Counter(label: "fleetnode_admin_requests_total", dimensions: [("method", method), ("status", "\(response.status)")])

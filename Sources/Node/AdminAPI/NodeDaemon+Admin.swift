@@ -21,6 +21,9 @@ extension NodeDaemon {
                 symmetric: keys?.summary ?? [], cookie: nts?.cookieKeys(now: Self.unixNow) ?? [],
                 cookieRotateIntervalSeconds: nts?.configuration.rotateInterval, siblings: siblingKeys()))
         }
+        routes.add("GET", AdminPath.history) { [self] (request: AdminRequest) async -> AdminResponse in
+            history(request)
+        }
         routes.add("GET", AdminPath.certificates) { [self] (_: AdminRequest) async -> AdminResponse in
             .ok(AdminCertificates(nts: nts?.certificateDetails(), ntsSwaps: nts?.certificateSwaps, admin: adminCertificate()))
         }
@@ -154,4 +157,30 @@ extension NodeDaemon {
 final class SerialWrites: Sendable {
     private let lock = Mutex(())
     func run<T: Sendable>(_ body: () -> T) -> T { lock.withLock { _ in body() } }
+}
+
+extension NodeDaemon {
+    /// `GET /v1/history`: the state database's clock updates in the asked range, thinned to the limit.
+    func history(_ request: AdminRequest) -> AdminResponse {
+        let query: AdminHistory.Query
+        do {
+            query = try AdminHistory.Query(parsing: request.query, now: Date().timeIntervalSince1970)
+        } catch {
+            return .error(400, "bad_request", error.description)
+        }
+        guard let store = recorder?.store else {
+            return .error(404, "no_history", "this node keeps no history: configure [state] database")
+        }
+        do {
+            let rows = try store.clockUpdates(since: query.since, limit: 1_000_000).filter { $0.utc <= query.until }
+            let points = AdminHistory.thin(rows, to: query.limit).map {
+                AdminHistory.Point(
+                    utc: $0.utc, offset: $0.offset, jitter: $0.rmsOffset, frequencyPPM: $0.frequencyPPM, errorBound: $0.errorBound,
+                    synchronized: $0.synchronized, source: $0.source)
+            }
+            return .ok(AdminHistory(since: query.since, until: query.until, stored: rows.count, points: points))
+        } catch {
+            return .error(500, "store_failed", "the state database could not be read: \(error)")
+        }
+    }
 }

@@ -57,3 +57,8 @@ public struct AdminErrorBody: AdminBody {
         self.error = error
     }
 }
+
+/// `{}`: the body of a write that takes no parameters (`POST /v1/config/reload`).
+public struct EmptyBody: AdminBody {
+    public init() {}
+}
