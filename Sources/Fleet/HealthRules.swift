@@ -283,11 +283,18 @@ public enum HealthRules {
 
     /// "+1.234 ms", "-12.0 µs", "+2.500 s": chronyc's units for offsets.
     public static func formatOffset(_ seconds: Double) -> String {
-        let sign = seconds < 0 ? "-" : "+"
         let magnitude = abs(seconds)
-        if magnitude >= 1 { return sign + DecimalText.fixed(magnitude, places: 3) + " s" }
-        if magnitude >= 1e-3 { return sign + DecimalText.fixed(magnitude * 1e3, places: 3) + " ms" }
-        return sign + DecimalText.fixed(magnitude * 1e6, places: 1) + " µs"
+        let text: String
+        if magnitude >= 1 {
+            text = DecimalText.fixed(magnitude, places: 3) + " s"
+        } else if magnitude >= 1e-3 {
+            text = DecimalText.fixed(magnitude * 1e3, places: 3) + " ms"
+        } else {
+            text = DecimalText.fixed(magnitude * 1e6, places: 1) + " µs"
+        }
+        // No "-0.0": a value that rounds to zero has no sign worth showing.
+        let negative = seconds < 0 && text.contains(where: { ("1"..."9").contains($0) })
+        return (negative ? "-" : "+") + text
     }
 
     static func dayText(_ days: Double) -> String {
@@ -295,7 +302,7 @@ public enum HealthRules {
         return whole == 1 ? "1 day" : "\(whole) days"
     }
 
-    static func durationText(_ seconds: Double) -> String {
+    public static func durationText(_ seconds: Double) -> String {
         if seconds < 120 { return "\(Int(seconds)) s" }
         if seconds < 7_200 { return "\(Int(seconds / 60)) min" }
         return "\(DecimalText.fixed(seconds / 3_600, places: 1)) h"

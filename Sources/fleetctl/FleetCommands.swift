@@ -133,3 +133,42 @@ struct InventoryCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write the site report: one self-contained HTML page (verdicts, per-node figures, plots of the last day) and a text summary.")
+
+    @OptionGroup var inventoryOptions: InventoryOptions
+    @Option(name: .shortAndLong, help: "The HTML file to write.")
+    var output = "site-report.html"
+    @Option(help: "Hours of history to plot.")
+    var hours: Double = 24
+    @Flag(help: "Print the report's data as JSON instead of the text summary.")
+    var json = false
+
+    func validate() throws {
+        guard (0.01...744).contains(hours) else { throw ValidationError("--hours takes 0.01 to 744 (a month)") }
+    }
+
+    func run() async throws {
+        let inventory = try inventoryOptions.load()
+        let report: SiteReport
+        do {
+            report = await SiteReportCollector.collect(inventory: inventory, access: try InventoryFile.access(for: inventory), hours: hours)
+        } catch {
+            FileHandle.standardError.write(Data("fleetctl: \(error)\n".utf8))
+            throw ExitCode(HealthVerdict.unknown.exitCode)
+        }
+        let formatter = ISO8601DateFormatter()
+        let html = SiteReportHTML.render(report) { formatter.string(from: Date(timeIntervalSince1970: $0)) }
+        do {
+            try html.write(toFile: output, atomically: true, encoding: .utf8)
+        } catch {
+            FileHandle.standardError.write(Data("fleetctl: cannot write \(output): \(error.localizedDescription)\n".utf8))
+            throw ExitCode(HealthVerdict.unknown.exitCode)
+        }
+        print(json ? FleetCommandSupport.json(report) : SiteReportHTML.text(report))
+        if !json { print("\nreport written to \(URL(fileURLWithPath: output).standardizedFileURL.path)") }
+    }
+}

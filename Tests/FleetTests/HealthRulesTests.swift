@@ -188,3 +188,25 @@ extension TrackingReport {
             steps: 0, reason: "no selectable source")
     }
 }
+
+final class FormatTests: XCTestCase {
+    func testOffsetsInChronycUnits() {
+        XCTAssertEqual(HealthRules.formatOffset(0.0049), "+4.900 ms")
+        XCTAssertEqual(HealthRules.formatOffset(-2.5), "-2.500 s")
+        XCTAssertEqual(HealthRules.formatOffset(-0.000_000_01), "+0.0 µs", "no -0.0")
+        XCTAssertEqual(HealthRules.formatOffset(-0.000_012_34), "-12.3 µs")
+        XCTAssertEqual(HealthRules.durationText(90), "90 s")
+        XCTAssertEqual(HealthRules.durationText(600), "10 min")
+        XCTAssertEqual(HealthRules.durationText(7_300), "2.0 h")
+    }
+
+    func testHistoryIsThinnedEvenlyKeepingBothEnds() {
+        XCTAssertEqual(AdminHistory.thin(Array(0..<10), to: 4), [0, 3, 6, 9])
+        XCTAssertEqual(AdminHistory.thin(Array(0..<3), to: 4), [0, 1, 2])
+        XCTAssertEqual(try AdminHistory.Query(parsing: "since=100&limit=5", now: 200), try AdminHistory.Query(parsing: "since=100&until=200&limit=5", now: 999))
+        XCTAssertThrowsError(try AdminHistory.Query(parsing: "limit=0", now: 1))
+        XCTAssertThrowsError(try AdminHistory.Query(parsing: "since=5&until=4", now: 1))
+        XCTAssertThrowsError(try AdminHistory.Query(parsing: "bogus=1", now: 1))
+        XCTAssertEqual(try AdminHistory.Query(parsing: "", now: 86_500).since, 100)
+    }
+}

@@ -40,6 +40,22 @@ final class FleetHealthTests: XCTestCase {
         let verbose = try site.fleetctl(["health", "-v", "ntp2"])
         XCTAssertTrue(verbose.stdout.contains("ok    sibling keys agree"), verbose.stdout)
 
+        // The site report: an HTML page whose three plots (offset, jitter, frequency) are drawn, as headless
+        // Chromium renders it.
+        try await Task.sleep(for: .seconds(4))  // a few clock updates stored (flushed every second)
+        let page = site.directory.appendingPathComponent("report.html").path
+        let report = try site.fleetctl(["report", "--output", page, "--hours", "0.05"])
+        XCTAssertEqual(report.status, 0, report.stderr)
+        XCTAssertTrue(report.stdout.contains("report written to \(page)"), report.stdout)
+        XCTAssertTrue(report.stdout.contains("ntp1: frequency"), report.stdout)
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        XCTAssertEqual(html.components(separatedBy: "<svg ").count, 4, "three plots")
+        XCTAssertFalse(html.contains("<script"), "self-contained, no script")
+        let drawn = try SiteReportScreenshot.plotPixels(page: page, in: site.directory)
+        for background in ["#eaf2fb", "#fbeeea", "#ecf7ec"] {
+            XCTAssertGreaterThan(drawn[background] ?? 0, 30, "plot \(background) has lines drawn in it: \(drawn)")
+        }
+
         // Every admin read has a command, on one node, a site or all of them.
         let gps = try site.fleetctl(["gps", "ntp1"])
         XCTAssertEqual(gps.status, 0, gps.stderr)

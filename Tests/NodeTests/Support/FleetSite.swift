@@ -32,6 +32,7 @@ final class FleetSite {
         let addresses = SiblingClusterTests.addresses
         let admin = access.table
         inventoryPath = directory.appendingPathComponent("fleet.toml").path
+        let dir = directory
         // NTS-KE points clients at the node's own NTP address and port.
         let port = freeLoopbackPort()
         cluster = try await SiblingCluster.start(testCase: testCase, extra: { index in
@@ -45,6 +46,10 @@ final class FleetSite {
                 ntp_server = "\(addresses[index])"
                 ntp_port = \(port)
                 steer = false
+
+                [state]
+                database = "\(dir.appendingPathComponent("state-\(index).sqlite").path)"
+                flush_interval = 1
                 """
         }, port: port)
         try await writeInventory()
