@@ -4,7 +4,7 @@
 SWIFT ?= swift
 SWIFT_FLAGS ?=
 
-.PHONY: deps build test demo bench accuracy fuzz clean
+.PHONY: deps build test demo bench bench-fleet accuracy fuzz clean
 
 deps:
 	./scripts/install-deps.sh
@@ -26,6 +26,13 @@ bench: deps
 	taskset -c 0 "$$($(SWIFT) build -c release --show-bin-path)/ntp-server-load"
 	$(SWIFT) build -c release --product nts-server-load
 	taskset -c 0 "$$($(SWIFT) build -c release --show-bin-path)/nts-server-load"
+
+# fleetctl health over 50 real nodes on loopback: wall time, CPU and memory of the sweep. Not part of `make test`.
+bench-fleet: deps
+	$(SWIFT) build -c release --product fleetnode
+	$(SWIFT) build -c release --product fleetctl
+	$(SWIFT) build -c release --product fleet-sweep
+	"$$($(SWIFT) build -c release --show-bin-path)/fleet-sweep"
 
 # Timekeeping accuracy in seeded simulation, per scenario, with the regression discipline against an RFC 5905
 # PLL/FLL in the same run (ratios). Not part of `make test` (the tests assert the targets).

@@ -204,6 +204,9 @@ let package = Package(
             path: "Benchmarks/NTSServerLoad"
         ),
 
+        // 50 real nodes swept by the real fleetctl (`make bench-fleet`).
+        .executableTarget(name: "fleet-sweep", dependencies: ["GPSTestSupport"], path: "Benchmarks/FleetSweep"),
+
         .executableTarget(
             name: "accuracy",
             dependencies: ["TimeSimulation", "TimeCore"],

@@ -77,6 +77,21 @@ struct NodeProbe: Sendable {
             return .failure(ProbeFailure(error.kind, error.description))
         }
         do {
+            // One request for everything: one TLS handshake per node.
+            let overview = try await within { try await client.get(AdminPath.overview, as: AdminOverview.self) }
+            return .success(AdminView(
+                health: overview.health, tracking: overview.tracking, sources: overview.sources.sources.map(SourceReportView.init),
+                keys: overview.keys, certificates: overview.certificates))
+        } catch let error as AdminClientError where error.status == 404 {
+            // A node from before /v1/overview (a fleet mid-upgrade): its separate reads.
+        } catch let error as AdminClientError {
+            return .failure(ProbeFailure(error.kind, error.description))
+        } catch let error as ProbeFailure {
+            return .failure(error)
+        } catch {
+            return .failure(ProbeFailure(.protocolError, "\(node.admin): \(error)"))
+        }
+        do {
             // The health read first, alone: a node that refuses us refuses once, not five times.
             let health = try await within { try await client.get(AdminPath.health, as: AdminHealth.self) }
             async let tracking = within { try await client.get(AdminPath.tracking, as: AdminTracking.self) }

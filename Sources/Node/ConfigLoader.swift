@@ -242,7 +242,8 @@ public enum ConfigLoader {
             }
             refclock.gpsd = gpsd
         }
-        if let unit = try table.int("unit", in: 0...7) { refclock.unit = unit }
+        // gpsd writes units 0-7 (ntpshm); other writers (and chrony) take any segment number.
+        if let unit = try table.int("unit", in: 0...255) { refclock.unit = unit }
         if let device = try table.string("device") {
             guard device.hasPrefix("/") else { throw table.error("device", "must be an absolute path such as /dev/pps0") }
             refclock.device = device

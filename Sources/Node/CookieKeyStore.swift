@@ -20,15 +20,9 @@ public final class CookieKeyStore: Sendable {
     public init(path: String, history: Int, now: Int64, logger: Logger) throws {
         self.path = path
         self.logger = logger
-        let set: CookieKeySet
+        var set: CookieKeySet
         if FileManager.default.fileExists(atPath: path) {
-            try Self.checkPermissions(path)
-            let text = try String(contentsOfFile: path, encoding: .utf8)
-            do {
-                set = try CookieKeySet(parsing: text, history: history)
-            } catch {
-                throw CookieKeyStoreError(message: "\(path): \(error)")
-            }
+            set = try Self.load(path, history: history)
         } else {
             var random = SystemRandomNumberGenerator()
             let first = CookieKey.generate(id: 1, createdAt: now, using: &random)
@@ -37,8 +31,12 @@ public final class CookieKeyStore: Sendable {
             } catch {
                 throw CookieKeyStoreError(message: "\(error)")
             }
-            try Self.persist(set, to: path)
-            logger.notice("created NTS cookie key file", metadata: ["path": "\(path)", "key.id": "\(first.id)"])
+            if try Self.persist(set, to: path, onlyIfAbsent: true) {
+                logger.notice("created NTS cookie key file", metadata: ["path": "\(path)", "key.id": "\(first.id)"])
+            } else {
+                // Another node sharing this file created it first: the site's keys are the ones on disk.
+                set = try Self.load(path, history: history)
+            }
         }
         keys = Mutex(set)
         staged = Mutex(try Self.loadStaged(path + Self.stagedSuffix, excluding: set))
@@ -95,10 +93,24 @@ public final class CookieKeyStore: Sendable {
         }
     }
 
-    static func persist(_ set: CookieKeySet, to path: String) throws {
+    private static func load(_ path: String, history: Int) throws -> CookieKeySet {
+        try checkPermissions(path)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        do {
+            return try CookieKeySet(parsing: text, history: history)
+        } catch {
+            throw CookieKeyStoreError(message: "\(path): \(error)")
+        }
+    }
+
+    /// Writes `set` to `path` through a temporary file. `onlyIfAbsent`: put it in place with link(2), which
+    /// fails if the file exists, so nodes that share a key file and start together agree on one set (the
+    /// first one written); returns false when another writer was first.
+    @discardableResult
+    static func persist(_ set: CookieKeySet, to path: String, onlyIfAbsent: Bool = false) throws -> Bool {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
-        let temporary = path + ".tmp-\(getpid())"
+        let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let data = Data(set.serialized().utf8)
         // Created 0600 before any key byte is written.
         guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]) else {
@@ -108,10 +120,19 @@ public final class CookieKeyStore: Sendable {
         try handle.write(contentsOf: data)
         try handle.synchronize()
         try handle.close()
+        if onlyIfAbsent {
+            defer { unlink(temporary) }
+            guard link(temporary, path) == 0 else {
+                if errno == EEXIST { return false }
+                throw CookieKeyStoreError(message: "cannot create \(path): errno \(errno)")
+            }
+            return true
+        }
         guard rename(temporary, path) == 0 else {
             unlink(temporary)
             throw CookieKeyStoreError(message: "cannot replace \(path): errno \(errno)")
         }
+        return true
     }
 }
 

@@ -133,7 +133,7 @@ final class CheckConfigTests: XCTestCase {
         assertError("[[refclock]]\nname = \"A\"\n", line: 1, key: "refclock[1].driver", contains: "is required")
         assertError("[[refclock]]\ndriver = \"gpsd\"\n[[refclock]]\ndriver = \"sonar\"\n", line: 4, key: "refclock[2].driver", contains: "not one of gpsd, shm, pps")
         assertError("[[refclock]]\ndriver = \"pps\"\nlock = \"GPS\"\n", line: 3, key: "refclock[1].lock", contains: "not the name of a gpsd or shm refclock")
-        assertError("[[refclock]]\ndriver = \"shm\"\nunit = 9\n", line: 3, key: "refclock[1].unit", contains: "between 0 and 7")
+        assertError("[[refclock]]\ndriver = \"shm\"\nunit = 256\n", line: 3, key: "refclock[1].unit", contains: "between 0 and 255")
         assertError("[[refclock]]\ndriver = \"gpsd\"\n[[refclock]]\nname = \"GPS\"\ndriver = \"shm\"\n", line: 4, key: "refclock[2].name", contains: "used twice")
         assertError("[[server]]\nadress = \"x\"\n", line: 2, key: "server[1].adress", contains: "unknown key")
         assertError("[[server]]\naddress = \"a\"\nminpoll = 9\nmaxpoll = 4\n", line: 4, key: "server[1].maxpoll", contains: "must not be below minpoll")

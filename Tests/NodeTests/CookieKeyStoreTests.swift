@@ -7,6 +7,23 @@ import XCTest
 /// The node's cookie master-key file: created 0600, rotated on schedule with a history window, reloaded,
 /// and never replaced by a broken file.
 final class CookieKeyStoreTests: XCTestCase {
+    /// Nodes that share one key file and start together agree on the keys: the first file written wins
+    /// (seen with ten sites of five nodes started at once, where each node had made its own key).
+    func testNodesStartingTogetherAgreeOnOneKeySet() async throws {
+        let directory = try NodeProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("cookie-keys").path
+        let stores = try await withThrowingTaskGroup(of: CookieKeySet.self) { group in
+            for _ in 0..<8 {
+                group.addTask { try CookieKeyStore(path: path, history: 2, now: 1_000, logger: Logger(label: "test")).current }
+            }
+            return try await group.reduce(into: [CookieKeySet]()) { $0.append($1) }
+        }
+        XCTAssertEqual(Set(stores.map { $0.keys.map(\.key) }).count, 1, "one key set for all")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".tmp-") }
+        XCTAssertEqual(leftovers, [], "no temporary file left behind")
+    }
+
     func testCreateRotateReload() throws {
         let directory = try NodeProcess.makeDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -16,16 +16,16 @@ extension NodeDaemon {
         routes.add("GET", AdminPath.clients) { [self] _ in .ok(AdminClients(status: status())) }
         routes.add("GET", AdminPath.gps) { [self] _ in .ok(AdminGPS(status: status())) }
         routes.add("GET", AdminPath.health) { [self] _ in .ok(AdminHealth(status: status(), now: Self.unixNow)) }
-        routes.add("GET", AdminPath.keys) { [self] (_: AdminRequest) async -> AdminResponse in
-            .ok(AdminKeys(
-                symmetric: keys?.summary ?? [], cookie: nts?.cookieKeys(now: Self.unixNow) ?? [],
-                cookieRotateIntervalSeconds: nts?.configuration.rotateInterval, siblings: siblingKeys()))
-        }
+        routes.add("GET", AdminPath.keys) { [self] (_: AdminRequest) async -> AdminResponse in .ok(adminKeys()) }
         routes.add("GET", AdminPath.history) { [self] (request: AdminRequest) async -> AdminResponse in
             history(request)
         }
-        routes.add("GET", AdminPath.certificates) { [self] (_: AdminRequest) async -> AdminResponse in
-            .ok(AdminCertificates(nts: nts?.certificateDetails(), ntsSwaps: nts?.certificateSwaps, admin: adminCertificate()))
+        routes.add("GET", AdminPath.certificates) { [self] (_: AdminRequest) async -> AdminResponse in .ok(adminCertificates()) }
+        routes.add("GET", AdminPath.overview) { [self] (_: AdminRequest) async -> AdminResponse in
+            let status = status()
+            return .ok(AdminOverview(
+                health: AdminHealth(status: status, now: Self.unixNow), tracking: AdminTracking(status: status), sources: AdminSources(status: status),
+                keys: adminKeys(), certificates: adminCertificates()))
         }
 
         routes.add("PUT", AdminPath.ntsCertificate) { [self] (request: AdminRequest) async -> AdminResponse in
@@ -160,6 +160,16 @@ final class SerialWrites: Sendable {
 }
 
 extension NodeDaemon {
+    func adminKeys() -> AdminKeys {
+        AdminKeys(
+            symmetric: keys?.summary ?? [], cookie: nts?.cookieKeys(now: Self.unixNow) ?? [],
+            cookieRotateIntervalSeconds: nts?.configuration.rotateInterval, siblings: siblingKeys())
+    }
+
+    func adminCertificates() -> AdminCertificates {
+        AdminCertificates(nts: nts?.certificateDetails(), ntsSwaps: nts?.certificateSwaps, admin: adminCertificate())
+    }
+
     /// `GET /v1/history`: the state database's clock updates in the asked range, thinned to the limit.
     func history(_ request: AdminRequest) -> AdminResponse {
         let query: AdminHistory.Query

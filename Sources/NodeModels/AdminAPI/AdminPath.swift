@@ -10,6 +10,8 @@ public enum AdminPath {
     public static let keys = "/v1/keys"
     public static let certificates = "/v1/certificates"
     public static let health = "/v1/health"
+    /// Health, tracking, sources, keys and certificates at once (`AdminOverview`), for fleet sweeps.
+    public static let overview = "/v1/overview"
     /// The clock's stored updates over a time range (`AdminHistory`), for the site report's plots.
     public static let history = "/v1/history"
 

@@ -204,3 +204,21 @@ public struct AdminCertificates: AdminBody {
         self.admin = admin
     }
 }
+
+/// `GET /v1/overview`: health, tracking, sources, keys and certificates in one answer, so a fleet sweep
+/// costs one TLS handshake per node instead of five.
+public struct AdminOverview: AdminBody {
+    public var health: AdminHealth
+    public var tracking: AdminTracking
+    public var sources: AdminSources
+    public var keys: AdminKeys
+    public var certificates: AdminCertificates
+
+    public init(health: AdminHealth, tracking: AdminTracking, sources: AdminSources, keys: AdminKeys, certificates: AdminCertificates) {
+        self.health = health
+        self.tracking = tracking
+        self.sources = sources
+        self.keys = keys
+        self.certificates = certificates
+    }
+}
