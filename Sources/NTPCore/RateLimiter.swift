@@ -241,7 +241,7 @@ public struct RateLimiter: Sendable {
         return current + elapsed &<< UInt64(shift)
     }
 
-    /// The clients with the most requests seen (for "busiest clients" status later): address, total requests, responses limited (dropped or KoD), last seen.
+    /// The clients with the most requests seen (status and `GET /v1/clients`): address, total requests, responses limited (dropped or KoD), last seen.
     ///
     /// Ordered by requests, then limited count, both descending, then most
     /// recently seen, then address. Scans the whole table: for status

@@ -84,19 +84,30 @@ public struct ServerReply: Hashable, Sendable {
         return length
     }
 
-    /// `write` for responses that need no NTS sealing (tests, callers outside the packet path).
+    /// `write` for responses that need no NTS sealing (symmetric-key and plain replies): no randomness is
+    /// drawn for them.
     public func write(transmit: NTPTimestamp, to buffer: UnsafeMutableRawBufferPointer, mac: (any MACComputer)? = nil) -> Int {
-        var random = SystemRandomNumberGenerator()
-        return write(transmit: transmit, to: buffer, nts: NTSServerConfiguration?.none, mac: mac, random: &random)
+        var unused = NoRandomness()
+        return write(transmit: transmit, to: buffer, nts: NTSServerConfiguration?.none, mac: mac, random: &unused)
     }
 
-    /// The response as bytes.
+    /// The response as bytes. An NTS response draws its nonces and cookies from `random`.
     public func serialized(
-        transmit: NTPTimestamp, nts: NTSServerConfiguration? = nil, mac: (any MACComputer)? = nil
+        transmit: NTPTimestamp, nts: NTSServerConfiguration?, mac: (any MACComputer)? = nil, using random: inout some RandomNumberGenerator
     ) -> [UInt8] {
-        var random = SystemRandomNumberGenerator()
-        return [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
+        [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
             count = write(transmit: transmit, to: UnsafeMutableRawBufferPointer(buffer), nts: nts, mac: mac, random: &random)
         }
     }
+
+    /// The response as bytes, for replies without NTS.
+    public func serialized(transmit: NTPTimestamp, mac: (any MACComputer)? = nil) -> [UInt8] {
+        var unused = NoRandomness()
+        return serialized(transmit: transmit, nts: nil, mac: mac, using: &unused)
+    }
+}
+
+/// The generator passed where the response drawn needs none (no NTS): a plain or MAC reply never asks.
+private struct NoRandomness: RandomNumberGenerator {
+    mutating func next() -> UInt64 { 0 }
 }

@@ -3,7 +3,7 @@ import Glibc
 import NTPCore
 import NodeModels
 
-/// A one-shot NTP client (`fleetctl query`, the demo, fleet probes later): sends a client request with a
+/// A one-shot NTP client (`fleetctl query`, the demo, the fleet health sweep): sends a client request with a
 /// random transmit timestamp, as chrony does, and measures the response with the protocol core's
 /// `ClientExchange`. T1 and T4 are read from the system clock (T4 from the kernel receive timestamp when
 /// the socket provides one), so the result is the server's offset from this machine's clock.

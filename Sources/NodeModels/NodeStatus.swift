@@ -1,4 +1,4 @@
-/// A node's state as it reports it (local status socket now; the admin API later). Shared by the node,
+/// A node's state as it reports it (the local status socket and the admin API). Shared by the node,
 /// which fills it, and the admin tool, which reads it.
 public struct NodeStatus: Codable, Sendable, Equatable {
     public struct Clock: Codable, Sendable, Equatable {

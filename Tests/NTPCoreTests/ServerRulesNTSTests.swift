@@ -50,7 +50,7 @@ final class ServerRulesNTSTests: XCTestCase {
             guard case .reply(let reply) = decide(request.bytes, core: &core) else { return XCTFail("no reply") }
             guard case .nts(_, let count) = reply.trailer else { return XCTFail("\(reply.trailer)") }
             XCTAssertEqual(count, placeholders + 1)
-            let wire = reply.serialized(transmit: NTPTimestamp(rawValue: 1), nts: configuration)
+            let wire = reply.serialized(transmit: NTPTimestamp(rawValue: 1), nts: configuration, using: &random)
             XCTAssertEqual(wire.count, reply.length)
             XCTAssertLessThanOrEqual(wire.count, request.bytes.count, "never larger than the request")
             let verdict = NTSClient.verify(response: wire, uniqueIdentifier: request.uniqueIdentifier, keys: request.keys, ciphers: ciphers)
@@ -72,7 +72,7 @@ final class ServerRulesNTSTests: XCTestCase {
         guard case .reply(let reply) = decide(request.bytes, core: &core) else { return XCTFail("no reply") }
         XCTAssertEqual(reply.kind, .kissOfDeath(.ntsNak))
         XCTAssertEqual(reply.trailer, .ntsNAK(uniqueIdentifier: request.uniqueIdentifier, authenticationFailed: false))
-        let wire = reply.serialized(transmit: .zero, nts: configuration)
+        let wire = reply.serialized(transmit: .zero, nts: configuration, using: &random)
         XCTAssertLessThanOrEqual(wire.count, request.bytes.count)
         XCTAssertEqual(NTSClient.verify(response: wire, uniqueIdentifier: request.uniqueIdentifier, keys: request.keys, ciphers: ciphers), .nak)
         XCTAssertEqual(try NTPHeader(parsing: wire).referenceID, .ntsNak)
@@ -125,7 +125,7 @@ final class ServerRulesNTSTests: XCTestCase {
             switch decide(request.bytes, core: &core) {
             case .reply(let reply):
                 if case .kissOfDeath(.rate) = reply.kind, case .nts = reply.trailer {
-                    let wire = reply.serialized(transmit: .zero, nts: configuration)
+                    let wire = reply.serialized(transmit: .zero, nts: configuration, using: &random)
                     if case .authenticated = NTSClient.verify(response: wire, uniqueIdentifier: request.uniqueIdentifier, keys: request.keys, ciphers: ciphers) {
                         sawAuthenticatedKiss = true
                     }

@@ -41,7 +41,7 @@ public func fuzzNTP(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
             request: bytes, from: source, receivedAt: NTPTimestamp(rawValue: 0xE000_0001_0000_0000),
             monotonicNow: UInt64(attempt), state: state, random: &random)
         guard case .reply(let reply) = decision else { continue }
-        let wire = reply.serialized(transmit: NTPTimestamp(rawValue: 0xE000_0001_0000_1000), nts: nts, mac: computer)
+        let wire = reply.serialized(transmit: NTPTimestamp(rawValue: 0xE000_0001_0000_1000), nts: nts, mac: computer, using: &random)
         precondition(!wire.isEmpty && wire.count <= count, "a response larger than its request")
         precondition(bytes[0] & 7 == 3, "answered a datagram that is not a client request")
         precondition(Array(wire[24..<32]) == Array(bytes[40..<48]), "origin is not the request's transmit timestamp")

@@ -1,16 +1,17 @@
+import NIOHTTP1
 import NodeModels
 
 /// One admin API request as a route sees it: the TLS handshake already proved the client holds a
 /// certificate from the admin CA (`client` is its subject, for the log).
 public struct AdminRequest: Sendable {
-    public var method: String
+    public var method: HTTPMethod
     public var path: String
     /// What followed `?` in the request target ("" without one).
     public var query: String = ""
     public var body: [UInt8]
     public var client: String?
 
-    public init(method: String, path: String, query: String = "", body: [UInt8], client: String?) {
+    public init(method: HTTPMethod, path: String, query: String = "", body: [UInt8], client: String?) {
         self.method = method
         self.path = path
         self.query = query
@@ -20,12 +21,12 @@ public struct AdminRequest: Sendable {
 }
 
 public struct AdminResponse: Sendable {
-    public var status: Int
+    public var status: HTTPResponseStatus
     public var body: [UInt8]
 
-    public static func ok(_ body: some AdminBody) -> AdminResponse { AdminResponse(status: 200, body: body.json(pretty: true)) }
+    public static func ok(_ body: some AdminBody) -> AdminResponse { AdminResponse(status: .ok, body: body.json(pretty: true)) }
 
-    public static func error(_ status: Int, _ code: String, _ message: String) -> AdminResponse {
+    public static func error(_ status: HTTPResponseStatus, _ code: String, _ message: String) -> AdminResponse {
         AdminResponse(status: status, body: AdminErrorBody(code: code, error: message).json(pretty: true))
     }
 
@@ -34,7 +35,7 @@ public struct AdminResponse: Sendable {
         do {
             return await body(try T(json: request.body))
         } catch {
-            return .error(400, "bad_request", "\(error)")
+            return .error(.badRequest, "bad_request", "\(error)")
         }
     }
 }
@@ -45,7 +46,7 @@ public struct AdminRoutes: Sendable {
     public typealias Handler = @Sendable (AdminRequest) async -> AdminResponse
 
     struct Route: Sendable {
-        var method: String
+        var method: HTTPMethod
         var path: String
         var isPrefix: Bool
         var handler: Handler
@@ -57,22 +58,22 @@ public struct AdminRoutes: Sendable {
 
     public init() {}
 
-    public mutating func add(_ method: String, _ path: String, _ handler: @escaping Handler) {
+    public mutating func add(_ method: HTTPMethod, _ path: String, _ handler: @escaping Handler) {
         routes.append(Route(method: method, path: path, isPrefix: false, handler: handler))
     }
 
     /// Every path starting with `prefix` (for example `/v1/keys/symmetric/`), the handler parsing the rest.
-    public mutating func add(_ method: String, prefix: String, _ handler: @escaping Handler) {
+    public mutating func add(_ method: HTTPMethod, prefix: String, _ handler: @escaping Handler) {
         routes.append(Route(method: method, path: prefix, isPrefix: true, handler: handler))
     }
 
     public func respond(to request: AdminRequest) async -> AdminResponse {
         let matching = routes.filter { $0.matches(request.path) }
-        guard !matching.isEmpty else { return .error(404, "not_found", "no such path: \(request.path)") }
-        let method = request.method == "HEAD" ? "GET" : request.method
+        guard !matching.isEmpty else { return .error(.notFound, "not_found", "no such path: \(request.path)") }
+        let method: HTTPMethod = request.method == .HEAD ? .GET : request.method
         guard let route = matching.first(where: { $0.method == method }) else {
-            let allowed = Set(matching.map(\.method)).sorted().joined(separator: ", ")
-            return .error(405, "method_not_allowed", "\(request.path) takes \(allowed)")
+            let allowed = Set(matching.map(\.method.rawValue)).sorted().joined(separator: ", ")
+            return .error(.methodNotAllowed, "method_not_allowed", "\(request.path) takes \(allowed)")
         }
         return await route.handler(request)
     }

@@ -124,7 +124,7 @@ public final class AdminServer: Service, Sendable {
                             continue
                         }
                         // Answered at once: no need to read the rest of an oversized body.
-                        response = .error(413, "too_large", "request bodies are limited to \(Self.maximumBody) bytes")
+                        response = .error(.payloadTooLarge, "too_large", "request bodies are limited to \(Self.maximumBody) bytes")
                     case .end:
                         guard let head else { return }
                         let target = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
@@ -132,14 +132,14 @@ public final class AdminServer: Service, Sendable {
                         let query = target.count > 1 ? String(target[1]) : ""
                         let peer = try? await channel.nioSSL_peerCertificate().get()
                         let client = peer.flatMap { $0 }.flatMap(Self.subject(of:))
-                        response = await routes.respond(to: AdminRequest(method: head.method.rawValue, path: path, query: query, body: body, client: client))
+                        response = await routes.respond(to: AdminRequest(method: head.method, path: path, query: query, body: body, client: client))
                         // Bounded label values: the known methods, "other" for the rest.
                         let method = ["GET", "HEAD", "PUT", "POST", "DELETE"].contains(head.method.rawValue) ? head.method.rawValue : "other"
-                        Counter(label: "fleetnode_admin_requests_total", dimensions: [("method", method), ("status", "\(response.status)")])
+                        Counter(label: "fleetnode_admin_requests_total", dimensions: [("method", method), ("status", "\(response.status.code)")])
                             .increment()
                         if head.method != .GET && head.method != .HEAD {
                             logger.notice("admin API write", metadata: [
-                                "method": "\(head.method.rawValue)", "path": "\(path)", "status": "\(response.status)",
+                                "method": "\(head.method.rawValue)", "path": "\(path)", "status": "\(response.status.code)",
                                 "client": "\(client ?? "?")",
                             ])
                         }
@@ -150,7 +150,7 @@ public final class AdminServer: Service, Sendable {
                     headers.add(name: "Content-Length", value: "\(response.body.count)")
                     headers.add(name: "Connection", value: "close")
                     try await outbound.write(.head(HTTPResponseHead(
-                        version: head.version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)))
+                        version: head.version, status: response.status, headers: headers)))
                     if head.method != .HEAD {
                         try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: response.body))))
                     }

@@ -9,55 +9,55 @@ extension NodeDaemon {
     func adminRoutes() -> AdminRoutes {
         var routes = AdminRoutes()
         let writes = SerialWrites()
-        routes.add("GET", AdminPath.tracking) { [self] _ in .ok(AdminTracking(status: status())) }
-        routes.add("GET", AdminPath.sources) { [self] _ in .ok(AdminSources(status: status())) }
-        routes.add("GET", AdminPath.sourceStats) { [self] _ in .ok(AdminSources(status: status())) }
-        routes.add("GET", AdminPath.serverStats) { [self] _ in .ok(AdminServerStats(status: status(), adminRefusedHandshakes: adminServer?.handshakeFailures)) }
-        routes.add("GET", AdminPath.clients) { [self] _ in .ok(AdminClients(status: status())) }
-        routes.add("GET", AdminPath.gps) { [self] _ in .ok(AdminGPS(status: status())) }
-        routes.add("GET", AdminPath.health) { [self] _ in .ok(AdminHealth(status: status(), now: Self.unixNow)) }
-        routes.add("GET", AdminPath.keys) { [self] (_: AdminRequest) async -> AdminResponse in .ok(adminKeys()) }
-        routes.add("GET", AdminPath.history) { [self] (request: AdminRequest) async -> AdminResponse in
+        routes.add(.GET, AdminPath.tracking) { [self] _ in .ok(AdminTracking(status: status())) }
+        routes.add(.GET, AdminPath.sources) { [self] _ in .ok(AdminSources(status: status())) }
+        routes.add(.GET, AdminPath.sourceStats) { [self] _ in .ok(AdminSources(status: status())) }
+        routes.add(.GET, AdminPath.serverStats) { [self] _ in .ok(AdminServerStats(status: status(), adminRefusedHandshakes: adminServer?.handshakeFailures)) }
+        routes.add(.GET, AdminPath.clients) { [self] _ in .ok(AdminClients(status: status())) }
+        routes.add(.GET, AdminPath.gps) { [self] _ in .ok(AdminGPS(status: status())) }
+        routes.add(.GET, AdminPath.health) { [self] _ in .ok(AdminHealth(status: status(), now: Self.unixNow)) }
+        routes.add(.GET, AdminPath.keys) { [self] (_: AdminRequest) async -> AdminResponse in .ok(adminKeys()) }
+        routes.add(.GET, AdminPath.history) { [self] (request: AdminRequest) async -> AdminResponse in
             history(request)
         }
-        routes.add("GET", AdminPath.certificates) { [self] (_: AdminRequest) async -> AdminResponse in .ok(adminCertificates()) }
-        routes.add("GET", AdminPath.overview) { [self] (_: AdminRequest) async -> AdminResponse in
+        routes.add(.GET, AdminPath.certificates) { [self] (_: AdminRequest) async -> AdminResponse in .ok(adminCertificates()) }
+        routes.add(.GET, AdminPath.overview) { [self] (_: AdminRequest) async -> AdminResponse in
             let status = status()
             return .ok(AdminOverview(
                 health: AdminHealth(status: status, now: Self.unixNow), tracking: AdminTracking(status: status), sources: AdminSources(status: status),
                 keys: adminKeys(), certificates: adminCertificates()))
         }
 
-        routes.add("PUT", AdminPath.ntsCertificate) { [self] (request: AdminRequest) async -> AdminResponse in
+        routes.add(.PUT, AdminPath.ntsCertificate) { [self] (request: AdminRequest) async -> AdminResponse in
             await AdminResponse.parse(CertificateInstallRequest.self, request) { (body) async -> AdminResponse in
                 guard let nts else { return Self.noNTS }
                 return writes.run { Self.installResponse { () throws(CertificateInstallError) in try nts.installCertificate(body, now: Date()) } }
             }
         }
-        routes.add("POST", AdminPath.cookieKeyStage) { [self] (request: AdminRequest) async -> AdminResponse in
+        routes.add(.POST, AdminPath.cookieKeyStage) { [self] (request: AdminRequest) async -> AdminResponse in
             await AdminResponse.parse(CookieKeyStageRequest.self, request) { (body) async -> AdminResponse in
                 guard let nts else { return Self.noNTS }
                 return writes.run { Self.cookieResponse { () throws(CookieKeyChangeError) in try nts.stageCookieKey(body, now: Self.unixNow) } }
             }
         }
-        routes.add("POST", AdminPath.cookieKeyActivate) { [self] (request: AdminRequest) async -> AdminResponse in
+        routes.add(.POST, AdminPath.cookieKeyActivate) { [self] (request: AdminRequest) async -> AdminResponse in
             await AdminResponse.parse(CookieKeyRequest.self, request) { (body) async -> AdminResponse in
                 guard let nts else { return Self.noNTS }
                 return writes.run { Self.cookieResponse { () throws(CookieKeyChangeError) in try nts.activateCookieKey(id: body.id, now: Self.unixNow) } }
             }
         }
-        routes.add("POST", AdminPath.cookieKeyRetire) { [self] (request: AdminRequest) async -> AdminResponse in
+        routes.add(.POST, AdminPath.cookieKeyRetire) { [self] (request: AdminRequest) async -> AdminResponse in
             await AdminResponse.parse(CookieKeyRequest.self, request) { (body) async -> AdminResponse in
                 guard let nts else { return Self.noNTS }
                 return writes.run { Self.cookieResponse { () throws(CookieKeyChangeError) in try nts.retireCookieKey(id: body.id, now: Self.unixNow) } }
             }
         }
-        routes.add("POST", AdminPath.configReload) { [self] (_: AdminRequest) async -> AdminResponse in
+        routes.add(.POST, AdminPath.configReload) { [self] (_: AdminRequest) async -> AdminResponse in
             writes.run {
                 do {
                     return .ok(ConfigReloadResult(reloads: try reload()))
                 } catch {
-                    return .error(422, "invalid_configuration", "\(error)")
+                    return .error(.unprocessableEntity, "invalid_configuration", "\(error)")
                 }
             }
         }
@@ -66,7 +66,7 @@ extension NodeDaemon {
             (AdminPath.symmetricKeyRetire, { .retire($0) }),
         ]
         for (path, operation) in symmetricOperations {
-            routes.add("POST", path) { [self] (request: AdminRequest) async -> AdminResponse in
+            routes.add(.POST, path) { [self] (request: AdminRequest) async -> AdminResponse in
                 await AdminResponse.parse(SymmetricKeyChangeRequest.self, request) { (body) async -> AdminResponse in
                     writes.run { symmetricKeyResponse(operation(body.id), body) }
                 }
@@ -84,18 +84,18 @@ extension NodeDaemon {
             break
         case (let type?, let hex?):
             guard let parsedType = SymmetricKeyType(rawValue: type) else {
-                return .error(400, "bad_request", "type \"\(type)\" is not one of \(SymmetricKeyType.allCases.map(\.rawValue).joined(separator: ", "))")
+                return .error(.badRequest, "bad_request", "type \"\(type)\" is not one of \(SymmetricKeyType.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             guard let secret = HexText.decode(hex), !secret.isEmpty else {
-                return .error(400, "bad_request", "hex: not an even number of hexadecimal digits")
+                return .error(.badRequest, "bad_request", "hex: not an even number of hexadecimal digits")
             }
             do {
                 newKey = try SymmetricKey(id: body.id, type: parsedType, secret: secret)
             } catch {
-                return .error(400, "bad_request", "\(error.message)")
+                return .error(.badRequest, "bad_request", "\(error.message)")
             }
         default:
-            return .error(400, "bad_request", "type and hex come together (or neither, for a key of the key file)")
+            return .error(.badRequest, "bad_request", "type and hex come together (or neither, for a key of the key file)")
         }
         do {
             let changed = try changeSiblingKeys(operation, siblings: body.siblings, newKey: newKey)
@@ -104,10 +104,10 @@ extension NodeDaemon {
             return .ok(SymmetricKeyChangeResult(changed: changed, siblings: named))
         } catch {
             switch error {
-            case .unknownSibling, .keyNotInKeyFile: return .error(404, "not_found", error.description)
-            case .noSiblings, .retiringSendKey, .keyConflict: return .error(409, "conflict", error.description)
-            case .invalidKey: return .error(400, "bad_request", error.description)
-            case .notPersisted: return .error(500, "storage", error.description)
+            case .unknownSibling, .keyNotInKeyFile: return .error(.notFound, "not_found", error.description)
+            case .noSiblings, .retiringSendKey, .keyConflict: return .error(.conflict, "conflict", error.description)
+            case .invalidKey: return .error(.badRequest, "bad_request", error.description)
+            case .notPersisted: return .error(.internalServerError, "storage", error.description)
             }
         }
     }
@@ -129,13 +129,13 @@ extension NodeDaemon {
 
     static var unixNow: Int64 { Int64(Date().timeIntervalSince1970) }
 
-    static let noNTS = AdminResponse.error(409, "conflict", "this node has no [nts] table")
+    static let noNTS = AdminResponse.error(.conflict, "conflict", "this node has no [nts] table")
 
     static func installResponse(_ body: () throws(CertificateInstallError) -> CertificateInstallResult) -> AdminResponse {
         do {
             return .ok(try body())
         } catch {
-            return error.storage ? .error(500, "storage", error.description) : .error(422, "invalid_certificate", error.description)
+            return error.storage ? .error(.internalServerError, "storage", error.description) : .error(.unprocessableEntity, "invalid_certificate", error.description)
         }
     }
 
@@ -144,10 +144,10 @@ extension NodeDaemon {
             return .ok(try body())
         } catch {
             switch error.kind {
-            case .invalid: return .error(400, "bad_request", error.message)
-            case .conflict: return .error(409, "conflict", error.message)
-            case .notFound: return .error(404, "not_found", error.message)
-            case .storage: return .error(500, "storage", error.message)
+            case .invalid: return .error(.badRequest, "bad_request", error.message)
+            case .conflict: return .error(.conflict, "conflict", error.message)
+            case .notFound: return .error(.notFound, "not_found", error.message)
+            case .storage: return .error(.internalServerError, "storage", error.message)
             }
         }
     }
@@ -176,10 +176,10 @@ extension NodeDaemon {
         do {
             query = try AdminHistory.Query(parsing: request.query, now: Date().timeIntervalSince1970)
         } catch {
-            return .error(400, "bad_request", error.description)
+            return .error(.badRequest, "bad_request", error.description)
         }
         guard let store = recorder?.store else {
-            return .error(404, "no_history", "this node keeps no history: configure [state] database")
+            return .error(.notFound, "no_history", "this node keeps no history: configure [state] database")
         }
         do {
             let rows = try store.clockUpdates(since: query.since, limit: 1_000_000).filter { $0.utc <= query.until }
@@ -190,7 +190,7 @@ extension NodeDaemon {
             }
             return .ok(AdminHistory(since: query.since, until: query.until, stored: rows.count, points: points))
         } catch {
-            return .error(500, "store_failed", "the state database could not be read: \(error)")
+            return .error(.internalServerError, "store_failed", "the state database could not be read: \(error)")
         }
     }
 }
