@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "Certificates",
             dependencies: [
-                "NodeModels", "FleetCrypto",
+                "NodeModels", "FleetCrypto", "NTPCore",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ]

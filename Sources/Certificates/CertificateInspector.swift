@@ -1,6 +1,7 @@
 import NodeModels
 import FleetCrypto
 import Foundation
+import NTPCore
 import SwiftASN1
 import X509
 
@@ -85,7 +86,7 @@ public enum CertificateInspector {
         return names.compactMap { name -> String? in
             switch name {
             case .dnsName(let dns): return "DNS:\(dns.lowercased())"
-            case .ipAddress(let octets): return ipText(Array(octets.bytes)).map { "IP:\($0)" }
+            case .ipAddress(let octets): return IPAddress(bytes: octets.bytes).map { "IP:\($0)" }
             default: return nil
             }
         }
@@ -95,10 +96,7 @@ public enum CertificateInspector {
     public static func sanEntry(for name: String) -> String {
         if name.hasPrefix("DNS:") { return "DNS:" + name.dropFirst(4).lowercased() }
         if name.hasPrefix("IP:") { return sanEntry(for: String(name.dropFirst(3))) }
-        var v4 = in_addr()
-        if inet_pton(AF_INET, name, &v4) == 1 { return "IP:" + (ipText(withUnsafeBytes(of: v4) { Array($0) }) ?? name) }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, name, &v6) == 1 { return "IP:" + (ipText(withUnsafeBytes(of: v6) { Array($0) }) ?? name) }
+        if let address = IPAddress(name) { return "IP:\(address)" }
         return "DNS:" + name.lowercased()
     }
 
@@ -109,17 +107,5 @@ public enum CertificateInspector {
         let labels = required.dropFirst(4).split(separator: ".", maxSplits: 1)
         guard labels.count == 2 else { return false }
         return entries.contains("DNS:*.\(labels[1])")
-    }
-
-    public static func ipText(_ bytes: [UInt8]) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-        let family: Int32
-        switch bytes.count {
-        case 4: family = AF_INET
-        case 16: family = AF_INET6
-        default: return nil
-        }
-        let ok = bytes.withUnsafeBytes { raw in inet_ntop(family, raw.baseAddress, &buffer, socklen_t(buffer.count)) } != nil
-        return ok ? String(nulTerminated: buffer) : nil
     }
 }

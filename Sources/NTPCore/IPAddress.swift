@@ -379,3 +379,21 @@ extension IPAddress {
         }
     }
 }
+
+extension IPAddress {
+    /// The address in network byte order: 4 bytes for IPv4, 16 for IPv6 (as an X.509 iPAddress SAN holds
+    /// it, RFC 5280 §4.2.1.6); nil for any other length.
+    public init?(bytes: some Collection<UInt8>) {
+        let bytes = Array(bytes)
+        switch bytes.count {
+        case 4:
+            self = .v4(bytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        case 16:
+            let high = bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let low = bytes[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            self = .v6(high: high, low: low)
+        default:
+            return nil
+        }
+    }
+}
