@@ -6,7 +6,8 @@
 //   NTPCore     sans-I/O protocol core: wire formats, server rules, access lists, rate limiting, exchange arithmetic
 //   TimeCore    sans-I/O timekeeping: sample filters, selection, discipline, holdover, leap seconds
 //   CFleetShim  the Linux calls Swift cannot import (recvmmsg/sendmmsg, SO_TIMESTAMPING, CMSG_*, clock_adjtime)
-//   COpenSSL    OpenSSL 3 (libssl-dev), for NTS-KE
+//   COpenSSL    OpenSSL 3 (libssl-dev), for NTS-KE, digests and the CSPRNG
+//   CNettle     GNU Nettle (nettle-dev), for AES-SIV-CMAC and AES-CMAC (through CFleetCrypto)
 //   CGPS        gpsd's libgps (libgps-dev)
 //   CRefclock   the C side of reference clocks (libgps reads, NTP SHM, PPS ioctls)
 //   Refclock    reference clocks' I/O edges: gpsd client, SHM reader, PPS device
@@ -52,8 +53,14 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "CFleetTLS", dependencies: ["COpenSSL"]),
-        // Crypto behind one header: AES-SIV (RFC 5297) and AES-CMAC (RFC 4493) over OpenSSL's libcrypto.
-        .target(name: "CFleetCrypto", dependencies: ["COpenSSL"]),
+        .systemLibrary(
+            name: "CNettle",
+            pkgConfig: "nettle",
+            providers: [.apt(["nettle-dev"])]
+        ),
+        // Crypto behind one header (cfc_*): AES-SIV-CMAC (RFC 5297) and AES-CMAC (RFC 4493) as thin wrappers over
+        // Nettle; the CSPRNG, constant-time compare and message digests over OpenSSL's libcrypto.
+        .target(name: "CFleetCrypto", dependencies: ["COpenSSL", "CNettle"]),
         .systemLibrary(
             name: "CGPS",
             pkgConfig: "libgps",
@@ -224,7 +231,9 @@ let package = Package(
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "NodeModels", "NTPCore", "TimeCore", "ConfigFile"]),
         .testTarget(name: "AdminTests", dependencies: ["Admin", "NodeModels", "TimeCore", "NTPCore"]),
         .testTarget(name: "NTSKETests", dependencies: ["NTSKE"]),
-        .testTarget(name: "FleetCryptoTests", dependencies: ["FleetCrypto", "NTPCore"]),
+        // TEST ONLY: OpenSSL's own AES-SIV and CMAC, the independent implementation FleetCrypto is cross-checked against.
+        .target(name: "CCryptoReference", dependencies: ["COpenSSL"], path: "Tests/CCryptoReference"),
+        .testTarget(name: "FleetCryptoTests", dependencies: ["FleetCrypto", "NTPCore", "CCryptoReference"]),
         .testTarget(
             name: "NodeTests",
             dependencies: [

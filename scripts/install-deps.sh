@@ -6,7 +6,7 @@
 # there), so no system time daemon is started and this machine's clock is never touched.
 set -euo pipefail
 
-packages=(pkg-config openssl libssl-dev libgps-dev libsqlite3-dev iproute2 chrony ntpsec-ntpdig gpsd gpsd-clients python3-prometheus-client chromium python3-pil)
+packages=(pkg-config openssl libssl-dev nettle-dev libgps-dev libsqlite3-dev iproute2 chrony ntpsec-ntpdig gpsd gpsd-clients python3-prometheus-client chromium python3-pil)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

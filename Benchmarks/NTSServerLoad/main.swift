@@ -159,7 +159,7 @@ struct KEResult {
 }
 
 let keRequest: [UInt8] = [NTSKERecord.nextProtocol([0]), .aeadAlgorithms([AEADAlgorithm.aesSIVCMAC256]), .endOfMessage()].encoded()
-let ciphers = OpenSSLCipherFactory()
+let ciphers = NettleCipherFactory()
 
 struct LightClientError: Error, CustomStringConvertible {
     var description: String

@@ -11,7 +11,7 @@ public enum NTSQuery {
     ) async throws -> NTSTimeClient.Result {
         let trust = try TLSContext.client(trustedCertificates: trustedCertificates, alpn: NTSKEServer.alpn)
         let client = NTSTimeClient(configuration: .init(
-            host: host, kePort: kePort, serverName: serverName, trust: trust, ciphers: OpenSSLCipherFactory(),
+            host: host, kePort: kePort, serverName: serverName, trust: trust, ciphers: NettleCipherFactory(),
             timeoutMilliseconds: timeoutMilliseconds))
         return try await client.query()
     }

@@ -146,7 +146,7 @@ struct NodeProbe: Sendable {
     /// nil for a node without NTS in the inventory.
     private func nts() async -> Result<(NTSProbe, [CookieCheck]), ProbeFailure>? {
         guard let ke = node.ntsKE else { return nil }
-        let ciphers = OpenSSLCipherFactory()
+        let ciphers = NettleCipherFactory()
         let established: NTSKEClientResult
         do {
             established = try await NTSKEClient.establish(

@@ -1,4 +1,4 @@
-// OpenSSL 3 (Debian's libssl-dev) for NTS-KE: TLS 1.3, the keying-material exporter, AES-SIV and CMAC.
+// OpenSSL 3 (Debian's libssl-dev): TLS 1.3 and the keying-material exporter for NTS-KE, message digests, the CSPRNG.
 #ifndef COPENSSL_SHIM_H
 #define COPENSSL_SHIM_H
 #include <openssl/ssl.h>

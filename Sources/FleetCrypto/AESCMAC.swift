@@ -2,10 +2,10 @@ import CFleetCrypto
 
 /// AES-CMAC (RFC 4493 with an AES-128 key; NIST SP 800-38B with AES-192/256 keys): the 16-byte MAC of
 /// RFC 8573 NTP symmetric keys ("AES128" in chrony and ntpd key files; chrony's "AES256" type is the
-/// same construction with AES-256).
+/// same construction with AES-256). Computed by GNU Nettle's cmac128 (through CFleetCrypto), as chrony does.
 ///
-/// Immutable and safe to share between threads: each thread computes with its own keyed OpenSSL AES-CBC
-/// context (kept in a per-thread cache in CFleetCrypto).
+/// Immutable and safe to share between threads: the keyed Nettle context is only read, each call keeps its
+/// running CMAC state on its own stack.
 public struct AESCMAC: Sendable {
     /// The tag length in bytes.
     public static let tagLength = 16
@@ -17,7 +17,7 @@ public struct AESCMAC: Sendable {
         guard [16, 24, 32].contains(key.count) else { throw .invalidKeyLength(key.count) }
         var error = [CChar](repeating: 0, count: 256)
         let made = key.withUnsafeBufferPointer { cfc_cmac_new($0.baseAddress, $0.count, &error, error.count) }
-        guard let made else { throw .openSSL(errorText(error)) }
+        guard let made else { throw .keyRefused(errorText(error)) }
         self.key = CMACKey(made)
     }
 
@@ -28,46 +28,19 @@ public struct AESCMAC: Sendable {
 
     /// The 16-byte tag of the bytes in `message` (e.g. the start of a received packet, without a copy).
     public func mac(_ message: UnsafeRawBufferPointer) -> [UInt8] {
-        mac(message, path: .automatic)
-    }
-
-    // MARK: Internals (also the tests' window on the two implementations)
-
-    /// Which implementation computes the tag: `.automatic` is what the public API uses (by hand).
-    enum Path {
-        /// `byHandEVP`: the by-hand CMAC with every AES block through EVP (CPUs without AES instructions).
-        case automatic, evpMAC, byHand, byHandEVP
-
-        var raw: Int32 {
-            switch self {
-            case .automatic: Int32(CFC_CMAC_AUTO.rawValue)
-            case .evpMAC: Int32(CFC_CMAC_EVP_MAC.rawValue)
-            case .byHand: Int32(CFC_CMAC_BY_HAND.rawValue)
-            case .byHandEVP: Int32(CFC_CMAC_BY_HAND_EVP.rawValue)
-            }
-        }
-    }
-
-    /// The tag of `message` computed along `path`.
-    func mac(_ message: [UInt8], path: Path) -> [UInt8] {
-        message.withUnsafeBytes { mac($0, path: path) }
-    }
-
-    func mac(_ message: UnsafeRawBufferPointer, path: Path) -> [UInt8] {
         withExtendedLifetime(key) {
             [UInt8](unsafeUninitializedCapacity: Self.tagLength) { tag, initialized in
-                let result = cfc_cmac_compute_path(key.pointer, path.raw, message.baseAddress, message.count, tag.baseAddress)
-                guard result == 1 else {
-                    fatalError("AES-CMAC failed inside OpenSSL: \(takeOpenSSLError())")
-                }
+                // Fails only for a missing buffer, which cannot happen here.
+                let result = cfc_cmac_compute(key.pointer, message.baseAddress, message.count, tag.baseAddress)
+                precondition(result == 1, "AES-CMAC refused its arguments")
                 initialized = Self.tagLength
             }
         }
     }
 }
 
-/// Owns a cfc_cmac. The C object is immutable after creation and its functions only read it (the mutable
-/// OpenSSL contexts live in per-thread caches), so sharing it across threads is safe (hence @unchecked).
+/// Owns a cfc_cmac. The C object is immutable after creation and its functions only read it, so sharing it
+/// across threads is safe (hence @unchecked).
 final class CMACKey: @unchecked Sendable {
     let pointer: OpaquePointer
     init(_ pointer: OpaquePointer) { self.pointer = pointer }

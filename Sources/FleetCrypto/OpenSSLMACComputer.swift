@@ -1,14 +1,15 @@
 import CFleetCrypto
 import NTPCore
 
-/// The MACs of symmetric NTP keys through OpenSSL's libcrypto: digest(key || message) for MD5 and the
-/// SHA types (RFC 5905 §7.5 and Appendix A.2; the same bytes chrony and ntpd compute) and AES-CMAC
-/// (RFC 4493 / RFC 8573) for AES128 and AES256. Stateless, so it can be shared by every receive loop.
+/// The MACs of symmetric NTP keys: digest(key || message) for MD5 and the SHA types through OpenSSL's
+/// libcrypto (RFC 5905 §7.5 and Appendix A.2; the same bytes chrony and ntpd compute), and AES-CMAC
+/// (RFC 4493 / RFC 8573) for AES128 and AES256 through `AESCMAC` (Nettle). Stateless, so it can be shared by
+/// every receive loop.
 public struct OpenSSLMACComputer: MACComputer {
     public init() {}
 
     /// The full, untruncated MAC (`key.type.fullMACLength` bytes). Traps only when OpenSSL lacks the
-    /// algorithm or fails inside (a broken installation; `isSupported` checks ahead, e.g. when loading
+    /// digest or fails inside (a broken installation; `isSupported` checks ahead, e.g. when loading
     /// configuration).
     public func mac(_ key: SymmetricKey, _ message: UnsafeRawBufferPointer) -> [UInt8] {
         if key.type.isCMAC {
@@ -27,17 +28,11 @@ public struct OpenSSLMACComputer: MACComputer {
         return digest
     }
 
-    /// Whether the linked OpenSSL computes `type` (MD5 may be missing from a FIPS-only provider set).
+    /// Whether `type` can be computed: the linked OpenSSL's digests (MD5 may be missing from a FIPS-only
+    /// provider set); AES-CMAC (Nettle) always can.
     public static func isSupported(_ type: SymmetricKeyType) -> Bool {
         if type.isCMAC {
-            let key = [UInt8](repeating: 0, count: type.requiredKeyLength ?? 16)
-            var error = [CChar](repeating: 0, count: 256)
-            guard let cmac = key.withUnsafeBufferPointer({ cfc_cmac_new($0.baseAddress, $0.count, &error, error.count) }) else {
-                return false
-            }
-            defer { cfc_cmac_free(cmac) }
-            var tag = [UInt8](repeating: 0, count: AESCMAC.tagLength)
-            return cfc_cmac_compute(cmac, nil, 0, &tag) == 1
+            return (try? AESCMAC(key: [UInt8](repeating: 0, count: type.requiredKeyLength ?? 16))) != nil
         }
         guard let key = try? SymmetricKey(id: 1, type: type, secret: [0]) else { return false }
         return digest(key, UnsafeRawBufferPointer(start: nil, count: 0)) != nil

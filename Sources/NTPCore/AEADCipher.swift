@@ -1,6 +1,6 @@
 /// An RFC 5116 AEAD as NTS uses it (RFC 8915 §5.6): the NTS authenticator of every NTS-protected packet and
 /// the server's cookies are sealed with one. The protocol core does its NTS logic against this interface and
-/// the node passes the OpenSSL implementation (FleetCrypto), as ntpd-rs's core takes a `Cipher`; tests and
+/// the node passes the Nettle implementation (FleetCrypto), as ntpd-rs's core takes a `Cipher`; tests and
 /// fuzzing can pass the same real one.
 public protocol AEADCipher: Sendable {
     /// The IANA AEAD algorithm id (RFC 5116 §6; 15 = AEAD_AES_SIV_CMAC_256, the one NTS requires).
@@ -12,7 +12,7 @@ public protocol AEADCipher: Sendable {
     func open(nonce: [UInt8], associatedData: [UInt8], sealed: [UInt8]) -> [UInt8]?
     /// `seal` into the caller's buffer, for the packet path (no allocation in the AES-SIV implementation):
     /// writes the sealed bytes at the start of `output` and returns their count, or nil when `output` is too
-    /// small. `plaintext` may lie at `output.baseAddress + 16` (sealing in place, as the server does).
+    /// small or the cipher refuses the input (AES-SIV: an empty nonce). `plaintext` may lie at `output.baseAddress + 16` (sealing in place, as the server does).
     func seal(
         nonce: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer,
         into output: UnsafeMutableRawBufferPointer
@@ -71,7 +71,7 @@ public protocol AEADCipherFactory: Sendable {
 }
 
 extension AEADCipherFactory {
-    /// Through a cipher object; OpenSSLCipherFactory has a one-shot path.
+    /// Through a cipher object; NettleCipherFactory has a one-shot path.
     public func seal(
         algorithm: UInt16, key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
         associatedData: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer

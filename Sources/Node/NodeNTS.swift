@@ -20,7 +20,7 @@ final class NodeNTS: Sendable {
     private let eventLoops: MultiThreadedEventLoopGroup
     let certificates: CertificateWatcher
     let ntpServer: NTPServer
-    let ciphers = OpenSSLCipherFactory()
+    let ciphers = NettleCipherFactory()
     let logger: Logger
     /// The NTS-KE policy as configured; steering replaces its server and port.
     private let basePolicy: NTSKEServerPolicy
@@ -69,7 +69,7 @@ final class NodeNTS: Sendable {
             certificate: configuration.certificate, privateKey: configuration.privateKey, server: keyEstablishment, logger: logger)
     }
 
-    private static func responder(policy: NTSKEServerPolicy, ciphers: OpenSSLCipherFactory, ntpServer: NTPServer) -> NTSKEResponder {
+    private static func responder(policy: NTSKEServerPolicy, ciphers: NettleCipherFactory, ntpServer: NTPServer) -> NTSKEResponder {
         NTSKEResponder(policy: policy, ciphers: ciphers) { [ntpServer] sessionKeys, count in
             // The NTP server's NTS configuration holds the current master key's cipher, made once per key.
             guard let configuration = ntpServer.ntsConfiguration else { return [] }

@@ -81,6 +81,7 @@ struct Version: ParsableCommand {
         let libraries = LibraryVersions.current()
         print("fleetnode \(ProductVersion.current)")
         print("  TLS:     \(libraries.openSSL)")
+        print("  AES:     \(libraries.crypto)")
         print("  gpsd:    libgps API \(libraries.gpsdAPI)")
         print("  SQLite:  \(libraries.sqlite)")
     }

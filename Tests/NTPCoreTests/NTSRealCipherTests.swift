@@ -1,4 +1,4 @@
-// The NTS scenarios of NTSTests with OpenSSL's AES-SIV (FleetCrypto) instead of the test-only ToyCipher.
+// The NTS scenarios of NTSTests with the real AES-SIV (FleetCrypto, on Nettle) instead of the test-only ToyCipher.
 // Needs "FleetCrypto" among the dependencies of this test target (Package.swift); without it the
 // file compiles to nothing (canImport(CFleetCrypto) is false for targets that do not depend on it).
 #if canImport(FleetCrypto) && canImport(CFleetCrypto)
@@ -7,7 +7,7 @@ import NTPCore
 import XCTest
 
 final class NTSRealCipherTests: XCTestCase {
-    let ciphers: any AEADCipherFactory = OpenSSLCipherFactory()
+    let ciphers: any AEADCipherFactory = NettleCipherFactory()
 
     func testFullExchangeWithAESSIV() throws {
         try NTSScenarios.fullExchange(ciphers: ciphers)

@@ -2,7 +2,7 @@ import NTPCore
 import XCTest
 
 /// The NTS scenarios, parameterised by the AEAD implementation so NTSRealCipherTests can run the same
-/// ones with OpenSSL's AES-SIV.
+/// ones with the real AES-SIV (FleetCrypto).
 struct NTSFixture {
     let ciphers: any AEADCipherFactory
     var random = SeededRandom(seed: 0x5EED)

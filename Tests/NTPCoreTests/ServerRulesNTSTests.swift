@@ -4,7 +4,7 @@ import XCTest
 
 /// NTS-protected requests through the server rules (RFC 8915 §5.7), with the real AES-SIV.
 final class ServerRulesNTSTests: XCTestCase {
-    let ciphers = OpenSSLCipherFactory()
+    let ciphers = NettleCipherFactory()
     var random = SeededRandom(seed: 99)
     let state = ServerState.local(stratum: 1, precision: -20, referenceTime: NTPTimestamp(seconds: 3_900_000_000, fraction: 0))
     let receivedAt = NTPTimestamp(seconds: 3_900_000_001, fraction: 0)

@@ -1,7 +1,7 @@
 import NTPCore
 
 /// TEST ONLY, NOT CRYPTOGRAPHY: a stand-in AEAD with the shape of AES-SIV (16-byte tag in front, then the
-/// ciphertext, same length as the plaintext) so the NTS logic can be tested without OpenSSL. The tag is a
+/// ciphertext, same length as the plaintext) so the NTS logic can be tested without real cryptography. The tag is a
 /// keyed checksum over nonce, associated data and plaintext (so any tampering is detected), the
 /// "encryption" a keyed XOR stream seeded by the tag. Trivially breakable; never ship it.
 struct ToyCipher: AEADCipher {

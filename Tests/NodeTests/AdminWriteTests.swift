@@ -108,7 +108,7 @@ final class AdminWriteTests: XCTestCase {
             let deadline = ContinuousClock.now + .seconds(3)
             while ContinuousClock.now < deadline {
                 do {
-                    _ = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory())
+                    _ = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: NettleCipherFactory())
                     sessions += 1
                 } catch {
                     failures.append("\(error)")
@@ -136,11 +136,11 @@ final class AdminWriteTests: XCTestCase {
         // A client trusting only the new CA now gets in; one trusting only the old CA does not.
         _ = try await NTSKEClient.establish(
             host: "127.0.0.1", port: port, trust: TLSContext.client(trustedCertificates: secondCA.certificate, alpn: NTSKEServer.alpn),
-            ciphers: OpenSSLCipherFactory())
+            ciphers: NettleCipherFactory())
         do {
             _ = try await NTSKEClient.establish(
                 host: "127.0.0.1", port: port, trust: TLSContext.client(trustedCertificates: firstCA.certificate, alpn: NTSKEServer.alpn),
-                ciphers: OpenSSLCipherFactory())
+                ciphers: NettleCipherFactory())
             XCTFail("the old certificate is still served")
         } catch {}
 
@@ -205,9 +205,9 @@ final class AdminWriteTests: XCTestCase {
         // New cookies are sealed under key 7 (its id leads every cookie) and open on the node.
         let kePort = try await node.ntsKEPort()
         let trust = try TLSContext.client(trustedCertificates: nts.certificate, alpn: NTSKEServer.alpn)
-        let session = try await NTSKEClient.establish(host: "127.0.0.1", port: kePort, trust: trust, ciphers: OpenSSLCipherFactory())
+        let session = try await NTSKEClient.establish(host: "127.0.0.1", port: kePort, trust: trust, ciphers: NettleCipherFactory())
         XCTAssertEqual(session.cookies.first.map { Array($0.prefix(4)) }, [0, 0, 0, 7])
-        let query = NTSTimeClient(configuration: .init(host: "127.0.0.1", kePort: kePort, trust: trust, ciphers: OpenSSLCipherFactory()))
+        let query = NTSTimeClient(configuration: .init(host: "127.0.0.1", kePort: kePort, trust: trust, ciphers: NettleCipherFactory()))
         _ = try await query.query()
 
         let retired = try await admin.send("POST", AdminPath.cookieKeyRetire, body: CookieKeyRequest(id: 1), as: CookieKeyResult.self)
@@ -234,7 +234,7 @@ final class AdminWriteTests: XCTestCase {
         let keyFile = try read(directory.appendingPathComponent("keys/cookie-keys").path)
         XCTAssertTrue(keyFile.contains(material), "the site's key material as given")
         let restartedKE = try await node.ntsKEPort()
-        let again = try await NTSKEClient.establish(host: "127.0.0.1", port: restartedKE, trust: trust, ciphers: OpenSSLCipherFactory())
+        let again = try await NTSKEClient.establish(host: "127.0.0.1", port: restartedKE, trust: trust, ciphers: NettleCipherFactory())
         XCTAssertEqual(again.cookies.first.map { Array($0.prefix(4)) }, [0, 0, 0, 7])
     }
 
@@ -256,7 +256,7 @@ final class AdminWriteTests: XCTestCase {
         _ = try await adminB.send("POST", AdminPath.cookieKeyActivate, body: CookieKeyRequest(id: 7), as: CookieKeyResult.self)
 
         let trust = try TLSContext.client(trustedCertificates: nts.certificate, alpn: NTSKEServer.alpn)
-        let viaB = NTSTimeClient(configuration: .init(host: "127.0.0.1", kePort: try await b.ntsKEPort(), trust: trust, ciphers: OpenSSLCipherFactory()))
+        let viaB = NTSTimeClient(configuration: .init(host: "127.0.0.1", kePort: try await b.ntsKEPort(), trust: trust, ciphers: NettleCipherFactory()))
         do {
             _ = try await viaB.query()
             XCTFail("A opened a cookie under a key it does not hold")
@@ -272,7 +272,7 @@ final class AdminWriteTests: XCTestCase {
         status = try await a.status()
         XCTAssertGreaterThanOrEqual(status.ntp.ntsAuthenticated, 1, "A opened B's cookie under the staged key")
         // A still seals under its current key 1 until the key is activated there too.
-        let session = try await NTSKEClient.establish(host: "127.0.0.1", port: try await a.ntsKEPort(), trust: trust, ciphers: OpenSSLCipherFactory())
+        let session = try await NTSKEClient.establish(host: "127.0.0.1", port: try await a.ntsKEPort(), trust: trust, ciphers: NettleCipherFactory())
         XCTAssertEqual(session.cookies.first.map { Array($0.prefix(4)) }, [0, 0, 0, 1])
     }
 

@@ -178,6 +178,7 @@ final class CheckConfigTests: XCTestCase {
         let result = try ExternalTool.run(fleetnode, ["version"])
         XCTAssertEqual(result.status, 0)
         XCTAssertTrue(result.stdout.contains("OpenSSL 3."), result.stdout)
+        XCTAssertTrue(result.stdout.contains("AES:     Nettle 3."), result.stdout)
         XCTAssertTrue(result.stdout.contains("libgps API"), result.stdout)
         XCTAssertTrue(result.stdout.contains("SQLite:  3."), result.stdout)
     }

@@ -76,7 +76,7 @@ final class MetricsTests: XCTestCase {
         defer { _ = node.stop() }
         let kePort = try await node.ntsKEPort()
         let trust = try TLSContext.client(trustedCertificates: certificate.certificate, alpn: NTSKEServer.alpn)
-        let client = NTSTimeClient(configuration: .init(host: "127.0.0.1", kePort: kePort, trust: trust, ciphers: OpenSSLCipherFactory()))
+        let client = NTSTimeClient(configuration: .init(host: "127.0.0.1", kePort: kePort, trust: trust, ciphers: NettleCipherFactory()))
         _ = try await client.query()
         try await waitFor(node) { $0.metricsListener != nil && ($0.nts?.ntske.keysEstablished ?? 0) >= 1 }
         try await Task.sleep(for: .seconds(2.5))  // the control-plane sample runs every 2 s

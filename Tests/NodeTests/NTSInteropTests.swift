@@ -97,7 +97,7 @@ final class NTSInteropTests: XCTestCase {
         let chrony = try ChronyProcess.server(in: directory, port: ntpPort, nts: (certificate, kePort))
         defer { chrony.stop() }
         let trust = try TLSContext.client(trustedCertificates: certificate.certificate, alpn: NTSKEServer.alpn)
-        let client = NTSTimeClient(configuration: .init(host: "127.0.0.1", kePort: kePort, trust: trust, ciphers: OpenSSLCipherFactory()))
+        let client = NTSTimeClient(configuration: .init(host: "127.0.0.1", kePort: kePort, trust: trust, ciphers: NettleCipherFactory()))
 
         var first: NTSTimeClient.Result?
         for _ in 0..<50 {  // until chronyd listens
@@ -136,7 +136,7 @@ final class NTSInteropTests: XCTestCase {
         let keA = try await nodeA.ntsKEPort()
 
         let trust = try TLSContext.client(trustedCertificates: certificate.certificate, alpn: NTSKEServer.alpn)
-        let client = NTSTimeClient(configuration: .init(host: "127.0.0.1", kePort: keA, trust: trust, ciphers: OpenSSLCipherFactory()))
+        let client = NTSTimeClient(configuration: .init(host: "127.0.0.1", kePort: keA, trust: trust, ciphers: NettleCipherFactory()))
         for _ in 0..<3 {
             let result = try await client.query()
             XCTAssertEqual(result.server.port, portB)
@@ -159,7 +159,7 @@ final class NTSInteropTests: XCTestCase {
         let node = try await ntsNode(certificate, keyFile: keyFile)
         let kePort = try await node.ntsKEPort()
         let trust = try TLSContext.client(trustedCertificates: certificate.certificate, alpn: NTSKEServer.alpn)
-        let client = NTSTimeClient(configuration: .init(host: "127.0.0.1", kePort: kePort, trust: trust, ciphers: OpenSSLCipherFactory()))
+        let client = NTSTimeClient(configuration: .init(host: "127.0.0.1", kePort: kePort, trust: trust, ciphers: NettleCipherFactory()))
         _ = try await client.query()
 
         // The fleet tool would distribute a new set; here a new set is written in place and loaded on SIGHUP.

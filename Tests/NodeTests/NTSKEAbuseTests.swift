@@ -114,7 +114,7 @@ final class NTSKEAbuseTests: XCTestCase {
             silent.append(try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: Int(port)).get())
         }
         let start = ContinuousClock.now
-        let result = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory())
+        let result = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: NettleCipherFactory())
         XCTAssertEqual(result.cookies.count, 8)
         XCTAssertEqual(Set(result.cookies).count, 8, "each cookie sealed with its own nonce")
         XCTAssertLessThan(ContinuousClock.now - start, .milliseconds(500), "served at once despite the stalled clients")
@@ -125,7 +125,7 @@ final class NTSKEAbuseTests: XCTestCase {
         silent.append(try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: Int(port)).get())
         try await waitFor(node) { $0.nts?.activeConnections == 4 }
         do {
-            _ = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory(), timeout: .seconds(1))
+            _ = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: NettleCipherFactory(), timeout: .seconds(1))
             XCTFail("a connection over the limit was served")
         } catch {}
 
@@ -137,7 +137,7 @@ final class NTSKEAbuseTests: XCTestCase {
         let status = try await node.status()
         XCTAssertEqual(status.nts?.ntske.timeouts, 4)
         XCTAssertEqual(status.nts?.ntske.refusedOverLimit, 1)
-        _ = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory())
+        _ = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: NettleCipherFactory())
     }
 
     /// Per-client session limit (as chrony's ntsratelimit): a burst of sessions, then refusals at accept.
@@ -148,7 +148,7 @@ final class NTSKEAbuseTests: XCTestCase {
         let trust = try TLSContext.client(trustedCertificates: certificate.certificate, alpn: NTSKEServer.alpn)
         var established = 0
         for _ in 0..<20 {
-            if (try? await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory(), timeout: .seconds(1))) != nil {
+            if (try? await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: NettleCipherFactory(), timeout: .seconds(1))) != nil {
                 established += 1
             }
         }
@@ -194,7 +194,7 @@ final class NTSKEAbuseTests: XCTestCase {
         let deadline = ContinuousClock.now + .seconds(4)
         while ContinuousClock.now < deadline {
             do {
-                let result = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory())
+                let result = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: NettleCipherFactory())
                 XCTAssertEqual(result.cookies.count, 8)
                 sessions += 1
             } catch {
@@ -217,7 +217,7 @@ final class NTSKEAbuseTests: XCTestCase {
         status = try await node.status()
         XCTAssertEqual(status.nts?.certificate?.sha256, newFingerprint)
         XCTAssertTrue(node.log.contains("NTS-KE certificate not loaded"), node.log)
-        _ = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: OpenSSLCipherFactory())
+        _ = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: NettleCipherFactory())
     }
 
     /// A cookie key file readable by others is refused at start with a clear message.

@@ -295,7 +295,7 @@ final class SiblingClusterTests: XCTestCase {
         let trust = try TLSContext.client(trustedCertificates: certificate.certificate, alpn: "ntske/1")
         let client = NTSTimeClient(configuration: .init(
             host: "127.0.0.1", kePort: try await steering.ntsKEPort(), serverName: "localhost", trust: trust,
-            ciphers: OpenSSLCipherFactory()))
+            ciphers: NettleCipherFactory()))
         let result = try await client.query()
         XCTAssertEqual(result.server, SocketEndpoint(host: Self.addresses[1], port: cluster.port))
         XCTAssertEqual(result.measurement.stratum, 1)

@@ -24,7 +24,7 @@ public func fuzzNTP(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
 
     // NTS with a fixed site key, so inputs carrying NTS extension fields reach the NTS checks and sealing.
     let siteKey = CookieKey(id: 1, key: [UInt8](repeating: 0x42, count: 32), createdAt: 0)
-    let nts = try? NTSServerConfiguration(keySet: CookieKeySet(keys: [siteKey]), ciphers: OpenSSLCipherFactory())
+    let nts = try? NTSServerConfiguration(keySet: CookieKeySet(keys: [siteKey]), ciphers: NettleCipherFactory())
     // Symmetric keys with ids 1 and 2, so inputs carrying MACs reach verification (and, rarely, a signed reply).
     let keys = [try? SymmetricKey(id: 1, type: .aes128, secret: [UInt8](repeating: 1, count: 16)),
                 try? SymmetricKey(id: 2, type: .sha256, secret: [2, 2, 2])].compactMap { $0 }

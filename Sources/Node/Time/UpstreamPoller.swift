@@ -28,7 +28,7 @@ struct UpstreamPoller: Sendable {
         if server.nts {
             do {
                 let trust = try TLSContext.client(trustedCertificates: server.ca, alpn: "ntske/1")
-                nts = NTSTimeClient(configuration: .init(host: server.host, kePort: server.kePort, trust: trust, ciphers: OpenSSLCipherFactory()))
+                nts = NTSTimeClient(configuration: .init(host: server.host, kePort: server.kePort, trust: trust, ciphers: NettleCipherFactory()))
             } catch {
                 logger.error("cannot set up NTS for this source", metadata: ["error": "\(error)"])
                 service.note(id, "NTS setup failed: \(error)")

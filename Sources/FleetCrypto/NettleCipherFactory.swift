@@ -1,7 +1,7 @@
 import NTPCore
 
-/// The AEADs NTS can use, on OpenSSL: AES-SIV-CMAC-256, -512 and -384 (RFC 5297).
-public struct OpenSSLCipherFactory: AEADCipherFactory {
+/// The AEADs NTS can use, on GNU Nettle: AES-SIV-CMAC-256, -512 and -384 (RFC 5297).
+public struct NettleCipherFactory: AEADCipherFactory {
     public init() {}
 
     /// Most preferred first: 15 (AEAD_AES_SIV_CMAC_256) is mandatory for NTS (RFC 8915 §5.1) and the only
@@ -24,7 +24,8 @@ public struct OpenSSLCipherFactory: AEADCipherFactory {
         return try? AESSIV(key: key)
     }
 
-    /// A per-packet key without a cipher object (no allocation): RFC 8915 servers use each request's keys once.
+    /// A per-packet key without a cipher object (no allocation: the keyed context is on the C stack): RFC 8915
+    /// servers use each request's keys once.
     public func seal(
         algorithm: UInt16, key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
         associatedData: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
