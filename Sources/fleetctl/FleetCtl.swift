@@ -13,7 +13,7 @@ struct FleetCtl: AsyncParsableCommand {
         version: ProductVersion.current,
         subcommands: [
             HealthCommand.self, HistoryCommand.self, InventoryCommand.self, Query.self, TrackingCommand.self, SourcesCommand.self,
-            SourceStatsCommand.self, ServerStatsCommand.self,
+            SourceStatsCommand.self, ServerStatsCommand.self, RotateCommand.self, CertsCommand.self,
         ])
 }
 

@@ -243,7 +243,7 @@ final class RotationMachineTests: XCTestCase {
 
                 // The abort runs like a plan: its steps in order, then aborted; plan steps left are skipped.
                 journal.abortSteps = abort.steps
-                XCTAssertTrue(RotationText.status(journal, now: 0).contains("skipped"))
+                if touched + 1 < plan.steps.count { XCTAssertTrue(RotationText.status(journal, now: 0).contains("skipped")) }
                 for offset in abort.steps.indices {
                     let index = plan.steps.count + offset
                     XCTAssertEqual(RotationMachine.next(journal, now: 0), .take(index, abort.steps[offset]))
