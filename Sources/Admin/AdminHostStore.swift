@@ -3,11 +3,11 @@ import Foundation
 import GRDB
 
 /// The admin host's own SQLite database (GRDB, WAL, every commit synced): each sweep's verdicts, so
-/// `fleetctl history` shows a node over time. The rotation journal will live here too. Created 0600 with
+/// `fleetctl history` shows a node over time, and the rotation journal (AdminHostStore+Rotation.swift). Created 0600 with
 /// its folder (0700) on first use.
 public final class AdminHostStore: Sendable {
     public let path: String
-    private let queue: DatabaseQueue
+    let queue: DatabaseQueue
 
     /// `$FLEETCTL_DATABASE`, else `/var/lib/fleetctl/fleet.sqlite` for root and
     /// `$XDG_STATE_HOME/fleetctl/fleet.sqlite` (default `~/.local/state/...`) for others.
@@ -68,6 +68,7 @@ public final class AdminHostStore: Sendable {
             }
             try db.create(index: "nodeVerdictByNode", on: "nodeVerdict", columns: ["node", "sweepId"])
         }
+        migrator.registerMigration("v2 rotation journal", migrate: createRotationJournal)
         return migrator
     }
 

@@ -77,6 +77,14 @@ public struct Inventory: Sendable, Equatable {
         public var sweepDeadline: Double = 5
         /// Nodes swept at once.
         public var sweepConcurrency: Int = 16
+        /// Rotations: how long a client may still hold a cookie sealed under the previous NTS cookie master
+        /// key after the site switched (seconds). A chrony client spends one cookie per poll and gets a new
+        /// one back, so eight polls at maxpoll 1024 s (about 2.3 h) renew its jar; a day covers clients that
+        /// were offline meanwhile. The previous key is retired only after this.
+        public var cookieLifetime: Double = 86_400
+        /// Rotations: how long a verification step (keys staged, sibling pairs authenticating, a new
+        /// certificate served) may take before the rotation stops there (seconds).
+        public var rotationVerifyTimeout: Double = 300
 
         public init() {}
     }

@@ -85,7 +85,7 @@ public enum InventoryReader {
     private static func readThresholds(_ table: ConfigTable) throws(ConfigError) -> Inventory.Thresholds {
         try table.allowOnly([
             "certificate_warning_days", "certificate_critical_days", "offset_warning", "offset_critical", "holdover_warning",
-            "holdover_critical", "sweep_deadline", "sweep_concurrency",
+            "holdover_critical", "sweep_deadline", "sweep_concurrency", "cookie_lifetime", "rotation_verify_timeout",
         ])
         var thresholds = Inventory.Thresholds()
         if let value = try table.number("certificate_warning_days", in: 0...3650) { thresholds.certificateWarningDays = value }
@@ -96,6 +96,8 @@ public enum InventoryReader {
         if let value = try table.number("holdover_critical", in: 0...31_536_000) { thresholds.holdoverCritical = value }
         if let value = try table.number("sweep_deadline", in: 0.1...300) { thresholds.sweepDeadline = value }
         if let value = try table.int("sweep_concurrency", in: 1...1024) { thresholds.sweepConcurrency = value }
+        if let value = try table.number("cookie_lifetime", in: 0...31_536_000) { thresholds.cookieLifetime = value }
+        if let value = try table.number("rotation_verify_timeout", in: 1...86_400) { thresholds.rotationVerifyTimeout = value }
         guard thresholds.certificateCriticalDays <= thresholds.certificateWarningDays else {
             throw table.error("certificate_critical_days", "must not be more than certificate_warning_days (\(thresholds.certificateWarningDays))")
         }

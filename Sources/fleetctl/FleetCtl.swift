@@ -14,7 +14,7 @@ struct FleetCtl: AsyncParsableCommand {
         subcommands: [
             HealthCommand.self, HistoryCommand.self, InventoryCommand.self, Query.self, TrackingCommand.self, SourcesCommand.self,
             SourceStatsCommand.self, ServerStatsCommand.self, NodeHealthCommand.self, GPSCommand.self, ClientsCommand.self, KeysCommand.self,
-            ReloadCommand.self, ReportCommand.self,
+            ReloadCommand.self, ReportCommand.self, RotateCommand.self, CertsCommand.self,
         ])
 }
 

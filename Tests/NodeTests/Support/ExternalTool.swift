@@ -32,10 +32,12 @@ enum ExternalTool {
     }
 
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], timeout: TimeInterval = 30) throws -> ToolResult {
+    /// `environment`: variables added to this process's environment.
+    static func run(_ executable: String, _ arguments: [String], timeout: TimeInterval = 30, environment: [String: String] = [:]) throws -> ToolResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added } }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

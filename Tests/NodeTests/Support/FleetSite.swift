@@ -16,8 +16,10 @@ final class FleetSite {
 
     /// `certificates[i]`: node i's NTS certificate (default: 30 days from the site CA); `cookieKeyFiles[i]`:
     /// its cookie master key file (default: one file the whole site shares).
+    /// `nodeExtra(i)`: more of node i's configuration (a `[state]` table, ...).
     init(testCase: XCTestCase, certificates: [Int: TestPKI.Issued] = [:], cookieKeyFiles: [Int: String] = [:],
-         setUp: ((TestPKI, TestPKI.Authority) throws -> [Int: TestPKI.Issued])? = nil) async throws {
+         setUp: ((TestPKI, TestPKI.Authority) throws -> [Int: TestPKI.Issued])? = nil,
+         nodeExtra: @escaping (Int) -> String = { _ in "" }) async throws {
         directory = try NodeProcess.makeDirectory()
         pki = try TestPKI(directory: directory)
         siteCA = try pki.authority("site")
@@ -50,13 +52,13 @@ final class FleetSite {
                 [state]
                 database = "\(dir.appendingPathComponent("state-\(index).sqlite").path)"
                 flush_interval = 1
-                """
+                """ + nodeExtra(index)
         }, port: port)
         try await writeInventory()
     }
 
     /// The inventory as it is now (admin and NTS-KE ports read from the running nodes).
-    func writeInventory(adminCA: String? = nil, deadline: Double = 3, extraCredentials: String = "") async throws {
+    func writeInventory(adminCA: String? = nil, deadline: Double = 3, extraCredentials: String = "", extraThresholds: String = "") async throws {
         var text = """
             [fleetctl]
             database = "\(directory.appendingPathComponent("admin-host.sqlite").path)"
@@ -70,6 +72,7 @@ final class FleetSite {
 
             [thresholds]
             sweep_deadline = \(deadline)
+            \(extraThresholds)
 
             [[site]]
             name = "lab"
@@ -99,9 +102,9 @@ final class FleetSite {
     }
 
     /// Runs the real fleetctl executable.
-    func fleetctl(_ arguments: [String], inventory: String? = nil) throws -> ToolResult {
+    func fleetctl(_ arguments: [String], inventory: String? = nil, environment: [String: String] = [:]) throws -> ToolResult {
         let executable = NodeProcess.binDirectory.appendingPathComponent("fleetctl").path
-        return try ExternalTool.run(executable, arguments + ["--inventory", inventory ?? inventoryPath], timeout: 60)
+        return try ExternalTool.run(executable, arguments + ["--inventory", inventory ?? inventoryPath], timeout: 120, environment: environment)
     }
 
     /// `fleetctl health --json`, decoded.
