@@ -83,6 +83,7 @@ public struct TimescaleRunner {
             let t = start &+ Int64(k) &* nanos
             oscillator.advance(to: t, noise: &noise)
             if scenario.confirmations.contains(k) { _ = keeper.confirmStep() }
+            if scenario.restarts.contains(k) { keeper.sourceRestarted(SourceID("GPS")) }
             if let claim = scenario.gps?(k) {
                 // gpsd's time of the second, arriving 0.1 s after it (compensated), with 0.3 ms jitter: within
                 // the 1 ms dispersion each sample claims (at 3 sigma).

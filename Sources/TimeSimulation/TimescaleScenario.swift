@@ -35,6 +35,8 @@ public struct TimescaleScenario: Sendable {
     /// Network sources (upstream servers or siblings), polled every `otherPoll` seconds.
     public var others: [Other] = []
     public var otherPoll = 4
+    /// The GPS's connection is re-established at these seconds (gpsd restarted).
+    public var restarts: [Int] = []
     /// The operator confirms (SIGUSR1) at these seconds.
     public var confirmations: [Int] = []
     /// True UTC inserts a leap second at the end of the UTC day containing this Unix second.

@@ -140,8 +140,8 @@ final class CheckConfigTests: XCTestCase {
         assertError("[[server]]\nadress = \"x\"\n", line: 2, key: "server[1].adress", contains: "unknown key")
         assertError("[[server]]\naddress = \"a\"\nminpoll = 9\nmaxpoll = 4\n", line: 4, key: "server[1].maxpoll", contains: "must not be below minpoll")
         assertError("[clock]\nleap_mode = \"jump\"\n", line: 2, key: "clock.leap_mode", contains: "not one of step, smear")
-        assertError("[clock]\n\nmax_first_step = -5\n", line: 3, key: "clock.max_first_step", contains: "between 0 and")
-        assertError("[clock]\nmax_first_step = \"a day\"\n", line: 2, key: "clock.max_first_step", contains: "expected type")
+        assertError("[clock]\n\nmax_first_step = -5\n", line: 3, key: "clock.max_first_step", contains: "must be between 0.0 and 4000000000.0, got -5.0")
+        assertError("[clock]\nmax_first_step = \"a day\"\n", line: 2, key: "clock.max_first_step", contains: "expected a number, found string")
     }
 
     func testCheckConfigCommand() throws {

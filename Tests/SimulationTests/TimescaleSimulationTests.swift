@@ -105,6 +105,20 @@ final class TimescaleSimulationTests: XCTestCase {
         XCTAssertEqual(Set(agreedBy), ["a", "b"])
     }
 
+    /// The same +1 s, but across a reconnection (gpsd restarted): a new connection is a new timescale, so
+    /// the lone GPS is followed after it rather than held (the jump rule is for a source that stays
+    /// connected).
+    func testReconnectedSourceStartsAfresh() {
+        var scenario = TimescaleScenario(name: "reconnect", start: Self.start, duration: 400)
+        scenario.gps = { $0 >= 200 && $0 < 220 ? nil : ($0 >= 220 ? 1.0 : 0) }
+        scenario.restarts = [220]
+        let result = TimescaleRunner(scenario: scenario).run()
+        assertServed(result, 10..<200, stratum: 1, leap: .noWarning)
+        assertServed(result, 230..<400, stratum: 1, leap: .noWarning, maxError: 1.01, checkBound: false)
+        XCTAssertEqual(result.steps.last?.error ?? 0, 1, accuracy: 0.01, "following the reconnected GPS")
+        XCTAssertEqual(gps(result).droppedJumped, 0)
+    }
+
     // MARK: Floor
 
     /// A receiver with the week-number bug at boot: every sample is below the floor (build date), refused

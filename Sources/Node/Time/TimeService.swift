@@ -304,6 +304,10 @@ public final class TimeService: Service, Sendable {
         keeper.withLock { $0.polled(id) }
     }
 
+    func sourceRestarted(_ id: SourceID) {
+        keeper.withLock { $0.sourceRestarted(id) }
+    }
+
     func heardWithoutTime(_ id: SourceID) {
         keeper.withLock { $0.heardWithoutTime(id) }
     }

@@ -280,6 +280,18 @@ public struct TimeKeeper: Sendable {
         sources[id]?.answeredWithoutTime = true
     }
 
+    /// A reference clock's connection was re-established (gpsd restarted, the receiver was reset): its time
+    /// before and after need not be continuous, so its old samples and any held jump are forgotten and it
+    /// starts afresh. What it then says is still checked against the floor, selection and (with other
+    /// sources) the majority; a jump while it stays connected is held (`ReferenceJump`).
+    public mutating func sourceRestarted(_ id: SourceID) {
+        guard var source = sources[id] else { return }
+        source.samples.removeAll()
+        source.jump = nil
+        source.jumpNote = nil
+        sources[id] = source
+    }
+
     /// A network source's edge sent a request: shift its reachability register (RFC 5905 §13).
     public mutating func polled(_ id: SourceID) {
         sources[id]?.reach.poll()
