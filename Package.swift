@@ -181,7 +181,7 @@ let package = Package(
         .target(name: "GPSTestSupport", dependencies: ["CRefclock"], path: "Tests/GPSTestSupport"),
         .testTarget(name: "RefclockTests", dependencies: ["Refclock", "CRefclock", "NTPCore", "GPSTestSupport"]),
         .testTarget(name: "SimulationTests", dependencies: ["TimeSimulation", "TimeCore", "NTPCore"]),
-        .testTarget(name: "FleetTests", dependencies: ["Fleet", "NTPCore"]),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "NTPCore", "TimeCore"]),
         .testTarget(name: "AdminTests", dependencies: ["Admin", "Fleet", "TimeCore", "NTPCore"]),
         .testTarget(name: "NTSKETests", dependencies: ["NTSKE"]),
         .testTarget(name: "FleetCryptoTests", dependencies: ["FleetCrypto", "NTPCore"]),
