@@ -24,7 +24,7 @@ public func fuzzGPS(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         defer { index += 1 }
         return index < bytes.count ? bytes[index] : 0
     }
-    func next64() -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 << 8 | UInt64(next8()) } }
+    func next64() -> UInt64 { (0..<8).reduce(UInt64(0)) { value, _ in value << 8 | UInt64(next8()) } }
 
     let gps = SourceID("GPS"), server = SourceID("server")
     var configuration = TimeKeeperConfiguration()
@@ -50,7 +50,8 @@ public func fuzzGPS(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
             // A report: a date near an anchor (or anywhere), as NMEA, maybe corrupted, read back.
             let anchor = anchors[Int(kind >> 3) % anchors.count]
             let raw = Int64(bitPattern: next64())
-            let seconds = anchor == -1 ? raw : anchor &+ raw % 200_000
+            // Any date a ZDA sentence can carry (years well beyond ±500,000; calendar arithmetic stays in Int64).
+            let seconds = anchor == -1 ? raw % (1 << 44) : anchor &+ raw % 200_000
             var sentence = Array(NMEADateText.zda(unixSeconds: seconds).utf8)
             if kind & 0x80 != 0, !sentence.isEmpty {
                 sentence[Int(next8()) % sentence.count] = next8()
