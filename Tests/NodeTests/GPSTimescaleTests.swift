@@ -119,6 +119,42 @@ final class GPSTimescaleTests: XCTestCase {
         return answers
     }
 
+    /// A lone GPS jumps 5 s forward mid-replay: the node holds the jump (its samples dropped and counted,
+    /// the reason in status), keeps serving its own time in holdover at stratum 1, and follows the new time
+    /// only once an operator runs `fleetnode confirm-step PID`.
+    func testLoneGPSJumpIsHeldUntilTheOperatorConfirms() async throws {
+        let port = try LoopbackTCP.freePort()
+        let start = Int64((Date().timeIntervalSince1970 + 1.7).rounded()) + 30
+        try replay(port: port, seconds: 90) { start + Int64($0) + ($0 >= 20 ? 5 : 0) }
+        let node = try await node(gpsd: port)
+        defer { _ = node.stop() }
+        try await waitFor(node, seconds: 30) { $0.serving.synchronized && $0.timekeeping?.tracking.selected?.name == "GPS" }
+        let endpoint = SocketEndpoint(host: "127.0.0.1", port: try await node.port(of: "127.0.0.1"))
+        let before = try NTPQueryClient(server: endpoint).query()
+        try await waitFor(node, seconds: 40) { ($0.timekeeping?.sources.first?.droppedJumped ?? 0) >= 12 }
+        var status = try await node.status()
+        let note = status.timekeeping?.sources.first?.note ?? "-"
+        XCTAssertTrue((note.contains("time jumped by +4.9") || note.contains("time jumped by +5.0")) && note.contains("no other source to confirm it"), note)
+        XCTAssertNotNil(status.timekeeping?.tracking.holdoverSeconds)
+        let held = try NTPQueryClient(server: endpoint).query()
+        XCTAssertEqual(held.stratum, 1)
+        XCTAssertEqual(held.offset, before.offset, accuracy: 0.25, "the jump is not served")
+
+        let confirm = Process()
+        confirm.executableURL = NodeProcess.binDirectory.appendingPathComponent("fleetnode")
+        confirm.arguments = ["confirm-step", "\(node.process.processIdentifier)"]
+        try confirm.run()
+        confirm.waitUntilExit()
+        XCTAssertEqual(confirm.terminationStatus, 0)
+        try await waitFor(node, seconds: 20) { $0.timekeeping?.tracking.holdoverSeconds == nil && $0.timekeeping?.tracking.selected?.name == "GPS" }
+        let followed = try NTPQueryClient(server: endpoint).query()
+        XCTAssertEqual(followed.offset, before.offset + 5, accuracy: 0.5, "the confirmed jump is followed")
+        status = try await node.status()
+        XCTAssertEqual(status.serving.stratum, 1)
+        XCTAssertTrue(node.log.contains("operator confirmed the jump of +"), "confirmation logged")
+        XCTAssertTrue(node.log.contains("followed a jump of +") && node.log.contains("agreed by the operator"), "and the jump")
+    }
+
     /// A receiver with the week-number bug at boot, through real gpsd: gpsd 3.22 itself moves NMEA dates
     /// that lie before its own start by 1024 weeks (seen here: a 2007 log is reported as this week), so
     /// what reaches the node is already right and the node follows it. The rolled-back date is never served.
