@@ -49,6 +49,8 @@ fuzz:
 	Fuzz/.build/debug/fuzz-ntp -max_total_time=$(FUZZ_SECONDS) -max_len=1500 Fuzz/corpus
 	mkdir -p Fuzz/corpus-time
 	Fuzz/.build/debug/fuzz-time -max_total_time=$(FUZZ_SECONDS) -max_len=4096 Fuzz/corpus-time
+	mkdir -p Fuzz/corpus-gps
+	Fuzz/.build/debug/fuzz-gps -max_total_time=$(FUZZ_SECONDS) -max_len=4096 Fuzz/corpus-gps
 
 clean:
 	rm -rf .build Fuzz/.build demo-run

@@ -230,7 +230,7 @@ let package = Package(
         .target(name: "GPSTestSupport", dependencies: ["CRefclock"], path: "Tests/GPSTestSupport"),
         .testTarget(name: "RefclockTests", dependencies: ["Refclock", "CRefclock", "NTPCore", "GPSTestSupport"]),
         .testTarget(name: "SimulationTests", dependencies: ["TimeSimulation", "TimeCore", "NTPCore"]),
-        .testTarget(name: "NodeModelsTests", dependencies: ["NodeModels", "NTPCore"]),
+        .testTarget(name: "NodeModelsTests", dependencies: ["NodeModels", "NTPCore", "TimeCore"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "NodeModels", "NTPCore", "TimeCore", "ConfigFile"]),
         .testTarget(name: "AdminTests", dependencies: ["Admin", "NodeModels", "TimeCore", "NTPCore"]),
         .testTarget(name: "NTSKETests", dependencies: ["NTSKE"]),

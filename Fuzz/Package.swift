@@ -1,5 +1,5 @@
 // swift-tools-version: 6.1
-// libFuzzer targets for the protocol core (fuzz-ntp) and the timekeeping core (fuzz-time). Built apart from the main package because a fuzz entry point has
+// libFuzzer targets for the protocol core (fuzz-ntp), the timekeeping core (fuzz-time) and GPS dates (fuzz-gps). Built apart from the main package because a fuzz entry point has
 // no `main` (libFuzzer provides it): `make fuzz` builds with -sanitize=fuzzer,address and runs for a while.
 import PackageDescription
 
@@ -20,6 +20,13 @@ let package = Package(
         .executableTarget(
             name: "fuzz-time",
             dependencies: ["CFuzzer", .product(name: "TimeCore", package: "timefleet")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        // Random dates through the NMEA-to-sample path (ZDA text, gpsd's reading, the node's sample arithmetic,
+        // the floor, jumps and the first-step check).
+        .executableTarget(
+            name: "fuzz-gps",
+            dependencies: ["CFuzzer", .product(name: "TimeCore", package: "timefleet"), .product(name: "NTPCore", package: "timefleet")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
     ]

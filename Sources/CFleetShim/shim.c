@@ -484,3 +484,5 @@ int cfs_kernel_clock_read(cfs_kernel_clock *out) {
     out->tai_offset = tx.tai;
     return 0;
 }
+
+const char *cfs_build_date(void) { return __DATE__; }

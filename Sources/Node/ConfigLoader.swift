@@ -160,7 +160,7 @@ public enum ConfigLoader {
     private static func readClock(_ table: ConfigTable) throws(ConfigError) -> NodeConfig.Clock {
         var clock = NodeConfig.Clock()
         try table.allowOnly([
-            "driver", "drift_file", "holdover_limit", "holdover_rate_ppm", "step_threshold", "step_limit", "leap_file",
+            "driver", "drift_file", "holdover_limit", "holdover_rate_ppm", "step_threshold", "step_limit", "max_first_step", "leap_file",
             "leap_mode", "leap_smear_hours", "min_sources", "max_distance", "combine_limit",
         ])
         if let driver = try table.string("driver") {
@@ -179,6 +179,7 @@ public enum ConfigLoader {
         if let rate = try table.number("holdover_rate_ppm", in: 0...100) { clock.holdoverRatePPM = rate }
         if let threshold = try table.number("step_threshold", in: 0...1e9) { clock.stepThreshold = threshold }
         if let limit = try table.int("step_limit", in: -1...1_000_000) { clock.stepLimit = limit }
+        if let limit = try table.number("max_first_step", in: 0...4e9) { clock.maxFirstStep = limit }
         if let mode = try table.string("leap_mode") {
             guard let parsed = NodeConfig.LeapMode(rawValue: mode) else {
                 throw table.error("leap_mode", "\"\(mode)\" is not one of step, smear")

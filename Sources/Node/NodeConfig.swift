@@ -84,6 +84,9 @@ public struct NodeConfig: Sendable, Equatable {
         /// Step instead of slew above this offset (seconds), during the first `stepLimit` updates; -1: always.
         public var stepThreshold: Double = 0.1
         public var stepLimit: Int = -1
+        /// The largest first step taken without an operator while the system clock is synchronised (seconds, 0: no
+        /// limit): `TimeKeeperConfiguration.maxFirstStep`.
+        public var maxFirstStep: Double = 1000
         /// leap-seconds.list (IETF/NIST, hash checked) or a TZif file such as right/UTC; nil: only the sources' vote.
         public var leapFile: String?
         public var leapMode: LeapMode = .step

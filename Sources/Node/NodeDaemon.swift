@@ -162,6 +162,7 @@ public final class NodeDaemon: Sendable {
             }))
         }
         services += [Entry(service: status), Entry(service: reload)]
+        services.append(Entry(service: ConfirmStepOnSignal { [time] in _ = time.confirmStep() }))
         if let adminServer { services.append(Entry(service: adminServer)) }
         services += (nts?.services ?? []).map { Entry(service: $0) }
         if nts != nil, siblings != nil {

@@ -20,10 +20,18 @@ public enum TimekeepingText {
         lines.append("Root dispersion : \(fixed(t.rootDispersion)) seconds")
         lines.append("Update interval : \(fixed(t.updateInterval, 1)) seconds; last \(t.lastUpdateAge.map { "\(fixed($0, 1)) s ago" } ?? "never"), \(t.updates) updates, \(t.steps) steps")
         lines.append("Leap status     : \(leapText(t.leap))")
-        if let holdover = t.holdoverSeconds {
-            lines.append("Holdover        : \(fixed(holdover, 0)) s, error bound \(t.errorBound.map { fixed($0) + " seconds" } ?? "unknown")")
+        if let holdover = t.holdoverSeconds, !t.synchronized {
+            // Beyond the holdover limit: served as unsynchronised, so no bound is claimed for clients.
+            lines.append("Holdover        : \(fixed(holdover, 0)) seconds, beyond the holdover limit: unsynchronised")
+        } else if let holdover = t.holdoverSeconds {
+            lines.append("Holdover        : \(fixed(holdover, 0)) seconds, error bound \(t.errorBound.map { fixed($0) + " seconds" } ?? "unknown")")
+        } else if !t.synchronized {
+            lines.append("Error bound     : unknown (unsynchronised)")
         } else {
             lines.append("Error bound     : \(t.errorBound.map { fixed($0) + " seconds" } ?? "unknown")")
+        }
+        if let floor = t.floor {
+            lines.append("Floor           : \(date(floor)) (\(t.floorOrigin ?? "unknown")): no time below it is believed")
         }
         for refclock in refclocks {
             var parts = [refclock.driver, refclock.connected ? "connected" : "not connected"]
@@ -102,7 +110,9 @@ public enum TimekeepingText {
         if magnitude < 1e-6 { return "\(sign)\(Int((magnitude * 1e9).rounded()))ns" }
         if magnitude < 1e-3 { return "\(sign)\(Int((magnitude * 1e6).rounded()))us" }
         if magnitude < 1 { return "\(sign)\(Int((magnitude * 1e3).rounded()))ms" }
-        return "\(sign)\(String(format: "%.1f", magnitude))s"
+        if magnitude < 1_000 { return "\(sign)\(String(format: "%.1f", magnitude))s" }
+        // Whole seconds beyond that (a week-number rollover is 619315200 s); never trap on absurd values.
+        return magnitude < 9e18 ? "\(sign)\(Int64(magnitude.rounded()))s" : "\(sign)\(magnitude)s"
     }
 
     static func pad(_ text: String, _ width: Int) -> String {

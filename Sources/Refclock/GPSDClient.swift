@@ -260,6 +260,7 @@ public final class GPSDClient: Sendable {
         private func readLoop(_ session: OpaquePointer, delay: inout Duration) -> (String, Bool) {
             let waitMicroseconds = Int32(clamping: max(1, configuration.pollInterval.saturatingNanoseconds / 1000))
             var announced = false
+            var lastFixTime: Int64?
             var report = crf_gps_report()
             while true {
                 if stopRequested { return ("stopped", announced) }
@@ -274,13 +275,25 @@ public final class GPSDClient: Sendable {
                 }
                 if status == 0 { continue }
                 delay = configuration.reconnectInitialDelay
-                handle(report, announced: &announced)
+                handle(report, announced: &announced, lastFixTime: &lastFixTime)
             }
         }
 
-        private func handle(_ r: crf_gps_report, announced: inout Bool) {
+        private func handle(_ r: crf_gps_report, announced: inout Bool, lastFixTime: inout Int64?) {
             let kinds = r.kinds
             let received = UnixTime(r.received)
+            // TOFF/PPS seconds come 32-bit truncated from libgps 3.22 (GPSDSecondsEra): the receiver's side
+            // is resolved near its last TPV time (full width), or the system clock before one arrived.
+            func real(_ time: crf_time) -> UnixTime {
+                var value = UnixTime(time)
+                value.seconds = GPSDSecondsEra.resolve(value.seconds, near: lastFixTime ?? received.seconds)
+                return value
+            }
+            func system(_ time: crf_time) -> UnixTime {
+                var value = UnixTime(time)
+                value.seconds = GPSDSecondsEra.resolve(value.seconds, near: received.seconds)
+                return value
+            }
             if kinds & UInt32(CRF_GPS_UNKNOWN) != 0 {
                 let count = state.withLock { state -> UInt64 in
                     state.statistics.parseErrors += 1
@@ -312,6 +325,7 @@ public final class GPSDClient: Sendable {
             if kinds & UInt32(CRF_GPS_TPV) != 0 {
                 let mode = GPSFixMode(gpsdMode: Int(r.mode))
                 if kinds & UInt32(CRF_GPS_TIME) != 0 {
+                    lastFixTime = UnixTime(r.time).seconds
                     events.append(
                         .time(
                             GPSTime(
@@ -333,10 +347,10 @@ public final class GPSDClient: Sendable {
                 events.append(.sky(used: Int(r.satellites_used), visible: Int(r.satellites_visible)))
             }
             if kinds & UInt32(CRF_GPS_TOFF) != 0 {
-                events.append(.toff(reference: UnixTime(r.toff_real), system: UnixTime(r.toff_clock)))
+                events.append(.toff(reference: real(r.toff_real), system: system(r.toff_clock)))
             }
             if kinds & UInt32(CRF_GPS_PPS) != 0 {
-                events.append(.pps(reference: UnixTime(r.pps_real), system: UnixTime(r.pps_clock)))
+                events.append(.pps(reference: real(r.pps_real), system: system(r.pps_clock)))
             }
             var errorText: String?
             if kinds & UInt32(CRF_GPS_ERROR) != 0 {

@@ -89,7 +89,7 @@ public struct SimulationRunner {
                 for (at, step) in systemSteps where Double(k) < at && at < Double(k) + 0.01 {
                     local -= Int64(step * 1e9)
                 }
-                keeper.addPulse(from: SourceID("PPS"), local: local)
+                _ = keeper.addPulse(from: SourceID("PPS"), local: local)
             }
             if let nmea = scenario.nmea, gpsUp {
                 let received = t + Int64(((nmea.delay + noise.normal(nmea.jitter)) * 1e9).rounded())

@@ -10,7 +10,7 @@ struct FleetNode: AsyncParsableCommand {
         commandName: "fleetnode",
         abstract: "A GPS-disciplined, authenticated stratum-1 time server node.",
         version: ProductVersion.current,
-        subcommands: [Run.self, CheckConfig.self, Status.self, Version.self, StoreExercise.self],
+        subcommands: [Run.self, CheckConfig.self, Status.self, ConfirmStep.self, Version.self, StoreExercise.self],
         defaultSubcommand: Run.self)
 }
 
@@ -71,6 +71,22 @@ struct Status: AsyncParsableCommand {
             FileHandle.standardError.write(Data("fleetnode: \(error)\n".utf8))
             throw ExitCode(2)
         }
+    }
+}
+
+struct ConfirmStep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Confirm a held first step (beyond max_first_step) or a reference clock's held jump: sends SIGUSR1 to the node.")
+
+    @Argument(help: "The node's process id.")
+    var pid: Int32
+
+    func run() throws {
+        guard pid > 1, kill(pid, SIGUSR1) == 0 else {
+            FileHandle.standardError.write(Data("fleetnode: cannot signal process \(pid): \(String(cString: strerror(errno)))\n".utf8))
+            throw ExitCode(2)
+        }
+        print("confirmation sent to \(pid); `fleetnode status` shows what the node did")
     }
 }
 

@@ -102,6 +102,7 @@ final class CheckConfigTests: XCTestCase {
             leap_mode = "smear"
             holdover_rate_ppm = 0.05
             min_sources = 2
+            max_first_step = 86400
             [[refclock]]
             driver = "gpsd"
             noselect = true
@@ -122,6 +123,8 @@ final class CheckConfigTests: XCTestCase {
             """)
         XCTAssertEqual(config.clock.leapMode, .smear)
         XCTAssertEqual(config.clock.minSources, 2)
+        XCTAssertEqual(config.clock.maxFirstStep, 86_400)
+        XCTAssertEqual(try parse("").clock.maxFirstStep, 1_000, "ntpd's panic threshold by default")
         XCTAssertEqual(config.refclocks.map(\.name), ["GPS", "PPS"])
         XCTAssertTrue(config.refclocks[0].options.noselect)
         XCTAssertEqual(config.refclocks[1].lock, "GPS")
@@ -138,6 +141,8 @@ final class CheckConfigTests: XCTestCase {
         assertError("[[server]]\nadress = \"x\"\n", line: 2, key: "server[1].adress", contains: "unknown key")
         assertError("[[server]]\naddress = \"a\"\nminpoll = 9\nmaxpoll = 4\n", line: 4, key: "server[1].maxpoll", contains: "must not be below minpoll")
         assertError("[clock]\nleap_mode = \"jump\"\n", line: 2, key: "clock.leap_mode", contains: "not one of step, smear")
+        assertError("[clock]\n\nmax_first_step = -5\n", line: 3, key: "clock.max_first_step", contains: "must be between 0.0 and 4000000000.0, got -5.0")
+        assertError("[clock]\nmax_first_step = \"a day\"\n", line: 2, key: "clock.max_first_step", contains: "expected a number, found string")
     }
 
     func testCheckConfigCommand() throws {

@@ -130,6 +130,43 @@ final class GPSDClientTests: XCTestCase {
         XCTAssertTrue(watch.contains(#""enable":true"#) && watch.contains(#""json":true"#) && watch.contains(#""pps":true"#), watch)
     }
 
+    /// TOFF and PPS seconds past 2038-01-19T03:14:08Z: libgps 3.22 reads `real_sec`/`clock_sec` through a
+    /// 32-bit int (2147483648 becomes -2147483648); the client resolves them near the TPV time and the
+    /// system clock, so the events carry the full seconds (without it the reference would be 1901).
+    func testTOFFAndPPSSecondsPast2038AreRestored() async throws {
+        let now = try realtimeNow().seconds
+        let lines = [
+            #"{"class":"TPV","device":"/dev/ttyFAKE","mode":3,"time":"2038-01-19T03:14:08.000Z"}"#,
+            #"{"class":"TOFF","device":"/dev/ttyFAKE","real_sec":2147483648, "real_nsec":0,"clock_sec":\#(now),"clock_nsec":5}"#,
+            #"{"class":"PPS","device":"/dev/ttyFAKE","real_sec":2147483649, "real_nsec":0,"clock_sec":\#(now + 1),"clock_nsec":7,"precision":-20}"#,
+            #"{"class":"TPV","device":"/dev/ttyFAKE","mode":2,"time":"2106-02-07T06:28:16.000Z"}"#,
+            #"{"class":"TOFF","device":"/dev/ttyFAKE","real_sec":4294967296, "real_nsec":0,"clock_sec":\#(now),"clock_nsec":5}"#,
+        ]
+        let server = try Self.fakeGPSD(lines: lines, hold: .seconds(30))
+        defer { server.stop() }
+        let client = GPSDClient(configuration: Self.fastConfiguration(port: server.port))
+        let recorder = StreamRecorder(client.events)
+        client.start()
+        defer { client.stop() }
+        let done = await recorder.first(timeout: .seconds(10)) {
+            if case .toff(let reference, _) = $0 { return reference.seconds != 2_147_483_648 }
+            return false
+        }
+        XCTAssertNotNil(done, "\(recorder.elements)")
+        let events = recorder.elements
+        XCTAssertTrue(events.contains(.toff(reference: UnixTime(seconds: 2_147_483_648, nanoseconds: 0), system: UnixTime(seconds: now, nanoseconds: 5))), "\(events)")
+        XCTAssertTrue(events.contains(.pps(reference: UnixTime(seconds: 2_147_483_649, nanoseconds: 0), system: UnixTime(seconds: now + 1, nanoseconds: 7))), "\(events)")
+        XCTAssertTrue(events.contains(.toff(reference: UnixTime(seconds: 4_294_967_296, nanoseconds: 0), system: UnixTime(seconds: now, nanoseconds: 5))), "2106: \(events)")
+    }
+
+    func testEraResolution() {
+        XCTAssertEqual(GPSDSecondsEra.resolve(-2_147_483_648, near: 2_147_483_640), 2_147_483_648)
+        XCTAssertEqual(GPSDSecondsEra.resolve(2_147_483_648, near: 2_147_483_640), 2_147_483_648, "full values stay")
+        XCTAssertEqual(GPSDSecondsEra.resolve(1_796_000_000, near: 1_796_000_100), 1_796_000_000)
+        XCTAssertEqual(GPSDSecondsEra.resolve(0, near: 4_294_967_290), 4_294_967_296)
+        XCTAssertEqual(GPSDSecondsEra.resolve(.min, near: .max), GPSDSecondsEra.resolve(.min, near: .max), "no trap")
+    }
+
     func testWatchWithoutPPSWhenNotAsked() async throws {
         let watches = LockedBox<[String]>([])
         let server = try Self.fakeGPSD(lines: [], hold: .seconds(30), watches: watches)

@@ -110,6 +110,10 @@ typedef struct cfs_kernel_clock {
 /// Returns 0 on success or -errno.
 int cfs_kernel_clock_read(cfs_kernel_clock *out);
 
+/// The compiler's __DATE__ when this file was compiled ("Mmm dd yyyy", local date): a time the node's clock
+/// can never be before (the floor). An incremental build that skips this file keeps an older date, still a floor.
+const char *cfs_build_date(void);
+
 /// The system clock driver's only write to the kernel clock (clock_adjtime on CLOCK_REALTIME): sets the
 /// frequency (ppm), steps by `step_ns` when non-zero (ADJ_SETOFFSET), sets the leap bits (0 none, 1 insert,
 /// 2 delete), the error estimates and clears STA_UNSYNC. Used only with `[clock] driver = "system"` and

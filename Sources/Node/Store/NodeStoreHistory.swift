@@ -84,6 +84,11 @@ extension NodeStore {
         }
     }
 
+    /// UTC of the newest clock update, nil when there is none.
+    public func lastClockUpdateTime() throws(StoreError) -> Double? {
+        try read { db in try Double.fetchOne(db, sql: "SELECT MAX(utc) FROM \(ClockUpdateRecord.databaseTableName)") }
+    }
+
     public func eventCount() throws(StoreError) -> Int {
         try read { db in try EventRecord.fetchCount(db) }
     }

@@ -8,6 +8,9 @@ public protocol StateRecorder: Sendable {
     /// The frequency saved last, nil when none was (or the store cannot be read).
     func storedDrift() -> DriftFile.Contents?
     func saveDrift(_ drift: DriftFile.Contents)
+    /// UTC of the newest clock update stored (written only while synchronised), nil when none: part of the
+    /// node's floor (`TimeFloor`).
+    func lastStoredTime() -> Int64?
     /// A sample a source's edge filed and the keeper accepted.
     func recordSample(_ sample: SourceSampleRecord)
     /// The timekeeping state after an update: a new discipline update becomes a clock row, a source's change

@@ -66,6 +66,15 @@ public final class StoreRecorder: StateRecorder, Service {
         }
     }
 
+    public func lastStoredTime() -> Int64? {
+        do {
+            return try store.lastClockUpdateTime().map { Int64($0.rounded(.down)) }
+        } catch {
+            logger.warning("cannot read the last stored time from the state database", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
     public func saveDrift(_ drift: DriftFile.Contents) {
         do {
             try store.saveDrift(frequencyPPM: drift.frequencyPPM, skewPPM: drift.skewPPM)

@@ -14,6 +14,8 @@ public final class LeapPlan: Sendable {
     let file: String?
     let loadError: String?
     let expires: Int64?
+    /// The table read from `leap_file`, nil without one (its dates are part of the floor).
+    let loadedTable: LeapSecondTable?
     let modeName: String
 
     init(configuration: NodeConfig.Clock, start: Int64, logger: Logger) {
@@ -39,6 +41,7 @@ public final class LeapPlan: Sendable {
             }
         }
         self.loadError = loadError
+        loadedTable = configuration.leapFile != nil && loadError == nil ? table : nil
         expires = table.expires
         controller = Mutex(LeapController(table: table, mode: mode, since: start))
     }

@@ -58,6 +58,8 @@ extension TimeService {
                     $0.connected = true
                     $0.note = nil
                 }
+                // A new connection is a new timescale: not a jump of the old one.
+                if wasConnected { sourceRestarted(id) }
                 wasConnected = true
             case .disconnected(let reason):
                 logger.warning("gpsd connection lost; reconnecting", metadata: ["reason": "\(reason)"])

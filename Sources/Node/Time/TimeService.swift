@@ -1,3 +1,4 @@
+import CFleetShim
 import NodeModels
 import FleetCrypto
 import Foundation
@@ -76,14 +77,28 @@ public final class TimeService: Service, Sendable {
             }
         }
         let definitions = Self.definitions(configuration)
-        // Start exactly where the clock is now (served = system), so starting the service moves nothing.
+        let leap = LeapPlan(configuration: configuration.clock, start: SoftwareClock.systemNow().seconds, logger: logger)
+        self.leap = leap
+        // Start exactly where the clock is now (served = system), so starting the service moves nothing;
+        // unless that is below the floor (a Pi without RTC boots at 1970): then start at the floor.
         let local = clock.localNow()
-        let base = clock.model.served(at: local) &- local
-        keeper = Mutex(TimeKeeper(configuration: keeperConfiguration, sources: definitions, frequency: frequency, skew: skew, base: base))
+        var base = clock.model.served(at: local) &- local
+        let floor = TimeFloor(candidates: NodeFloor.candidates(leapFile: leap.loadedTable, lastStored: recorder?.lastStoredTime()), local: local)
+        if let floor {
+            logger.info("floor", metadata: ["floor": "\(floor.description)"])
+            if local &+ base < floor.nanoseconds(at: local) {
+                logger.warning("the system clock is before the floor: the node's clock starts at the floor", metadata: [
+                    "system": "\(UTCText.iso(nanoseconds: local &+ base))", "floor": "\(floor.description)"])
+                base = floor.nanoseconds(at: local) &- local
+            }
+        }
+        keeperConfiguration.maxFirstStep = configuration.clock.maxFirstStep
+        var timeKeeper = TimeKeeper(configuration: keeperConfiguration, sources: definitions, frequency: frequency, skew: skew, base: base)
+        timeKeeper.floor = floor
+        keeper = Mutex(timeKeeper)
         refclockStatus = Mutex(Dictionary(uniqueKeysWithValues: configuration.refclocks.map {
             ($0.name, TimekeepingStatus.Refclock(name: $0.name, driver: $0.driver.rawValue))
         }))
-        leap = LeapPlan(configuration: configuration.clock, start: SoftwareClock.systemNow().seconds, logger: logger)
     }
 
     static func definitions(_ configuration: NodeConfig) -> [SourceDefinition] {
@@ -187,13 +202,21 @@ public final class TimeService: Service, Sendable {
     /// One update: selection and discipline, then publish the model and the system variables.
     func update() {
         let local = clock.localNow()
-        let (model, state, reference, synchronized, outcome, adjustments) = keeper.withLock { keeper in
+        let kernelSynchronized = Self.kernelClockSynchronized()
+        let (model, state, reference, synchronized, outcome, adjustments, events) = keeper.withLock { keeper in
+            keeper.systemClockSynchronized = kernelSynchronized
             let outcome = keeper.update(now: local)
             let utc = UnixTime(nanosecondsSinceEpoch: keeper.utc(at: local))
             let plan = leap.update(at: utc, sources: [keeper.selection?.leap ?? .noWarning])
             keeper.leap = plan.utc
             let state = keeper.serverState(at: local, precision: clock.precision, leap: plan.indicator)
-            return (keeper.model, state, keeper.referenceSource, keeper.isSynchronized(at: local), outcome, plan)
+            return (keeper.model, state, keeper.referenceSource, keeper.isSynchronized(at: local), outcome, plan, keeper.drainEvents())
+        }
+        for event in events {
+            switch event {
+            case .jumpReverted, .firstStepTaken: logger.notice("\(event)")
+            default: logger.warning("\(event)")
+            }
         }
         leapIndicator.withLock { $0 = adjustments.indicator }
         clock.setLeap(utc: adjustments.utc, served: adjustments.served)
@@ -252,11 +275,37 @@ public final class TimeService: Service, Sendable {
         }
     }
 
+    /// Whether the kernel clock is synchronised (adjtimex read with modes = 0: state not TIME_ERROR and
+    /// STA_UNSYNC clear), the reference for the first step's size (`max_first_step`).
+    static func kernelClockSynchronized() -> Bool {
+        var state = cfs_kernel_clock()
+        guard cfs_kernel_clock_read(&state) == 0 else { return false }
+        let unsynchronized: Int32 = 0x0040  // STA_UNSYNC (<linux/timex.h>)
+        return state.state != 5 && (state.status & unsynchronized) == 0
+    }
+
+    /// An operator confirms a held first step or a reference clock's held jump (SIGUSR1, `fleetnode
+    /// confirm-step`). Returns what was confirmed, nil when nothing was held.
+    @discardableResult
+    public func confirmStep() -> String? {
+        let confirmed = keeper.withLock { $0.confirmStep() }
+        if let confirmed {
+            logger.notice("operator confirmed the \(confirmed)")
+        } else {
+            logger.notice("confirm-step: nothing is held")
+        }
+        return confirmed
+    }
+
     // MARK: Edges
 
 
     func polled(_ id: SourceID) {
         keeper.withLock { $0.polled(id) }
+    }
+
+    func sourceRestarted(_ id: SourceID) {
+        keeper.withLock { $0.sourceRestarted(id) }
     }
 
     func heardWithoutTime(_ id: SourceID) {

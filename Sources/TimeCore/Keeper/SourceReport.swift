@@ -22,4 +22,8 @@ public struct SourceReport: Sendable, Equatable, Codable {
     public var note: String?
     /// `chronyc sourcestats`' line fit over the samples held; nil with fewer than three.
     public var statistics: SourceStatistics?
+    /// Of `dropped`: samples held apart after the source's time jumped (`ReferenceJump`), and samples
+    /// refused for naming a time below the floor (`TimeFloor`). nil from nodes that do not count them.
+    public var droppedJumped: UInt64? = nil
+    public var droppedBelowFloor: UInt64? = nil
 }

@@ -23,6 +23,13 @@ public struct TimeKeeper: Sendable {
         var falsetickerNote: String?
         /// The source answered unsynchronised (leap 3) or refused: it has no time to give.
         var answeredWithoutTime = false
+        /// A reference clock whose time jumped: the samples since, held apart (`ReferenceJump`).
+        var jump: ReferenceJump?
+        var jumpNote: String?
+        var droppedJumped: UInt64 = 0
+        var droppedBelowFloor: UInt64 = 0
+        /// Why the newest sample was refused for naming a time below the floor; nil once one is accepted.
+        var floorNote: String?
     }
 
     public let configuration: TimeKeeperConfiguration
@@ -36,6 +43,17 @@ public struct TimeKeeper: Sendable {
     private var lostSince: LocalTime?
     private var announcedLeap: LeapIndicator = .noWarning
     private var firstUpdate: LocalTime?
+    /// The floor no source may go below (`TimeFloor`); the node sets it at start.
+    public var floor: TimeFloor?
+    /// Whether the system clock is synchronised (adjtimex without STA_UNSYNC, read by the node each update):
+    /// then it is a reference for the size of the first step (`TimeKeeperConfiguration.maxFirstStep`).
+    public var systemClockSynchronized = false
+    /// A first step held for an operator's confirmation (seconds), nil when none.
+    public private(set) var heldFirstStep: Double?
+    /// An operator confirmed the held first step or a held jump (consumed when it is taken).
+    private var operatorConfirmed = false
+    /// What the node must log; `drainEvents()` takes them.
+    public private(set) var events: [TimeKeeperEvent] = []
 
     public init(configuration: TimeKeeperConfiguration = TimeKeeperConfiguration(), sources definitions: [SourceDefinition], frequency: Double = 0, skew: Double? = nil, base: Int64 = 0) {
         self.configuration = configuration
@@ -79,11 +97,30 @@ public struct TimeKeeper: Sendable {
             source.dropped += 1
             return false
         }
+        guard abs(sample.offset) <= configuration.maxOffset else {
+            source.dropped += 1
+            source.droppedBelowFloor += sample.offset < 0 ? 1 : 0
+            source.floorNote = "offset \(UTCText.duration(sample.offset)) is beyond any era (±\(Int(configuration.maxOffset)) s): refused"
+            return false
+        }
         var raw = sample
         raw.offset = sample.offset + discipline.model.correction(at: sample.localTime)
         raw.dispersion = max(sample.dispersion, precisionSeconds)
         if let last = source.samples.last, last.localTime >= raw.localTime {
             source.dropped += 1
+            return false
+        }
+        if let reason = belowFloor(sample) {
+            source.dropped += 1
+            source.droppedBelowFloor += 1
+            if source.floorNote == nil { events.append(.belowFloor(id, reason: reason)) }
+            source.floorNote = reason
+            return false
+        }
+        source.floorNote = nil
+        if source.definition.kind == .gps || source.definition.kind == .shm, !checkJump(raw, served: sample.offset, id: id, source: &source) {
+            source.dropped += 1
+            source.droppedJumped += 1
             return false
         }
         source.samples.append(raw)
@@ -93,6 +130,112 @@ public struct TimeKeeper: Sendable {
         source.gotSampleThisPoll = true
         if !source.definition.kind.isReferenceClock { source.reach.received() }
         return true
+    }
+
+    /// Why `sample` (against the served clock) names a time below the floor, nil when it does not.
+    private func belowFloor(_ sample: SourceSample) -> String? {
+        guard let floor else { return nil }
+        let floorNanos = floor.nanoseconds(at: sample.localTime)
+        // Doubles: |offset| <= maxOffset, so the sum cannot overflow and 0.1 µs resolution is plenty here.
+        let claimed = Double(utc(at: sample.localTime)) * 1e-9 + sample.offset
+        guard claimed < Double(floorNanos) * 1e-9 else { return nil }
+        let claimedSeconds = Int64(claimed.rounded(.down))
+        var reason = "time \(UTCText.iso(seconds: claimedSeconds)) is before the floor \(UTCText.iso(nanoseconds: floorNanos)) (\(floor.origin)): refused"
+        // IS-GPS-200: the 10-bit week number wraps every 1024 weeks.
+        let rollover: Int64 = 1024 * 604_800
+        var corrected = claimedSeconds
+        while corrected < floorNanos / 1_000_000_000 && corrected < Int64.max - rollover { corrected += rollover }
+        if corrected - claimedSeconds <= 4 * rollover {
+            reason += "; \((corrected - claimedSeconds) / rollover * 1024) weeks later would be \(UTCText.iso(seconds: corrected)): a GPS week-number rollover?"
+        }
+        return reason
+    }
+
+    /// Jump detection for a reference clock's sample (raw, and its offset against the served clock): true
+    /// when it may be filed, false when it belongs to a held jump.
+    private mutating func checkJump(_ raw: SourceSample, served: Double, id: SourceID, source: inout Source) -> Bool {
+        guard let last = source.samples.last else { return source.jump == nil }
+        let lastServed = last.offset - discipline.model.correction(at: last.localTime)
+        let elapsed = max(0, raw.localTime.seconds(since: last.localTime))
+        // What the clock may have drifted since the last good sample, on top of the threshold.
+        let allowance = configuration.jumpThreshold + (discipline.skew + discipline.configuration.holdoverRate) * elapsed
+        let capacity = max(1, source.definition.filterCapacity)
+        if var jump = source.jump, let newest = jump.samples.last {
+            let jumpServed = newest.offset - discipline.model.correction(at: newest.localTime)
+            if abs(served - jumpServed) <= configuration.jumpThreshold {
+                jump.append(raw, capacity: capacity)
+                source.jump = jump
+                return false
+            }
+            if abs(served - lastServed) <= allowance {
+                events.append(.jumpReverted(id, size: jump.size))
+                source.jump = nil
+                source.jumpNote = nil
+                return true
+            }
+            source.jump = ReferenceJump(size: served - lastServed, sample: raw, lastGoodLocal: last.localTime)
+            events.append(.jumpHeld(id, size: served - lastServed))
+            return false
+        }
+        guard abs(served - lastServed) > allowance else { return true }
+        source.jump = ReferenceJump(size: served - lastServed, sample: raw, lastGoodLocal: last.localTime)
+        events.append(.jumpHeld(id, size: served - lastServed))
+        return false
+    }
+
+    /// A held jump once the other sources' estimates are known: followed when it has lasted
+    /// `jumpPersistence` and more of them agree with the new time than with the old (or an operator
+    /// confirmed it); otherwise the source stays out with the reason.
+    private mutating func resolveJump(_ id: SourceID, estimates: [SourceEstimate]) -> Bool {
+        guard var source = sources[id], let jump = source.jump, let newest = jump.samples.last else { return false }
+        defer { sources[id] = source }
+        let newOffset = newest.offset - discipline.model.correction(at: newest.localTime)
+        let oldOffset = newOffset - jump.size
+        // A PPS numbered by this source follows whatever it is told: it cannot vote on the seconds.
+        let others = estimates.filter { $0.id != id && sources[$0.id]?.definition.lock != id }
+        let tolerance = configuration.jumpThreshold
+        let agreeNew = others.filter { abs($0.offset - newOffset) <= tolerance }.map(\.id.name)
+        let agreeOld = others.filter { abs($0.offset - oldOffset) <= tolerance }.map(\.id.name)
+        let persisted = jump.duration >= configuration.jumpPersistence
+        if persisted && (agreeNew.count > agreeOld.count || operatorConfirmed) {
+            source.samples = jump.samples
+            source.jump = nil
+            source.jumpNote = nil
+            source.accepted += UInt64(jump.samples.count)
+            events.append(.jumpFollowed(id, size: jump.size, agreedBy: agreeNew.count > agreeOld.count ? agreeNew : ["the operator"]))
+            if agreeNew.count <= agreeOld.count { operatorConfirmed = false }
+            return true
+        }
+        let decision: String
+        if !agreeOld.isEmpty && agreeOld.count >= agreeNew.count {
+            decision = "the majority (\(agreeOld.joined(separator: ", "))) keeps the old time: not followed"
+        } else if !agreeNew.isEmpty {
+            decision = "agreed by \(agreeNew.joined(separator: ", ")): followed once it has lasted \(Int(configuration.jumpPersistence)) s"
+        } else {
+            decision = "no other source to confirm it: holding over, unsynchronised after the holdover limit (an operator may confirm it: fleetnode confirm-step)"
+        }
+        source.jumpNote = jump.note(decision: decision)
+        return false
+    }
+
+    /// An operator confirms what is held: the first step (beyond `maxFirstStep`) or a reference clock's
+    /// jump. Returns what was confirmed, nil when nothing is held (then nothing changes).
+    public mutating func confirmStep() -> String? {
+        if let held = heldFirstStep {
+            operatorConfirmed = true
+            return "first step of \(UTCText.duration(held))"
+        }
+        if let id = order.first(where: { sources[$0]?.jump != nil }), let jump = sources[id]?.jump {
+            operatorConfirmed = true
+            return "jump of \(UTCText.duration(jump.size)) of \(id)"
+        }
+        return nil
+    }
+
+    /// The events since the last call, oldest first.
+    public mutating func drainEvents() -> [TimeKeeperEvent] {
+        defer { events.removeAll() }
+        return events
     }
 
     /// A PPS edge stamped at `local`: numbered by the lock source (or by the served clock when synchronised
@@ -137,6 +280,18 @@ public struct TimeKeeper: Sendable {
         sources[id]?.answeredWithoutTime = true
     }
 
+    /// A reference clock's connection was re-established (gpsd restarted, the receiver was reset): its time
+    /// before and after need not be continuous, so its old samples and any held jump are forgotten and it
+    /// starts afresh. What it then says is still checked against the floor, selection and (with other
+    /// sources) the majority; a jump while it stays connected is held (`ReferenceJump`).
+    public mutating func sourceRestarted(_ id: SourceID) {
+        guard var source = sources[id] else { return }
+        source.samples.removeAll()
+        source.jump = nil
+        source.jumpNote = nil
+        sources[id] = source
+    }
+
     /// A network source's edge sent a request: shift its reachability register (RFC 5905 §13).
     public mutating func polled(_ id: SourceID) {
         sources[id]?.reach.poll()
@@ -157,6 +312,17 @@ public struct TimeKeeper: Sendable {
             source.note = note(for: source, now: now)
             if let estimate = source.estimate, source.note == nil { estimates.append(estimate) }
             sources[id] = source
+        }
+        for id in order where sources[id]?.jump != nil {
+            if resolveJump(id, estimates: estimates), var source = sources[id] {
+                source.estimate = estimate(of: source, now: now)
+                source.note = note(for: source, now: now)
+                if let estimate = source.estimate, source.note == nil { estimates.append(estimate) }
+                sources[id] = source
+            } else {
+                let jumpNote = sources[id]?.jumpNote
+                sources[id]?.note = jumpNote
+            }
         }
         if awaitingCrossCheck(estimates, now: now) {
             for index in estimates.indices where estimates[index].kind.isReferenceClock {
@@ -189,6 +355,22 @@ public struct TimeKeeper: Sendable {
             discipline.restart()
         }
         lastFedKind = chosen.definition.kind
+        if discipline.updates == 0 {
+            if configuration.maxFirstStep > 0, abs(offset) > configuration.maxFirstStep, systemClockSynchronized, !operatorConfirmed {
+                if heldFirstStep == nil { events.append(.firstStepHeld(offset: offset, limit: configuration.maxFirstStep)) }
+                heldFirstStep = offset
+                lastFed = nil
+                return nil
+            }
+            if abs(offset) > configuration.maxFirstStep {
+                let why = operatorConfirmed && systemClockSynchronized ? "confirmed by the operator"
+                    : configuration.maxFirstStep <= 0 ? "max_first_step is off"
+                    : "the system clock is not synchronised (adjtimex), so it is no reference"
+                events.append(.firstStepTaken(offset: offset, reason: why))
+            }
+            heldFirstStep = nil
+            operatorConfirmed = false
+        }
         let before = discipline.model.base
         let outcome = discipline.update(
             local: estimate.localTime, offset: offset,
@@ -200,6 +382,10 @@ public struct TimeKeeper: Sendable {
                 // Raw offsets are relative to local + base: keep them so.
                 let delta = Double(stepped) * 1e-9
                 for index in source.samples.indices { source.samples[index].offset -= delta }
+                if var jump = source.jump {
+                    for index in jump.samples.indices { jump.samples[index].offset -= delta }
+                    source.jump = jump
+                }
             }
             // Estimates against the clock as it is now, so status shows what is left to correct.
             if source.estimate != nil { source.estimate = self.estimate(of: source, now: now) }
@@ -259,14 +445,17 @@ public struct TimeKeeper: Sendable {
         let interval = points.count > 1 ? points.last!.local.seconds(since: points.first!.local) / Double(points.count - 1) : 0
         let bound = errorBound(at: now)
         return TrackingReport(
-            selected: selection?.selected, referenceID: state.referenceID.rawValue, stratum: state.stratum,
+            // Nothing is "selected" for clients while a first step waits for the operator.
+            selected: heldFirstStep == nil ? selection?.selected : nil, referenceID: state.referenceID.rawValue, stratum: state.stratum,
             leap: state.leap.rawValue, synchronized: state.isSynchronized,
             lastOffset: selection?.selected != nil ? (selection?.offset ?? 0) : 0, rmsOffset: discipline.residualRMS,
             frequencyPPM: discipline.model.frequency * 1e6, skewPPM: discipline.skew * 1e6,
             rootDelay: state.rootDelay, rootDispersion: state.isSynchronized ? state.rootDispersion(at: state.referenceTime) + (age ?? 0) * state.dispersionRate : 0,
             lastUpdateAge: age, updateInterval: interval, holdoverSeconds: holdover(at: now),
             errorBound: bound.isFinite ? bound : nil, updates: discipline.updates, steps: discipline.steps,
-            reason: selection?.selected == nil ? unselectedReason : nil)
+            reason: heldFirstStep.map { TimeKeeperEvent.heldText($0, limit: configuration.maxFirstStep) }
+                ?? (selection?.selected == nil ? unselectedReason : nil),
+            floor: floor.map { $0.nanoseconds(at: now) / 1_000_000_000 }, floorOrigin: floor?.origin, heldStep: heldFirstStep)
     }
 
     /// Why nothing is selected: selection's reason, or when no source even reached selection, each source's note.
@@ -294,7 +483,8 @@ public struct TimeKeeper: Sendable {
                 offset: source.estimate?.offset, jitter: source.estimate?.jitter,
                 rootDistance: source.estimate?.rootDistance(at: now, dispersionRate: configuration.dispersionRate),
                 samples: source.samples.count, accepted: source.accepted, dropped: source.dropped,
-                note: source.note ?? source.falsetickerNote, statistics: statistics(of: source))
+                note: source.note ?? source.falsetickerNote ?? source.floorNote, statistics: statistics(of: source),
+                droppedJumped: source.droppedJumped, droppedBelowFloor: source.droppedBelowFloor)
         }
     }
 
@@ -372,7 +562,8 @@ public struct TimeKeeper: Sendable {
     }
 
     private func note(for source: Source, now: LocalTime) -> String? {
-        guard let newest = source.samples.last else { return "no samples yet" }
+        if source.jump != nil { return source.jumpNote ?? "time jumped: samples held" }
+        guard let newest = source.samples.last else { return source.floorNote ?? "no samples yet" }
         let age = now.seconds(since: newest.localTime)
         let limit = source.definition.kind.isReferenceClock
             ? configuration.refclockStalePolls * source.definition.poll : configuration.networkStaleAfter

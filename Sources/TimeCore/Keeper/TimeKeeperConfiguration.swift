@@ -27,6 +27,21 @@ public struct TimeKeeperConfiguration: Sendable, Equatable {
     /// served (alone, its lie would be selected before any sibling could outvote it). A site whose siblings
     /// are all down still starts after the wait. 0: no wait.
     public var crossCheckGrace: Double = 60
+    /// A reference clock (gpsd, SHM) sample further than this from the source's previous one (plus what the
+    /// clock may have drifted since) is a jump (`ReferenceJump`): held apart, not used. Above NMEA's
+    /// jitter (tens of milliseconds), below a leap second.
+    public var jumpThreshold: Double = 0.5
+    /// A held jump is followed, when another source agrees with it (or an operator confirms), only after
+    /// it has lasted this many seconds.
+    public var jumpPersistence: Double = 10
+    /// The first step of the clock may be at most this many seconds while the system clock is
+    /// synchronised (adjtimex without STA_UNSYNC): a larger one waits for an operator's confirmation.
+    /// ntpd's panic threshold is the same 1000 s. 0: no limit. A system clock that is not synchronised
+    /// (a Raspberry Pi without RTC after a month off) is no reference, and any step above the floor is taken.
+    public var maxFirstStep: Double = 1000
+    /// Samples whose offset exceeds this many seconds (about ±126 years, well inside Int64 nanoseconds) are
+    /// refused outright: no era is that far from the node's clock.
+    public var maxOffset: Double = 4e9
 
     public init() {}
 }

@@ -31,4 +31,9 @@ public struct TrackingReport: Sendable, Equatable, Codable {
     public var steps: Int
     /// Why nothing is selected, when nothing is.
     public var reason: String?
+    /// The floor (Unix seconds now) and what set it (`TimeFloor`); nil without one.
+    public var floor: Int64? = nil
+    public var floorOrigin: String? = nil
+    /// A first step waiting for an operator's confirmation (seconds), nil when none.
+    public var heldStep: Double? = nil
 }

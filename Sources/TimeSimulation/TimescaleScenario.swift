@@ -1,0 +1,55 @@
+import NTPCore
+import TimeCore
+
+/// A scripted timescale situation for the node's `TimeKeeper`: where the node's clock starts, what the GPS
+/// and the other sources claim second by second (jumps, week-number rollovers, late leap seconds), the
+/// floor, whether the system clock is synchronised, and when an operator confirms. `TimescaleRunner` plays
+/// it and records what clients are served at every second.
+public struct TimescaleScenario: Sendable {
+    /// A source's claim at second k (seconds since start): its time minus true time, seconds; nil: no sample.
+    public typealias Claim = @Sendable (Int) -> Double?
+
+    public struct Other: Sendable {
+        public var name: String
+        public var claim: Claim
+        public init(name: String, claim: @escaping Claim) {
+            self.name = name
+            self.claim = claim
+        }
+    }
+
+    public var name: String
+    /// True Unix seconds at second 0.
+    public var start: Int64
+    public var duration: Int
+    /// The system clock (and so the node's local timescale) minus true time at start, seconds.
+    public var systemClockError: Double = 0
+    public var systemClockSynchronized = false
+    /// Unix seconds of the floor at start, and its origin.
+    public var floor: (seconds: Int64, origin: String)?
+    /// The GPS receiver's claim (gpsd TPV, NMEA quality); nil: no GPS.
+    public var gps: Claim?
+    public var gpsOptions = SourceOptions()
+    /// The leap indicator the GPS reports at second k (e.g. SHM leap bits), when it reports one.
+    public var gpsLeap: (@Sendable (Int) -> LeapIndicator)?
+    /// Network sources (upstream servers or siblings), polled every `otherPoll` seconds.
+    public var others: [Other] = []
+    public var otherPoll = 4
+    /// The GPS's connection is re-established at these seconds (gpsd restarted).
+    public var restarts: [Int] = []
+    /// The operator confirms (SIGUSR1) at these seconds.
+    public var confirmations: [Int] = []
+    /// True UTC inserts a leap second at the end of the UTC day containing this Unix second.
+    public var leapInsertion: Int64?
+    /// The node's leap table knows it (otherwise only the sources' leap bits can announce it).
+    public var leapInTable = true
+    public var configuration = TimeKeeperConfiguration()
+
+    public init(name: String, start: Int64, duration: Int) {
+        self.name = name
+        self.start = start
+        self.duration = duration
+        configuration.crossCheckGrace = 0
+        configuration.holdoverLimit = 600
+    }
+}

@@ -1,0 +1,180 @@
+import NetworkEdges
+import NodeModels
+import Foundation
+import GPSTestSupport
+import Node
+import NTPCore
+import TimeCore
+import XCTest
+
+/// Real gpsd + gpsfake replaying generated NMEA across timescale hazards, with a real `fleetnode` following
+/// it on its software clock (the machine's clock is never touched): the NTP era rollover (2036-02-07), the
+/// 2038-01-19T03:14:08Z crossing (2^31 Unix seconds), and a receiver with the GPS week-number bug. The
+/// replayed log is timed against the machine's clock as GPSSourceTests does.
+final class GPSTimescaleTests: XCTestCase {
+    var directory: TestDirectory!
+    var processes: [TestProcess] = []
+
+    override func setUpWithError() throws {
+        guard ExternalTool.find("gpsfake") != nil, ExternalTool.find("gpsd") != nil else {
+            throw XCTSkip("gpsd and gpsfake are not installed (Debian packages gpsd, gpsd-clients)")
+        }
+        directory = try TestDirectory(prefix: "node-gps-timescale")
+    }
+
+    override func tearDown() {
+        for process in processes { process.terminate() }
+        directory?.remove()
+    }
+
+    /// gpsfake replaying `seconds` epochs; epoch i (delivered about i s after launch + 1.7 s) names
+    /// `name(i)` (Unix seconds).
+    func replay(port: UInt16, seconds: Int, name: (Int) -> Int64) throws {
+        let generator = NMEAGenerator()
+        let log = (0..<seconds).map { generator.epoch(second: name($0)).joined() }.joined()
+        let file = directory.file("replay-\(port).nmea")
+        try log.write(toFile: file, atomically: true, encoding: .utf8)
+        let cycle = String(format: "%.4f", 1.0 / Double(generator.sentencesPerEpoch))
+        processes.append(try TestProcess(
+            ["unshare", "--ipc", "timeout", "-k", "2", "\(seconds + 30)", "gpsfake", "-q", "-n", "-1", "-c", cycle, "-P", "\(port)", file],
+            logPath: directory.file("gpsfake-\(port).log")))
+    }
+
+    func node(gpsd port: UInt16) async throws -> NodeProcess {
+        // max_first_step = 0: the first step (twelve years for the 2038 test) is taken whatever the state of
+        // this machine's kernel clock, so the test does not depend on it.
+        try await NodeProcess(config: """
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            [clock]
+            max_first_step = 0
+            holdover_limit = 3600
+            [[refclock]]
+            name = "GPS"
+            driver = "gpsd"
+            gpsd = "127.0.0.1:\(port)"
+            poll = 2
+            offset = 0.05
+            """)
+    }
+
+    /// The replayed GPS crosses 2038-01-19T03:14:08Z (2^31 Unix seconds): the node serves stratum 1 on both
+    /// sides, and the served time (read by NTP queries once a second) keeps one offset from the machine's
+    /// clock throughout: no 2^32 s step, no drop, no jump. Before the fix at the edge (`GPSDSecondsEra`),
+    /// libgps's 32-bit TOFF seconds named 1901 from the crossing on.
+    func testFollowsGPSAcross2038() async throws {
+        let answers = try await followAcross(crossing: 1 << 31)
+        XCTAssertFalse(answers.isEmpty)
+    }
+
+    /// The replayed GPS crosses the NTP era rollover, 2036-02-07T06:28:16Z (RFC 5905 §6: the 32-bit seconds
+    /// field wraps to era 1): the transmit timestamps clients get wrap from 0xFFFFFFxx to 0x000000xx, and
+    /// the offset they compute (era-independent 64-bit arithmetic) stays the same throughout.
+    func testFollowsGPSAcrossTheNTPEraRollover() async throws {
+        let answers = try await followAcross(crossing: 2_085_978_496)
+        let seconds = answers.map(\.serverTransmit.seconds)
+        XCTAssertTrue(seconds.contains { $0 > 0xFFFF_FF00 }, "era 0 served: \(seconds.map { String($0, radix: 16) })")
+        XCTAssertTrue(seconds.contains { $0 < 0x100 }, "era 1 served: \(seconds.map { String($0, radix: 16) })")
+        let pivot = UnixTime(seconds: 2_085_978_496, nanoseconds: 0)
+        let times = answers.map { $0.serverTransmit.unixTime(near: pivot).seconds }
+        XCTAssertEqual(times, times.sorted(), "served times increase across the era boundary")
+    }
+
+    /// gpsfake replays 70 s crossing `crossing` 25 s in; the node (max_first_step off, so the machine's
+    /// kernel state does not matter) steps to it and is queried once a second for 40 s.
+    func followAcross(crossing: Int64) async throws -> [NTPMeasurement] {
+        let port = try LoopbackTCP.freePort()
+        try replay(port: port, seconds: 70) { crossing - 25 + Int64($0) }
+        let expectedOffset = Double(crossing - 25) - (Date().timeIntervalSince1970 + 1.7)
+        let node = try await node(gpsd: port)
+        defer { _ = node.stop() }
+        try await waitFor(node, seconds: 30) { $0.serving.synchronized && $0.timekeeping?.tracking.selected?.name == "GPS" }
+        let endpoint = SocketEndpoint(host: "127.0.0.1", port: try await node.port(of: "127.0.0.1"))
+        var answers: [NTPMeasurement] = []
+        var servedSeconds: [Double] = []
+        let end = Date().addingTimeInterval(40)
+        while Date() < end {
+            let answer = try NTPQueryClient(server: endpoint).query()
+            XCTAssertEqual(answer.stratum, 1)
+            XCTAssertEqual(answer.leap, .noWarning)
+            answers.append(answer)
+            servedSeconds.append(Date().timeIntervalSince1970 + answer.offset)
+            try await Task.sleep(for: .seconds(1))
+        }
+        let offsets = answers.map(\.offset)
+        XCTAssertEqual(offsets.first ?? 0, expectedOffset, accuracy: 2, "following the replayed time")
+        XCTAssertLessThan(servedSeconds.min() ?? .infinity, Double(crossing), "served before the crossing")
+        XCTAssertGreaterThan(servedSeconds.max() ?? 0, Double(crossing) + 5, "and after it")
+        // gpsfake's sentence quantisation (1/6 s) moves the filtered GPS time by such steps: 0.5 s is far
+        // below a 2^32 s (or any whole-second) step.
+        XCTAssertLessThan((offsets.max() ?? 0) - (offsets.min() ?? 0), 0.5, "one offset throughout: \(offsets)")
+        let status = try await node.status()
+        XCTAssertEqual(status.serving.stratum, 1)
+        // Still following the GPS after the crossing, every sample taken.
+        XCTAssertEqual(status.timekeeping?.tracking.selected?.name, "GPS")
+        XCTAssertNil(status.timekeeping?.tracking.holdoverSeconds)
+        XCTAssertEqual(status.timekeeping?.sources.first?.droppedJumped, 0)
+        XCTAssertEqual(status.timekeeping?.sources.first?.droppedBelowFloor, 0)
+        XCTAssertLessThan(status.timekeeping?.sources.first?.lastSampleAge ?? .infinity, 3)
+        print(StatusReport.text(status))
+        return answers
+    }
+
+    /// A lone GPS jumps 5 s forward mid-replay: the node holds the jump (its samples dropped and counted,
+    /// the reason in status), keeps serving its own time in holdover at stratum 1, and follows the new time
+    /// only once an operator runs `fleetnode confirm-step PID`.
+    func testLoneGPSJumpIsHeldUntilTheOperatorConfirms() async throws {
+        let port = try LoopbackTCP.freePort()
+        let start = Int64((Date().timeIntervalSince1970 + 1.7).rounded()) + 30
+        try replay(port: port, seconds: 90) { start + Int64($0) + ($0 >= 20 ? 5 : 0) }
+        let node = try await node(gpsd: port)
+        defer { _ = node.stop() }
+        try await waitFor(node, seconds: 30) { $0.serving.synchronized && $0.timekeeping?.tracking.selected?.name == "GPS" }
+        let endpoint = SocketEndpoint(host: "127.0.0.1", port: try await node.port(of: "127.0.0.1"))
+        let before = try NTPQueryClient(server: endpoint).query()
+        try await waitFor(node, seconds: 40) { ($0.timekeeping?.sources.first?.droppedJumped ?? 0) >= 12 }
+        var status = try await node.status()
+        let note = status.timekeeping?.sources.first?.note ?? "-"
+        XCTAssertTrue((note.contains("time jumped by +4.9") || note.contains("time jumped by +5.0")) && note.contains("no other source to confirm it"), note)
+        XCTAssertNotNil(status.timekeeping?.tracking.holdoverSeconds)
+        let held = try NTPQueryClient(server: endpoint).query()
+        XCTAssertEqual(held.stratum, 1)
+        XCTAssertEqual(held.offset, before.offset, accuracy: 0.25, "the jump is not served")
+
+        let confirm = Process()
+        confirm.executableURL = NodeProcess.binDirectory.appendingPathComponent("fleetnode")
+        confirm.arguments = ["confirm-step", "\(node.process.processIdentifier)"]
+        try confirm.run()
+        confirm.waitUntilExit()
+        XCTAssertEqual(confirm.terminationStatus, 0)
+        try await waitFor(node, seconds: 20) { $0.timekeeping?.tracking.holdoverSeconds == nil && $0.timekeeping?.tracking.selected?.name == "GPS" }
+        let followed = try NTPQueryClient(server: endpoint).query()
+        XCTAssertEqual(followed.offset, before.offset + 5, accuracy: 0.5, "the confirmed jump is followed")
+        status = try await node.status()
+        XCTAssertEqual(status.serving.stratum, 1)
+        XCTAssertTrue(node.log.contains("operator confirmed the jump of +"), "confirmation logged")
+        XCTAssertTrue(node.log.contains("followed a jump of +") && node.log.contains("agreed by the operator"), "and the jump")
+    }
+
+    /// A receiver with the week-number bug at boot, through real gpsd: gpsd 3.22 itself moves NMEA dates
+    /// that lie before its own start by 1024 weeks (seen here: a 2007 log is reported as this week), so
+    /// what reaches the node is already right and the node follows it. The rolled-back date is never served.
+    /// (Where gpsd cannot help, because its own clock is wrong, the node's floor refuses the date:
+    /// TimescaleSimulationTests.testPreFloorTimeIsRefusedWithTheReason, TimeFloorTests.)
+    func testWeekNumberRolloverThroughGPSD() async throws {
+        let port = try LoopbackTCP.freePort()
+        let rollover: Int64 = 1024 * 604_800
+        let start = Int64((Date().timeIntervalSince1970 + 1.7).rounded()) + 30
+        try replay(port: port, seconds: 60) { start + Int64($0) - rollover }
+        let node = try await node(gpsd: port)
+        defer { _ = node.stop() }
+        try await waitFor(node, seconds: 30) { $0.serving.synchronized && $0.timekeeping?.tracking.selected?.name == "GPS" }
+        let endpoint = SocketEndpoint(host: "127.0.0.1", port: try await node.port(of: "127.0.0.1"))
+        for _ in 0..<5 {
+            let answer = try NTPQueryClient(server: endpoint).query()
+            XCTAssertEqual(answer.stratum, 1)
+            XCTAssertEqual(answer.offset, 30, accuracy: 1.5, "this week's time + 30 s, never 2007")
+            try await Task.sleep(for: .seconds(1))
+        }
+    }
+}
