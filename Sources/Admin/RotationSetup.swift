@@ -43,28 +43,21 @@ public enum RotationSetup {
         return observed
     }
 
-    /// Secret length in bytes for chrony's key types.
-    static func secretLength(_ type: String) -> Int {
-        switch type {
-        case "SHA1": 20
-        case "SHA256", "AES256": 32
-        case "SHA384": 48
-        case "SHA512": 64
-        default: 16
-        }
-    }
-
     public static func symmetric(inventory: Inventory, nodes: [Inventory.Node], type: String) async throws -> (RotationPlan, [String: String]) {
         let observed = try await observe(inventory: inventory, nodes: nodes)
         let plan = try RotationPlanner.symmetric(inventory: inventory, nodes: nodes, observed: observed, type: type, now: Date().timeIntervalSince1970)
-        let secrets = Dictionary(uniqueKeysWithValues: plan.keyChanges.map { ($0.site, HexText.encode(SecureRandom.bytes(secretLength($0.type)))) })
+        var secrets: [String: String] = [:]
+        for change in plan.keyChanges {
+            guard let secret = KeyMaterial.symmetricKeyHex(type: change.type) else { throw Failure("unknown key type \(change.type)") }
+            secrets[change.site] = secret
+        }
         return (plan, secrets)
     }
 
     public static func cookie(inventory: Inventory, nodes: [Inventory.Node]) async throws -> (RotationPlan, [String: String]) {
         let observed = try await observe(inventory: inventory, nodes: nodes)
         let plan = try RotationPlanner.cookie(inventory: inventory, nodes: nodes, observed: observed, now: Date().timeIntervalSince1970)
-        let secrets = Dictionary(uniqueKeysWithValues: plan.keyChanges.map { ($0.site, HexText.encode(SecureRandom.bytes(32))) })
+        let secrets = Dictionary(uniqueKeysWithValues: plan.keyChanges.map { ($0.site, KeyMaterial.cookieKeyHex()) })
         return (plan, secrets)
     }
 

@@ -50,24 +50,22 @@ struct KeysCommand: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Key ID starts sealing cookies; the current key becomes previous.")
             @Option(help: "The key id.") var id: UInt32
             @OptionGroup var options: AdminOptions
-            func run() async throws {
-                let request = CookieKeyRequest(id: id)
-                try await options.run({ (client: AdminClient) async throws(AdminClientError) -> CookieKeyResult in
-                    try await client.send("POST", AdminPath.cookieKeyActivate, body: request, as: CookieKeyResult.self)
-                }, text: NodeReadViews.cookieResult)
-            }
+            func run() async throws { try await Cookie.step(AdminPath.cookieKeyActivate, id: id, options: options) }
         }
 
         struct Retire: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Remove staged or previous key ID (its cookies no longer open).")
             @Option(help: "The key id.") var id: UInt32
             @OptionGroup var options: AdminOptions
-            func run() async throws {
-                let request = CookieKeyRequest(id: id)
-                try await options.run({ (client: AdminClient) async throws(AdminClientError) -> CookieKeyResult in
-                    try await client.send("POST", AdminPath.cookieKeyRetire, body: request, as: CookieKeyResult.self)
-                }, text: NodeReadViews.cookieResult)
-            }
+            func run() async throws { try await Cookie.step(AdminPath.cookieKeyRetire, id: id, options: options) }
+        }
+
+        /// POST `CookieKeyRequest(id)` to `path` on every node named.
+        static func step(_ path: String, id: UInt32, options: AdminOptions) async throws {
+            let request = CookieKeyRequest(id: id)
+            try await options.run({ (client: AdminClient) async throws(AdminClientError) -> CookieKeyResult in
+                try await client.send("POST", path, body: request, as: CookieKeyResult.self)
+            }, text: NodeReadViews.cookieResult)
         }
     }
 
@@ -99,10 +97,7 @@ struct KeysCommand: AsyncParsableCommand {
                     request.type = type.uppercased()
                     request.hex = hex
                 }
-                let body = request
-                try await options.run({ (client: AdminClient) async throws(AdminClientError) -> SymmetricKeyChangeResult in
-                    try await client.send("POST", AdminPath.symmetricKeyStage, body: body, as: SymmetricKeyChangeResult.self)
-                }, text: NodeReadViews.symmetricResult)
+                try await Symmetric.step(AdminPath.symmetricKeyStage, request, options: options)
             }
         }
 
@@ -111,10 +106,7 @@ struct KeysCommand: AsyncParsableCommand {
             @OptionGroup var key: SiblingOptions
             @OptionGroup var options: AdminOptions
             func run() async throws {
-                let request = SymmetricKeyChangeRequest(id: key.id, siblings: key.names)
-                try await options.run({ (client: AdminClient) async throws(AdminClientError) -> SymmetricKeyChangeResult in
-                    try await client.send("POST", AdminPath.symmetricKeyActivate, body: request, as: SymmetricKeyChangeResult.self)
-                }, text: NodeReadViews.symmetricResult)
+                try await Symmetric.step(AdminPath.symmetricKeyActivate, SymmetricKeyChangeRequest(id: key.id, siblings: key.names), options: options)
             }
         }
 
@@ -123,11 +115,15 @@ struct KeysCommand: AsyncParsableCommand {
             @OptionGroup var key: SiblingOptions
             @OptionGroup var options: AdminOptions
             func run() async throws {
-                let request = SymmetricKeyChangeRequest(id: key.id, siblings: key.names)
-                try await options.run({ (client: AdminClient) async throws(AdminClientError) -> SymmetricKeyChangeResult in
-                    try await client.send("POST", AdminPath.symmetricKeyRetire, body: request, as: SymmetricKeyChangeResult.self)
-                }, text: NodeReadViews.symmetricResult)
+                try await Symmetric.step(AdminPath.symmetricKeyRetire, SymmetricKeyChangeRequest(id: key.id, siblings: key.names), options: options)
             }
+        }
+
+        /// POST one step of a sibling key change to `path` on every node named.
+        static func step(_ path: String, _ request: SymmetricKeyChangeRequest, options: AdminOptions) async throws {
+            try await options.run({ (client: AdminClient) async throws(AdminClientError) -> SymmetricKeyChangeResult in
+                try await client.send("POST", path, body: request, as: SymmetricKeyChangeResult.self)
+            }, text: NodeReadViews.symmetricResult)
         }
     }
 }
