@@ -202,15 +202,16 @@ let package = Package(
         ),
 
         // MARK: Benchmarks (not tests: `make bench`, release build, prints ratios against chronyd)
-        .target(name: "BenchSupport", dependencies: ["CFleetShim"], path: "Benchmarks/BenchSupport"),
+        .target(name: "CBenchShim", path: "Benchmarks/CBenchShim"),
+        .target(name: "BenchSupport", dependencies: ["CFleetShim", "CBenchShim"], path: "Benchmarks/BenchSupport"),
         .executableTarget(
             name: "ntp-server-load",
-            dependencies: ["BenchSupport", "CFleetShim", "NTPCore", "NodeModels", "NetworkEdges"],
+            dependencies: ["BenchSupport", "CBenchShim", "CFleetShim", "NTPCore", "NodeModels", "NetworkEdges"],
             path: "Benchmarks/NTPServerLoad"
         ),
         .executableTarget(
             name: "nts-server-load",
-            dependencies: ["BenchSupport", "CFleetShim", "NTPCore", "NodeModels", "NetworkEdges", "NTSKE", "FleetCrypto"],
+            dependencies: ["BenchSupport", "CBenchShim", "CFleetShim", "NTPCore", "NodeModels", "NetworkEdges", "NTSKE", "FleetCrypto"],
             path: "Benchmarks/NTSServerLoad"
         ),
 
@@ -227,9 +228,11 @@ let package = Package(
         .testTarget(name: "NTPCoreTests", dependencies: ["NTPCore", "FleetCrypto"]),
         .testTarget(name: "TimeCoreTests", dependencies: ["TimeCore", "NTPCore"]),
         // gpsd/gpsfake processes, an NMEA generator and loopback helpers shared by the refclock and node tests.
-        .target(name: "GPSTestSupport", dependencies: ["CRefclock"], path: "Tests/GPSTestSupport"),
-        .testTarget(name: "RefclockTests", dependencies: ["Refclock", "CRefclock", "NTPCore", "GPSTestSupport"]),
+        .target(name: "CRefclockTestSupport", dependencies: ["CRefclock"], path: "Tests/CRefclockTestSupport"),
+        .target(name: "GPSTestSupport", dependencies: ["CRefclock", "CRefclockTestSupport"], path: "Tests/GPSTestSupport"),
+        .testTarget(name: "RefclockTests", dependencies: ["Refclock", "CRefclock", "CRefclockTestSupport", "NTPCore", "GPSTestSupport"]),
         .testTarget(name: "SimulationTests", dependencies: ["TimeSimulation", "TimeCore", "NTPCore"]),
+        .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
         .testTarget(name: "NodeModelsTests", dependencies: ["NodeModels", "NTPCore", "TimeCore"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "NodeModels", "NTPCore", "TimeCore", "ConfigFile"]),
         .testTarget(name: "AdminTests", dependencies: ["Admin", "NodeModels", "TimeCore", "NTPCore"]),

@@ -1,11 +1,12 @@
 // Collecting the servers' replies, the same way in both benchmarks.
+import CBenchShim
 import CFleetShim
 import Foundation
 
 /// Replies waiting on `sockets` now (non-blocking batches of up to 256 each).
 public func receiveReplies(_ sockets: [Int32]) -> Int {
     var got = 0
-    for fd in sockets { got += Int(cfs_recv_many(fd, 256, 0)) }
+    for fd in sockets { got += Int(cbs_recv_many(fd, 256, 0)) }
     return got
 }
 

@@ -6,6 +6,7 @@
 // rate answered with at most 1 % loss and the server CPU per answered request, and then our/chrony ratios.
 // Absolute numbers depend on the machine; only the ratios are meant to be compared between runs.
 import BenchSupport
+import CBenchShim
 import CFleetShim
 import NetworkEdges
 import NodeModels
@@ -71,7 +72,7 @@ func offer(rate: Int, seconds: Double, to server: ServerUnderTest) -> Step {
         if now >= end { break }
         var due = Int(Double(rate) * Double(now - start) / 1e9) - sent
         while due > 0 {
-            let count = payload.withUnsafeBufferPointer { cfs_send_many(sockets[next], $0.baseAddress, 48, Int32(min(due, batch))) }
+            let count = payload.withUnsafeBufferPointer { cbs_send_many(sockets[next], $0.baseAddress, 48, Int32(min(due, batch))) }
             next = (next + 1) % sockets.count
             if count <= 0 { break }
             sent += Int(count)

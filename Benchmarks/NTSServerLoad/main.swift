@@ -29,6 +29,7 @@
 // Knobs (environment): KE_SECONDS (5), KE_ROUNDS (3), KE_CONCURRENCY (32), KE_CLIENT (light|nio), KE_DEBUG (session
 // latency percentiles), STEP_SECONDS (2), NTS_RATES (the ladder), COOKIE_SESSIONS (16), NTS_PLACEHOLDERS (0).
 import BenchSupport
+import CBenchShim
 import CFleetShim
 import NetworkEdges
 import NodeModels
@@ -537,7 +538,7 @@ func offer(rate: Int, seconds: Double, to server: ServerUnderTest, pool: Request
             if now >= end { break }
             var due = Int(Double(rate) * Double(now - start) / 1e9) - sent
             while due > 0 {
-                let count = cfs_send_many(sockets[next], bytes.baseAddress! + cursor * pool.length, Int32(pool.length),
+                let count = cbs_send_many(sockets[next], bytes.baseAddress! + cursor * pool.length, Int32(pool.length),
                                           Int32(min(due, batch, pool.count - cursor)))
                 next = (next + 1) % sockets.count
                 if count <= 0 { break }

@@ -78,7 +78,7 @@ public enum CertificateInspector {
     }
 
     /// SHA-256 of the DER, lower-case hex (what status and `openssl x509 -fingerprint -sha256` show).
-    public static func fingerprint(of certificate: Certificate) -> String { SHA256.hex(der(certificate)) }
+    public static func fingerprint(of certificate: Certificate) -> String { Digest.sha256.hex(der(certificate)) }
 
     /// "DNS:name" and "IP:address" entries of the subject alternative names.
     public static func names(of certificate: Certificate) -> [String] {

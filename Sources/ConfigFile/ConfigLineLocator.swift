@@ -20,7 +20,7 @@ public struct ConfigLineLocator: Sendable {
             let trimmed = line.trimmingASCIIWhitespace()
             if depth == 0, trimmed.hasPrefix("[["), trimmed.hasSuffix("]]") {
                 // An array of tables: the Nth `[[name]]` is addressed as `name[N]` (1-based).
-                let name = String(trimmed.dropFirst(2).dropLast(2)).trimmingASCIIWhitespace()
+                let name = Self.keyPath(String(trimmed.dropFirst(2).dropLast(2)))
                 arrayCounts[name, default: 0] += 1
                 table = "\(name)[\(arrayCounts[name]!)]"
                 tables[table] = lineNumber
@@ -28,12 +28,12 @@ public struct ConfigLineLocator: Sendable {
                 continue
             }
             if depth == 0, trimmed.hasPrefix("["), !trimmed.hasPrefix("[["), trimmed.hasSuffix("]") {
-                table = String(trimmed.dropFirst().dropLast()).trimmingASCIIWhitespace()
+                table = Self.keyPath(String(trimmed.dropFirst().dropLast()))
                 if tables[table] == nil { tables[table] = lineNumber }
                 continue
             }
-            if depth == 0, let equals = trimmed.firstIndex(of: "=") {
-                let key = trimmed[..<equals].trimmingASCIIWhitespace()
+            if depth == 0, let equals = Self.firstUnquoted("=", in: trimmed) {
+                let key = Self.keyPath(String(trimmed[..<equals]))
                 let path = table.isEmpty ? key : "\(table).\(key)"
                 if lines[path] == nil { lines[path] = lineNumber }
             }
@@ -47,6 +47,56 @@ public struct ConfigLineLocator: Sendable {
         if let line = lines[path] { return line }
         if let line = tables[path] { return line }
         if let dot = path.lastIndex(of: ".") { return tables[String(path[..<dot])] }
+        return nil
+    }
+
+    /// A TOML key as a path: dotted keys (`a.b`) joined with dots, quoted parts (`"a.b"`, `'x y'`) unquoted,
+    /// spaces around the dots dropped (TOML 1.0 §Keys), so `site . "name"` and `site.name` name one key.
+    static func keyPath(_ text: String) -> String {
+        var parts: [String] = []
+        var current = ""
+        var quote: Character?
+        var escaped = false
+        for character in text {
+            if let open = quote {
+                if escaped {
+                    current.append(character)
+                    escaped = false
+                } else if character == "\\" && open == "\"" {
+                    escaped = true
+                } else if character == open {
+                    quote = nil
+                } else {
+                    current.append(character)
+                }
+            } else if character == "\"" || character == "'" {
+                quote = character
+            } else if character == "." {
+                parts.append(current)
+                current = ""
+            } else if character != " " && character != "\t" {
+                current.append(character)
+            }
+        }
+        parts.append(current)
+        return parts.joined(separator: ".")
+    }
+
+    /// The first `target` outside quotes.
+    static func firstUnquoted(_ target: Character, in text: String) -> String.Index? {
+        var quote: Character?
+        var index = text.startIndex
+        while index < text.endIndex {
+            let character = text[index]
+            if let open = quote {
+                if character == open { quote = nil }
+            } else if character == "\"" || character == "'" {
+                quote = character
+            } else if character == target {
+                return index
+            }
+            index = text.index(after: index)
+        }
         return nil
     }
 

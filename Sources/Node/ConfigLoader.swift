@@ -27,7 +27,40 @@ public enum ConfigLoader {
     private static func read(_ root: ConfigTable) throws(ConfigError) -> NodeConfig {
         var config = NodeConfig()
         try root.allowOnly(["node", "clock", "refclock", "server", "keys", "metrics", "local", "ntp", "access", "ratelimit", "nts", "sibling", "state", "admin"])
+        // The node and its time sources.
+        try readNode(root, into: &config)
+        if let clock = try root.table("clock") {
+            config.clock = try readClock(clock)
+        }
+        for (index, table) in try root.tables("refclock").enumerated() {
+            config.refclocks.append(try readRefclock(table, index: index))
+        }
+        for table in try root.tables("server") {
+            config.servers.append(try readServer(table))
+        }
+        for table in try root.tables("sibling") {
+            config.siblings.append(try readSibling(table))
+        }
+        try readMetrics(root, into: &config)
+        if let state = try root.table("state") {
+            config.state = try readState(state)
+        }
+        try readAdmin(root, into: &config)
+        // The key file, and what the sources read above need of it and of each other.
+        try readKeys(root, into: &config)
+        try checkSources(config, root)
+        // What the node serves.
+        try readLocal(root, into: &config)
+        try readNTP(root, into: &config)
+        config.policy.access = try readAccess(root)
+        try readRateLimit(root, into: &config)
+        if let nts = try root.table("nts") {
+            config.nts = try readNTS(nts)
+        }
+        return config
+    }
 
+    private static func readNode(_ root: ConfigTable, into config: inout NodeConfig) throws(ConfigError) {
         if let node = try root.table("node") {
             try node.allowOnly(["name", "log_level", "status_socket"])
             if let name = try node.string("name") {
@@ -45,28 +78,18 @@ public enum ConfigLoader {
                 config.statusSocket = socket
             }
         }
+    }
 
-        if let clock = try root.table("clock") {
-            config.clock = try readClock(clock)
-        }
-        for (index, table) in try root.tables("refclock").enumerated() {
-            config.refclocks.append(try readRefclock(table, index: index))
-        }
-        for table in try root.tables("server") {
-            config.servers.append(try readServer(table))
-        }
-        for table in try root.tables("sibling") {
-            config.siblings.append(try readSibling(table))
-        }
+    private static func readMetrics(_ root: ConfigTable, into config: inout NodeConfig) throws(ConfigError) {
         if let metrics = try root.table("metrics") {
             try metrics.allowOnly(["listen"])
             // Loopback by default: metrics say a lot about a time server and carry no authentication.
             let text = try metrics.string("listen") ?? "127.0.0.1:9123"
             config.metricsListen = try endpoint(text, defaultPort: 9123, reader: metrics, key: "listen", index: 0)
         }
-        if let state = try root.table("state") {
-            config.state = try readState(state)
-        }
+    }
+
+    private static func readAdmin(_ root: ConfigTable, into config: inout NodeConfig) throws(ConfigError) {
         if let admin = try root.table("admin") {
             try admin.allowOnly(["listen", "certificate", "private_key", "client_ca"])
             // Loopback by default: the API changes keys and certificates.
@@ -81,6 +104,10 @@ public enum ConfigLoader {
             }
             config.admin = table
         }
+    }
+
+    /// `[keys]`, and the servers and siblings that need it.
+    private static func readKeys(_ root: ConfigTable, into config: inout NodeConfig) throws(ConfigError) {
         if let keys = try root.table("keys") {
             try keys.allowOnly(["file"])
             guard let file = try keys.string("file"), file.hasPrefix("/") else {
@@ -96,8 +123,9 @@ public enum ConfigLoader {
         if !config.siblings.isEmpty, config.keyFile == nil {
             throw root.element("sibling", 0).error("key", "siblings are authenticated: add [keys] file with the site's keys")
         }
-        try checkSources(config, root)
+    }
 
+    private static func readLocal(_ root: ConfigTable, into config: inout NodeConfig) throws(ConfigError) {
         if let local = try root.table("local") {
             try local.allowOnly(["stratum"])
             guard let stratum = try local.int("stratum", in: 1...15) else {
@@ -105,7 +133,9 @@ public enum ConfigLoader {
             }
             config.localStratum = UInt8(stratum)
         }
+    }
 
+    private static func readNTP(_ root: ConfigTable, into config: inout NodeConfig) throws(ConfigError) {
         if let ntp = try root.table("ntp") {
             try ntp.allowOnly(["listen", "threads", "batch", "socket_buffer"])
             if let listen = try ntp.strings("listen") {
@@ -118,7 +148,9 @@ public enum ConfigLoader {
             if let batch = try ntp.int("batch", in: 1...1024) { config.ntp.batch = batch }
             if let buffer = try ntp.int("socket_buffer", in: 0...(256 << 20)) { config.ntp.socketBuffer = buffer }
         }
+    }
 
+    private static func readAccess(_ root: ConfigTable) throws(ConfigError) -> AccessList {
         var rules: [AccessRule] = []
         if let access = try root.table("access") {
             try access.allowOnly(["allow", "deny"])
@@ -133,8 +165,10 @@ public enum ConfigLoader {
                 }
             }
         }
-        config.policy.access = AccessList(rules: rules)
+        return AccessList(rules: rules)
+    }
 
+    private static func readRateLimit(_ root: ConfigTable, into config: inout NodeConfig) throws(ConfigError) {
         if let limit = try root.table("ratelimit") {
             try limit.allowOnly(["enabled", "interval", "burst", "leak", "kod", "clients"])
             let defaults = RateLimitPolicy.chronyDefault
@@ -151,10 +185,6 @@ public enum ConfigLoader {
                 throw limit.error(nil, error.description)
             }
         }
-        if let nts = try root.table("nts") {
-            config.nts = try readNTS(nts)
-        }
-        return config
     }
 
     private static func readClock(_ table: ConfigTable) throws(ConfigError) -> NodeConfig.Clock {

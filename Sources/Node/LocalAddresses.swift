@@ -1,4 +1,5 @@
 import Foundation
+import NodeModels
 import NTPCore
 
 #if canImport(Glibc)
@@ -64,7 +65,7 @@ enum LocalAddresses {
             }
             guard getnameinfo(socketAddress, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
             // Link-local IPv6 comes with a zone ("fe80::1%eth0"): the address is what a peer sees.
-            let text = String(cString: host).split(separator: "%").first.map(String.init) ?? ""
+            let text = String(nulTerminated: host).split(separator: "%").first.map(String.init) ?? ""
             if let address = IPAddress(text) { result.append(address.unmapped) }
         }
         return result

@@ -1,3 +1,4 @@
+import NTPCore
 import XCTest
 
 @testable import FleetCrypto
@@ -77,7 +78,7 @@ final class AESCMACTests: XCTestCase {
     /// AESCMAC against OpenSSL's EVP_MAC CMAC on random messages of every length 0...300 plus longer ones,
     /// for all key sizes, with one key object reused and with fresh key objects in between.
     func testMatchesOpenSSLEVPMACOnRandomLengths() {
-        var random = TestRandom(state: 4493)
+        var random = SeededRandom(seed: 4493)
         for size in [16, 24, 32] {
             let reusedKey = random.bytes(size)
             let reused = cmac(reusedKey)
@@ -94,7 +95,7 @@ final class AESCMACTests: XCTestCase {
 
     /// Many keys of all sizes in use on one thread, interleaved: every answer stays right.
     func testManyKeysInterleavedOnOneThread() {
-        var random = TestRandom(state: 8573)
+        var random = SeededRandom(seed: 8573)
         let keys = (0..<11).map { i in random.bytes([16, 24, 32][i % 3]) }
         let macs = keys.map { cmac($0) }
         let messages = (0..<7).map { random.bytes($0 * 23) }
@@ -109,7 +110,7 @@ final class AESCMACTests: XCTestCase {
 
     /// One key object hammered by 8 threads (run under ThreadSanitizer too).
     func testSharedAcrossThreads() {
-        var random = TestRandom(state: 88)
+        var random = SeededRandom(seed: 88)
         for size in [16, 32] {
             let key = random.bytes(size)
             let shared = cmac(key)

@@ -12,31 +12,14 @@ import NTPCore
 // of Project Wycheproof's aes_siv_cmac_test.json) have S2V shapes other than (A, N, P): they anchor that
 // OpenSSL reference, where their plaintext is not empty.
 
-/// Bytes from hex text; spaces are ignored.
+/// Bytes from hex text (spaces ignored) through the product's one hex codec.
 func hex(_ text: String) -> [UInt8] {
-    let digits = Array(text.utf8.filter { $0 != UInt8(ascii: " ") })
-    precondition(digits.count % 2 == 0, "odd hex length")
-    func value(_ c: UInt8) -> UInt8 {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: preconditionFailure("not hex")
-        }
-    }
-    return stride(from: 0, to: digits.count, by: 2).map { value(digits[$0]) << 4 | value(digits[$0 + 1]) }
+    guard let bytes = HexText.decode(text.filter { $0 != " " }) else { preconditionFailure("not hex: \(text)") }
+    return bytes
 }
 
-/// A small deterministic generator (SplitMix64) so failures reproduce.
-struct TestRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SeededRandom {
+    /// `count` bytes from the seeded generator, so failures reproduce.
     mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) } }
 }
 
@@ -249,7 +232,7 @@ final class AESSIVTests: XCTestCase {
 
     /// The AEAD interface is exactly S2V(A, N, P): OpenSSL's list form with components [A, N].
     func testAEADInterfaceIsTheListFormWithAssociatedDataThenNonce() {
-        var random = TestRandom(state: 5297)
+        var random = SeededRandom(seed: 5297)
         for size in Self.keySizes {
             let key = random.bytes(size)
             let cipher = siv(key)
@@ -270,7 +253,7 @@ final class AESSIVTests: XCTestCase {
     // MARK: Empty plaintext (the NTS client request)
 
     func testEmptyPlaintextRoundTripsForEveryKeySize() {
-        var random = TestRandom(state: 8915)
+        var random = SeededRandom(seed: 8915)
         for size in Self.keySizes {
             let key = random.bytes(size)
             let cipher = siv(key)
@@ -302,7 +285,7 @@ final class AESSIVTests: XCTestCase {
     /// Empty associated data is a component like any other; an empty nonce is refused (RFC 5297 §6.1:
     /// N_MIN is 1 octet; Nettle requires one), never trapped on when opening (a peer's input).
     func testEmptyAssociatedDataAndEmptyNonce() {
-        var random = TestRandom(state: 16)
+        var random = SeededRandom(seed: 16)
         for size in Self.keySizes {
             let key = random.bytes(size)
             let cipher = siv(key)
@@ -335,7 +318,7 @@ final class AESSIVTests: XCTestCase {
 
     /// AESSIV against OpenSSL's SIV on random non-empty plaintexts, nonces of 1 to 40 bytes.
     func testMatchesOpenSSLOnRandomInputs() {
-        var random = TestRandom(state: 0x5297)
+        var random = SeededRandom(seed: 0x5297)
         for size in Self.keySizes {
             for _ in 0..<1000 {
                 let key = random.bytes(size)
@@ -360,7 +343,7 @@ final class AESSIVTests: XCTestCase {
     /// Long associated data and plaintexts (several CMAC and CTR blocks, up to 3000 bytes) with lengths on
     /// and around block and 512-byte boundaries, against OpenSSL's SIV.
     func testLongInputs() {
-        var random = TestRandom(state: 512)
+        var random = SeededRandom(seed: 512)
         let lengths = [0, 1, 15, 16, 17, 495, 496, 497, 511, 512, 513, 528, 1023, 1024, 1025, 1535, 1536, 1537, 3000]
         for size in Self.keySizes {
             let key = random.bytes(size)
@@ -388,7 +371,7 @@ final class AESSIVTests: XCTestCase {
     /// Many key objects of all sizes in use on one thread, interleaved, plus keys freed and made again (a
     /// new object may get a freed one's address): every answer must be the one OpenSSL's SIV gives.
     func testManyKeysInterleavedOnOneThread() {
-        var random = TestRandom(state: 4)
+        var random = SeededRandom(seed: 4)
         let keys = (0..<13).map { i in random.bytes(Self.keySizes[i % 3]) }
         let inputs = (0..<5).map { i in (random.bytes(i * 31), random.bytes(16), random.bytes(1 + i * 29)) }
         let expected = keys.map { key in
@@ -446,7 +429,7 @@ final class AESSIVTests: XCTestCase {
         XCTAssertNil(factory.keyLength(of: 0))
         XCTAssertNil(factory.cipher(algorithm: 15, key: Array(repeating: 0, count: 48)))
         XCTAssertNil(factory.cipher(algorithm: 30, key: Array(repeating: 0, count: 32)))
-        var random = TestRandom(state: 15)
+        var random = SeededRandom(seed: 15)
         for id in factory.supportedAlgorithms {
             let key = random.bytes(factory.keyLength(of: id)!)
             guard let cipher = factory.cipher(algorithm: id, key: key) else { return XCTFail("no cipher for \(id)") }
@@ -462,7 +445,7 @@ final class AESSIVTests: XCTestCase {
     /// key, all equal to the array form; refusals for short buffers, bad keys and forgeries.
     func testBufferFormsMatchTheArrayForm() {
         let factory = NettleCipherFactory()
-        var random = TestRandom(state: 77)
+        var random = SeededRandom(seed: 77)
         for id in factory.supportedAlgorithms {
             let key = random.bytes(factory.keyLength(of: id)!)
             let cipher = factory.cipher(algorithm: id, key: key)!
@@ -547,7 +530,7 @@ final class AESSIVTests: XCTestCase {
     /// One cipher shared by many threads from its first use, checked against results computed on one
     /// thread with another key object.
     func testSharedAcrossThreads() {
-        var random = TestRandom(state: 42)
+        var random = SeededRandom(seed: 42)
         for size in Self.keySizes {
             let key = random.bytes(size)
             let inputs = (0..<64).map { i in (random.bytes(48), random.bytes(16), random.bytes(i % 2 == 0 ? 0 : 100)) }
@@ -573,7 +556,7 @@ final class AESSIVTests: XCTestCase {
     /// cookies) while each makes, uses and frees its per-packet keys, as key objects and through the
     /// factory's one-shot forms (the packet path); under ThreadSanitizer this is the race check.
     func testNTSPatternAcrossThreads() {
-        var random = TestRandom(state: 8915)
+        var random = SeededRandom(seed: 8915)
         let master = siv(random.bytes(32))
         let keys = (0..<16).map { _ in random.bytes(32) }
         let cookies = keys.map { key in (random.bytes(16), master.seal(nonce: [9], associatedData: [1, 2, 3, 4], plaintext: key)) }

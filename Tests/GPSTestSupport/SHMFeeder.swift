@@ -1,6 +1,7 @@
 // Test support: a reference clock written into an NTP shared-memory segment (as gpsd does), with an offset
 // the test can change and a switch to stop it, so nodes get precise, controllable "GPS" time.
 import CRefclock
+import CRefclockTestSupport
 import Foundation
 import Synchronization
 
@@ -22,9 +23,9 @@ package final class SHMFeeder: Sendable {
 
     /// Creates unit `unit` (removing any stale segment first) and writes to it every 200 ms.
     package init(unit: Int, offsetNanoseconds: Int64 = 0) throws {
-        _ = crf_shm_remove(Int32(unit))
+        _ = crt_shm_remove(Int32(unit))
         var error: Int32 = 0
-        guard let segment = crf_shm_create(Int32(unit), &error) else {
+        guard let segment = crt_shm_create(Int32(unit), &error) else {
             throw CreateError(description: "cannot create SHM unit \(unit): errno \(error)")
         }
         self.unit = unit
@@ -37,10 +38,10 @@ package final class SHMFeeder: Sendable {
                 let (offset, running, stopped) = state.withLock { ($0.offsetNanoseconds, $0.running, $0.stopped) }
                 if stopped { break }
                 if running {
-                    let now = crf_realtime_now()
+                    let now = crt_realtime_now()
                     let total = now.sec * 1_000_000_000 + Int64(now.nsec) + offset
                     let reference = crf_time(sec: total / 1_000_000_000, nsec: Int32(total % 1_000_000_000))
-                    crf_shm_write(target, reference, now, 0, -20)
+                    crt_shm_write(target, reference, now, 0, -20)
                 }
                 usleep(200_000)
             }
@@ -58,6 +59,6 @@ package final class SHMFeeder: Sendable {
         state.withLock { $0.stopped = true }
         usleep(250_000)
         crf_shm_detach(segment)
-        _ = crf_shm_remove(Int32(unit))
+        _ = crt_shm_remove(Int32(unit))
     }
 }

@@ -21,9 +21,8 @@ final class RotationTests: XCTestCase {
             chmod(path, 0o600)
             files[index] = path
         }
-        let site = try await FleetSite(testCase: self, cookieKeyFiles: files, nodeExtra: { index in
-            "[state]\ndatabase = \"\(keys.path)/state-\(index).sqlite\"\n"
-        })
+        // Every FleetSite node has a state database (sibling key changes are stored there).
+        let site = try await FleetSite(testCase: self, cookieKeyFiles: files)
         addTeardownBlock { try? FileManager.default.removeItem(at: keys) }
         try await site.writeInventory(extraThresholds: "cookie_lifetime = 4\nrotation_verify_timeout = 30")
         for node in site.cluster.nodes {

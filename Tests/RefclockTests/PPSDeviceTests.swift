@@ -1,5 +1,6 @@
 import GPSTestSupport
 import CRefclock
+import CRefclockTestSupport
 import Foundation
 import NTPCore
 import Synchronization
@@ -57,9 +58,9 @@ final class PPSDeviceTests: XCTestCase {
         let outcome = LockedBox<(Result<PPSDevice, PPSError>?, Int32, Int32)>((nil, -1, -1))
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
-            let dropped = crf_thread_set_euid(65534)
+            let dropped = crt_thread_set_euid(65534)
             let result = Result { () throws(PPSError) -> PPSDevice in try PPSDevice(path: file) }
-            let restored = crf_thread_set_euid(0)
+            let restored = crt_thread_set_euid(0)
             outcome.withLock { $0 = (result, dropped, restored) }
             done.signal()
         }

@@ -1,5 +1,6 @@
 import GPSTestSupport
 import CRefclock
+import CRefclockTestSupport
 import Foundation
 import NTPCore
 import XCTest
@@ -26,7 +27,7 @@ final class SHMRefclockTests: XCTestCase {
     func testTheNamespaceIsPrivate() throws {
         XCTAssertNotEqual(namespace.namespaceID, IPCNamespace.currentThreadNamespaceID())
         XCTAssertEqual(try namespace.perform { IPCNamespace.currentThreadNamespaceID() }, namespace.namespaceID)
-        XCTAssertEqual(crf_shm_segment_size(), 96, "struct shmTime is 96 bytes")
+        XCTAssertEqual(crt_shm_segment_size(), 96, "struct shmTime is 96 bytes")
         XCTAssertEqual(UInt32(bitPattern: crf_shm_key(0)), 0x4E54_5030)
         XCTAssertEqual(UInt32(bitPattern: crf_shm_key(2)), 0x4E54_5032)
     }
@@ -41,10 +42,10 @@ final class SHMRefclockTests: XCTestCase {
             XCTAssertFalse(reader.isAttached)
 
             var error: Int32 = 0
-            let segment = try XCTUnwrap(crf_shm_create(4, &error), "create: \(error)")
+            let segment = try XCTUnwrap(crt_shm_create(4, &error), "create: \(error)")
             defer {
                 crf_shm_detach(segment)
-                _ = crf_shm_remove(4)
+                _ = crt_shm_remove(4)
             }
             XCTAssertThrowsError(try reader.poll()) { XCTAssertEqual($0 as? SHMError, .notValid, "a fresh segment has valid = 0") }
             XCTAssertTrue(reader.isAttached)
@@ -52,7 +53,7 @@ final class SHMRefclockTests: XCTestCase {
 
             let reference = crf_time(sec: 1_767_323_045, nsec: 0)
             let system = crf_time(sec: 1_767_323_045, nsec: 50_123_456)
-            crf_shm_write(segment, reference, system, 0, -20)
+            crt_shm_write(segment, reference, system, 0, -20)
             let sample = try reader.poll()
             XCTAssertEqual(sample.reference, UnixTime(seconds: 1_767_323_045, nanoseconds: 0))
             XCTAssertEqual(sample.system, UnixTime(seconds: 1_767_323_045, nanoseconds: 50_123_456))
@@ -62,7 +63,7 @@ final class SHMRefclockTests: XCTestCase {
 
             // Taken once: valid was cleared.
             XCTAssertThrowsError(try reader.poll()) { XCTAssertEqual($0 as? SHMError, .notValid) }
-            crf_shm_write(segment, crf_time(sec: 1_767_323_046, nsec: 0), crf_time(sec: 1_767_323_046, nsec: 49_000_000), 1, -30)
+            crt_shm_write(segment, crf_time(sec: 1_767_323_046, nsec: 0), crf_time(sec: 1_767_323_046, nsec: 49_000_000), 1, -30)
             let next = try XCTUnwrap(try reader.pollIfNew())
             XCTAssertEqual(next.reference.seconds, 1_767_323_046)
             XCTAssertEqual(next.leap, 1)
@@ -77,18 +78,18 @@ final class SHMRefclockTests: XCTestCase {
     func testATornReadIsRejectedAndValidIsKept() throws {
         try namespace.perform {
             var error: Int32 = 0
-            let segment = try XCTUnwrap(crf_shm_create(5, &error))
+            let segment = try XCTUnwrap(crt_shm_create(5, &error))
             defer {
                 crf_shm_detach(segment)
-                _ = crf_shm_remove(5)
+                _ = crt_shm_remove(5)
             }
-            crf_shm_write(segment, crf_time(sec: 100, nsec: 0), crf_time(sec: 100, nsec: 1000), 0, -20)
+            crt_shm_write(segment, crf_time(sec: 100, nsec: 0), crf_time(sec: 100, nsec: 1000), 0, -20)
             let reader = SHMRefclock(unit: 5)
             // The hook runs between the copy and the count re-check: a writer starting an update.
-            XCTAssertThrowsError(try reader.poll(hook: { segment, _ in crf_shm_bump_count(segment) }, context: nil)) {
+            XCTAssertThrowsError(try reader.poll(hook: { segment, _ in crt_shm_bump_count(segment) }, context: nil)) {
                 XCTAssertEqual($0 as? SHMError, .torn)
             }
-            XCTAssertNil(try reader.pollIfNew(hook: { segment, _ in crf_shm_bump_count(segment) }))
+            XCTAssertNil(try reader.pollIfNew(hook: { segment, _ in crt_shm_bump_count(segment) }))
             XCTAssertEqual(reader.statistics.torn, 2)
             // valid was not cleared by the torn reads, so the sample is still there for a clean read.
             let sample = try reader.poll()
@@ -100,14 +101,14 @@ final class SHMRefclockTests: XCTestCase {
     func testMicrosecondWritersAndMode0AndBadModes() throws {
         try namespace.perform {
             var error: Int32 = 0
-            let segment = try XCTUnwrap(crf_shm_create(6, &error))
+            let segment = try XCTUnwrap(crt_shm_create(6, &error))
             defer {
                 crf_shm_detach(segment)
-                _ = crf_shm_remove(6)
+                _ = crt_shm_remove(6)
             }
             let reader = SHMRefclock(unit: 6)
             // An old writer that fills only the microsecond fields: the nanosecond fields disagree and are ignored.
-            crf_shm_write(segment, crf_time(sec: 200, nsec: 123_456_000), crf_time(sec: 200, nsec: 654_321_000), 0, -20)
+            crt_shm_write(segment, crf_time(sec: 200, nsec: 123_456_000), crf_time(sec: 200, nsec: 654_321_000), 0, -20)
             segment.storeBytes(of: UInt32(0), toByteOffset: 52, as: UInt32.self)   // clockTimeStampNSec
             segment.storeBytes(of: UInt32(7), toByteOffset: 56, as: UInt32.self)   // receiveTimeStampNSec
             let sample = try reader.poll()
@@ -115,13 +116,13 @@ final class SHMRefclockTests: XCTestCase {
             XCTAssertEqual(sample.system, UnixTime(seconds: 200, nanoseconds: 654_321_000))
 
             // Mode 0: no count protocol, a count change during the copy does not matter.
-            crf_shm_write(segment, crf_time(sec: 300, nsec: 5), crf_time(sec: 300, nsec: 6), 0, -20)
+            crt_shm_write(segment, crf_time(sec: 300, nsec: 5), crf_time(sec: 300, nsec: 6), 0, -20)
             segment.storeBytes(of: Int32(0), toByteOffset: 0, as: Int32.self)
-            let plain = try reader.poll(hook: { segment, _ in crf_shm_bump_count(segment) }, context: nil)
+            let plain = try reader.poll(hook: { segment, _ in crt_shm_bump_count(segment) }, context: nil)
             XCTAssertEqual(plain.reference, UnixTime(seconds: 300, nanoseconds: 5))
 
             // An unknown mode is refused, never trusted.
-            crf_shm_write(segment, crf_time(sec: 400, nsec: 0), crf_time(sec: 400, nsec: 0), 0, -20)
+            crt_shm_write(segment, crf_time(sec: 400, nsec: 0), crf_time(sec: 400, nsec: 0), 0, -20)
             segment.storeBytes(of: Int32(7), toByteOffset: 0, as: Int32.self)
             XCTAssertThrowsError(try reader.poll()) { XCTAssertEqual($0 as? SHMError, .badMode(7)) }
         }
@@ -130,16 +131,16 @@ final class SHMRefclockTests: XCTestCase {
     func testPermissionDeniedIsTyped() throws {
         try namespace.perform {
             var error: Int32 = 0
-            let segment = try XCTUnwrap(crf_shm_create(1, &error), "mode 0600, owned by this (root) user")
+            let segment = try XCTUnwrap(crt_shm_create(1, &error), "mode 0600, owned by this (root) user")
             defer {
                 crf_shm_detach(segment)
-                _ = crf_shm_remove(1)
+                _ = crt_shm_remove(1)
             }
             guard getuid() == 0 else { throw XCTSkip("needs root to switch this thread's effective uid") }
-            XCTAssertEqual(crf_thread_set_euid(65534), 0)
+            XCTAssertEqual(crt_thread_set_euid(65534), 0)
             let reader = SHMRefclock(unit: 1)
             let result = Result { try reader.poll() }
-            XCTAssertEqual(crf_thread_set_euid(0), 0, "root again")
+            XCTAssertEqual(crt_thread_set_euid(0), 0, "root again")
             XCTAssertEqual(geteuid(), 0)
             XCTAssertThrowsError(try result.get()) { error in
                 XCTAssertEqual(error as? SHMError, .permissionDenied(unit: 1))

@@ -18,7 +18,7 @@ func leapSystemFile(_ path: String) throws -> [UInt8] {
 let leap2017: Int64 = 1_483_228_800
 
 /// SHA-1 (FIPS 180-4) in plain Swift, for these tests only: TimeCore has no cryptography and TimeCoreTests
-/// does not depend on FleetCrypto (whose `SHA1.digest` the node passes in).
+/// does not depend on FleetCrypto (whose `Digest.sha1.hash` the node passes in).
 func leapTestSHA1(_ message: [UInt8]) -> [UInt8] {
     var h: [UInt32] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0]
     var padded = message + [0x80]

@@ -73,12 +73,6 @@ ssize_t cfs_send(int fd, const void *data, size_t length);
 /// or -errno. `*stamped` is 1 when a kernel receive timestamp was found (then sec/nsec are set).
 ssize_t cfs_recv_stamped(int fd, void *buffer, size_t length, int timeout_ms, int64_t *sec, int32_t *nsec, int *stamped);
 
-/// Sends `count` datagrams of `length` bytes, taken from consecutive slices of `data`, on a connected
-/// socket with one sendmmsg call (load generation). Returns how many were sent, or -errno.
-int cfs_send_many(int fd, const uint8_t *data, int length, int count);
-/// Receives and discards up to `max` waiting datagrams with recvmmsg, without blocking (waiting at most
-/// `timeout_ms` for the first). Returns how many were received.
-int cfs_recv_many(int fd, int max, int timeout_ms);
 /// Asks for socket buffers of `bytes` (SO_RCVBUFFORCE/SO_SNDBUFFORCE when privileged, else the capped
 /// SO_RCVBUF/SO_SNDBUF). Returns the receive buffer size granted, as cfs_receive_buffer reports it.
 int cfs_set_buffers(int fd, int bytes);

@@ -2,9 +2,9 @@
 //   - gpsd through libgps: gps_data_t has anonymous unions and a private buffer, so a session is opaque
 //     and every report is copied into a small flat struct (crf_gps_report);
 //   - the NTP shared-memory segment (struct shmTime, 96 bytes; gpsd's ntpshm.h is not installed) read with
-//     the mode-1 count protocol as chrony's refclock_shm.c does, plus a writer for tests;
-//   - RFC 2783 PPS through the <linux/pps.h> ioctls (PPS_GETCAP/GETPARAMS/SETPARAMS/FETCH);
-//   - unshare(CLONE_NEWIPC), so tests can keep gpsd's machine-wide SHM segments in a namespace of their own.
+//     the mode-1 count protocol as chrony's refclock_shm.c does (shm.c; the tests' writer is in
+//     Tests/CRefclockTestSupport);
+//   - RFC 2783 PPS through the <linux/pps.h> ioctls (PPS_GETCAP/GETPARAMS/SETPARAMS/FETCH) (pps.c).
 // Every symbol is prefixed `crf_`. Functions return 0 or a positive value on success and -errno on failure
 // unless documented otherwise; none of them abort.
 #ifndef CREFCLOCK_H
@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,9 +23,6 @@ typedef struct {
     int64_t sec;
     int32_t nsec;
 } crf_time;
-
-/// CLOCK_REALTIME now.
-crf_time crf_realtime_now(void);
 
 // MARK: - gpsd (libgps)
 
@@ -117,14 +115,35 @@ typedef struct {
     int32_t count;
 } crf_shm_sample;
 
-/// sizeof(struct shmTime) as this file declares it (96 on LP64).
-size_t crf_shm_segment_size(void);
+/// The ntpd/gpsd/chrony segment layout (gpsd's ntpshm.h, which Debian does not install), 96 bytes on LP64.
+struct crf_shm_time {
+    int mode;                   // 0: plain; 1: count protocol
+    volatile int count;
+    time_t clockTimeStampSec;   // reference time
+    int clockTimeStampUSec;
+    time_t receiveTimeStampSec; // system time
+    int receiveTimeStampUSec;
+    int leap;
+    int precision;
+    int nsamples;
+    volatile int valid;
+    unsigned clockTimeStampNSec;
+    unsigned receiveTimeStampNSec;
+    int dummy[8];
+};
+
+#if defined(__LP64__)
+_Static_assert(sizeof(struct crf_shm_time) == 96, "struct shmTime must be 96 bytes on LP64");
+#endif
+
+/// The System V IPC key of `unit` (0x4E545030 + unit, "NTP0").
+int32_t crf_shm_key(int unit);
 
 /// Attaches the existing segment of `unit` read-write (no creation). Returns the address or NULL with
 /// -errno in *error (-ENOENT: no segment; -EACCES: not permitted; -EINVAL: wrong size).
 void *crf_shm_attach(int unit, int *error);
 
-/// Detaches a segment attached by crf_shm_attach or crf_shm_create.
+/// Detaches a segment attached by crf_shm_attach (or the tests' crt_shm_create).
 void crf_shm_detach(void *segment);
 
 /// Results of crf_shm_read.
@@ -143,18 +162,6 @@ int crf_shm_read(void *segment, crf_shm_sample *sample);
 /// that simulate a writer updating the segment mid-read.
 int crf_shm_read_hooked(void *segment, crf_shm_sample *sample, void (*hook)(void *segment, void *context),
                         void *context);
-
-/// For tests (and simulators): creates (or opens) the segment of `unit` with mode 0600 and attaches it.
-void *crf_shm_create(int unit, int *error);
-
-/// For tests: removes the segment of `unit` (IPC_RMID). Returns 0 or -errno.
-int crf_shm_remove(int unit);
-
-/// For tests: writes a sample as gpsd does in mode 1 (count++, fields, count++, valid = 1).
-void crf_shm_write(void *segment, crf_time clock, crf_time receive, int leap, int precision);
-
-/// For tests: bumps the count as a writer in the middle of an update would.
-void crf_shm_bump_count(void *segment);
 
 // MARK: - PPS (RFC 2783 over <linux/pps.h>)
 
@@ -185,19 +192,6 @@ int crf_pps_fetch(int fd, int64_t timeout_ns, crf_time *assert_time, uint32_t *a
 
 /// Closes a descriptor.
 void crf_close(int fd);
-
-// MARK: - Process helpers (tests)
-
-/// unshare(CLONE_NEWIPC) for the calling thread (and the threads and processes it creates afterwards;
-/// Linux namespaces are per thread). Returns 0 or -errno.
-int crf_unshare_ipc(void);
-
-/// The calling thread's IPC namespace identity (inode of /proc/thread-self/ns/ipc), or -errno.
-int64_t crf_ipc_namespace_id(void);
-
-/// For tests: sets the calling thread's effective uid only (raw setresuid syscall, so other threads keep
-/// theirs); crf_thread_set_euid(0) restores root when the saved uid is 0. Returns 0 or -errno.
-int crf_thread_set_euid(uint32_t euid);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NTPCore
 
 /// Drives a `NodeStore` as fast as it can with key rotations (stage, activate, retire, for every key kind)
 /// and measurement batches, announcing each write before it starts (`intent ...`) and after it committed
@@ -120,7 +121,7 @@ public enum StoreExerciser {
                     continue
                 }
                 closeRun()
-                let prefix = key.material.prefix(4).map { String(format: "%02x", $0) }.joined()
+                let prefix = HexText.encode(Array(key.material.prefix(4)))
                 parts.append("\(key.state.rawValue.prefix(1))\(key.id):\(key.type):\(prefix)")
             }
             closeRun()

@@ -55,7 +55,7 @@ public final class LeapPlan: Sendable {
         if bytes.starts(with: Array("TZif".utf8)) {
             return try TZifLeapParser.parse(bytes)
         }
-        return try LeapSecondsListParser.parse(bytes, sha1: SHA1.digest)
+        return try LeapSecondsListParser.parse(bytes, sha1: Digest.sha1.hash)
     }
 
     struct LeapFileError: Error, CustomStringConvertible {

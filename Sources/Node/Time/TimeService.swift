@@ -140,9 +140,9 @@ public final class TimeService: Service, Sendable {
             var bytes: [UInt8] = []
             for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: high >> UInt64(shift))) }
             for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: low >> UInt64(shift))) }
-            return ReferenceID(digestPrefix: MD5.digest(bytes))
+            return ReferenceID(digestPrefix: Digest.md5.hash(bytes))
         case nil:
-            return ReferenceID(digestPrefix: MD5.digest(Array(host.utf8)))
+            return ReferenceID(digestPrefix: Digest.md5.hash(Array(host.utf8)))
         }
     }
 

@@ -19,7 +19,7 @@ import NTPCore
 /// Sans-I/O: it takes the file's bytes and never traps; every problem is a `LeapSecondsListError` with a
 /// line number where there is a line to blame.
 public enum LeapSecondsListParser {
-    /// Parses `bytes` and checks the `#h` hash with `sha1` (e.g. FleetCrypto's `SHA1.digest`; TimeCore has
+    /// Parses `bytes` and checks the `#h` hash with `sha1` (e.g. FleetCrypto's `Digest.sha1.hash`; TimeCore has
     /// no cryptography of its own). Throws `.missingHash` if there is no hash: a list that cannot be checked
     /// is not used (stricter than ntpd, which loads one and logs an error).
     public static func parse(_ bytes: [UInt8], sha1: ([UInt8]) -> [UInt8]) throws(LeapSecondsListError)

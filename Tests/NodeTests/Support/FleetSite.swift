@@ -16,10 +16,9 @@ final class FleetSite {
 
     /// `certificates[i]`: node i's NTS certificate (default: 30 days from the site CA); `cookieKeyFiles[i]`:
     /// its cookie master key file (default: one file the whole site shares).
-    /// `nodeExtra(i)`: more of node i's configuration (a `[state]` table, ...).
+    /// Every node keeps a state database (history for the report, sibling key changes).
     init(testCase: XCTestCase, certificates: [Int: TestPKI.Issued] = [:], cookieKeyFiles: [Int: String] = [:],
-         setUp: ((TestPKI, TestPKI.Authority) throws -> [Int: TestPKI.Issued])? = nil,
-         nodeExtra: @escaping (Int) -> String = { _ in "" }) async throws {
+         setUp: ((TestPKI, TestPKI.Authority) throws -> [Int: TestPKI.Issued])? = nil) async throws {
         directory = try NodeProcess.makeDirectory()
         pki = try TestPKI(directory: directory)
         siteCA = try pki.authority("site")
@@ -52,7 +51,7 @@ final class FleetSite {
                 [state]
                 database = "\(dir.appendingPathComponent("state-\(index).sqlite").path)"
                 flush_interval = 1
-                """ + nodeExtra(index)
+                """
         }, port: port)
         try await writeInventory()
     }

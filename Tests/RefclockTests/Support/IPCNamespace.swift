@@ -9,6 +9,7 @@
 // attach SHM segments from it.
 import GPSTestSupport
 import CRefclock
+import CRefclockTestSupport
 import Foundation
 import Synchronization
 
@@ -40,8 +41,8 @@ final class IPCNamespace: Sendable {
         let available = self.available
         let stopped = self.stopped
         let thread = Thread {
-            let status = crf_unshare_ipc()
-            outcome.withLock { $0 = (status, crf_ipc_namespace_id()) }
+            let status = crt_unshare_ipc()
+            outcome.withLock { $0 = (status, crt_ipc_namespace_id()) }
             ready.signal()
             guard status == 0 else { return }
             while true {
@@ -81,7 +82,7 @@ final class IPCNamespace: Sendable {
     }
 
     /// The IPC namespace of the calling thread (for comparisons in tests).
-    static func currentThreadNamespaceID() -> Int64 { crf_ipc_namespace_id() }
+    static func currentThreadNamespaceID() -> Int64 { crt_ipc_namespace_id() }
 
     /// The IPC namespace a process is in, from /proc/PID/ns/ipc (nil when it cannot be read).
     static func namespaceID(ofProcess pid: Int32) -> Int64? {

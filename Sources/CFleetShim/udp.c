@@ -1,4 +1,5 @@
-// See include/cfleetshim.h for why this file exists.
+// UDP sockets for the NTP server and clients: numeric binds, SO_TIMESTAMPING receive stamps, recvmmsg/
+// sendmmsg batches, one-shot exchanges. See include/cfleetshim.h for why this is C.
 #define _GNU_SOURCE
 #include "cfleetshim.h"
 
@@ -350,46 +351,6 @@ ssize_t cfs_recv_stamped(int fd, void *buffer, size_t length, int timeout_ms, in
     return n;
 }
 
-#define CFS_MANY_MAX 256
-
-int cfs_send_many(int fd, const uint8_t *data, int length, int count) {
-    struct mmsghdr msgs[CFS_MANY_MAX];
-    struct iovec iov[CFS_MANY_MAX];
-    if (count > CFS_MANY_MAX) count = CFS_MANY_MAX;
-    if (count <= 0 || length <= 0) return 0;
-    memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)count);
-    for (int i = 0; i < count; i++) {
-        iov[i].iov_base = (void *)(data + (size_t)i * (size_t)length);
-        iov[i].iov_len = (size_t)length;
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-    }
-    int n = sendmmsg(fd, msgs, (unsigned int)count, MSG_DONTWAIT);
-    if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) ? 0 : -errno;
-    return n;
-}
-
-int cfs_recv_many(int fd, int max, int timeout_ms) {
-    static __thread uint8_t sink[CFS_MANY_MAX][512];
-    struct mmsghdr msgs[CFS_MANY_MAX];
-    struct iovec iov[CFS_MANY_MAX];
-    if (max > CFS_MANY_MAX) max = CFS_MANY_MAX;
-    if (max <= 0) return 0;
-    if (timeout_ms > 0) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        if (poll(&pfd, 1, timeout_ms) <= 0) return 0;
-    }
-    memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)max);
-    for (int i = 0; i < max; i++) {
-        iov[i].iov_base = sink[i];
-        iov[i].iov_len = sizeof sink[i];
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-    }
-    int n = recvmmsg(fd, msgs, (unsigned int)max, MSG_DONTWAIT, NULL);
-    return n < 0 ? 0 : n;
-}
-
 int cfs_receive_buffer(int fd) {
     int size = 0;
     socklen_t len = sizeof size;
@@ -403,86 +364,3 @@ int cfs_set_buffers(int fd, int bytes) {
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
     return cfs_receive_buffer(fd);
 }
-
-void cfs_clock_realtime(int64_t *sec, int32_t *nsec) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    *sec = ts.tv_sec;
-    *nsec = (int32_t)ts.tv_nsec;
-}
-
-uint64_t cfs_monotonic_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t cfs_monotonic_raw_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-int cfs_has_cap_sys_time(void) {
-    // CapEff in /proc/self/status, bit 25 (CAP_SYS_TIME): reading it needs no library and changes nothing.
-    FILE *status = fopen("/proc/self/status", "r");
-    if (status == NULL) return -errno;
-    char line[256];
-    int result = -ENOENT;
-    while (fgets(line, sizeof line, status) != NULL) {
-        unsigned long long effective = 0;
-        if (sscanf(line, "CapEff: %llx", &effective) == 1) {
-            result = (effective >> 25) & 1ull ? 1 : 0;
-            break;
-        }
-    }
-    fclose(status);
-    return result;
-}
-
-int cfs_kernel_clock_steer(double frequency_ppm, int64_t step_ns, int leap, int64_t max_error_us, int64_t est_error_us) {
-    if (step_ns != 0) {
-        struct timex step;
-        memset(&step, 0, sizeof step);
-        step.modes = ADJ_SETOFFSET | ADJ_NANO;
-        int64_t seconds = step_ns / 1000000000;
-        int64_t nanos = step_ns % 1000000000;
-        if (nanos < 0) { nanos += 1000000000; seconds -= 1; }
-        step.time.tv_sec = (time_t)seconds;
-        step.time.tv_usec = (suseconds_t)nanos; // nanoseconds with ADJ_NANO
-        if (clock_adjtime(CLOCK_REALTIME, &step) < 0) return -errno;
-    }
-    struct timex tx;
-    memset(&tx, 0, sizeof tx);
-    if (clock_adjtime(CLOCK_REALTIME, &tx) < 0) return -errno; // current status bits
-    int status = tx.status & ~(STA_UNSYNC | STA_INS | STA_DEL | STA_PLL | STA_FLL);
-    if (leap == 1) status |= STA_INS;
-    if (leap == 2) status |= STA_DEL;
-    memset(&tx, 0, sizeof tx);
-    tx.modes = ADJ_FREQUENCY | ADJ_STATUS | ADJ_MAXERROR | ADJ_ESTERROR;
-    tx.freq = (long)(frequency_ppm * 65536.0);
-    tx.status = status;
-    tx.maxerror = (long)max_error_us;
-    tx.esterror = (long)est_error_us;
-    int state = clock_adjtime(CLOCK_REALTIME, &tx);
-    return state < 0 ? -errno : state;
-}
-
-int cfs_kernel_clock_read(cfs_kernel_clock *out) {
-    struct timex tx;
-    memset(&tx, 0, sizeof tx);
-    tx.modes = 0; // read only: never step or slew the clock
-    int state = clock_adjtime(CLOCK_REALTIME, &tx);
-    if (state < 0) return -errno;
-    out->state = state;
-    out->offset_ns = (tx.status & STA_NANO) ? (int64_t)tx.offset : (int64_t)tx.offset * 1000;
-    out->frequency_ppm = (double)tx.freq / 65536.0;
-    out->max_error_us = tx.maxerror;
-    out->est_error_us = tx.esterror;
-    out->status = tx.status;
-    out->tick_us = tx.tick;
-    out->tai_offset = tx.tai;
-    return 0;
-}
-
-const char *cfs_build_date(void) { return __DATE__; }
