@@ -10,10 +10,12 @@ import ServiceLifecycle
 import Synchronization
 
 /// The node's NTS (RFC 8915): the cookie master keys, the NTS-KE server, certificate renewal and key
-/// rotation, and the NTS configuration of the NTP server, kept in step.
+/// rotation. The key store publishes every key change to one provider that the NTP server and NTS-KE both read.
 final class NodeNTS: Sendable {
     let configuration: NodeConfig.NTS
     let keys: CookieKeyStore
+    /// The keys in use, as the NTP server and NTS-KE read them (the store publishes each change here).
+    let cookieKeys: CookieKeyProvider
     let keyEstablishment: NTSKEServer
     let statistics = NTSKEStatistics()
     /// NTS-KE's own event loops (TLS handshakes are CPU work; sized by `[nts] threads`).
@@ -33,7 +35,10 @@ final class NodeNTS: Sendable {
         self.ntpServer = ntpServer
         self.logger = logger
         let now = Int64(Date().timeIntervalSince1970)
-        keys = try CookieKeyStore(path: configuration.keyFile, history: configuration.keyHistory, now: now, logger: logger)
+        let cookieKeys = CookieKeyProvider(ciphers: ciphers)
+        self.cookieKeys = cookieKeys
+        keys = try CookieKeyStore(
+            path: configuration.keyFile, history: configuration.keyHistory, now: now, logger: logger, publishingTo: cookieKeys)
         try keys.rotateIfDue(now: now, interval: configuration.rotateInterval)
 
         let tls: TLSContext
@@ -43,7 +48,7 @@ final class NodeNTS: Sendable {
         } catch {
             throw NodeStartError(message: "NTS certificate \(configuration.certificate) / key \(configuration.privateKey): \(error)")
         }
-        ntpServer.update(nts: NTSServerConfiguration(keySet: keys.serving, ciphers: ciphers))
+        ntpServer.serveNTS(from: cookieKeys)
         let advertisedPort = configuration.ntpPort ?? ntpPort.flatMap { $0 == 123 ? nil : UInt16(exactly: $0) }
         let policy = NTSKEServerPolicy(
             supportedAEAD: ciphers.supportedAlgorithms, cookieCount: 8, ntpServer: configuration.ntpServer,
@@ -52,7 +57,7 @@ final class NodeNTS: Sendable {
             throw NodeStartError(message: "NTS configuration: \(policy.problems.joined(separator: "; "))")
         }
         basePolicy = policy
-        let responder = Self.responder(policy: policy, ciphers: ciphers, ntpServer: ntpServer)
+        let responder = Self.responder(policy: policy, ciphers: ciphers, cookieKeys: cookieKeys)
         let limits = NTSKELimits(
             maximumConnections: configuration.maximumConnections,
             timeout: .nanoseconds(Int64(configuration.timeout * 1e9)), sessionRate: configuration.sessionRate)
@@ -69,10 +74,10 @@ final class NodeNTS: Sendable {
             certificate: configuration.certificate, privateKey: configuration.privateKey, server: keyEstablishment, logger: logger)
     }
 
-    private static func responder(policy: NTSKEServerPolicy, ciphers: OpenSSLCipherFactory, ntpServer: NTPServer) -> NTSKEResponder {
-        NTSKEResponder(policy: policy, ciphers: ciphers) { [ntpServer] sessionKeys, count in
-            // The NTP server's NTS configuration holds the current master key's cipher, made once per key.
-            guard let configuration = ntpServer.ntsConfiguration else { return [] }
+    private static func responder(policy: NTSKEServerPolicy, ciphers: OpenSSLCipherFactory, cookieKeys: CookieKeyProvider) -> NTSKEResponder {
+        NTSKEResponder(policy: policy, ciphers: ciphers) { [cookieKeys] sessionKeys, count in
+            // The provider's configuration holds the current master key's cipher, made once per published set.
+            guard let configuration = cookieKeys.current else { return [] }
             var random = SecureRandomGenerator()
             return (0..<count).map { _ in configuration.sealCookie(sessionKeys, using: &random) }
         }
@@ -95,7 +100,7 @@ final class NodeNTS: Sendable {
         } else {
             logger.notice("serving new NTS clients again")
         }
-        keyEstablishment.replaceResponder(Self.responder(policy: policy, ciphers: ciphers, ntpServer: ntpServer))
+        keyEstablishment.replaceResponder(Self.responder(policy: policy, ciphers: ciphers, cookieKeys: cookieKeys))
     }
 
     var steeredTo: SocketEndpoint? { steering.withLock { $0 } }
@@ -114,9 +119,7 @@ final class NodeNTS: Sendable {
 
     func rotateIfDue() {
         do {
-            if try keys.rotateIfDue(now: Int64(Date().timeIntervalSince1970), interval: configuration.rotateInterval) != nil {
-                ntpServer.update(nts: NTSServerConfiguration(keySet: keys.serving, ciphers: ciphers))
-            }
+            try keys.rotateIfDue(now: Int64(Date().timeIntervalSince1970), interval: configuration.rotateInterval)
         } catch {
             logger.error("NTS cookie key rotation failed; the current keys stay in use", metadata: ["error": "\(error)"])
         }
@@ -127,7 +130,6 @@ final class NodeNTS: Sendable {
         certificates.reload(reason: "reload")
         do {
             try keys.reload(history: configuration.keyHistory)
-            ntpServer.update(nts: NTSServerConfiguration(keySet: keys.serving, ciphers: ciphers))
         } catch {
             logger.error("NTS cookie key file not reloaded, keeping the keys in use", metadata: ["error": "\(error)"])
         }
