@@ -12,7 +12,8 @@
 //   Refclock    reference clocks' I/O edges: gpsd client, SHM reader, PPS device
 //   NodeModels  what a node reports and accepts, shared by node and admin tool: status, admin API bodies, text views (pure)
 //   NetworkEdges the network edges node and tool share: the one-shot NTP query client, an idle-close handler
-//   NTSKE       NTS key establishment
+//   NTSKECore   sans-I/O NTS-KE (RFC 8915 §4): records, message framing, request/response, negotiation, the responder
+//   NTSKE       NTS-KE's transport: TLS 1.3 (OpenSSL) under SwiftNIO, the server, the client, the NTS time client
 //   ConfigFile  TOML files read with FILE:LINE errors (node configuration, fleet inventory)
 //   Fleet       the fleet layer: inventory, health verdicts, rotation state machines (pure)
 //   Node        the node daemon's logic (fleetnode is its thin executable)
@@ -28,6 +29,7 @@ let package = Package(
         .library(name: "NTPCore", targets: ["NTPCore"]),
         .library(name: "TimeCore", targets: ["TimeCore"]),
         .library(name: "FleetCrypto", targets: ["FleetCrypto"]),
+        .library(name: "NTSKECore", targets: ["NTSKECore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -67,6 +69,8 @@ let package = Package(
         .target(name: "NTPCore"),
         // Time sources' models, sample filters, selection, discipline, holdover and leap seconds: time passed in.
         .target(name: "TimeCore", dependencies: ["NTPCore"]),
+        // NTS-KE without I/O (RFC 8915 §4): records in, records and an outcome out; the TLS exporter and randomness passed in.
+        .target(name: "NTSKECore", dependencies: ["NTPCore"]),
         // The seeded clock-and-sources simulation that tests and the accuracy benchmark run TimeCore in.
         .target(name: "TimeSimulation", dependencies: ["TimeCore", "NTPCore"]),
 
@@ -113,6 +117,7 @@ let package = Package(
             name: "NTSKE",
             dependencies: [
                 "NTPCore",
+                "NTSKECore",
                 "NodeModels",
                 "NetworkEdges",
                 "CFleetTLS",
@@ -133,6 +138,7 @@ let package = Package(
                 "ConfigFile",
                 "Certificates",
                 "NTSKE",
+                "NTSKECore",
                 "FleetCrypto",
                 "CFleetShim",
                 "CGPS",
@@ -200,7 +206,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "nts-server-load",
-            dependencies: ["BenchSupport", "CFleetShim", "NTPCore", "NodeModels", "NetworkEdges", "NTSKE", "FleetCrypto"],
+            dependencies: ["BenchSupport", "CFleetShim", "NTPCore", "NodeModels", "NetworkEdges", "NTSKE", "NTSKECore", "FleetCrypto"],
             path: "Benchmarks/NTSServerLoad"
         ),
 
@@ -220,12 +226,21 @@ let package = Package(
         .testTarget(name: "NodeModelsTests", dependencies: ["NodeModels", "NTPCore"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "NodeModels", "NTPCore", "TimeCore", "ConfigFile"]),
         .testTarget(name: "AdminTests", dependencies: ["Admin", "NodeModels", "TimeCore", "NTPCore"]),
-        .testTarget(name: "NTSKETests", dependencies: ["NTSKE"]),
+        .testTarget(name: "NTSKECoreTests", dependencies: ["NTSKECore", "NTPCore", "FleetCrypto"]),
+        .testTarget(
+            name: "NTSKETests",
+            dependencies: [
+                "NTSKE", "NTSKECore", "NTPCore", "NodeModels", "FleetCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "FleetCryptoTests", dependencies: ["FleetCrypto", "NTPCore"]),
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "NodeModels", "NetworkEdges", "ConfigFile", "Fleet", "NTPCore", "TimeCore", "NTSKE", "GPSTestSupport", "FleetCrypto", "CFleetShim",
+                "Node", "NodeModels", "NetworkEdges", "ConfigFile", "Fleet", "NTPCore", "TimeCore", "NTSKE", "NTSKECore", "GPSTestSupport", "FleetCrypto", "CFleetShim",
                 "Admin",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

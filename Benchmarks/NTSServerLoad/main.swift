@@ -36,6 +36,7 @@ import FleetCrypto
 import Foundation
 import NTPCore
 import NTSKE
+import NTSKECore
 import Synchronization
 
 #if canImport(Glibc)

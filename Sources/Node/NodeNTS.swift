@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import NTPCore
 import NTSKE
+import NTSKECore
 import ServiceLifecycle
 import Synchronization
 
@@ -57,7 +58,7 @@ final class NodeNTS: Sendable {
             throw NodeStartError(message: "NTS configuration: \(policy.problems.joined(separator: "; "))")
         }
         basePolicy = policy
-        let responder = Self.responder(policy: policy, ciphers: ciphers, cookieKeys: cookieKeys)
+        let responder = NTSKEResponder(policy: policy, cookieKeys: cookieKeys)
         let limits = NTSKELimits(
             maximumConnections: configuration.maximumConnections,
             timeout: .nanoseconds(Int64(configuration.timeout * 1e9)), sessionRate: configuration.sessionRate)
@@ -66,21 +67,12 @@ final class NodeNTS: Sendable {
         do {
             keyEstablishment = try NTSKEServer(
                 endpoints: configuration.listen, tls: tls, responder: responder, limits: limits, statistics: statistics,
-                logger: logger, group: eventLoops)
+                logger: logger, group: eventLoops, random: { SecureRandomGenerator() })
         } catch {
             throw NodeStartError(message: "\(error)")
         }
         certificates = CertificateWatcher(
             certificate: configuration.certificate, privateKey: configuration.privateKey, server: keyEstablishment, logger: logger)
-    }
-
-    private static func responder(policy: NTSKEServerPolicy, ciphers: OpenSSLCipherFactory, cookieKeys: CookieKeyProvider) -> NTSKEResponder {
-        NTSKEResponder(policy: policy, ciphers: ciphers) { [cookieKeys] sessionKeys, count in
-            // The provider's configuration holds the current master key's cipher, made once per published set.
-            guard let configuration = cookieKeys.current else { return [] }
-            var random = SecureRandomGenerator()
-            return (0..<count).map { _ in configuration.sealCookie(sessionKeys, using: &random) }
-        }
     }
 
     /// Points new NTS-KE clients at `sibling`'s NTP service (Server and Port Negotiation, RFC 8915 §4.1.7-8)
@@ -100,7 +92,7 @@ final class NodeNTS: Sendable {
         } else {
             logger.notice("serving new NTS clients again")
         }
-        keyEstablishment.replaceResponder(Self.responder(policy: policy, ciphers: ciphers, cookieKeys: cookieKeys))
+        keyEstablishment.replaceResponder(NTSKEResponder(policy: policy, cookieKeys: cookieKeys))
     }
 
     var steeredTo: SocketEndpoint? { steering.withLock { $0 } }
