@@ -88,9 +88,6 @@ public final class NTPServer: Service, Sendable {
 
     public var policy: ServerPolicy { shared.rules.withLock { $0.policy } }
 
-    /// The NTS configuration in use (cookie master keys and their ciphers), if NTS is on.
-    public var ntsConfiguration: NTSServerConfiguration? { shared.cookieKeys.withLock { $0 }?.current }
-
     /// Serves NTS with the keys `provider` holds, from the next batch on; each batch reads the provider's
     /// current keys, so rotations, reloads and admin changes reach the packet path without a call here.
     public func serveNTS(from provider: CookieKeyProvider?) {

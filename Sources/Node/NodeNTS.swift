@@ -22,7 +22,6 @@ final class NodeNTS: Sendable {
     /// NTS-KE's own event loops (TLS handshakes are CPU work; sized by `[nts] threads`).
     private let eventLoops: MultiThreadedEventLoopGroup
     let certificates: CertificateWatcher
-    let ntpServer: NTPServer
     let ciphers = OpenSSLCipherFactory()
     let logger: Logger
     /// The NTS-KE policy as configured; steering replaces its server and port.
@@ -33,7 +32,6 @@ final class NodeNTS: Sendable {
     ///   the configuration names none.
     init(configuration: NodeConfig.NTS, ntpServer: NTPServer, ntpPort: Int?, logger: Logger) throws {
         self.configuration = configuration
-        self.ntpServer = ntpServer
         self.logger = logger
         let now = Int64(Date().timeIntervalSince1970)
         let cookieKeys = CookieKeyProvider(ciphers: ciphers)
