@@ -40,8 +40,9 @@ accuracy: deps
 	$(SWIFT) build -c release --product accuracy
 	"$$($(SWIFT) build -c release --show-bin-path)/accuracy"
 
-# libFuzzer over the packet parser and server rules, and over the timekeeping core and leap-file parsers
-# (FUZZ_SECONDS each, default 60). Not part of `make test`.
+# libFuzzer over the packet parser and server rules, over the timekeeping core and leap-file parsers, and over
+# NTS-KE's record stream, request handling and response parsing (FUZZ_SECONDS each, default 60; new inputs go to
+# Fuzz/corpus-*, the committed seeds are read from Fuzz/seeds/<target>). Not part of `make test`.
 FUZZ_SECONDS ?= 60
 fuzz:
 	cd Fuzz && $(SWIFT) build -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
@@ -51,6 +52,10 @@ fuzz:
 	Fuzz/.build/debug/fuzz-time -max_total_time=$(FUZZ_SECONDS) -max_len=4096 Fuzz/corpus-time
 	mkdir -p Fuzz/corpus-gps
 	Fuzz/.build/debug/fuzz-gps -max_total_time=$(FUZZ_SECONDS) -max_len=4096 Fuzz/corpus-gps
+	for target in fuzz-ntske-records fuzz-ntske-request fuzz-ntske-response; do \
+		mkdir -p Fuzz/corpus-$${target#fuzz-} && \
+		Fuzz/.build/debug/$$target -max_total_time=$(FUZZ_SECONDS) -max_len=8192 Fuzz/corpus-$${target#fuzz-} Fuzz/seeds/$$target || exit 1; \
+	done
 
 clean:
 	rm -rf .build Fuzz/.build demo-run

@@ -13,7 +13,8 @@
 //   Refclock    reference clocks' I/O edges: gpsd client, SHM reader, PPS device
 //   NodeModels  what a node reports and accepts, shared by node and admin tool: status, admin API bodies, text views (pure)
 //   NetworkEdges the network edges node and tool share: the one-shot NTP query client, an idle-close handler
-//   NTSKE       NTS key establishment
+//   NTSKECore   sans-I/O NTS-KE (RFC 8915 §4): records, message framing, request/response, negotiation, the responder
+//   NTSKE       NTS-KE's transport: TLS 1.3 (OpenSSL) under SwiftNIO, the server, the client, the NTS time client
 //   ConfigFile  TOML files read with FILE:LINE errors (node configuration, fleet inventory)
 //   Fleet       the fleet layer: inventory, health verdicts, rotation state machines (pure)
 //   Node        the node daemon's logic (fleetnode is its thin executable)
@@ -29,6 +30,7 @@ let package = Package(
         .library(name: "NTPCore", targets: ["NTPCore"]),
         .library(name: "TimeCore", targets: ["TimeCore"]),
         .library(name: "FleetCrypto", targets: ["FleetCrypto"]),
+        .library(name: "NTSKECore", targets: ["NTSKECore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -76,6 +78,8 @@ let package = Package(
         .target(name: "NTPCore"),
         // Time sources' models, sample filters, selection, discipline, holdover and leap seconds: time passed in.
         .target(name: "TimeCore", dependencies: ["NTPCore"]),
+        // NTS-KE without I/O (RFC 8915 §4): records in, records and an outcome out; the TLS exporter and randomness passed in.
+        .target(name: "NTSKECore", dependencies: ["NTPCore"]),
         // The seeded clock-and-sources simulation that tests and the accuracy benchmark run TimeCore in.
         .target(name: "TimeSimulation", dependencies: ["TimeCore", "NTPCore"]),
 
@@ -123,6 +127,7 @@ let package = Package(
             name: "NTSKE",
             dependencies: [
                 "NTPCore",
+                "NTSKECore",
                 "NodeModels",
                 "NetworkEdges",
                 "CFleetTLS",
@@ -143,6 +148,7 @@ let package = Package(
                 "ConfigFile",
                 "Certificates",
                 "NTSKE",
+                "NTSKECore",
                 "FleetCrypto",
                 "CFleetShim",
                 "CGPS",
@@ -211,7 +217,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "nts-server-load",
-            dependencies: ["BenchSupport", "CBenchShim", "CFleetShim", "NTPCore", "NodeModels", "NetworkEdges", "NTSKE", "FleetCrypto"],
+            dependencies: ["BenchSupport", "CBenchShim", "CFleetShim", "NTPCore", "NodeModels", "NetworkEdges", "NTSKE", "NTSKECore", "FleetCrypto"],
             path: "Benchmarks/NTSServerLoad"
         ),
 
@@ -236,14 +242,23 @@ let package = Package(
         .testTarget(name: "NodeModelsTests", dependencies: ["NodeModels", "NTPCore", "TimeCore"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "NodeModels", "NTPCore", "TimeCore", "ConfigFile"]),
         .testTarget(name: "AdminTests", dependencies: ["Admin", "NodeModels", "TimeCore", "NTPCore"]),
-        .testTarget(name: "NTSKETests", dependencies: ["NTSKE"]),
+        .testTarget(name: "NTSKECoreTests", dependencies: ["NTSKECore", "NTPCore", "FleetCrypto"]),
+        .testTarget(
+            name: "NTSKETests",
+            dependencies: [
+                "NTSKE", "NTSKECore", "NTPCore", "NodeModels", "FleetCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         // TEST ONLY: OpenSSL's own AES-SIV and CMAC, the independent implementation FleetCrypto is cross-checked against.
         .target(name: "CCryptoReference", dependencies: ["COpenSSL"], path: "Tests/CCryptoReference"),
         .testTarget(name: "FleetCryptoTests", dependencies: ["FleetCrypto", "NTPCore", "CCryptoReference"]),
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "NodeModels", "NetworkEdges", "ConfigFile", "Fleet", "NTPCore", "TimeCore", "NTSKE", "GPSTestSupport", "FleetCrypto", "CFleetShim",
+                "Node", "NodeModels", "NetworkEdges", "ConfigFile", "Fleet", "NTPCore", "TimeCore", "NTSKE", "NTSKECore", "GPSTestSupport", "FleetCrypto", "CFleetShim",
                 "Admin",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -29,5 +29,26 @@ let package = Package(
             dependencies: ["CFuzzer", .product(name: "TimeCore", package: "timefleet"), .product(name: "NTPCore", package: "timefleet")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
+        // NTS-KE (RFC 8915 §4): the record stream and message reader, the server's request handling, the client's response parsing.
+        .executableTarget(
+            name: "fuzz-ntske-records",
+            dependencies: ["CFuzzer", .product(name: "NTSKECore", package: "timefleet")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        .executableTarget(
+            name: "fuzz-ntske-request",
+            dependencies: [
+                "CFuzzer",
+                .product(name: "NTSKECore", package: "timefleet"),
+                .product(name: "NTPCore", package: "timefleet"),
+                .product(name: "FleetCrypto", package: "timefleet"),
+            ],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        .executableTarget(
+            name: "fuzz-ntske-response",
+            dependencies: ["CFuzzer", .product(name: "NTSKECore", package: "timefleet")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
     ]
 )

@@ -37,6 +37,7 @@ import FleetCrypto
 import Foundation
 import NTPCore
 import NTSKE
+import NTSKECore
 import Synchronization
 
 #if canImport(Glibc)

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NTPCore
+import NTSKECore
 import ServiceLifecycle
 import Synchronization
 
@@ -20,15 +21,20 @@ public final class NTSKEServer: Service, Sendable {
         let responder: Mutex<NTSKEResponder>
         let limits: NTSKELimits
         let statistics: NTSKEStatistics
+        let random: @Sendable () -> any RandomNumberGenerator
         let active = Atomic<Int>(0)
         let sessionLimiter: Mutex<RateLimiter?>
         let logger: Logger
 
-        init(tls: TLSContext, responder: NTSKEResponder, limits: NTSKELimits, statistics: NTSKEStatistics, logger: Logger) {
+        init(
+            tls: TLSContext, responder: NTSKEResponder, limits: NTSKELimits, statistics: NTSKEStatistics,
+            random: @escaping @Sendable () -> any RandomNumberGenerator, logger: Logger
+        ) {
             self.tls = Mutex(tls)
             self.responder = Mutex(responder)
             self.limits = limits
             self.statistics = statistics
+            self.random = random
             self.sessionLimiter = Mutex(limits.sessionRate.map { RateLimiter(policy: $0, capacity: 16_384) })
             self.logger = logger
         }
@@ -54,11 +60,14 @@ public final class NTSKEServer: Service, Sendable {
     }
 
     /// Binds every endpoint now, so a bad address or a port in use stops the node at start.
+    ///
+    /// - Parameter random: a generator for each session's cookie nonces (the node passes its CSPRNG).
     public init(
         endpoints: [SocketEndpoint], tls: TLSContext, responder: NTSKEResponder, limits: NTSKELimits,
-        statistics: NTSKEStatistics, logger: Logger, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        statistics: NTSKEStatistics, logger: Logger, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        random: @escaping @Sendable () -> any RandomNumberGenerator = { SystemRandomNumberGenerator() }
     ) throws {
-        let shared = Shared(tls: tls, responder: responder, limits: limits, statistics: statistics, logger: logger)
+        let shared = Shared(tls: tls, responder: responder, limits: limits, statistics: statistics, random: random, logger: logger)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -68,14 +77,18 @@ public final class NTSKEServer: Service, Sendable {
                     return channel.close()
                 }
                 do {
+                    // TLS, then framing into one request message (at most the request limit), then the exchange.
                     let connection = try TLSConnection(context: shared.tls.withLock { $0 }, isServer: true)
-                    let handler = NTSKEServerHandler(
-                        tls: connection, responder: shared.responder.withLock { $0 }, statistics: shared.statistics,
-                        timeout: shared.limits.timeout, maximumRequestLength: shared.limits.maximumRequestLength,
-                        logger: shared.logger)
+                    let handlers: [ChannelHandler] = [
+                        NTSKETLSHandler(connection: connection, role: .server),
+                        ByteToMessageHandler(NTSKEMessageDecoder(maximumMessageLength: shared.limits.maximumRequestLength)),
+                        NTSKEServerHandler(
+                            session: connection, responder: shared.responder.withLock { $0 }, random: shared.random,
+                            statistics: shared.statistics, timeout: shared.limits.timeout, logger: shared.logger),
+                    ]
                     shared.active.add(1, ordering: .relaxed)
                     channel.closeFuture.whenComplete { _ in shared.active.subtract(1, ordering: .relaxed) }
-                    return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+                    return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandlers(handlers) }
                 } catch {
                     shared.logger.error("cannot start a TLS session", metadata: ["error": "\(error)"])
                     return channel.close()

@@ -1,28 +1,30 @@
 import Logging
 import NIOCore
 import NTPCore
+import NTSKECore
 
-/// One NTS-KE connection on the server (RFC 8915 §4): TLS 1.3 handshake, one request message, one response
-/// message, close. Everything must finish before the deadline; a client that stalls only ever holds its own
-/// connection, never the event loop.
+/// One NTS-KE connection on the server (RFC 8915 §4), after ``NTSKETLSHandler`` and the message decoder: one
+/// request message in, one response message out, close_notify, close. Everything must finish before the
+/// deadline; a client that stalls only ever holds its own connection, never the event loop.
 final class NTSKEServerHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
+    typealias InboundIn = [NTSKERecord]
     typealias OutboundOut = ByteBuffer
 
-    private let tls: TLSConnection
-    private var reader: NTSKEMessageReader
+    /// The session, read here only for its keying-material exporter (§5.1); the TLS handler moves its bytes.
+    private let session: TLSConnection
     private let responder: NTSKEResponder
+    private let random: @Sendable () -> any RandomNumberGenerator
     private let statistics: NTSKEStatistics
     private let timeout: TimeAmount
     private var logger: Logger
     private var deadline: Scheduled<Void>?
     private var done = false
 
-    init(tls: TLSConnection, responder: NTSKEResponder, statistics: NTSKEStatistics, timeout: TimeAmount,
-         maximumRequestLength: Int, logger: Logger) {
-        self.tls = tls
-        self.reader = NTSKEMessageReader(maximumMessageLength: maximumRequestLength)
+    init(session: TLSConnection, responder: NTSKEResponder, random: @escaping @Sendable () -> any RandomNumberGenerator,
+         statistics: NTSKEStatistics, timeout: TimeAmount, logger: Logger) {
+        self.session = session
         self.responder = responder
+        self.random = random
         self.statistics = statistics
         self.timeout = timeout
         self.logger = logger
@@ -46,54 +48,16 @@ final class NTSKEServerHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    /// The whole request message.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !done else { return }
-        let buffer = unwrapInboundIn(data)
-        do {
-            var progress = try tls.receive(buffer.readableBytesView)
-            while !done {
-                switch progress {
-                case .needMore:
-                    flushTLS(context: context)
-                    return
-                case .handshakeCompleted:
-                    flushTLS(context: context)
-                    progress = try tls.readApplicationData()
-                case .data(let bytes):
-                    try handle(bytes, context: context)
-                    if done { return }
-                    progress = try tls.readApplicationData()
-                case .closed:
-                    finish(context: context)
-                    return
-                }
-            }
-        } catch {
-            if !tls.handshakeComplete { statistics.update { $0.handshakeFailures += 1 } }
-            logger.debug("NTS-KE TLS failure", metadata: ["error": "\(error)"])
-            finish(context: context)
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        logger.debug("NTS-KE connection error", metadata: ["error": "\(error)"])
-        finish(context: context)
-    }
-
-    private func handle(_ bytes: [UInt8], context: ChannelHandlerContext) throws(TLSError) {
-        let message: [NTSKERecord]?
-        do {
-            message = try reader.append(bytes)
-        } catch {
-            let failure = NTSKEError(code: .badRequest, reason: "\(error)")
-            statistics.update { $0.errorResponses += 1 }
-            try reply(NTSKENegotiation.errorRecords(failure), context: context)
-            return
-        }
-        guard let message else { return }
-        let (records, outcome) = responder.respond(to: message) { exporterContext, length in
-            tls.exportKeyingMaterial(label: NTSKEExporter.label, context: exporterContext, length: length)
-        }
+        var random = random()
+        let (records, outcome) = responder.respond(
+            to: unwrapInboundIn(data),
+            export: { exporterContext, length in
+                session.exportKeyingMaterial(label: NTSKEExporter.label, context: exporterContext, length: length)
+            },
+            random: &random)
         statistics.update { counters in
             switch outcome {
             case .keysEstablished: counters.keysEstablished += 1
@@ -104,35 +68,41 @@ final class NTSKEServerHandler: ChannelInboundHandler {
         if case .rejected(let error) = outcome {
             logger.debug("NTS-KE request rejected", metadata: ["reason": "\(error)"])
         }
-        try reply(records, context: context)
+        reply(records, context: context)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard !done else { return }
+        switch error {
+        case NTSKEMessageError.incomplete:
+            // The client closed (close_notify or the connection) before End of Message: nobody to answer.
+            finish(context: context)
+        case let error as NTSKEMessageError:
+            // Too long, or data after End of Message: not a complete, well-formed request (§4.1.3).
+            statistics.update { $0.errorResponses += 1 }
+            reply(NTSKENegotiation.errorRecords(NTSKEError(code: .badRequest, reason: "\(error)")), context: context)
+        case let failure as NTSKETLSHandler.Failure:
+            if failure.duringHandshake { statistics.update { $0.handshakeFailures += 1 } }
+            logger.debug("NTS-KE TLS failure", metadata: ["error": "\(failure.error)"])
+            finish(context: context)
+        default:
+            logger.debug("NTS-KE connection error", metadata: ["error": "\(error)"])
+            finish(context: context)
+        }
     }
 
     /// Sends the response, then close_notify, then closes once written.
-    private func reply(_ records: [NTSKERecord], context: ChannelHandlerContext) throws(TLSError) {
-        try tls.send(records.encoded())
-        tls.close()
+    private func reply(_ records: [NTSKERecord], context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: records.encoded())), promise: nil)
+        context.close(mode: .output, promise: nil)
         finish(context: context)
     }
 
-    private func flushTLS(context: ChannelHandlerContext) {
-        let outbound = tls.takeOutbound()
-        guard !outbound.isEmpty else { return }
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: outbound)), promise: nil)
-    }
-
-    /// Flushes whatever TLS still has (response, alert, close_notify) and closes after it is written.
+    /// Closes once TLS has written whatever it still holds (response, alert, close_notify).
     private func finish(context: ChannelHandlerContext) {
         guard !done else { return }
         done = true
         deadline?.cancel()
-        let outbound = tls.takeOutbound()
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        if outbound.isEmpty {
-            context.close(promise: nil)
-        } else {
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: outbound))).whenComplete { _ in
-                bound.value.close(promise: nil)
-            }
-        }
+        context.close(promise: nil)
     }
 }

@@ -18,13 +18,20 @@ extension CookieKeyStore {
     /// key stays the one that seals (it is last).
     public var serving: CookieKeySet {
         keys.withLock { set in
-            staged.withLock { staged in
-                guard !staged.isEmpty else { return set }
-                let all = set.keys.dropLast() + staged + [set.current]
-                // Ids are unique across the two files (staging refuses duplicates), so this cannot fail.
-                return (try? CookieKeySet(keys: Array(all), history: all.count)) ?? set
-            }
+            staged.withLock { staged in Self.serving(set: set, staged: staged) }
         }
+    }
+
+    static func serving(set: CookieKeySet, staged: [CookieKey]) -> CookieKeySet {
+        guard !staged.isEmpty else { return set }
+        let all = set.keys.dropLast() + staged + [set.current]
+        // Ids are unique across the two files (staging refuses duplicates), so this cannot fail.
+        return (try? CookieKeySet(keys: Array(all), history: all.count)) ?? set
+    }
+
+    /// Hands the keys to serve to the provider (called with the store's lock held, so in the order of changes).
+    func publish(set: CookieKeySet, staged: [CookieKey]) {
+        provider?.publish(Self.serving(set: set, staged: staged))
     }
 
     /// Every key with its state, previous first, then current, then staged.
@@ -133,6 +140,7 @@ extension CookieKeyStore {
                 }
                 set = nextSet
                 staged = nextStaged
+                publish(set: nextSet, staged: nextStaged)
                 logger.notice("NTS cookie master keys changed", metadata: [
                     "current": "\(set.current.id)", "previous": "\(set.keys.dropLast().map(\.id))", "staged": "\(staged.map(\.id))",
                 ])

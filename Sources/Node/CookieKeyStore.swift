@@ -10,16 +10,24 @@ import Synchronization
 ///
 /// Keys staged through the admin API (open cookies, seal none yet) live in `stagedPath` beside the key file,
 /// in the same format, until activated (see CookieKeyStore+Staging.swift).
+///
+/// The store is the keys' one owner: at start and after every change (rotation, reload, stage, activate,
+/// retire) it publishes the keys to serve (``serving``) to its ``CookieKeyProvider``, which the NTP server and
+/// NTS-KE both read. It publishes while holding its lock, so publications come in the order of the changes.
 public final class CookieKeyStore: Sendable {
     public let path: String
     let keys: Mutex<CookieKeySet>
     /// Staged keys, oldest first; persisted in `stagedPath`.
     let staged: Mutex<[CookieKey]>
+    /// Where the keys to serve are published, if anywhere.
+    let provider: CookieKeyProvider?
     let logger: Logger
 
-    public init(path: String, history: Int, now: Int64, logger: Logger) throws {
+    /// - Parameter provider: receives the keys to serve now and after every change.
+    public init(path: String, history: Int, now: Int64, logger: Logger, publishingTo provider: CookieKeyProvider? = nil) throws {
         self.path = path
         self.logger = logger
+        self.provider = provider
         var set: CookieKeySet
         if FileManager.default.fileExists(atPath: path) {
             set = try Self.load(path, history: history)
@@ -38,8 +46,10 @@ public final class CookieKeyStore: Sendable {
                 set = try Self.load(path, history: history)
             }
         }
+        let stagedKeys = try Self.loadStaged(path + Self.stagedSuffix, excluding: set)
         keys = Mutex(set)
-        staged = Mutex(try Self.loadStaged(path + Self.stagedSuffix, excluding: set))
+        staged = Mutex(stagedKeys)
+        provider?.publish(Self.serving(set: set, staged: stagedKeys))
     }
 
     public var current: CookieKeySet { keys.withLock { $0 } }
@@ -63,6 +73,7 @@ public final class CookieKeyStore: Sendable {
             }
             try Self.persist(next, to: path)
             set = next
+            publish(set: next, staged: staged.withLock { $0 })
             logger.notice("rotated NTS cookie master key", metadata: ["key.id": "\(next.current.id)", "keys": "\(next.keys.count)"])
             return next
         }
@@ -80,8 +91,11 @@ public final class CookieKeyStore: Sendable {
             throw CookieKeyStoreError(message: "\(path): \(error)")
         }
         let stagedKeys = try Self.loadStaged(stagedPath, excluding: set)
-        keys.withLock { $0 = set }
-        staged.withLock { $0 = stagedKeys }
+        keys.withLock { current in
+            current = set
+            staged.withLock { $0 = stagedKeys }
+            publish(set: set, staged: stagedKeys)
+        }
         return set
     }
 

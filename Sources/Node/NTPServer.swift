@@ -10,6 +10,8 @@ import Synchronization
 /// the only state written on the packet path, so it has a lock of its own, held briefly once per batch.
 final class ServerShared: Sendable {
     let rules: Mutex<NTPServerRules>
+    /// NTS's cookie master keys, shared with NTS-KE; nil when the node serves no NTS. Read once per batch.
+    let cookieKeys = Mutex<CookieKeyProvider?>(nil)
     let limiter: Mutex<RateLimiter>
     let serving: ServingState
     let clock: any NodeClock
@@ -86,12 +88,10 @@ public final class NTPServer: Service, Sendable {
 
     public var policy: ServerPolicy { shared.rules.withLock { $0.policy } }
 
-    /// The NTS configuration in use (cookie master keys and their ciphers), if NTS is on.
-    public var ntsConfiguration: NTSServerConfiguration? { shared.rules.withLock { $0.nts } }
-
-    /// Serves NTS with these cookie master keys from the next packet on (start, rotation, reload).
-    public func update(nts: NTSServerConfiguration?) {
-        shared.rules.withLock { $0.nts = nts }
+    /// Serves NTS with the keys `provider` holds, from the next batch on; each batch reads the provider's
+    /// current keys, so rotations, reloads and admin changes reach the packet path without a call here.
+    public func serveNTS(from provider: CookieKeyProvider?) {
+        shared.cookieKeys.withLock { $0 = provider }
     }
 
     /// Accepts requests under these symmetric keys from the next packet on (start, key file reload).

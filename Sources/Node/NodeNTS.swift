@@ -6,20 +6,22 @@ import NIOCore
 import NIOPosix
 import NTPCore
 import NTSKE
+import NTSKECore
 import ServiceLifecycle
 import Synchronization
 
 /// The node's NTS (RFC 8915): the cookie master keys, the NTS-KE server, certificate renewal and key
-/// rotation, and the NTS configuration of the NTP server, kept in step.
+/// rotation. The key store publishes every key change to one provider that the NTP server and NTS-KE both read.
 final class NodeNTS: Sendable {
     let configuration: NodeConfig.NTS
     let keys: CookieKeyStore
+    /// The keys in use, as the NTP server and NTS-KE read them (the store publishes each change here).
+    let cookieKeys: CookieKeyProvider
     let keyEstablishment: NTSKEServer
     let statistics = NTSKEStatistics()
     /// NTS-KE's own event loops (TLS handshakes are CPU work; sized by `[nts] threads`).
     private let eventLoops: MultiThreadedEventLoopGroup
     let certificates: CertificateWatcher
-    let ntpServer: NTPServer
     let ciphers = NettleCipherFactory()
     let logger: Logger
     /// The NTS-KE policy as configured; steering replaces its server and port.
@@ -30,10 +32,12 @@ final class NodeNTS: Sendable {
     ///   the configuration names none.
     init(configuration: NodeConfig.NTS, ntpServer: NTPServer, ntpPort: Int?, logger: Logger) throws {
         self.configuration = configuration
-        self.ntpServer = ntpServer
         self.logger = logger
         let now = Int64(Date().timeIntervalSince1970)
-        keys = try CookieKeyStore(path: configuration.keyFile, history: configuration.keyHistory, now: now, logger: logger)
+        let cookieKeys = CookieKeyProvider(ciphers: ciphers)
+        self.cookieKeys = cookieKeys
+        keys = try CookieKeyStore(
+            path: configuration.keyFile, history: configuration.keyHistory, now: now, logger: logger, publishingTo: cookieKeys)
         try keys.rotateIfDue(now: now, interval: configuration.rotateInterval)
 
         let tls: TLSContext
@@ -43,7 +47,7 @@ final class NodeNTS: Sendable {
         } catch {
             throw NodeStartError(message: "NTS certificate \(configuration.certificate) / key \(configuration.privateKey): \(error)")
         }
-        ntpServer.update(nts: NTSServerConfiguration(keySet: keys.serving, ciphers: ciphers))
+        ntpServer.serveNTS(from: cookieKeys)
         let advertisedPort = configuration.ntpPort ?? ntpPort.flatMap { $0 == 123 ? nil : UInt16(exactly: $0) }
         let policy = NTSKEServerPolicy(
             supportedAEAD: ciphers.supportedAlgorithms, cookieCount: 8, ntpServer: configuration.ntpServer,
@@ -52,7 +56,7 @@ final class NodeNTS: Sendable {
             throw NodeStartError(message: "NTS configuration: \(policy.problems.joined(separator: "; "))")
         }
         basePolicy = policy
-        let responder = Self.responder(policy: policy, ciphers: ciphers, ntpServer: ntpServer)
+        let responder = NTSKEResponder(policy: policy, cookieKeys: cookieKeys)
         let limits = NTSKELimits(
             maximumConnections: configuration.maximumConnections,
             timeout: .nanoseconds(Int64(configuration.timeout * 1e9)), sessionRate: configuration.sessionRate)
@@ -61,21 +65,12 @@ final class NodeNTS: Sendable {
         do {
             keyEstablishment = try NTSKEServer(
                 endpoints: configuration.listen, tls: tls, responder: responder, limits: limits, statistics: statistics,
-                logger: logger, group: eventLoops)
+                logger: logger, group: eventLoops, random: { SecureRandomGenerator() })
         } catch {
             throw NodeStartError(message: "\(error)")
         }
         certificates = CertificateWatcher(
             certificate: configuration.certificate, privateKey: configuration.privateKey, server: keyEstablishment, logger: logger)
-    }
-
-    private static func responder(policy: NTSKEServerPolicy, ciphers: NettleCipherFactory, ntpServer: NTPServer) -> NTSKEResponder {
-        NTSKEResponder(policy: policy, ciphers: ciphers) { [ntpServer] sessionKeys, count in
-            // The NTP server's NTS configuration holds the current master key's cipher, made once per key.
-            guard let configuration = ntpServer.ntsConfiguration else { return [] }
-            var random = SecureRandomGenerator()
-            return (0..<count).map { _ in configuration.sealCookie(sessionKeys, using: &random) }
-        }
     }
 
     /// Points new NTS-KE clients at `sibling`'s NTP service (Server and Port Negotiation, RFC 8915 §4.1.7-8)
@@ -95,7 +90,7 @@ final class NodeNTS: Sendable {
         } else {
             logger.notice("serving new NTS clients again")
         }
-        keyEstablishment.replaceResponder(Self.responder(policy: policy, ciphers: ciphers, ntpServer: ntpServer))
+        keyEstablishment.replaceResponder(NTSKEResponder(policy: policy, cookieKeys: cookieKeys))
     }
 
     var steeredTo: SocketEndpoint? { steering.withLock { $0 } }
@@ -114,9 +109,7 @@ final class NodeNTS: Sendable {
 
     func rotateIfDue() {
         do {
-            if try keys.rotateIfDue(now: Int64(Date().timeIntervalSince1970), interval: configuration.rotateInterval) != nil {
-                ntpServer.update(nts: NTSServerConfiguration(keySet: keys.serving, ciphers: ciphers))
-            }
+            try keys.rotateIfDue(now: Int64(Date().timeIntervalSince1970), interval: configuration.rotateInterval)
         } catch {
             logger.error("NTS cookie key rotation failed; the current keys stay in use", metadata: ["error": "\(error)"])
         }
@@ -127,7 +120,6 @@ final class NodeNTS: Sendable {
         certificates.reload(reason: "reload")
         do {
             try keys.reload(history: configuration.keyHistory)
-            ntpServer.update(nts: NTSServerConfiguration(keySet: keys.serving, ciphers: ciphers))
         } catch {
             logger.error("NTS cookie key file not reloaded, keeping the keys in use", metadata: ["error": "\(error)"])
         }

@@ -63,7 +63,8 @@ final class ReceiveLoop: @unchecked Sendable {
         let monotonic = cfs_monotonic_ns()
 
         // Phase 1, no lock: who asks and what (access list, mode, parse).
-        let rules = shared.rules.withLock { $0 }
+        var rules = shared.rules.withLock { $0 }
+        rules.nts = shared.cookieKeys.withLock { $0 }?.current
         admissions.removeAll(keepingCapacity: true)
         for index in 0..<count {
             let i = Int32(index)

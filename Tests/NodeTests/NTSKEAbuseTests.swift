@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import NTPCore
 import NTSKE
+import NTSKECore
 import Node
 import XCTest
 

@@ -37,23 +37,17 @@ extension NodeNTS {
 
     func cookieKeys(now: Int64) -> [CookieKeyInfo] { keys.info(now: now) }
 
+    // Each change is published by the store to the provider the NTP server and NTS-KE read.
+
     func stageCookieKey(_ request: CookieKeyStageRequest, now: Int64) throws(CookieKeyChangeError) -> CookieKeyResult {
-        try applied(keys.stage(id: request.id, hexKey: request.key, createdAt: request.createdAt, now: now))
+        try keys.stage(id: request.id, hexKey: request.key, createdAt: request.createdAt, now: now)
     }
 
     func activateCookieKey(id: UInt32, now: Int64) throws(CookieKeyChangeError) -> CookieKeyResult {
-        try applied(keys.activate(id: id, now: now))
+        try keys.activate(id: id, now: now)
     }
 
     func retireCookieKey(id: UInt32, now: Int64) throws(CookieKeyChangeError) -> CookieKeyResult {
-        try applied(keys.retire(id: id, now: now))
-    }
-
-    /// The NTP server opens and seals with the stored keys from now on.
-    private func applied(_ result: CookieKeyResult) -> CookieKeyResult {
-        if result.changed {
-            ntpServer.update(nts: NTSServerConfiguration(keySet: keys.serving, ciphers: ciphers))
-        }
-        return result
+        try keys.retire(id: id, now: now)
     }
 }

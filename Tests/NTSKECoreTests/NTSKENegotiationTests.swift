@@ -1,6 +1,6 @@
 import XCTest
 
-import NTSKE
+import NTSKECore
 
 final class NTSKENegotiationTests: XCTestCase {
     private let eom = NTSKERecord.endOfMessage()

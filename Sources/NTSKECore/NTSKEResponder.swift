@@ -1,8 +1,9 @@
 import NTPCore
 
 /// The server's half of one NTS-KE exchange, free of I/O (RFC 8915 §4): validate the request records, pick
-/// the protocol and AEAD, export the two keys from the TLS session (§5.1), seal cookies, and return the
-/// response records. The TLS session is reached only through `export`, so every rule here is a unit test.
+/// the protocol and AEAD, export the two keys from the TLS session (§5.1), seal cookies (§4.1.6), and return
+/// the response records with what came of it. The TLS session is reached only through `export` and the
+/// randomness is passed in, so every rule here is a unit test (and a fuzz target).
 public struct NTSKEResponder: Sendable {
     public enum Outcome: Sendable, Equatable {
         /// Keys exported and cookies sent.
@@ -16,21 +17,21 @@ public struct NTSKEResponder: Sendable {
     }
 
     public var policy: NTSKEServerPolicy
-    public var ciphers: any AEADCipherFactory
-    /// Seals `count` cookies for `keys` under the site's current master key: one call per session, so the
-    /// master key and the randomness (an OpenSSL DRBG call costs several µs) are fetched once, not per cookie.
-    public var sealCookies: @Sendable (NTSKeys, Int) -> [[UInt8]]
+    /// The site's cookie master keys, shared with the NTP server that opens the cookies (§6), and the AEAD
+    /// implementation (key lengths, cookie sealing).
+    public var cookieKeys: CookieKeyProvider
 
-    public init(
-        policy: NTSKEServerPolicy, ciphers: any AEADCipherFactory, sealCookies: @escaping @Sendable (NTSKeys, Int) -> [[UInt8]]
-    ) {
+    public init(policy: NTSKEServerPolicy, cookieKeys: CookieKeyProvider) {
         self.policy = policy
-        self.ciphers = ciphers
-        self.sealCookies = sealCookies
+        self.cookieKeys = cookieKeys
     }
 
-    /// - Parameter export: RFC 5705 exporter of the TLS session: (context, length) -> keying material.
-    public func respond(to records: [NTSKERecord], export: ([UInt8], Int) -> [UInt8]?) -> (records: [NTSKERecord], outcome: Outcome) {
+    /// - Parameters:
+    ///   - export: RFC 5705 exporter of the TLS session: (context, length) -> keying material.
+    ///   - random: the cookies' nonces (the node passes a CSPRNG).
+    public func respond(
+        to records: [NTSKERecord], export: ([UInt8], Int) -> [UInt8]?, random: inout some RandomNumberGenerator
+    ) -> (records: [NTSKERecord], outcome: Outcome) {
         let request: NTSKERequest
         do {
             request = try NTSKERequest(parsing: records)
@@ -41,7 +42,7 @@ public struct NTSKEResponder: Sendable {
         guard case .ntpv4(let aead) = agreement else {
             return (NTSKENegotiation.responseRecords(agreement: agreement, policy: policy, cookies: []), .noCommonAlgorithm)
         }
-        guard let length = ciphers.keyLength(of: aead),
+        guard let length = cookieKeys.ciphers.keyLength(of: aead),
               let c2s = export(NTSKEExporter.context(protocol: 0, aead: aead, serverToClient: false), length),
               let s2c = export(NTSKEExporter.context(protocol: 0, aead: aead, serverToClient: true), length)
         else {
@@ -49,17 +50,15 @@ public struct NTSKEResponder: Sendable {
             return (NTSKENegotiation.errorRecords(failure), .exportFailed)
         }
         let keys = NTSKeys(algorithm: aead, clientToServer: c2s, serverToClient: s2c)
-        let cookies = sealCookies(keys, policy.cookieCount)
+        let cookies = sealCookies(keys, count: policy.cookieCount, random: &random)
         return (NTSKENegotiation.responseRecords(agreement: agreement, policy: policy, cookies: cookies),
                 .keysEstablished(aead: aead, cookies: cookies.count))
     }
-}
 
-extension [NTSKERecord] {
-    /// The records as one byte string, in order.
-    public func encoded() -> [UInt8] {
-        var bytes: [UInt8] = []
-        for record in self { record.write(into: &bytes) }
-        return bytes
+    /// `count` cookies for `keys` under the current master key, read once per session (not per cookie). None
+    /// before any key was published: the response then becomes Internal Server Error (§4.1.3, §4.1.6).
+    private func sealCookies(_ keys: NTSKeys, count: Int, random: inout some RandomNumberGenerator) -> [[UInt8]] {
+        guard let configuration = cookieKeys.current else { return [] }
+        return (0..<max(0, count)).map { _ in configuration.sealCookie(keys, using: &random) }
     }
 }

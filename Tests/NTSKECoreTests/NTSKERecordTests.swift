@@ -1,6 +1,6 @@
 import XCTest
 
-import NTSKE
+import NTSKECore
 
 /// SplitMix64: a small seeded generator so random tests repeat exactly.
 struct SeededGenerator: RandomNumberGenerator {

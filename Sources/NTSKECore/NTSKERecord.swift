@@ -206,3 +206,10 @@ extension NTSKERecord: CustomStringConvertible {
         return "NTSKERecord(\(critical ? "C " : "")\(name), \(body.count) octets)"
     }
 }
+
+extension [NTSKERecord] {
+    /// The records as one byte string, in order (a whole message, as it goes over TLS).
+    public func encoded() -> [UInt8] {
+        NTSKERecord.encode(self)
+    }
+}
