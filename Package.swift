@@ -131,6 +131,8 @@ let package = Package(
                 "NodeModels",
                 "NetworkEdges",
                 "CFleetTLS",
+                "Certificates",
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

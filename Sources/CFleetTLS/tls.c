@@ -171,19 +171,14 @@ void cft_ctx_free(cft_ctx *ctx) {
     free(ctx);
 }
 
-int cft_ctx_certificate_info(const cft_ctx *ctx, char *subject, size_t subject_len, long long *not_after, char *sha256_hex, size_t hex_len) {
+int cft_ctx_certificate_der(const cft_ctx *ctx, uint8_t *out, size_t capacity) {
     X509 *cert = SSL_CTX_get0_certificate(ctx->ssl_ctx);
-    if (!cert) return 0;
-    X509_NAME_oneline(X509_get_subject_name(cert), subject, (int)subject_len);
-    const ASN1_TIME *after = X509_get0_notAfter(cert);
-    struct tm tm;
-    if (ASN1_TIME_to_tm(after, &tm) == 1) *not_after = (long long)timegm(&tm);
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (X509_digest(cert, EVP_sha256(), digest, &len) == 1 && hex_len >= (size_t)len * 2 + 1) {
-        for (unsigned int i = 0; i < len; i++) snprintf(sha256_hex + i * 2, 3, "%02x", digest[i]);
-    }
-    return 1;
+    if (!cert) return -1;
+    int length = i2d_X509(cert, NULL);
+    if (length <= 0) return -1;
+    if (!out || (size_t)length > capacity) return length;
+    unsigned char *cursor = out;
+    return i2d_X509(cert, &cursor);
 }
 
 cft_conn *cft_conn_new(cft_ctx *ctx, int is_server, const char *server_name, char *err, size_t errlen) {

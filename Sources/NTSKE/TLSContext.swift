@@ -1,4 +1,7 @@
+import Certificates
 import CFleetTLS
+import Foundation
+import X509
 import NodeModels
 
 /// An OpenSSL TLS 1.3 context: the server's certificate and key, or a client's trust anchors. Immutable once
@@ -31,15 +34,15 @@ public final class TLSContext: @unchecked Sendable {
         return TLSContext(pointer)
     }
 
-    /// The certificate this context presents (server contexts).
+    /// The certificate this context presents (server contexts), read with swift-certificates.
     public var certificate: CertificateInfo? {
-        var subject = [CChar](repeating: 0, count: 512)
-        var fingerprint = [CChar](repeating: 0, count: 80)
-        var notAfter: Int64 = 0
-        guard cft_ctx_certificate_info(pointer, &subject, subject.count, &notAfter, &fingerprint, fingerprint.count) == 1 else {
-            return nil
-        }
-        return CertificateInfo(subject: String(nulTerminated: subject), notAfter: notAfter, sha256: String(nulTerminated: fingerprint))
+        let length = cft_ctx_certificate_der(pointer, nil, 0)
+        guard length > 0 else { return nil }
+        var der = [UInt8](repeating: 0, count: Int(length))
+        guard cft_ctx_certificate_der(pointer, &der, der.count) == length, let certificate = try? Certificate(derEncoded: der) else { return nil }
+        return CertificateInfo(
+            subject: String(describing: certificate.subject), notAfter: Int64(certificate.notValidAfter.timeIntervalSince1970),
+            sha256: CertificateInspector.fingerprint(of: certificate))
     }
 }
 

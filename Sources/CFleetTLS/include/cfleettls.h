@@ -24,8 +24,10 @@ cft_ctx *cft_server_ctx_new(const char *chain_file, const char *key_file, const 
 /// store when NULL), ALPN `alpn` offered.
 cft_ctx *cft_client_ctx_new(const char *ca_file, const char *alpn, char *err, size_t errlen);
 void cft_ctx_free(cft_ctx *ctx);
-/// Subject, issuer, not-after (Unix seconds) and SHA-256 fingerprint (hex) of a context's certificate.
-int cft_ctx_certificate_info(const cft_ctx *ctx, char *subject, size_t subject_len, long long *not_after, char *sha256_hex, size_t hex_len);
+/// The DER encoding of the leaf certificate a server context presents: its length, copied into `out` when
+/// `capacity` suffices (call with NULL first); -1 without one. Read with swift-certificates, the one
+/// certificate reader of the project.
+int cft_ctx_certificate_der(const cft_ctx *ctx, uint8_t *out, size_t capacity);
 
 /// A connection on `ctx`. For a client, `server_name` is sent as SNI and verified against the certificate
 /// (DNS name or IP address). The connection keeps `ctx` alive, so a context can be swapped under it.
