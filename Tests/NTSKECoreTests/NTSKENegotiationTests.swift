@@ -1,3 +1,4 @@
+import NTPCore
 import XCTest
 
 import NTSKECore
@@ -136,7 +137,7 @@ final class NTSKENegotiationTests: XCTestCase {
             XCTAssertEqual(agreement, .noCommonAEAD, "\(offered)")
             XCTAssertNil(agreement.aead)
         }
-        var rng = SeededGenerator(seed: 42)
+        var rng = SeededRandom(seed: 42)
         for _ in 0..<1000 {
             let offered = (0..<Int.random(in: 0...4, using: &rng)).map { _ in UInt16.random(in: 14...32, using: &rng) }
             if case .ntpv4(let aead) = NTSKENegotiation.decide(NTSKERequest(aeadAlgorithms: offered), policy: policy) {
@@ -391,7 +392,7 @@ final class NTSKENegotiationTests: XCTestCase {
     // MARK: - End to end, bytes to bytes
 
     func testFullExchangeOverChunkedStreams() throws {
-        var rng = SeededGenerator(seed: 8915)
+        var rng = SeededRandom(seed: 8915)
         let policy = NTSKEServerPolicy(supportedAEAD: [15, 30], ntpServer: "ntp.example.com", ntpPort: 123)
         for offered in [[UInt16(30), 15], [15], [17, 30], [17]] {
             // Client → server.

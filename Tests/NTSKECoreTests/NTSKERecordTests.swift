@@ -1,19 +1,7 @@
 import XCTest
 
+import NTPCore
 import NTSKECore
-
-/// SplitMix64: a small seeded generator so random tests repeat exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 final class NTSKERecordTests: XCTestCase {
     // MARK: - Byte-exact encodings of every record type
@@ -194,7 +182,7 @@ final class NTSKERecordTests: XCTestCase {
     }
 
     func testReaderRandomChunksSeeded() throws {
-        var rng = SeededGenerator(seed: 0x5EED_0001)
+        var rng = SeededRandom(seed: 0x5EED_0001)
         let bytes = NTSKERecord.encode(sampleMessage)
         for _ in 0..<500 {
             var reader = NTSKEMessageReader()
@@ -329,7 +317,7 @@ final class NTSKERecordTests: XCTestCase {
     /// reader (whole and chunked), the request parser and the response parser: nothing traps, and
     /// every framed message ends in End of Message and re-encodes to the bytes it came from.
     func testFuzzReaderAndParsersNeverTrap() {
-        var rng = SeededGenerator(seed: 0xF022_8915)
+        var rng = SeededRandom(seed: 0xF022_8915)
         var framed = 0
         var validRequests = 0
         for iteration in 0..<100_000 {
