@@ -10,11 +10,20 @@ import Synchronization
 /// `[metrics]`: the swift-metrics values of the node (bootstrapped onto swift-prometheus's registry by the
 /// executable) in the Prometheus text format, on an HTTP listener of its own (`GET /metrics`; anything else
 /// 404, other methods 405). Plain HTTP and loopback by default: the authenticated admin API is separate.
+/// Connections are held within a `ConnectionBudget` (`budgetLimits`): at most 64 at once, 8 per source, the
+/// oldest evicted for a newcomer, and each closed 5 s after accept if its request has not arrived, so idle
+/// connections cannot use up the node's descriptors.
 public final class MetricsServer: Service, Sendable {
     let endpoint: SocketEndpoint
     let registry: PrometheusCollectorRegistry
     let logger: Logger
     private let bound = Mutex<String?>(nil)
+    /// A scraper needs one connection now and then; 10 new ones a second per source (burst 20).
+    static let budgetLimits = ConnectionBudget.Limits(
+        total: 64, reservedForAuthenticated: 0, perSource: 8,
+        rate: .init(perSecond: 10, burst: 20),
+        handshakeDeadline: nil, requestDeadline: .seconds(5))
+    let budget = ConnectionBudget(listener: "metrics", limits: MetricsServer.budgetLimits)
 
     public init(endpoint: SocketEndpoint, registry: PrometheusCollectorRegistry, logger: Logger) {
         self.endpoint = endpoint
@@ -27,11 +36,19 @@ public final class MetricsServer: Service, Sendable {
 
     public func run() async throws {
         let registry = self.registry
+        let budget = self.budget
+        let logger = self.logger
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffCounter(listener: "metrics", logger: logger))
+                }
+            }
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(BudgetedConnection(budget: budget, handshakeAuthenticates: false))
                     try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry))
                 }
             }

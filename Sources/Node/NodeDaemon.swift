@@ -170,6 +170,7 @@ public final class NodeDaemon: Sendable {
         }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        logger.info("open-file limit", metadata: ["descriptors": "\(DescriptorLimit.current.description)"])
         if case .local(let stratum) = serving.current {
             logger.notice("serving the local clock at stratum \(stratum) ([local] stratum): no time source is configured")
         }

@@ -1,0 +1,86 @@
+import Admin
+import Foundation
+import XCTest
+
+/// The admin API and the metrics listener under a connection-slot attack: a trickling, reconnecting
+/// attacker holds connections from 100 loopback source addresses while a well-behaved client makes 100
+/// requests, each on a new connection; at least 99 must complete within 1 s, and the node's descriptors and
+/// memory must stay bounded (ISSUE 14). The figures are printed for the README.
+final class ListenerFloodTests: XCTestCase {
+    var directory: URL!
+
+    override func setUp() async throws {
+        directory = try NodeProcess.makeDirectory()
+    }
+
+    override func tearDown() async throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func testAdminAPIServesOperatorsUnderConnectionFlood() async throws {
+        let pki = try TestPKI(directory: directory)
+        let access = try AdminAccess(pki: pki)
+        let node = try await NodeProcess(config: """
+            [local]
+            stratum = 1
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            \(access.table)
+            """)
+        defer { node.stop() }
+        try await waitFor(node) { $0.adminListener != nil }
+        let port = try await XCTUnwrap(Int(node.adminListener().split(separator: ":").last ?? ""))
+        try await flood(node: node, port: port, payload: .tls, pause: 0.05, admin: access.credentials)
+        XCTAssertTrue(node.log.contains("open-file limit"), "the descriptor limit is logged at start")
+    }
+
+    func testMetricsServesScrapesUnderConnectionFlood() async throws {
+        let node = try await NodeProcess(config: """
+            [local]
+            stratum = 1
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            [metrics]
+            listen = "127.0.0.1:0"
+            """)
+        defer { node.stop() }
+        try await waitFor(node) { $0.metricsListener != nil }
+        let listener = try await XCTUnwrap(node.status().metricsListener)
+        let port = try XCTUnwrap(Int(listener.split(separator: ":").last ?? ""))
+        // A scraper is not authenticated: its own source's rate (10 a second) bounds how fast it may ask.
+        try await flood(node: node, port: port, payload: .http, pause: 0.15, admin: nil)
+        let metrics = try PrometheusScrape.scrape("http://\(listener)/metrics")
+        XCTAssertTrue(metrics.contains { $0.hasPrefix("fleetnode_connections_refused_total{listener=metrics") }, "refusals are counted")
+    }
+
+    /// 1,000 attacker connections from 100 addresses; the good client's 100 tries while they are held.
+    private func flood(node: NodeProcess, port: Int, payload: ConnectionFlood.Payload, pause: Double, admin: AdminCredentials?) async throws {
+        let pid = node.process.processIdentifier
+        let before = ProcessFootprint(pid: pid)
+        let attack = try ConnectionFlood.attack(port: port, addresses: 100, perAddress: 10, seconds: 90, payload: payload, in: directory)
+        defer { attack.stop() }
+        try await Task.sleep(for: .seconds(4))
+        let ramped = ProcessFootprint(pid: pid)
+        let good = try ConnectionFlood.goodClient(port: port, tries: 100, pause: pause, admin: admin)
+        let during = ProcessFootprint(pid: pid)
+        let attacker = attack.last
+        let peak = attack.peakOpen
+        attack.stop()
+        try await Task.sleep(for: .seconds(6))
+        let after = ProcessFootprint(pid: pid)
+        let figures = """
+            \(payload == .tls ? "admin API" : "metrics"): attacker peak \(peak) connections open on its side \
+            (100 addresses x 10), \(attacker["connects"] ?? 0) connects, \(attacker["closes"] ?? 0) closed by the node; \
+            good client \(good.ok)/100 within 1 s, median \(Int((good.median ?? 0) * 1000)) ms, \
+            p99 \(Int((good.p99 ?? 0) * 1000)) ms, max \(Int((good.max ?? 0) * 1000)) ms; \
+            node before: \(before); after 4 s of attack: \(ramped); at the end: \(during); 6 s after: \(after)
+            """
+        print(figures)
+        XCTAssertGreaterThanOrEqual(good.ok, 99, "\(figures)\nfailures: \(good.failures)")
+        XCTAssertGreaterThanOrEqual(peak, 500, "the attacker held its connections: \(figures)")
+        XCTAssertLessThan(during.descriptors, before.descriptors + 300, "descriptors bounded: \(figures)")
+        XCTAssertLessThan(during.residentKiB, before.residentKiB + 100 * 1024, "memory bounded: \(figures)")
+        XCTAssertLessThan(after.descriptors, before.descriptors + 20, "descriptors released: \(figures)")
+        XCTAssertTrue(node.process.isRunning)
+    }
+}
