@@ -88,6 +88,10 @@ public final class NodeDaemon: Sendable {
         }
         self.adminServer = try config.admin.map { try AdminServer(configuration: $0, logger: logger) }
         adminServer?.install(routes: adminRoutes())
+        // Upstream servers that do not resolve or name a missing key start anyway (DNS may come later), but not silently.
+        for problem in ConfigPreflight.problems(config) where problem.key.hasPrefix("server[") {
+            logger.warning("\(problem.key): \(problem.message)")
+        }
     }
 
     /// A sibling key operation (stage, activate, retire; see `SiblingRegistry`) for the admin API: validated,

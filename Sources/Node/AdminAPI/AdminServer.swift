@@ -42,6 +42,17 @@ public final class AdminServer: Service, Sendable {
     public init(configuration: NodeConfig.Admin, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        // Each file named with what is wrong with it (and a key readable by others refused), rather than
+        // swift-nio-ssl's one error for all three.
+        var problems = ConfigPreflight.certificateAndKey(certificate: configuration.certificate, privateKey: configuration.privateKey, table: "admin")
+        do {
+            _ = try ConfigPreflight.certificates(configuration.clientCA, what: "the admin CA certificate")
+        } catch {
+            problems.append(ConfigPreflight.Problem(key: "admin.client_ca", message: error.message))
+        }
+        if !problems.isEmpty {
+            throw NodeStartError(message: problems.map(\.description).joined(separator: "\n"))
+        }
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(configuration.certificate).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: configuration.privateKey, format: .pem)
