@@ -16,6 +16,7 @@ final class BudgetedConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// clients without a valid certificate).
     private let handshakeAuthenticates: Bool
     private var ticket: ConnectionBudget.Ticket?
+    private var started = false
     private var handshakeTimer: Scheduled<Void>?
     private var requestTimer: Scheduled<Void>?
 
@@ -24,11 +25,24 @@ final class BudgetedConnection: ChannelInboundHandler, RemovableChannelHandler {
         self.handshakeAuthenticates = handshakeAuthenticates
     }
 
+    /// With SwiftNIO's async server bootstrap the pipeline is built after the connection became active:
+    /// the budget is then applied here, and `channelActive` below is never seen.
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context: context) }
+    }
+
     func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    /// Admits the connection or closes it; starts the deadlines (from now, the moment of accept).
+    private func start(context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
         let channel = context.channel
         switch budget.admit(ConnectionSource(channel.remoteAddress), close: { channel.close(promise: nil) }) {
         case .failure:
-            context.fireChannelActive()
             context.close(promise: nil)
             return
         case .success(let ticket):
@@ -45,7 +59,6 @@ final class BudgetedConnection: ChannelInboundHandler, RemovableChannelHandler {
             budget.count(.requestDeadline)
             channel.close(promise: nil)
         }
-        context.fireChannelActive()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

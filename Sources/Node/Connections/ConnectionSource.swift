@@ -18,9 +18,9 @@ enum ConnectionSource: Hashable, Sendable, CustomStringConvertible {
             let bytes = withUnsafeBytes(of: &storage) { Array($0) }
             let mapped = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
             if mapped {
-                self = .v4(bytes[12..<16].reduce(0) { $0 << 8 | UInt32($1) })
+                self = .v4(bytes[12..<16].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
             } else {
-                self = .v6(prefix64: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) })
+                self = .v6(prefix64: bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
             }
         default:
             self = .other

@@ -16,7 +16,7 @@ struct DescriptorLimit: Sendable {
     }
 
     var description: String {
-        func text(_ value: UInt64) -> String { value == UInt64(RLIM_INFINITY) ? "unlimited" : "\(value)" }
+        func text(_ value: UInt64) -> String { value == UInt64.max ? "unlimited" : "\(value)" }
         return "soft \(text(soft)), hard \(text(hard))"
     }
 }
