@@ -64,7 +64,7 @@ enum LocalAddresses {
             }
             guard getnameinfo(socketAddress, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
             // Link-local IPv6 comes with a zone ("fe80::1%eth0"): the address is what a peer sees.
-            let text = String(cString: host).split(separator: "%").first.map(String.init) ?? ""
+            let text = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: "%").first.map(String.init) ?? ""
             if let address = IPAddress(text) { result.append(address.unmapped) }
         }
         return result

@@ -29,7 +29,8 @@ final class ListenerFloodTests: XCTestCase {
             """)
         defer { node.stop() }
         try await waitFor(node) { $0.adminListener != nil }
-        let port = try await XCTUnwrap(Int(node.adminListener().split(separator: ":").last ?? ""))
+        let adminListener = try await node.adminListener()
+        let port = try XCTUnwrap(Int(adminListener.split(separator: ":").last ?? ""))
         try await flood(node: node, port: port, payload: .tls, pause: 0.05, admin: access.credentials)
         XCTAssertTrue(node.log.contains("open-file limit"), "the descriptor limit is logged at start")
     }
@@ -45,7 +46,8 @@ final class ListenerFloodTests: XCTestCase {
             """)
         defer { node.stop() }
         try await waitFor(node) { $0.metricsListener != nil }
-        let listener = try await XCTUnwrap(node.status().metricsListener)
+        let status = try await node.status()
+        let listener = try XCTUnwrap(status.metricsListener)
         let port = try XCTUnwrap(Int(listener.split(separator: ":").last ?? ""))
         // A scraper is not authenticated: its own source's rate (10 a second) bounds how fast it may ask.
         try await flood(node: node, port: port, payload: .http, pause: 0.15, admin: nil)

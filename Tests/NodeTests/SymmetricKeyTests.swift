@@ -26,7 +26,7 @@ final class SymmetricKeyTests: XCTestCase {
             lines.append(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         let path = directory.appendingPathComponent(name).path
-        FileManager.default.createFile(atPath: path, contents: Data((lines.joined(separator: "\n") + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path, contents: Data((lines.joined(separator: "\n") + "\n").utf8), attributes: [.posixPermissions: 0o600])
         return path
     }
 
@@ -154,10 +154,10 @@ extension SymmetricKeyTests {
         let firstText = try String(contentsOfFile: first, encoding: .utf8)
         let secondText = try String(contentsOfFile: second, encoding: .utf8)
         func install(_ text: String) throws {
-            FileManager.default.createFile(atPath: live + ".new", contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: live + ".new", contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
             XCTAssertEqual(rename(live + ".new", live), 0)
         }
-        FileManager.default.createFile(atPath: both, contents: Data((firstText + secondText).utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: both, contents: Data((firstText + secondText).utf8), attributes: [.posixPermissions: 0o600])
         try install(firstText)
         let (node, port) = try await keyedServer(keyFile: live)
         defer { _ = node.stop() }

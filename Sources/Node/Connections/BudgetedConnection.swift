@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import NIOTLS
 
 /// The per-connection side of a `ConnectionBudget`, placed after the HTTP decoder (and so after TLS), where
 /// it sees the connection become active, the TLS handshake complete and the request end. Deadlines run from
