@@ -5,7 +5,7 @@ import Synchronization
 /// The connection budget of one TCP listener (the admin API, metrics). A listener that simply refuses
 /// newcomers when full belongs to whoever fills it first, so here:
 /// - a source (IPv4 address, IPv6 /64) holds at most `perSource` not-yet-authenticated connections and opens
-///   new ones at a bounded rate (`ConnectionRate`);
+///   new ones at a bounded rate (`ConnectionRate`), checked right at accept (`screen`, `AdmissionScreen`);
 /// - when the pool is full the oldest not-yet-authenticated connection is evicted for the newcomer, so
 ///   held connections age out under pressure instead of locking everybody out;
 /// - `reservedForAuthenticated` places can only be taken by connections that authenticated (the admin API's
@@ -70,16 +70,27 @@ final class ConnectionBudget: Sendable {
         state.withLock { ($0.entries.count, $0.unauthenticated) }
     }
 
-    /// Admits a new connection from `source` or says why not. `close` closes it if it is evicted later.
+    /// The cheap first look at a connection just accepted, before any handler or TLS state is made for it:
+    /// a source at its cap or over its rate is refused here (counted), which is what keeps a flood of
+    /// reconnects from costing more than an accept and a close each. Takes the source's rate token.
     /// `now`: monotonic nanoseconds.
-    func admit(_ source: ConnectionSource, now: UInt64 = NIODeadline.now().uptimeNanoseconds, close: @escaping @Sendable () -> Void) -> Result<Ticket, RefusalError> {
+    func screen(_ source: ConnectionSource, now: UInt64 = NIODeadline.now().uptimeNanoseconds) -> Refusal? {
+        let refusal: Refusal? = state.withLock { state in
+            if state.unauthenticatedBySource[source, default: 0] >= limits.perSource { return .perSource }
+            if !state.rate.take(source, now: now) { return .rate }
+            return nil
+        }
+        if let refusal { countRefusal(refusal) }
+        return refusal
+    }
+
+    /// Admits a connection that passed `screen`, evicting the oldest unauthenticated one if the pool is
+    /// full, or says why not. `close` closes it if it is evicted later.
+    func admit(_ source: ConnectionSource, close: @escaping @Sendable () -> Void) -> Result<Ticket, RefusalError> {
         var evicted: (@Sendable () -> Void)?
         let result: Result<Ticket, RefusalError> = state.withLock { state in
             if state.unauthenticatedBySource[source, default: 0] >= limits.perSource {
                 return .failure(RefusalError(reason: .perSource))
-            }
-            if !state.rate.take(source, now: now) {
-                return .failure(RefusalError(reason: .rate))
             }
             let unauthenticatedRoom = limits.total - limits.reservedForAuthenticated
             if state.entries.count >= limits.total || state.unauthenticated >= unauthenticatedRoom {
@@ -101,11 +112,13 @@ final class ConnectionBudget: Sendable {
             count(.evicted)
             evicted()
         }
-        if case .failure(let refusal) = result {
-            Counter(label: "fleetnode_connections_refused_total", dimensions: [("listener", listener), ("reason", refusal.reason.rawValue)])
-                .increment()
-        }
+        if case .failure(let refusal) = result { countRefusal(refusal.reason) }
         return result
+    }
+
+    private func countRefusal(_ reason: Refusal) {
+        Counter(label: "fleetnode_connections_refused_total", dimensions: [("listener", listener), ("reason", reason.rawValue)])
+            .increment()
     }
 
     /// The connection proved who it is (a verified client certificate): it no longer counts against its
