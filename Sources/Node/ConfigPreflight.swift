@@ -95,13 +95,15 @@ public enum ConfigPreflight {
             problems.append(Problem(key: "\(table).certificate", message: error.message))
         }
         do {
-            let text = try secret(privateKey)
+            // Parsed before its mode is judged: a certificate named as the key is told so, not to chmod it.
+            let text = try readable(privateKey)
             let key: Certificate.PrivateKey
             do {
                 key = try Certificate.PrivateKey(pemEncoded: text)
             } catch {
                 throw Problem(key: "", message: "\(privateKey): not a PEM private key (RSA, P-256, P-384, P-521 or Ed25519); check that private_key names the key, not the certificate")
             }
+            _ = try secret(privateKey)
             if let leaf, key.publicKey != leaf.publicKey {
                 problems.append(Problem(key: "\(table).private_key", message: "\(privateKey): this key does not belong to the certificate \(certificate); install the matching pair"))
             }
