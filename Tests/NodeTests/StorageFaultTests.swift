@@ -1,5 +1,7 @@
+import Admin
 import Foundation
 import Logging
+import NodeModels
 import Synchronization
 import XCTest
 @testable import Node
@@ -81,6 +83,62 @@ final class StorageFaultTests: XCTestCase {
             XCTAssertEqual(try store.samples().count, 5_000, "every row kept through the fault")
             XCTAssertEqual(log.count("state database writable again"), 1, "\(log.messages)")
         }()
+    }
+
+    /// A running node following chronyd, its state database on the tmpfs: the disk fills and `/v1/health`
+    /// turns degraded with the reason, the metric and status say so, the node keeps serving, the fault is
+    /// logged once; the disk is freed and all of it clears by itself, with no sample lost.
+    func testRunningNodeReportsAFullDiskAndRecovers() async throws {
+        let port = freeLoopbackPort()
+        let chrony = try ChronyProcess.server(in: directory, port: port)
+        defer { chrony.stop() }
+        let access = try AdminAccess(pki: try TestPKI(directory: directory))
+        let node = try await NodeProcess(config: """
+            [state]
+            database = "\(mountPoint!)/state.sqlite"
+            flush_interval = 0.2
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            [metrics]
+            listen = "127.0.0.1:0"
+            [[server]]
+            address = "127.0.0.1:\(port)"
+            minpoll = -1
+            maxpoll = -1
+            \(access.table)
+            """)
+        defer { node.stop() }
+        try await waitFor(node, seconds: 30) { ($0.stateStore?.measurementsWritten ?? 0) >= 2 && $0.serving.synchronized }
+        let admin = try AdminClient(node: try await node.adminListener(), credentials: access.credentials)
+        let metricsURL = "http://\(try await node.status().metricsListener ?? "")/metrics"
+
+        let filler = try fill()
+        try await waitFor(node, seconds: 30) { ($0.stateStore?.failing ?? false) && ($0.stateStore?.writeFailures ?? 0) >= 5 }
+        let failing = try await node.status()
+        let health = try await admin.get(AdminPath.health, as: AdminHealth.self)
+        let reason = health.reasons.first { $0.message.hasPrefix("state database") }
+        XCTAssertEqual(health.verdict, .degraded, "\(health)")
+        XCTAssertNotNil(reason, "\(health)")
+        XCTAssertTrue(failing.serving.synchronized, "still serving")
+        XCTAssertTrue(StatusReport.text(failing).contains("FAILING NOW"), StatusReport.text(failing))
+        try await Task.sleep(for: .seconds(2.5))
+        var metrics = try PrometheusScrape.scrape(metricsURL)
+        XCTAssertEqual(PrometheusScrape.value(metrics, "fleetnode_state_database_writable{}"), 0, "\(metrics.filter { $0.contains("state_database") })")
+        XCTAssertGreaterThanOrEqual(PrometheusScrape.value(metrics, "fleetnode_state_database_write_failures_total{}") ?? 0, 5)
+        XCTAssertEqual(node.log.components(separatedBy: "state database cannot be written").count - 1, 1, "logged once, not per flush")
+
+        try FileManager.default.removeItem(atPath: filler)
+        try await waitFor(node, seconds: 30) { !($0.stateStore?.failing ?? true) && ($0.stateStore?.pending ?? 1) < 20 }
+        let healed = try await admin.get(AdminPath.health, as: AdminHealth.self)
+        XCTAssertFalse(healed.reasons.contains { $0.message.hasPrefix("state database") }, "\(healed)")
+        try await Task.sleep(for: .seconds(2.5))
+        metrics = try PrometheusScrape.scrape(metricsURL)
+        XCTAssertEqual(PrometheusScrape.value(metrics, "fleetnode_state_database_writable{}"), 1)
+        XCTAssertEqual(node.log.components(separatedBy: "state database writable again").count - 1, 1, node.log)
+        let final = try await node.status()
+        XCTAssertEqual(final.stateStore?.dropped, 0, "no sample lost")
+        print("storage fault: health while full: \(health.verdict.rawValue): \(reason?.message ?? "-"); after: \(healed.verdict.rawValue) \(healed.reasons.map(\.message))")
+        node.stop()
     }
 }
 

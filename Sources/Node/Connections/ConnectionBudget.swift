@@ -77,7 +77,10 @@ final class ConnectionBudget: Sendable {
     func screen(_ source: ConnectionSource, now: UInt64 = NIODeadline.now().uptimeNanoseconds) -> Refusal? {
         let refusal: Refusal? = state.withLock { state in
             if state.unauthenticatedBySource[source, default: 0] >= limits.perSource { return .perSource }
-            if !state.rate.take(source, now: now) { return .rate }
+            // The rate only matters under pressure (the unauthenticated places half taken): it bounds how
+            // fast an attacker churns a full pool, and should not refuse an operator's retries on an idle one.
+            let underPressure = state.unauthenticated * 2 >= limits.total - limits.reservedForAuthenticated
+            if !state.rate.take(source, now: now) && underPressure { return .rate }
             return nil
         }
         if let refusal { countRefusal(refusal) }
