@@ -107,8 +107,15 @@ public final class NodeDaemon: Sendable {
         let lookup = { (id: UInt32) -> SymmetricKey? in id == newKey?.id ? newKey : keys.key(id) }
         let known = Set(keys.all.map(\.id)).union(newKey.map { [$0.id] } ?? [])
         let store = siblingKeyStore
+        let recorder = self.recorder
         let changed = try siblings.change(operation, siblings: names, knownKeys: known, persistent: store != nil) { sibling throws(SiblingKeyError) in
-            try store?.persist(operation, sibling: sibling, lookup: lookup)
+            do throws(SiblingKeyError) {
+                try store?.persist(operation, sibling: sibling, lookup: lookup)
+            } catch {
+                // An admin write the database refused counts with the recorder's failed writes (status, health).
+                if case .notPersisted(let reason) = error { recorder?.failedWrite(reason) }
+                throw error
+            }
         }
         if let newKey { keys.addManaged([newKey]) }
         server.update(symmetric: keys.serverConfiguration(restrictions: siblings.restrictions))

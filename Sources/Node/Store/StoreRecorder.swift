@@ -209,6 +209,16 @@ public final class StoreRecorder: StateRecorder, Service {
         }
     }
 
+    /// A write made outside the recorder (an admin API key change) failed: counted and reported like the
+    /// recorder's own, and cleared by the next write that gets through.
+    public func failedWrite(_ reason: String) {
+        failed(StoreWriteFailure(description: reason))
+    }
+
+    private struct StoreWriteFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+
     /// A write got through: a failing database is writable again.
     private func succeeded() {
         let recovered = counters.withLock { counters -> (since: Double, failures: UInt64)? in
