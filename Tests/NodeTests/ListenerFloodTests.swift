@@ -55,6 +55,51 @@ final class ListenerFloodTests: XCTestCase {
         XCTAssertTrue(metrics.contains { $0.hasPrefix("fleetnode_connections_refused_total{listener=metrics") }, "refusals are counted")
     }
 
+    /// At the descriptor limit (the node started under `prlimit --nofile=64`), a listener whose accepts fail
+    /// backs off instead of retrying at once: little CPU while 120 connections wait, the failures counted and
+    /// logged once per episode, and scrapes served again once the connections go.
+    func testDescriptorLimitBacksOffInsteadOfSpinning() async throws {
+        let prlimit = "/usr/bin/prlimit"
+        guard FileManager.default.isExecutableFile(atPath: prlimit) else { throw XCTSkip("no \(prlimit)") }
+        let node = try await NodeProcess(config: """
+            [local]
+            stratum = 1
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            [metrics]
+            listen = "127.0.0.1:0"
+            """, launcher: [prlimit, "--nofile=64:64"])
+        defer { node.stop() }
+        try await waitFor(node) { $0.metricsListener != nil }
+        let status = try await node.status()
+        let listener = try XCTUnwrap(status.metricsListener)
+        let port = try XCTUnwrap(Int(listener.split(separator: ":").last ?? ""))
+        let pid = node.process.processIdentifier
+        let attack = try ConnectionFlood.attack(port: port, addresses: 30, perAddress: 4, seconds: 30, payload: .http, in: directory)
+        defer { attack.stop() }
+        try await Task.sleep(for: .seconds(3))
+        let before = Self.cpuTicks(pid)
+        try await Task.sleep(for: .seconds(4))
+        let ticks = Self.cpuTicks(pid) - before
+        let held = ProcessFootprint(pid: pid)
+        attack.stop()
+        try await Task.sleep(for: .seconds(6))
+        let metrics = try PrometheusScrape.scrape("http://\(listener)/metrics")
+        let backoffs = PrometheusScrape.value(metrics, "fleetnode_accept_backoffs_total{listener=metrics}") ?? 0
+        print("descriptor limit 64: \(held); node CPU \(ticks) ticks (1/100 s) in 4 s; \(Int(backoffs)) accepts backed off")
+        XCTAssertLessThan(ticks, 150, "no busy loop: under 1.5 s of CPU in 4 s")
+        XCTAssertGreaterThan(backoffs, 0, "counted")
+        XCTAssertLessThan(backoffs, 200, "about one a second, not thousands")
+        XCTAssertTrue(node.log.contains("cannot accept connections"), node.log)
+    }
+
+    static func cpuTicks(_ pid: Int32) -> Int {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+        return fields.count > 12 ? (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0) : 0
+    }
+
     /// 1,000 attacker connections from 100 addresses; the good client's 100 tries while they are held.
     private func flood(node: NodeProcess, port: Int, payload: ConnectionFlood.Payload, pause: Double, admin: AdminCredentials?) async throws {
         let pid = node.process.processIdentifier
