@@ -18,10 +18,23 @@ final class ControlPlaneMetrics: Sendable {
     private let cookieKeys = Gauge(label: "fleetnode_nts_cookie_keys")
     private let symmetricKeys = Gauge(label: "fleetnode_symmetric_keys")
     private let siblings = SiblingMetrics()
+    private let storeFailures = Mutex<UInt64?>(nil)
+    private let storeWritable = Gauge(label: "fleetnode_state_database_writable")
+    private let storeWriteFailures = Counter(label: "fleetnode_state_database_write_failures_total")
+    private let storePending = Gauge(label: "fleetnode_state_database_pending_rows")
 
     func record(_ status: NodeStatus, now: Date = Date()) {
         symmetricKeys.record(Double(status.symmetricKeys.count))
         siblings.record(status)
+        if let store = status.stateStore {
+            storeWritable.record(store.failing ? 0 : 1)
+            storePending.record(Double(store.pending))
+            let last = storeFailures.withLock { stored in
+                defer { stored = store.writeFailures }
+                return stored ?? 0
+            }
+            if store.writeFailures > last { storeWriteFailures.increment(by: Int64(store.writeFailures - last)) }
+        }
         guard let nts = status.nts else { return }
         let counters = nts.ntske
         let last = previous.withLock { stored in

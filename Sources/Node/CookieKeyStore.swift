@@ -130,23 +130,40 @@ public final class CookieKeyStore: Sendable {
         guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]) else {
             throw CookieKeyStoreError(message: "cannot create \(temporary)")
         }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
-        try handle.write(contentsOf: data)
-        try handle.synchronize()
-        try handle.close()
+        // A failed write (disk full, I/O error) removes the temporary file: none is left behind, empty or partial.
+        do {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+            defer { try? handle.close() }
+            try handle.write(contentsOf: data)
+            try handle.synchronize()
+        } catch {
+            unlink(temporary)
+            throw CookieKeyStoreError(message: "cannot write \(path) (through \(temporary), removed): \(Self.reason(error))")
+        }
         if onlyIfAbsent {
             defer { unlink(temporary) }
             guard link(temporary, path) == 0 else {
                 if errno == EEXIST { return false }
-                throw CookieKeyStoreError(message: "cannot create \(path): errno \(errno)")
+                throw CookieKeyStoreError(message: "cannot create \(path): \(String(cString: strerror(errno)))")
             }
             return true
         }
         guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
             unlink(temporary)
-            throw CookieKeyStoreError(message: "cannot replace \(path): errno \(errno)")
+            throw CookieKeyStoreError(message: "cannot replace \(path): \(reason)")
         }
         return true
+    }
+
+    /// The operating system's words for a failed write ("No space left on device"), not a Foundation dump.
+    static func reason(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
+        return nsError.localizedDescription
     }
 }
 

@@ -10,11 +10,22 @@ import Synchronization
 /// `[metrics]`: the swift-metrics values of the node (bootstrapped onto swift-prometheus's registry by the
 /// executable) in the Prometheus text format, on an HTTP listener of its own (`GET /metrics`; anything else
 /// 404, other methods 405). Plain HTTP and loopback by default: the authenticated admin API is separate.
+/// Connections are held within a `ConnectionBudget` (`budgetLimits`): at most 128 at once, 4 per source, the
+/// oldest evicted for a newcomer, and each closed 5 s after accept if its request has not arrived, so idle
+/// connections cannot use up the node's descriptors.
 public final class MetricsServer: Service, Sendable {
     let endpoint: SocketEndpoint
     let registry: PrometheusCollectorRegistry
     let logger: Logger
     private let bound = Mutex<String?>(nil)
+    /// A scraper needs one connection every few seconds: 4 at once and 2 new ones a second per source
+    /// (burst 8), 128 in all, so an attacker on 100 addresses renews the pool at most 200 times a second and
+    /// a scrape keeps its place far longer than it takes.
+    static let budgetLimits = ConnectionBudget.Limits(
+        total: 128, reservedForAuthenticated: 0, perSource: 4,
+        rate: .init(perSecond: 2, burst: 8),
+        handshakeDeadline: nil, requestDeadline: .seconds(5))
+    let budget = ConnectionBudget(listener: "metrics", limits: MetricsServer.budgetLimits)
 
     public init(endpoint: SocketEndpoint, registry: PrometheusCollectorRegistry, logger: Logger) {
         self.endpoint = endpoint
@@ -27,11 +38,23 @@ public final class MetricsServer: Service, Sendable {
 
     public func run() async throws {
         let registry = self.registry
+        let budget = self.budget
+        let logger = self.logger
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // A deep accept queue: under a connect flood a well-behaved client's SYN is queued, not dropped
+            // (a dropped SYN costs it a 1 s retransmission).
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffCounter(listener: "metrics", logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(AdmissionScreen(budget: budget))
+                }
+            }
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(BudgetedConnection(budget: budget, handshakeAuthenticates: false))
                     try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry))
                 }
             }

@@ -88,6 +88,10 @@ public final class NodeDaemon: Sendable {
         }
         self.adminServer = try config.admin.map { try AdminServer(configuration: $0, logger: logger) }
         adminServer?.install(routes: adminRoutes())
+        // Upstream servers that do not resolve or name a missing key start anyway (DNS may come later), but not silently.
+        for problem in ConfigPreflight.problems(config) where problem.key.hasPrefix("server[") {
+            logger.warning("\(problem.key): \(problem.message)")
+        }
     }
 
     /// A sibling key operation (stage, activate, retire; see `SiblingRegistry`) for the admin API: validated,
@@ -103,8 +107,15 @@ public final class NodeDaemon: Sendable {
         let lookup = { (id: UInt32) -> SymmetricKey? in id == newKey?.id ? newKey : keys.key(id) }
         let known = Set(keys.all.map(\.id)).union(newKey.map { [$0.id] } ?? [])
         let store = siblingKeyStore
+        let recorder = self.recorder
         let changed = try siblings.change(operation, siblings: names, knownKeys: known, persistent: store != nil) { sibling throws(SiblingKeyError) in
-            try store?.persist(operation, sibling: sibling, lookup: lookup)
+            do throws(SiblingKeyError) {
+                try store?.persist(operation, sibling: sibling, lookup: lookup)
+            } catch {
+                // An admin write the database refused counts with the recorder's failed writes (status, health).
+                if case .notPersisted(let reason) = error { recorder?.failedWrite(reason) }
+                throw error
+            }
         }
         if let newKey { keys.addManaged([newKey]) }
         server.update(symmetric: keys.serverConfiguration(restrictions: siblings.restrictions))
@@ -170,6 +181,7 @@ public final class NodeDaemon: Sendable {
         }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        logger.info("open-file limit", metadata: ["descriptors": "\(DescriptorLimit.current.description)"])
         if case .local(let stratum) = serving.current {
             logger.notice("serving the local clock at stratum \(stratum) ([local] stratum): no time source is configured")
         }

@@ -40,6 +40,13 @@ final class NodeNTS: Sendable {
             path: configuration.keyFile, history: configuration.keyHistory, now: now, logger: logger, publishingTo: cookieKeys)
         try keys.rotateIfDue(now: now, interval: configuration.rotateInterval)
 
+        // A private key readable by group or others is refused like every other secret; a missing,
+        // mismatched or unparseable file is named before OpenSSL's own error would be.
+        let problems = ConfigPreflight.certificateAndKey(certificate: configuration.certificate, privateKey: configuration.privateKey, table: "nts")
+            .filter { !$0.message.contains("not valid now") }
+        if !problems.isEmpty {
+            throw NodeStartError(message: problems.map(\.description).joined(separator: "\n"))
+        }
         let tls: TLSContext
         do {
             tls = try TLSContext.server(

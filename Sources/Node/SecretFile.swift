@@ -10,8 +10,12 @@ enum SecretFile {
     }
 
     static func checkPermissions(_ path: String) throws {
-        let attributes = try FileManager.default.attributesOfItem(atPath: path)
-        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let reason = errno == ENOENT ? "no such file" : String(cString: strerror(errno))
+            throw Error(message: "\(path): \(reason); check the path and that the node's user can read it")
+        }
+        let mode = Int(info.st_mode) & 0o7777
         if mode & 0o077 != 0 {
             throw Error(message: "\(path) is readable by group or others (mode \(String(mode, radix: 8))): it holds secret keys; chmod 600 it")
         }

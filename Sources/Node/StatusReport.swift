@@ -36,7 +36,7 @@ public enum StatusReport {
         }
         if let store = status.stateStore {
             let age = store.lastWrite.map { "last write \(Int(Date().timeIntervalSince1970 - $0)) s ago" } ?? "no write yet"
-            lines.append("State           : state database \(store.path), \(store.sizeBytes) bytes, \(age), \(store.events) events, \(store.writeFailures) write failures\(store.lastError.map { " (\($0))" } ?? "")")
+            lines.append("State           : state database \(store.path), \(store.sizeBytes) bytes, \(age), \(store.events) events, \(store.writeFailures) write failures\(store.lastError.map { " (\($0))" } ?? "")\(store.failing ? ", FAILING NOW" : "")")
         }
         if let nts = status.nts {
             lines.append("NTS responses   : \(ntp.ntsAuthenticated) authenticated, \(ntp.ntsNAK) NAK (unknown cookie), \(ntp.ntsAuthenticationFailed) NAK (bad authenticator)")

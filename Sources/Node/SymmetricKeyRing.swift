@@ -29,10 +29,15 @@ public final class SymmetricKeyRing: Sendable {
         let parsed: [SymmetricKey]
         do {
             try SecretFile.checkPermissions(path)
-            let text = try String(contentsOfFile: path, encoding: .utf8)
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw SecretFile.Error(message: "\(path): cannot read it; check that the node's user can read it")
+            }
+            let text = String(decoding: data, as: UTF8.self)
             parsed = try SymmetricKeyFile.parse(text)
         } catch let error as SymmetricKeyFileError {
             throw LoadError(description: "\(path)\(error.line.map { ":\($0)" } ?? ""): \(error.message)")
+        } catch let error as SecretFile.Error {
+            throw LoadError(description: error.message)
         } catch {
             throw LoadError(description: "\(path): \(error)")
         }

@@ -16,9 +16,15 @@ public struct StateStoreStatus: Codable, Sendable, Equatable {
     public var writeFailures: UInt64
     public var lastError: String?
     public var retentionSeconds: Double
+    /// Unix seconds since writes have been failing (disk full, read-only, I/O errors); nil while they get
+    /// through. Optional so that status from older nodes still decodes.
+    public var failingSince: Double?
+
+    /// Whether writes are failing now: health is degraded until one gets through.
+    public var failing: Bool { failingSince != nil }
 
     public init(path: String, sizeBytes: Int64, lastWrite: Double?, events: Int, measurementsWritten: UInt64, pending: Int,
-                dropped: UInt64, writeFailures: UInt64, lastError: String?, retentionSeconds: Double) {
+                dropped: UInt64, writeFailures: UInt64, lastError: String?, retentionSeconds: Double, failingSince: Double? = nil) {
         self.path = path
         self.sizeBytes = sizeBytes
         self.lastWrite = lastWrite
@@ -29,5 +35,6 @@ public struct StateStoreStatus: Codable, Sendable, Equatable {
         self.writeFailures = writeFailures
         self.lastError = lastError
         self.retentionSeconds = retentionSeconds
+        self.failingSince = failingSince
     }
 }

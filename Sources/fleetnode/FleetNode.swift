@@ -43,10 +43,20 @@ struct CheckConfig: ParsableCommand {
     @Argument(help: "Configuration file.")
     var file: String
 
+    @Flag(help: "Check the file alone, not the certificates, keys and servers it names (for examples whose files exist only on real nodes).")
+    var syntaxOnly = false
+
     func run() throws {
         do {
             let config = try ConfigLoader.load(file: file)
+            let problems = syntaxOnly ? [] : ConfigPreflight.problems(config)
+            if !problems.isEmpty {
+                FileHandle.standardError.write(Data(problems.map { "\(file): \($0)\n" }.joined().utf8))
+                throw ExitCode(1)
+            }
             print("\(file): OK (\(config.ntp.listen.count) NTP address(es), \(config.policy.access.rules.count) access rule(s), rate limiting \(config.policy.rateLimit == nil ? "off" : "on"), \(config.refclocks.count) refclock(s), \(config.servers.count) server(s), clock driver \(config.clock.driver.rawValue))")
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)

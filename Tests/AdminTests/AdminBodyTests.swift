@@ -83,6 +83,22 @@ final class AdminBodyTests: XCTestCase {
         XCTAssertEqual(AdminHealth(status: AdminViewsTests.status(), now: 0).verdict, .degraded, "[local] stratum: no time source")
     }
 
+    /// A state database whose writes fail degrades health with the reason, and clears with the fault.
+    func testHealthSaysWhenTheStateDatabaseCannotBeWritten() {
+        var status = AdminViewsTests.status()
+        status.serving.source = "192.0.2.10"
+        status.stateStore = StateStoreStatus(
+            path: "/var/lib/fleetnode/state.sqlite", sizeBytes: 1, lastWrite: 90, events: 1, measurementsWritten: 1, pending: 42,
+            dropped: 0, writeFailures: 3, lastError: "database or disk is full", retentionSeconds: 60, failingSince: 95)
+        let health = AdminHealth(status: status, now: 100)
+        XCTAssertEqual(health.verdict, .degraded)
+        XCTAssertEqual(health.reasons.map(\.message), [
+            "state database /var/lib/fleetnode/state.sqlite cannot be written for 5 s (3 failed writes, 42 rows waiting in memory): database or disk is full",
+        ])
+        status.stateStore?.failingSince = nil
+        XCTAssertEqual(AdminHealth(status: status, now: 100).verdict, .ok, "clears when a write gets through")
+    }
+
     func testCredentialsFromOptionsThenEnvironment() throws {
         let environment = [AdminCredentials.certificateVariable: "/e/cert", AdminCredentials.privateKeyVariable: "/e/key", AdminCredentials.caVariable: "/e/ca"]
         XCTAssertEqual(try AdminCredentials.resolve(certificate: "/o/cert", privateKey: nil, ca: nil, environment: environment),

@@ -12,12 +12,23 @@ import Synchronization
 
 /// `[admin]`: the admin API over HTTPS with mutual TLS (swift-nio-ssl). The handshake itself refuses every
 /// client without a valid certificate from the admin CA (none, another CA's, expired), so no request of
-/// theirs is ever read. One request per connection, JSON bodies up to `maximumBody` bytes, an idle
-/// deadline so a silent client cannot hold a connection.
+/// theirs is ever read. One request per connection, JSON bodies up to `maximumBody` bytes. Connections are
+/// held within a `ConnectionBudget` (`budgetLimits`): deadlines from accept to the end of the handshake and
+/// of the request, a cap and a rate per source, the oldest unauthenticated connection evicted for a newcomer,
+/// and places only authenticated operators can take, so no amount of unauthenticated connections locks
+/// operators out.
 public final class AdminServer: Service, Sendable {
     public static let maximumBody = 1 << 20
-    /// Connections served at once; more are closed at accept (an operator tool needs a handful).
-    public static let maximumConnections = 64
+    /// Connections held at once: 320, 64 of them only for operators whose certificate was verified. The
+    /// unauthenticated part is large on purpose: with at most 4 per source and 1 new one a second per source
+    /// (burst 4), an attacker on 100 addresses renews its 256 places at most 100 times a second, so a newcomer
+    /// keeps its place for seconds, far longer than a handshake takes. The handshake must end within 5 s of
+    /// accept and the request within 10 s. (320 descriptors at most: see the open-file limit logged at start.)
+    static let budgetLimits = ConnectionBudget.Limits(
+        total: 320, reservedForAuthenticated: 64, perSource: 4,
+        rate: .init(perSecond: 1, burst: 4),
+        handshakeDeadline: .seconds(5), requestDeadline: .seconds(10))
+    /// Once the request is read: a client that stops reading its answer is dropped after this long idle.
     static let idleTimeout = TimeAmount.seconds(10)
 
     let configuration: NodeConfig.Admin
@@ -26,13 +37,24 @@ public final class AdminServer: Service, Sendable {
     private let tls: NIOSSLContext
     private let bound = Mutex<String?>(nil)
     private let refusedHandshakes = Atomic<Int>(0)
-    private let active = Atomic<Int>(0)
+    let budget = ConnectionBudget(listener: "admin", limits: AdminServer.budgetLimits)
     private let refusedMetric = Counter(label: "fleetnode_admin_handshake_failures_total")
 
     /// Loads the certificate, key and client CA now, so a mistake stops the node at start.
     public init(configuration: NodeConfig.Admin, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        // Each file named with what is wrong with it (and a key readable by others refused), rather than
+        // swift-nio-ssl's one error for all three.
+        var problems = ConfigPreflight.certificateAndKey(certificate: configuration.certificate, privateKey: configuration.privateKey, table: "admin")
+        do {
+            _ = try ConfigPreflight.certificates(configuration.clientCA, what: "the admin CA certificate")
+        } catch {
+            problems.append(ConfigPreflight.Problem(key: "admin.client_ca", message: error.message))
+        }
+        if !problems.isEmpty {
+            throw NodeStartError(message: problems.map(\.description).joined(separator: "\n"))
+        }
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(configuration.certificate).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: configuration.privateKey, format: .pem)
@@ -65,8 +87,19 @@ public final class AdminServer: Service, Sendable {
 
     public func run() async throws {
         let tls = self.tls
+        let budget = self.budget
+        let logger = self.logger
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // A deep accept queue: under a connect flood a well-behaved client's SYN is queued, not dropped
+            // (a dropped SYN costs it a 1 s retransmission).
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffCounter(listener: "admin", logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(AdmissionScreen(budget: budget))
+                }
+            }
             .bind(host: configuration.listen.host, port: Int(configuration.listen.port)) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
@@ -74,6 +107,7 @@ public final class AdminServer: Service, Sendable {
                     try sync.addHandler(CloseOnIdle())
                     try sync.addHandler(NIOSSLServerHandler(context: tls))
                     try sync.configureHTTPServerPipeline()
+                    try sync.addHandler(BudgetedConnection(budget: budget, handshakeAuthenticates: true))
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
                 }
             }
@@ -84,22 +118,12 @@ public final class AdminServer: Service, Sendable {
         logger.info("admin API listening (HTTPS, client certificates required)", metadata: ["listen": "\(text)"])
 
         let routes = self.routes.withLock { $0 }
-        let logger = self.logger
         await cancelWhenGracefulShutdown {
             try? await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { connections in
                     for try await connection in connections {
-                        guard self.active.add(1, ordering: .relaxed).newValue <= Self.maximumConnections else {
-                            self.active.subtract(1, ordering: .relaxed)
-                            logger.warning("admin API connection refused: too many at once", metadata: ["limit": "\(Self.maximumConnections)"])
-                            // Through executeThenClose: NIO traps on an async writer dropped unfinished.
-                            try? await connection.executeThenClose { _, _ in }
-                            continue
-                        }
-                        group.addTask {
-                            await self.serve(connection, routes: routes, logger: logger)
-                            self.active.subtract(1, ordering: .relaxed)
-                        }
+                        // Connections the budget refused are closed already: serving them ends at once.
+                        group.addTask { await self.serve(connection, routes: routes, logger: logger) }
                     }
                 }
             }
@@ -161,11 +185,11 @@ public final class AdminServer: Service, Sendable {
         } catch let error as NIOSSLError {
             refusedHandshakes.add(1, ordering: .relaxed)
             refusedMetric.increment()
-            logger.info("admin API connection refused at the TLS handshake", metadata: ["error": "\(error)", "peer": "\(channel.remoteAddress?.description ?? "?")"])
+            logger.debug("admin API connection refused at the TLS handshake", metadata: ["error": "\(error)", "peer": "\(channel.remoteAddress?.description ?? "?")"])
         } catch let error as BoringSSLError {
             refusedHandshakes.add(1, ordering: .relaxed)
             refusedMetric.increment()
-            logger.info("admin API connection refused at the TLS handshake", metadata: ["error": "\(error)", "peer": "\(channel.remoteAddress?.description ?? "?")"])
+            logger.debug("admin API connection refused at the TLS handshake", metadata: ["error": "\(error)", "peer": "\(channel.remoteAddress?.description ?? "?")"])
         } catch {
             logger.debug("admin API connection ended", metadata: ["error": "\(error)"])
         }

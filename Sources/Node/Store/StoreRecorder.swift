@@ -9,6 +9,9 @@ import TimeCore
 /// them in one transaction every `flushInterval` (one fsync per batch, not per sample), prunes measurements
 /// older than `retention`, and flushes what is left at shutdown. When writes fail (disk full) the rows stay
 /// buffered up to `maxPending`; beyond that the oldest measurements are dropped and counted (events are kept).
+/// A failing database is a state, not a stream of errors: logged when writes start failing and when they get
+/// through again (not at every flush), and reported in status, so health and metrics can say so and clear
+/// by themselves once a write succeeds.
 public final class StoreRecorder: StateRecorder, Service {
     public let store: NodeStore
     public let retention: Double
@@ -30,6 +33,8 @@ public final class StoreRecorder: StateRecorder, Service {
         var dropped: UInt64 = 0
         var writeFailures: UInt64 = 0
         var lastError: String?
+        /// Unix seconds since writes have been failing; nil while they get through.
+        var failingSince: Double?
         var lastPrune: ContinuousClock.Instant?
     }
 
@@ -79,6 +84,7 @@ public final class StoreRecorder: StateRecorder, Service {
         do {
             try store.saveDrift(frequencyPPM: drift.frequencyPPM, skewPPM: drift.skewPPM)
             counters.withLock { $0.lastWrite = store.now() }
+            succeeded()
         } catch {
             failed(error)
         }
@@ -157,6 +163,7 @@ public final class StoreRecorder: StateRecorder, Service {
                     $0.events += batch.events.count
                     $0.measurementsWritten += UInt64(batch.samples.count + batch.updates.count)
                 }
+                succeeded()
                 return true
             } catch {
                 failed(error)
@@ -183,12 +190,47 @@ public final class StoreRecorder: StateRecorder, Service {
         }
     }
 
+    /// A write failed: counted every time, logged only when the database goes from writable to failing.
+    /// (A prune that deletes nothing proves nothing, so only flushes and drift saves clear the state.)
     private func failed(_ error: any Error) {
-        counters.withLock {
-            $0.writeFailures += 1
-            $0.lastError = "\(error)"
+        let now = store.now()
+        let first = counters.withLock { counters -> Bool in
+            counters.writeFailures += 1
+            counters.lastError = "\(error)"
+            defer { if counters.failingSince == nil { counters.failingSince = now } }
+            return counters.failingSince == nil
         }
-        logger.error("state database write failed", metadata: ["error": "\(error)", "file": "\(store.path)"])
+        if first {
+            logger.error("state database cannot be written: keeping rows in memory and retrying at every flush", metadata: [
+                "error": "\(error)", "file": "\(store.path)",
+            ])
+        } else {
+            logger.debug("state database write failed again", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// A write made outside the recorder (an admin API key change) failed: counted and reported like the
+    /// recorder's own, and cleared by the next write that gets through.
+    public func failedWrite(_ reason: String) {
+        failed(StoreWriteFailure(description: reason))
+    }
+
+    private struct StoreWriteFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// A write got through: a failing database is writable again.
+    private func succeeded() {
+        let recovered = counters.withLock { counters -> (since: Double, failures: UInt64)? in
+            guard let since = counters.failingSince else { return nil }
+            counters.failingSince = nil
+            return (since, counters.writeFailures)
+        }
+        if let recovered {
+            logger.notice("state database writable again", metadata: [
+                "file": "\(store.path)", "failing_seconds": "\(Int(store.now() - recovered.since))", "write_failures": "\(recovered.failures)",
+            ])
+        }
     }
 
     /// Seconds between prunes: a tenth of the retention, at most an hour.
@@ -216,7 +258,8 @@ public final class StoreRecorder: StateRecorder, Service {
             StateStoreStatus(
                 path: store.path, sizeBytes: store.sizeOnDisk(), lastWrite: $0.lastWrite, events: $0.events,
                 measurementsWritten: $0.measurementsWritten, pending: waiting, dropped: $0.dropped,
-                writeFailures: $0.writeFailures, lastError: $0.lastError, retentionSeconds: retention)
+                writeFailures: $0.writeFailures, lastError: $0.lastError, retentionSeconds: retention,
+                failingSince: $0.failingSince)
         }
     }
 }

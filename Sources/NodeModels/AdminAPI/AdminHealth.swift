@@ -77,6 +77,11 @@ public struct AdminHealth: AdminBody {
                 reasons.append(.init(.degraded, "NTS-KE certificate \(certificate.subject) expires in \(left / 86_400) days"))
             }
         }
+        if let store = status.stateStore, let since = store.failingSince {
+            // Still serving (keys are in memory), but history and key changes are not being kept.
+            reasons.append(.init(.degraded, "state database \(store.path) cannot be written for \(max(0, now - Int64(since))) s "
+                + "(\(store.writeFailures) failed writes, \(store.pending) rows waiting in memory): \(store.lastError ?? "unknown error")"))
+        }
         self.reasons = reasons
         verdict = reasons.map(\.severity).max() ?? .ok
     }

@@ -1,0 +1,163 @@
+import Metrics
+import NIOCore
+import Synchronization
+
+/// The connection budget of one TCP listener (the admin API, metrics). A listener that simply refuses
+/// newcomers when full belongs to whoever fills it first, so here:
+/// - a source (IPv4 address, IPv6 /64) holds at most `perSource` not-yet-authenticated connections and opens
+///   new ones at a bounded rate (`ConnectionRate`), checked right at accept (`screen`, `AdmissionScreen`);
+/// - when the pool is full the oldest not-yet-authenticated connection is evicted for the newcomer, so
+///   held connections age out under pressure instead of locking everybody out;
+/// - `reservedForAuthenticated` places can only be taken by connections that authenticated (the admin API's
+///   mutual TLS): unauthenticated ones never hold more than `total - reservedForAuthenticated`.
+/// Every refusal and eviction is counted by reason (`fleetnode_connections_refused_total{listener,reason}`).
+final class ConnectionBudget: Sendable {
+    struct Limits: Sendable, Equatable {
+        var total: Int
+        var reservedForAuthenticated: Int
+        var perSource: Int
+        var rate: ConnectionRate.Limits
+        /// From accept to a complete TLS handshake (nil: plain TCP).
+        var handshakeDeadline: TimeAmount?
+        /// From accept to a complete request.
+        var requestDeadline: TimeAmount
+    }
+
+    enum Refusal: String, Sendable {
+        case perSource = "per_source"
+        case rate
+        case full
+    }
+
+    /// Why a connection was closed by the budget (eviction, deadline), for counting.
+    enum Closure: String, Sendable {
+        case evicted
+        case handshakeDeadline = "handshake_deadline"
+        case requestDeadline = "request_deadline"
+    }
+
+    struct Ticket: Hashable, Sendable {
+        fileprivate let id: UInt64
+        let source: ConnectionSource
+    }
+
+    private struct Entry {
+        let source: ConnectionSource
+        var authenticated: Bool
+        let close: @Sendable () -> Void
+    }
+
+    private struct State {
+        var nextID: UInt64 = 0
+        var entries: [UInt64: Entry] = [:]
+        var unauthenticatedBySource: [ConnectionSource: Int] = [:]
+        var unauthenticated = 0
+        var rate: ConnectionRate
+    }
+
+    let listener: String
+    let limits: Limits
+    private let state: Mutex<State>
+
+    init(listener: String, limits: Limits) {
+        self.listener = listener
+        self.limits = limits
+        self.state = Mutex(State(rate: ConnectionRate(limits: limits.rate)))
+    }
+
+    /// Connections held now, and of those not yet authenticated.
+    var held: (total: Int, unauthenticated: Int) {
+        state.withLock { ($0.entries.count, $0.unauthenticated) }
+    }
+
+    /// The cheap first look at a connection just accepted, before any handler or TLS state is made for it:
+    /// a source at its cap or over its rate is refused here (counted), which is what keeps a flood of
+    /// reconnects from costing more than an accept and a close each. Takes the source's rate token.
+    /// `now`: monotonic nanoseconds.
+    func screen(_ source: ConnectionSource, now: UInt64 = NIODeadline.now().uptimeNanoseconds) -> Refusal? {
+        let refusal: Refusal? = state.withLock { state in
+            if state.unauthenticatedBySource[source, default: 0] >= limits.perSource { return .perSource }
+            // The rate only matters under pressure (the unauthenticated places half taken): it bounds how
+            // fast an attacker churns a full pool, and should not refuse an operator's retries on an idle one.
+            let underPressure = state.unauthenticated * 2 >= limits.total - limits.reservedForAuthenticated
+            if !state.rate.take(source, now: now) && underPressure { return .rate }
+            return nil
+        }
+        if let refusal { countRefusal(refusal) }
+        return refusal
+    }
+
+    /// Admits a connection that passed `screen`, evicting the oldest unauthenticated one if the pool is
+    /// full, or says why not. `close` closes it if it is evicted later.
+    func admit(_ source: ConnectionSource, close: @escaping @Sendable () -> Void) -> Result<Ticket, RefusalError> {
+        var evicted: (@Sendable () -> Void)?
+        let result: Result<Ticket, RefusalError> = state.withLock { state in
+            if state.unauthenticatedBySource[source, default: 0] >= limits.perSource {
+                return .failure(RefusalError(reason: .perSource))
+            }
+            let unauthenticatedRoom = limits.total - limits.reservedForAuthenticated
+            if state.entries.count >= limits.total || state.unauthenticated >= unauthenticatedRoom {
+                // Ids grow with time: the smallest unauthenticated id is the oldest such connection.
+                guard let oldest = state.entries.filter({ !$0.value.authenticated }).keys.min() else {
+                    return .failure(RefusalError(reason: .full))
+                }
+                evicted = state.entries[oldest]?.close
+                Self.remove(oldest, from: &state)
+            }
+            let id = state.nextID
+            state.nextID += 1
+            state.entries[id] = Entry(source: source, authenticated: false, close: close)
+            state.unauthenticatedBySource[source, default: 0] += 1
+            state.unauthenticated += 1
+            return .success(Ticket(id: id, source: source))
+        }
+        if let evicted {
+            count(.evicted)
+            evicted()
+        }
+        if case .failure(let refusal) = result { countRefusal(refusal.reason) }
+        return result
+    }
+
+    private func countRefusal(_ reason: Refusal) {
+        Counter(label: "fleetnode_connections_refused_total", dimensions: [("listener", listener), ("reason", reason.rawValue)])
+            .increment()
+    }
+
+    /// The connection proved who it is (a verified client certificate): it no longer counts against its
+    /// source, cannot be evicted, may use the reserved places, and its rate token is given back.
+    func authenticated(_ ticket: Ticket) {
+        state.withLock { state in
+            guard var entry = state.entries[ticket.id], !entry.authenticated else { return }
+            entry.authenticated = true
+            state.entries[ticket.id] = entry
+            Self.forgetUnauthenticated(entry.source, in: &state)
+            state.rate.refund(entry.source)
+        }
+    }
+
+    /// The connection closed (or was evicted: then nothing is left to release).
+    func release(_ ticket: Ticket) {
+        state.withLock { Self.remove(ticket.id, from: &$0) }
+    }
+
+    func count(_ closure: Closure) {
+        Counter(label: "fleetnode_connections_closed_total", dimensions: [("listener", listener), ("reason", closure.rawValue)])
+            .increment()
+    }
+
+    private static func remove(_ id: UInt64, from state: inout State) {
+        guard let entry = state.entries.removeValue(forKey: id) else { return }
+        if !entry.authenticated { forgetUnauthenticated(entry.source, in: &state) }
+    }
+
+    private static func forgetUnauthenticated(_ source: ConnectionSource, in state: inout State) {
+        state.unauthenticated -= 1
+        let left = state.unauthenticatedBySource[source, default: 1] - 1
+        state.unauthenticatedBySource[source] = left > 0 ? left : nil
+    }
+
+    struct RefusalError: Error, Sendable {
+        let reason: Refusal
+    }
+}
