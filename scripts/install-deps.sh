@@ -54,7 +54,7 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 
 echo "install-deps ($purpose): about to install, with apt-get, only what is missing:"
-for p in "${missing[@]}"; do printf '  %-26s %s\n' "$p" "${why[$p]}"; done
+for p in "${missing[@]}"; do printf '  %-26s %s\n' "$p" "${why[$p]:-}"; done
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -70,11 +70,13 @@ if [ -n "$removals" ]; then
   if [ "${CI:-}" = "true" ] || [ "${FLEET_ALLOW_TIME_SERVICE_REMOVAL:-}" = "yes" ]; then
     echo "install-deps: apt will REMOVE: $removals(allowed: CI=${CI:-} FLEET_ALLOW_TIME_SERVICE_REMOVAL=${FLEET_ALLOW_TIME_SERVICE_REMOVAL:-})"
   else
+    running=""
+    [ -n "$active" ] && running="this machine's running time service: $active
+"
     cat >&2 <<MSG
 install-deps: refusing. Installing ${missing[*]}
 would make apt REMOVE: $removals
-${active:+which includes this machine's running time service: $active
-}chrony (a test peer only) conflicts with systemd-timesyncd, ntp and ntpsec; removing them would leave this
+${running}chrony (a test peer only) conflicts with systemd-timesyncd, ntp and ntpsec; removing them would leave this
 machine with no time service. Nothing was installed or removed.
   - to only see the demo: make demo (it never installs chrony)
   - to run the tests here anyway: FLEET_ALLOW_TIME_SERVICE_REMOVAL=yes make test
