@@ -239,7 +239,7 @@ say "fleetctl health: every node, inside (admin API) and outside (NTP, NTS-KE, N
 fleetctl health | indent || true
 
 say "an NTS-authenticated query (fleetctl query --nts): TLS 1.3 key exchange on :$ke_port, then NTP with NTS fields"
-fleetctl query "${addrs[1]}" --nts --ke-port "$ke_port" --ca "$run/pki/site-ca.pem" | indent
+fleetctl query "${addrs[1]}" --nts --ke-port "$ke_port" --ca "$run/pki/site-ca.pem" --server-name localhost | indent
 echo "   AEAD 15 is AEAD_AES_SIV_CMAC_256 (RFC 5297 AES-SIV with CMAC, 256-bit key): every request and answer"
 echo "   is authenticated with keys from the TLS session, and the cookie is sealed under the site's master key."
 if command -v chronyd >/dev/null; then
