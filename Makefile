@@ -4,6 +4,10 @@
 #               FLEET_ALLOW_TIME_SERVICE_REMOVAL=yes), builds, runs every test
 SWIFT ?= swift
 SWIFT_FLAGS ?=
+# SwiftPM leaves TemporaryDirectory.* folders in TMPDIR, and the tests make theirs there (gpsfake's sockets, test
+# PKI): all of it goes to .build/tmp, never /tmp.
+export TMPDIR := $(CURDIR)/.build/tmp
+$(shell mkdir -p $(CURDIR)/.build/tmp)
 
 .PHONY: deps deps-build deps-demo build release test demo install uninstall bench bench-fleet accuracy fuzz clean
 
@@ -22,13 +26,11 @@ release: deps-build
 	$(SWIFT) build -c release --product fleetnode $(SWIFT_FLAGS)
 	$(SWIFT) build -c release --product fleetctl $(SWIFT_FLAGS)
 
-# Tests keep their temporary files (gpsfake's sockets, test PKI) in .build/test-tmp, never in /tmp.
 test: deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
-	rm -rf .build/test-tmp && mkdir -p .build/test-tmp
-	TMPDIR=$(CURDIR)/.build/test-tmp $(SWIFT) test --skip-build $(SWIFT_FLAGS)
-	rm -rf .build/test-tmp
+	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
 	./scripts/check-deploy.sh
+	rm -rf .build/tmp/*
 
 # The demo builds itself (it says first how long a first build takes).
 demo: deps-demo

@@ -36,13 +36,18 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 if [ ! -t 1 ]; then say() { printf '\n== %s\n' "$*"; }; fi
 indent() { sed 's/^/   /'; }
 
-say "building fleetnode and fleetctl (a first build takes 5-15 minutes on 2 cores, 30+ on a loaded machine; then seconds)"
+say "building fleetnode and fleetctl (a first build takes several minutes: 15-40 on 2 cores; later builds seconds)"
 build_start=$(date +%s)
-swift build --product fleetnode 2>&1 | grep -E 'error|warning: unre|Compiling|Build complete' | tail -n 3 | indent || true
-swift build --product fleetctl 2>&1 | grep -E 'error|Build complete' | tail -n 1 | indent || true
-bin="$(swift build --show-bin-path)"
+# SwiftPM leaves TemporaryDirectory.* folders in TMPDIR: give it one inside .build (git-ignored), not /tmp.
+buildtmp="$root/.build/tmp-demo"
+mkdir -p "$buildtmp"
+TMPDIR="$buildtmp" swift build --product fleetnode 2>&1 | grep -E 'error|Compiling|Build complete' | tail -n 3 | indent || true
+TMPDIR="$buildtmp" swift build --product fleetctl 2>&1 | grep -E 'error|Build complete' | tail -n 1 | indent || true
+bin="$(TMPDIR="$buildtmp" swift build --show-bin-path)"
+rm -rf "$buildtmp"
 [ -x "$bin/fleetnode" ] && [ -x "$bin/fleetctl" ] || { echo "demo: the build failed (run swift build to see why)" >&2; exit 1; }
 echo "   built in $(( $(date +%s) - build_start )) s"
+tour_start=$(date +%s)
 
 if [ -f "$run/demo.pids" ]; then
   for pid in $(cat "$run/demo.pids"); do
@@ -71,9 +76,9 @@ stop_all() {
       kill -KILL "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null || true
     done
-    [ -n "$feeder" ] && { kill -TERM "$feeder" 2>/dev/null || true; wait "$feeder" 2>/dev/null || true; }
+    if [ -n "$feeder" ]; then kill -TERM "$feeder" 2>/dev/null || true; wait "$feeder" 2>/dev/null || true; fi
   fi
-  [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
+  if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null || true; fi
   rm -rf "$run/tmp" "$run/demo.pids"
   exit "$status"
 }
@@ -222,8 +227,9 @@ for n in ntp2 ntp3; do cp -p "$run/ntp1/nts-cookie-keys" "$run/$n/nts-cookie-key
 start_node 1
 start_node 2
 for i in 0 1 2; do echo "   ${names[$i]}: PID ${pids[$i]}, NTP ${addrs[$i]}:$ntp_port, NTS-KE :$ke_port, admin :$admin_port, metrics :$metrics_port"; done
-echo "   first node answering $(( $(date +%s) - build_start )) s after the build started"
-fleetctl query "${addrs[0]}:$ntp_port" | indent
+for _ in $(seq 1 60); do fleetctl query "${addrs[0]}:$ntp_port" >"$run/first-query.txt" 2>&1 && break; sleep 0.5; done
+echo "   ntp1 answers, $(( $(date +%s) - tour_start )) s after the build (fleetctl query):"
+indent <"$run/first-query.txt"
 
 say "waiting for the three nodes to lock to their GPS and cross-check it with their siblings"
 t0=$(date +%s)
@@ -287,7 +293,7 @@ cat <<TXT
                 $bin/fleetctl health            (or: tracking ntp1, sources -v ntp2, gps ntp3, rotate status, report -o F)
    status       $bin/fleetnode status --socket $run/ntp1/status.sock
    metrics      curl -s http://127.0.0.61:$metrics_port/metrics | grep ^fleetnode_stratum
-   tour took $(( $(date +%s) - start_time )) s
+   the tour took $(( $(date +%s) - tour_start )) s after the build
 TXT
 
 if [ "${DEMO_SECONDS:-0}" -gt 0 ] 2>/dev/null; then
