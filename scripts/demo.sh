@@ -275,7 +275,7 @@ say "a symmetric-key rotation across the three nodes (fleetctl rotate symmetric 
 t0=$(date +%s)
 fleetctl rotate symmetric --yes 2>&1 | indent || echo "   rotation did not finish: fleetctl rotate status says where it stopped"
 echo "   $(( $(date +%s) - t0 )) s; the siblings now send and accept the new key:"
-fleetctl keys --all 2>/dev/null | grep -iE 'symmetric|sibling|^[a-z]' | head -n 12 | indent || true
+fleetctl keys --all 2>/dev/null | grep -E '^== |^Sibling' | indent || true
 
 say "the HTML site report (fleetctl report)"
 for _ in $(seq 1 10); do fleetctl health >/dev/null 2>&1 && break; sleep 1; done
