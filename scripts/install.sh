@@ -19,7 +19,7 @@ chmod 0644 "$(d "$unitdir/fleetnode.service")"
 install -m 0644 deploy/systemd/fleetnode.service.d/system-clock.conf "$(d "$unitdir/fleetnode.service.d/system-clock.conf.example")"
 install -m 0644 deploy/systemd/fleetnode.sysusers.conf "$(d /usr/lib/sysusers.d/fleetnode.conf)"
 install -m 0644 README.md deploy/raspberry-pi.md "$(d "$prefix/share/doc/fleetnode")/"
-install -m 0644 deploy/monitoring/fleetnode-alerts.yml deploy/monitoring/grafana-fleetnode.json "$(d "$prefix/share/fleetnode/monitoring")/"
+install -m 0644 deploy/monitoring/fleetnode-alerts.yml deploy/monitoring/grafana-fleetnode.json deploy/monitoring/README.md "$(d "$prefix/share/fleetnode/monitoring")/"
 "$bin/fleetnode" --help >"$(d "$prefix/share/doc/fleetnode")/fleetnode.txt" 2>&1 || true
 "$bin/fleetctl" --help >"$(d "$prefix/share/doc/fleetnode")/fleetctl.txt" 2>&1 || true
 
