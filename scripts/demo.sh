@@ -38,14 +38,22 @@ indent() { sed 's/^/   /'; }
 
 say "building fleetnode and fleetctl (a first build takes several minutes: 15-40 on 2 cores; later builds seconds)"
 build_start=$(date +%s)
-# SwiftPM leaves TemporaryDirectory.* folders in TMPDIR: give it one inside .build (git-ignored), not /tmp.
-buildtmp="$root/.build/tmp-demo"
+# SwiftPM leaves TemporaryDirectory.* folders in TMPDIR: the same folder inside .build (git-ignored) that the
+# Makefile gives it, not /tmp (and the same one, so SwiftPM's lock sees a `make` build running beside this one).
+buildtmp="$root/.build/tmp"
 mkdir -p "$buildtmp"
-TMPDIR="$buildtmp" swift build --product fleetnode 2>&1 | grep -E 'error|Compiling|Build complete' | tail -n 3 | indent || true
-TMPDIR="$buildtmp" swift build --product fleetctl 2>&1 | grep -E 'error|Build complete' | tail -n 1 | indent || true
+built=1
+: >"$root/.build/demo-build.log"
+for product in fleetnode fleetctl; do   # progress every 200 build steps; the whole output in .build/demo-build.log
+  TMPDIR="$buildtmp" swift build --product "$product" 2>&1 | tee -a "$root/.build/demo-build.log" |
+    awk '/^\[[0-9]+\/[0-9]+\]/ { if (++n % 200 == 0) { print "   step " substr($1, 2, length($1) - 2); fflush() } }' || { built=0; break; }
+done
 bin="$(TMPDIR="$buildtmp" swift build --show-bin-path)"
-rm -rf "$buildtmp"
-[ -x "$bin/fleetnode" ] && [ -x "$bin/fleetctl" ] || { echo "demo: the build failed (run swift build to see why)" >&2; exit 1; }
+if [ $built = 0 ]; then
+  grep -E 'error' "$root/.build/demo-build.log" | head -n 5 | indent
+  [ -x "$bin/fleetnode" ] && [ -x "$bin/fleetctl" ] || { echo "demo: the build failed (.build/demo-build.log)" >&2; exit 1; }
+  echo "   the build failed (.build/demo-build.log): using the binaries of the last successful build"
+fi
 echo "   built in $(( $(date +%s) - build_start )) s"
 tour_start=$(date +%s)
 
