@@ -9,7 +9,7 @@ SWIFT_FLAGS ?=
 export TMPDIR := $(CURDIR)/.build/tmp
 $(shell mkdir -p $(CURDIR)/.build/tmp)
 
-.PHONY: deps deps-build deps-demo build release test demo install uninstall bench bench-fleet accuracy fuzz clean
+.PHONY: deps deps-build deps-demo build release test demo demo-check install uninstall bench bench-fleet accuracy fuzz clean
 
 deps:
 	./scripts/install-deps.sh test
@@ -30,7 +30,17 @@ test: deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
 	./scripts/check-deploy.sh
+	$(MAKE) demo-check
 	rm -rf .build/tmp/*
+
+# The demo end to end, briefly (CI): it must finish, print its tour, and leave no process behind.
+demo-check:
+	DEMO_SECONDS=1 ./scripts/demo.sh >.build/demo-check.log 2>&1 || { tail -n 40 .build/demo-check.log; exit 1; }
+	grep -q 'finished: sibling symmetric keys rotated' .build/demo-check.log || { cat .build/demo-check.log; exit 1; }
+	grep -q 'ntp3 serves stratum 2' .build/demo-check.log || { cat .build/demo-check.log; exit 1; }
+	! pgrep -f "$(CURDIR)/demo-run/" >/dev/null || { echo "demo-check: processes left behind"; exit 1; }
+	@echo "demo-check: OK"
+
 
 # The demo builds itself (it says first how long a first build takes).
 demo: deps-demo
