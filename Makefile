@@ -1,23 +1,61 @@
 # Two commands for a fresh Debian 12 machine (see README.md):
-#   make demo   installs what is missing, builds, starts a node on loopback, queries it, stops it
-#   make test   installs what is missing, builds, runs every test
+#   make demo   installs what the demo needs (never a time daemon), builds, runs a three-node fleet on loopback
+#   make test   installs what the tests need (refuses to replace a running time service unless CI=true or
+#               FLEET_ALLOW_TIME_SERVICE_REMOVAL=yes), builds, runs every test
 SWIFT ?= swift
 SWIFT_FLAGS ?=
+# SwiftPM leaves TemporaryDirectory.* folders in TMPDIR, and the tests make theirs there (gpsfake's sockets, test
+# PKI): all of it goes to .build/tmp, never /tmp.
+export TMPDIR := $(CURDIR)/.build/tmp
+$(shell mkdir -p $(CURDIR)/.build/tmp)
 
-.PHONY: deps build test demo bench bench-fleet accuracy fuzz clean
+.PHONY: deps deps-build deps-demo build release test demo demo-check install uninstall bench bench-fleet accuracy fuzz clean
 
 deps:
-	./scripts/install-deps.sh
+	./scripts/install-deps.sh test
+deps-build:
+	./scripts/install-deps.sh build
+deps-demo:
+	./scripts/install-deps.sh demo
 
-build: deps
+build: deps-build
 	$(SWIFT) build $(SWIFT_FLAGS)
+
+# Optimised binaries for deployment (what `make install` copies).
+release: deps-build
+	$(SWIFT) build -c release --product fleetnode $(SWIFT_FLAGS)
+	$(SWIFT) build -c release --product fleetctl $(SWIFT_FLAGS)
 
 test: deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
+	./scripts/check-deploy.sh
+	$(MAKE) demo-check
+	rm -rf .build/tmp/*
 
-demo: build
+# The demo end to end, briefly (CI): it must finish, print its tour, and leave no process behind.
+demo-check:
+	DEMO_SECONDS=1 ./scripts/demo.sh >.build/demo-check.log 2>&1 || { tail -n 40 .build/demo-check.log; exit 1; }
+	grep -q 'finished: sibling symmetric keys rotated' .build/demo-check.log || { cat .build/demo-check.log; exit 1; }
+	grep -q 'ntp3 serves stratum 2' .build/demo-check.log || { cat .build/demo-check.log; exit 1; }
+	! pgrep -f "$(CURDIR)/demo-run/ntp[1-3]/fleetnode.tom[l]|demo-gps-feede[r]" >/dev/null || { echo "demo-check: processes left behind"; exit 1; }
+	@echo "demo-check: OK"
+
+
+# The demo builds itself (it says first how long a first build takes).
+demo: deps-demo
 	./scripts/demo.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: binaries, the systemd unit (+ the system-clock drop-in, not
+# enabled), an example configuration (never over an existing one), the certbot hook and the docs.
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR ?= /etc/systemd/system
+install: release
+	./scripts/install.sh "$$($(SWIFT) build -c release --show-bin-path)" "$(DESTDIR)" "$(PREFIX)" "$(SYSCONFDIR)" "$(UNITDIR)"
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/fleetnode $(DESTDIR)$(PREFIX)/bin/fleetctl $(DESTDIR)$(UNITDIR)/fleetnode.service
+	rm -rf $(DESTDIR)$(PREFIX)/lib/fleetctl $(DESTDIR)$(PREFIX)/share/doc/fleetnode $(DESTDIR)$(UNITDIR)/fleetnode.service.d/system-clock.conf.example
 
 # Throughput against chronyd in the same run (release build; prints ratios). Not part of `make test`.
 bench: deps
@@ -36,7 +74,7 @@ bench-fleet: deps
 
 # Timekeeping accuracy in seeded simulation, per scenario, with the regression discipline against an RFC 5905
 # PLL/FLL in the same run (ratios). Not part of `make test` (the tests assert the targets).
-accuracy: deps
+accuracy: deps-build
 	$(SWIFT) build -c release --product accuracy
 	"$$($(SWIFT) build -c release --show-bin-path)/accuracy"
 
@@ -58,4 +96,4 @@ fuzz:
 	done
 
 clean:
-	rm -rf .build Fuzz/.build demo-run
+	rm -rf .build Fuzz/.build demo-run install-root
