@@ -139,7 +139,9 @@ final class GPSTimescaleTests: XCTestCase {
         XCTAssertNotNil(status.timekeeping?.tracking.holdoverSeconds)
         let held = try NTPQueryClient(server: endpoint).query()
         XCTAssertEqual(held.stratum, 1)
-        XCTAssertEqual(held.offset, before.offset, accuracy: 0.25, "the jump is not served")
+        // The jump is 5 s; holdover after a short lock on gpsfake's paced sentences (1/6 s steps) may drift a
+        // few hundred ms on a loaded machine (0.28 s seen once), which is not the jump.
+        XCTAssertEqual(held.offset, before.offset, accuracy: 1.0, "the jump is not served")
 
         let confirm = Process()
         confirm.executableURL = NodeProcess.binDirectory.appendingPathComponent("fleetnode")
