@@ -272,6 +272,7 @@ final class SiblingClusterTests: XCTestCase {
     /// cookies (shared cookie keys) and answers with NTS-authenticated stratum-1 time.
     func testNTSSteeringToAHealthySibling() async throws {
         let directory = try NodeProcess.makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let certificate = try TestCertificate.make(in: directory)
         let cookieKeys = directory.appendingPathComponent("cookie-keys").path
         // Node 0: no GPS, and min_sources = 2 with a single sibling: never synchronised, so it steers.
@@ -391,7 +392,9 @@ final class SiblingCluster {
                 nodes[index] = try await NodeProcess(config: config(index, key: nil, accept: nil))
             }
         } catch {
+            for node in nodes.values { node.stop() }
             for feeder in feeders { feeder.stop() }
+            try? FileManager.default.removeItem(at: directory)
             throw error
         }
         return SiblingCluster(nodes: nodes, feeders: feeders, port: port, keyFile: keyFile, directory: directory) { index, key, accept in

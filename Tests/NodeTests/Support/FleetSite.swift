@@ -36,7 +36,9 @@ final class FleetSite {
         let dir = directory
         // NTS-KE points clients at the node's own NTP address and port.
         let port = freeLoopbackPort()
-        cluster = try await SiblingCluster.start(testCase: testCase, extra: { index in
+        let directory = self.directory
+        do {
+            cluster = try await SiblingCluster.start(testCase: testCase, extra: { index in
             admin + "\n" + """
 
                 [nts]
@@ -52,7 +54,12 @@ final class FleetSite {
                 database = "\(dir.appendingPathComponent("state-\(index).sqlite").path)"
                 flush_interval = 1
                 """
-        }, port: port)
+            }, port: port)
+        } catch {
+            // Nothing of a site that did not start stays behind (its keys among it).
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
         try await writeInventory()
     }
 
