@@ -39,13 +39,17 @@ public struct HealthSweep: Sendable {
     }
 
     /// Observe and judge.
-    public func run() async -> FleetHealth {
+    public func run() async -> FleetHealth { await observeAndJudge().health }
+
+    /// The verdicts and the observations behind them (the site report shows both).
+    public func observeAndJudge() async -> (health: FleetHealth, observations: [NodeObservation]) {
         let started = Date()
         let clock = ContinuousClock.now
         let observations = await observe()
         let elapsed = ContinuousClock.now - clock
-        return HealthRules.judge(
+        let health = HealthRules.judge(
             inventory: inventory, observations: observations, now: started.timeIntervalSince1970,
             elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, only: nodes.map(\.name))
+        return (health, observations)
     }
 }

@@ -6,14 +6,8 @@ import NodeModels
 /// clock history for the last `hours` through its admin API, in parallel.
 public enum SiteReportCollector {
     public static func collect(inventory: Inventory, access: SweepAccess, hours: Double) async -> SiteReport {
-        let started = Date().timeIntervalSince1970
-        let clock = ContinuousClock.now
-        let sweep = HealthSweep(inventory: inventory, access: access)
-        let observations = await sweep.observe()
-        let elapsed = ContinuousClock.now - clock
-        let health = HealthRules.judge(
-            inventory: inventory, observations: observations, now: started,
-            elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        let (health, observations) = await HealthSweep(inventory: inventory, access: access).observeAndJudge()
+        let started = health.time
         let since = started - hours * 3_600
         var histories: [String: Result<AdminHistory, ProbeFailure>] = [:]
         await withTaskGroup(of: (String, Result<AdminHistory, ProbeFailure>).self) { group in
