@@ -129,7 +129,7 @@ public enum HealthRules {
         var daysLeft: Double?
         if node.ntsKE != nil {
             if let probe = observation.nts {
-                let days = (Double(probe.certificate.notAfter) - now) / 86_400
+                let days = probe.certificate.daysLeft(at: now)
                 daysLeft = days
                 passed.append("NTS: key establishment and an authenticated exchange (AEAD \(probe.aead)), certificate verified")
                 if days <= 0 {

@@ -150,6 +150,12 @@ public struct ServedCertificate: Sendable, Codable, Equatable {
         self.notAfter = notAfter
         self.sha256 = sha256
     }
+
+    /// Days (fractional) from `now` (Unix seconds) to the end of validity; negative once expired. The one
+    /// place the health rules and `fleetctl certs status` compute it.
+    public func daysLeft(at now: Double) -> Double {
+        (Double(notAfter) - now) / 86_400
+    }
 }
 
 /// A cookie that `issuer` sealed, presented by the sweep to `verifier`, another node of the same site.

@@ -153,7 +153,7 @@ struct CertsCommand: AsyncParsableCommand {
             let rows = observations.map { observation in
                 Row(
                     node: observation.node, served: observation.nts?.certificate.sha256, reported: observation.admin?.certificates?.nts?.sha256,
-                    daysLeft: observation.nts.map { (Double($0.certificate.notAfter) - now) / 86_400 },
+                    daysLeft: observation.nts?.certificate.daysLeft(at: now),
                     names: observation.nts?.certificate.subjectAlternativeNames,
                     problem: observation.ntsFailure?.message ?? (inventory.node(named: observation.node)?.ntsKE == nil ? "no nts_ke in the inventory" : nil))
             }

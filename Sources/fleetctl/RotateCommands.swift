@@ -114,6 +114,8 @@ struct RotateCommand: AsyncParsableCommand {
 
         func run() async throws {
             let inventory = try inventoryOptions.load()
+            let held = RotateCommand.lock(inventory)
+            defer { withExtendedLifetime(held) {} }
             guard let journal = try RotateCommand.journal(inventory), try !RotateCommand.store(inventory).isOver(journal.id) else {
                 print("no unfinished rotation: nothing to resume")
                 return
@@ -133,6 +135,8 @@ struct RotateCommand: AsyncParsableCommand {
         func run() async throws {
             let inventory = try inventoryOptions.load()
             let store = try RotateCommand.store(inventory)
+            let held = RotateCommand.lock(inventory)
+            defer { withExtendedLifetime(held) {} }
             guard var journal = try RotateCommand.journal(inventory), try !store.isOver(journal.id) else {
                 print("no unfinished rotation: nothing to abort")
                 return
@@ -188,6 +192,15 @@ struct RotateCommand: AsyncParsableCommand {
         }
     }
 
+    /// The admin host's rotation lock, held until the command ends; another fleetctl rotating is exit 3.
+    static func lock(_ inventory: Inventory) -> RotationLock {
+        do {
+            return try RotationLock(for: store(inventory))
+        } catch {
+            fail("\(error)")
+        }
+    }
+
     static func journal(_ inventory: Inventory) throws -> RotationJournal? {
         do {
             return try store(inventory).currentRotation()
@@ -208,6 +221,8 @@ struct RotateCommand: AsyncParsableCommand {
         print(RotationText.plan(plan))
         if options.dryRun { return }
         try confirm("Start the rotation?", yes: options.yes)
+        let held = lock(inventory)
+        defer { withExtendedLifetime(held) {} }
         let journal: RotationJournal
         do {
             journal = try store(inventory).beginRotation(plan, secrets: secrets)

@@ -172,7 +172,26 @@ final class RotationTests: XCTestCase {
         let nodesBefore = try await nodeFailures(site)
 
         var started = Date()
-        var result = try run(site, ["rotate", "cookie", "--yes"])
+        // The rotation runs in the background; while it waits for clients to renew their cookies, a second
+        // fleetctl may neither resume nor abort it (one rotation runner per admin host database).
+        let executable = NodeProcess.binDirectory.appendingPathComponent("fleetctl").path
+        let inventory = site.inventoryPath
+        let background = Task.detached {
+            try ExternalTool.run(executable, ["rotate", "cookie", "--yes", "--inventory", inventory], timeout: 120)
+        }
+        var phase = ""
+        for _ in 0..<100 where phase != "waiting" {
+            try await Task.sleep(for: .milliseconds(100))
+            let status = try site.fleetctl(["rotate", "status", "--json"])
+            phase = ((try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8))) as? [String: Any])?["phase"] as? String ?? ""
+        }
+        XCTAssertEqual(phase, "waiting")
+        for second in [["rotate", "resume"], ["rotate", "abort", "--yes"]] {
+            let refused = try site.fleetctl(second)
+            XCTAssertEqual(refused.status, 3, "\(second): " + refused.stdout + refused.stderr)
+            XCTAssertTrue(refused.stderr.contains("another fleetctl (PID ") && refused.stderr.contains("is running a rotation"), refused.stderr)
+        }
+        var result = try await background.value
         XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
         print("cookie rotation (4 s cookie lifetime): \(String(format: "%.1f", Date().timeIntervalSince(started))) s\n\(result.stdout)")
         XCTAssertTrue(result.stdout.contains("waiting 4 s for clients to renew their cookies") || result.stdout.contains("waiting 3 s"), result.stdout)
