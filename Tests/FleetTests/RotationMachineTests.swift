@@ -119,6 +119,53 @@ final class RotationMachineTests: XCTestCase {
         try assertInvariants(plan)
     }
 
+    /// Two sites in one rotation: each site gets its own new key (ids chosen from what that site's nodes
+    /// know), each node retires only its own site's old keys, sites that seal with different cookie keys are
+    /// not "out of step" with each other, and `--site` selects one whole site.
+    func testTwoSitesRotateIndependentlyInOnePlan() throws {
+        var inventory = Self.inventory()
+        inventory.sites.append(.init(name: "edge"))
+        let edge = ["ntp4", "ntp5"]
+        for (index, name) in edge.enumerated() {
+            inventory.nodes.append(Inventory.Node(
+                name: name, site: "edge", admin: SocketEndpoint(host: "127.0.0.2", port: UInt16(9100 + index)),
+                ntp: SocketEndpoint(host: "127.0.0.2\(index + 1)", port: 123), ntsKE: SocketEndpoint(host: "127.0.0.2", port: UInt16(4560 + index)),
+                ntsServerName: "\(name).example.net", siblings: edge.filter { $0 != name }))
+        }
+        var observed = Self.observed()
+        for name in edge {
+            observed.keys[name] = Self.keys(send: 9, accept: [9], fileKeys: [9], cookie: [12], current: 12)
+        }
+
+        let symmetric = try RotationPlanner.symmetric(inventory: inventory, nodes: inventory.nodes, observed: observed, now: 0)
+        XCTAssertEqual(symmetric.keyChanges, [
+            .init(site: "lab", newID: 4, type: "AES128", oldIDs: [1], nodes: Self.names),
+            .init(site: "edge", newID: 10, type: "AES128", oldIDs: [9], nodes: edge),
+        ])
+        XCTAssertEqual(symmetric.site, nil, "the whole fleet")
+        let retires = symmetric.steps.compactMap { step -> String? in
+            guard case .retireSymmetric(let id) = step.action else { return nil }
+            return "\(step.node ?? "-") \(id)"
+        }
+        XCTAssertEqual(retires, ["ntp1 1", "ntp2 1", "ntp3 1", "ntp4 9", "ntp5 9"])
+        try assertInvariants(symmetric)
+
+        let cookie = try RotationPlanner.cookie(inventory: inventory, nodes: inventory.nodes, observed: observed, now: 0)
+        XCTAssertEqual(cookie.keyChanges.map { "\($0.site) \($0.oldIDs) -> \($0.newID)" }, ["lab [4] -> 5", "edge [12] -> 13"])
+        let cookieRetires = cookie.steps.compactMap { step -> String? in
+            guard case .retireCookie(let id) = step.action else { return nil }
+            return "\(step.node ?? "-") \(id)"
+        }
+        XCTAssertEqual(cookieRetires, ["ntp1 4", "ntp2 4", "ntp3 4", "ntp4 12", "ntp5 12"])
+        try assertInvariants(cookie)
+
+        let edgeOnly = try inventory.select(names: [], site: "edge")
+        let one = try RotationPlanner.symmetric(inventory: inventory, nodes: edgeOnly, observed: observed, now: 0)
+        XCTAssertEqual(one.site, "edge")
+        XCTAssertEqual(one.nodes, edge)
+        XCTAssertEqual(one.keyChanges.map(\.site), ["edge"])
+    }
+
     func testCertificatePlanRefusesANameNotCoveredBeforeAnythingChanges() throws {
         let plan = try certificatePlan()
         XCTAssertEqual(plan.steps.map(\.action), [
