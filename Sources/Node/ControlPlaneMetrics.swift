@@ -22,10 +22,18 @@ final class ControlPlaneMetrics: Sendable {
     private let storeWritable = Gauge(label: "fleetnode_state_database_writable")
     private let storeWriteFailures = Counter(label: "fleetnode_state_database_write_failures_total")
     private let storePending = Gauge(label: "fleetnode_state_database_pending_rows")
+    private let openDescriptors = Gauge(label: "fleetnode_open_descriptors")
+    private let descriptorLimit = Gauge(label: "fleetnode_descriptor_limit")
+    private let descriptorLimitReached = Gauge(label: "fleetnode_descriptor_limit_reached")
 
     func record(_ status: NodeStatus, now: Date = Date()) {
         symmetricKeys.record(Double(status.symmetricKeys.count))
         siblings.record(status)
+        if let descriptors = status.descriptors {
+            openDescriptors.record(Double(descriptors.open))
+            if let limit = descriptors.limit { descriptorLimit.record(Double(limit)) }
+            descriptorLimitReached.record(descriptors.atLimit(now: now.timeIntervalSince1970) ? 1 : 0)
+        }
         if let store = status.stateStore {
             storeWritable.record(store.failing ? 0 : 1)
             storePending.record(Double(store.pending))

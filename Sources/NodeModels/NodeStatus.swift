@@ -153,8 +153,10 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var stateStore: StateStoreStatus?
     /// "address:port" of the admin API (HTTPS, mutual TLS), nil without `[admin]`.
     public var adminListener: String?
+    /// Open descriptors, the limit and failed accepts; nil from nodes that did not report it.
+    public var descriptors: DescriptorStatus?
 
-    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = [], metricsListener: String? = nil, siblings: [Sibling] = [], ntsSteeredTo: String? = nil, stateStore: StateStoreStatus? = nil, adminListener: String? = nil) {
+    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = [], metricsListener: String? = nil, siblings: [Sibling] = [], ntsSteeredTo: String? = nil, stateStore: StateStoreStatus? = nil, adminListener: String? = nil, descriptors: DescriptorStatus? = nil) {
         self.name = name
         self.version = version
         self.uptimeSeconds = uptimeSeconds
@@ -173,5 +175,6 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         self.ntsSteeredTo = ntsSteeredTo
         self.stateStore = stateStore
         self.adminListener = adminListener
+        self.descriptors = descriptors
     }
 }
