@@ -1,3 +1,6 @@
+import Foundation
+import TimeCore
+
 /// `GET /v1/health`: one verdict a monitoring system can alert on, with every reason behind it.
 public struct AdminHealth: AdminBody {
     public enum Verdict: String, Codable, Sendable, Equatable, Comparable {
@@ -47,6 +50,17 @@ public struct AdminHealth: AdminBody {
     /// A connected reference clock that reported nothing for longer than this is silent (gpsd sends a TPV,
     /// an SHM writer a sample, a PPS device a pulse, every second).
     public static let refclockSilentSeconds: Double = 10
+
+    /// A reference clock jittering more than this is broken or disturbed: a PPS edge is good to microseconds,
+    /// gpsd's serial time (TPV or its SHM segment) to a few milliseconds. Network sources: none (their
+    /// jitter is the path's, reported but not a fault).
+    public static func jitterLimit(_ kind: SourceKind) -> Double? {
+        switch kind {
+        case .pps: 0.001
+        case .gps, .shm: 0.020
+        default: nil
+        }
+    }
 
     /// The verdict for `status` at `now` (Unix seconds). Pure, so every rule is unit-tested.
     public init(status: NodeStatus, now: Int64) {
@@ -108,6 +122,11 @@ public struct AdminHealth: AdminBody {
                 reasons.append(.init(.degraded, "refclock \(refclock.name) (\(refclock.driver)) silent for \(Int(age)) s: no report (time, sample or pulse) "
                     + "since", fault: "refclock-silent:\(refclock.name)"))
             }
+        }
+        for source in status.timekeeping?.sources ?? [] {
+            guard let limit = Self.jitterLimit(source.kind), let jitter = source.jitter, jitter > limit else { continue }
+            reasons.append(.init(.degraded, "source \(source.id.name) (\(source.kind.rawValue)) jitters \(String(format: "%.1f", jitter * 1000)) ms, "
+                + "over the \(String(format: "%g", limit * 1000)) ms such a reference clock shows when it works", fault: "refclock-jitter:\(source.id.name)"))
         }
         if let descriptors = status.descriptors, descriptors.atLimit(now: Double(now)) {
             let limit = descriptors.limit.map(String.init) ?? "unlimited"
