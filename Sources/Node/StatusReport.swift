@@ -57,7 +57,10 @@ public enum StatusReport {
                 lines.append("Certificate     : \(certificate.subject), expires in \(Int(days)) days, sha256 \(certificate.sha256.prefix(16))..., swaps \(nts.certificateSwaps)")
             }
             let keys = nts.cookieKeys.map { "\($0.id)\($0.current ? "*" : "")" }.joined(separator: " ")
-            lines.append("Cookie keys     : \(keys) (* current), rotation every \(nts.rotateIntervalSeconds) s")
+            let keyFile = nts.keyFile.map { file in
+                file.failingSince == nil ? "; key file \(file.path)" : "; key file \(file.path) CANNOT BE WRITTEN (\(file.writeFailures) failed writes: \(file.lastError ?? "?"))"
+            } ?? ""
+            lines.append("Cookie keys     : \(keys) (* current), rotation every \(nts.rotateIntervalSeconds) s\(keyFile)")
         }
         if let steered = status.ntsSteeredTo {
             lines.append("NTS steering    : new NTS clients are sent to sibling \(steered) (this node cannot serve good time)")

@@ -94,6 +94,22 @@ public struct NodeStatus: Codable, Sendable, Equatable {
             }
         }
 
+        /// The cookie key file and whether it can be written now (failed writes since the last one that got
+        /// through; the keys in memory stay in use meanwhile).
+        public struct KeyFile: Codable, Sendable, Equatable {
+            public var path: String
+            /// Unix seconds since writes have been failing; nil while they get through.
+            public var failingSince: Int64?
+            public var writeFailures: UInt64
+            public var lastError: String?
+            public init(path: String, failingSince: Int64? = nil, writeFailures: UInt64 = 0, lastError: String? = nil) {
+                self.path = path
+                self.failingSince = failingSince
+                self.writeFailures = writeFailures
+                self.lastError = lastError
+            }
+        }
+
         public var listeners: [String]
         public var certificate: Certificate?
         public var certificateSwaps: Int
@@ -102,7 +118,9 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         public var ntske: NTSKECounters
         /// NTS-KE connections in progress now.
         public var activeConnections: Int
-        public init(listeners: [String], certificate: Certificate?, certificateSwaps: Int, cookieKeys: [CookieKey], rotateIntervalSeconds: Int64, ntske: NTSKECounters, activeConnections: Int) {
+        /// Optional so that status from older nodes still decodes.
+        public var keyFile: KeyFile?
+        public init(listeners: [String], certificate: Certificate?, certificateSwaps: Int, cookieKeys: [CookieKey], rotateIntervalSeconds: Int64, ntske: NTSKECounters, activeConnections: Int, keyFile: KeyFile? = nil) {
             self.listeners = listeners
             self.certificate = certificate
             self.certificateSwaps = certificateSwaps
@@ -110,6 +128,7 @@ public struct NodeStatus: Codable, Sendable, Equatable {
             self.rotateIntervalSeconds = rotateIntervalSeconds
             self.ntske = ntske
             self.activeConnections = activeConnections
+            self.keyFile = keyFile
         }
     }
 

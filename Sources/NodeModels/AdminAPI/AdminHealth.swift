@@ -100,6 +100,11 @@ public struct AdminHealth: AdminBody {
                 reasons.append(.init(.degraded, "NTS-KE certificate \(certificate.subject) expires in \(left / 86_400) days", fault: "certificate-expiring"))
             }
         }
+        if let keyFile = status.nts?.keyFile, let since = keyFile.failingSince {
+            reasons.append(.init(.degraded, "NTS cookie key file \(keyFile.path) cannot be written for \(max(0, now - since)) s "
+                + "(\(keyFile.writeFailures) failed writes; the keys in memory stay in use, no new key can be kept): \(keyFile.lastError ?? "unknown error")",
+                fault: "cookie-key-file"))
+        }
         if let store = status.stateStore, let since = store.failingSince {
             // Still serving (keys are in memory), but history and key changes are not being kept.
             reasons.append(.init(.degraded, "state database \(store.path) cannot be written for \(max(0, now - Int64(since))) s "
