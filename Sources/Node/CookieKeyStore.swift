@@ -122,6 +122,7 @@ public final class CookieKeyStore: Sendable {
 
     /// Runs a write of the key files and keeps `writeFault` up to date: the first failure of a run is logged,
     /// and the first success after it, not every retry.
+    @discardableResult
     func recordingWrite<T>(now: Int64, _ write: () throws -> T) throws -> T {
         do {
             let result = try write()
