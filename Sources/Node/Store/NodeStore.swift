@@ -28,7 +28,7 @@ public final class NodeStore: Sendable {
     public init(path: String, now: @escaping @Sendable () -> Double = NodeStore.systemNow) throws(StoreError) {
         self.path = path
         self.now = now
-        current = Mutex(try Self.open(path))
+        current = Mutex(try Self.openPool(path))
     }
 
     /// Opens the database at `path` again and uses it from now on. For a filesystem that went read-only
@@ -36,11 +36,11 @@ public final class NodeStore: Sendable {
     /// open descriptors still point at the failed mount, so no write can get through them, whatever the
     /// operator fixes. Throws, keeping the current database, while the path cannot be opened.
     func reopen() throws(StoreError) {
-        let fresh = try Self.open(path)
+        let fresh = try Self.openPool(path)
         current.withLock { $0 = fresh }
     }
 
-    private static func open(_ path: String) throws(StoreError) -> DatabasePool {
+    private static func openPool(_ path: String) throws(StoreError) -> DatabasePool {
         try Self.preparePrivateFile(path)
         let pool: DatabasePool
         var configuration = Configuration()
