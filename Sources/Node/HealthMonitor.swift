@@ -5,15 +5,19 @@ import NodeModels
 import Synchronization
 
 /// Follows the node's own health verdict (`AdminHealth`, the rules `/v1/health` answers with) every few
-/// seconds: logs each fault once when it appears or changes severity and once when it clears (not on every
-/// poll or flush), and publishes the verdict and each fault as gauges, so an alert and the log line that
-/// explains it come from the same rule.
+/// seconds: logs each fault once when it appears or changes severity and once when it clears (absent from
+/// two samples in a row; not on every poll or flush), and publishes the verdict and each fault as gauges, so
+/// an alert and the log line that explains it come from the same rule.
 ///
 /// Metrics: `fleetnode_health` (0 ok, 1 degraded, 2 critical) and `fleetnode_health_fault{fault,subject}`
 /// (1 while the fault lasts, 0 once it has cleared).
 final class HealthMonitor: Sendable {
     private let logger: Logger
-    private let active = Mutex<[String: AdminHealth.Reason]>([:])
+    /// Faults raised and not yet cleared, with the samples in a row they have been absent from.
+    private let active = Mutex<[String: (reason: AdminHealth.Reason, absent: Int)]>([:])
+    /// Samples in a row a fault must be absent from before it counts as cleared: a figure hovering at a
+    /// threshold (a jitter, an age) would otherwise be logged at every crossing.
+    static let clearAfter = 2
     private let verdict = Gauge(label: "fleetnode_health")
 
     init(logger: Logger) {
@@ -26,13 +30,24 @@ final class HealthMonitor: Sendable {
         let health = AdminHealth(status: status, now: Int64(now.timeIntervalSince1970))
         var current: [String: AdminHealth.Reason] = [:]
         for reason in health.reasons { current[reason.fault ?? reason.message] = reason }
-        let previous = active.withLock { stored in
-            defer { stored = current }
-            return stored
+        let (raised, cleared) = active.withLock { active -> ([AdminHealth.Reason], [String]) in
+            var raised: [AdminHealth.Reason] = []
+            for (fault, reason) in current.sorted(by: { $0.key < $1.key }) {
+                if active[fault]?.reason.severity != reason.severity { raised.append(reason) }
+                active[fault] = (reason, 0)
+            }
+            var cleared: [String] = []
+            for fault in active.keys.sorted() where current[fault] == nil {
+                active[fault]?.absent += 1
+                if (active[fault]?.absent ?? 0) >= Self.clearAfter {
+                    active[fault] = nil
+                    cleared.append(fault)
+                }
+            }
+            return (raised, cleared)
         }
-        var raised: [AdminHealth.Reason] = []
-        for (fault, reason) in current.sorted(by: { $0.key < $1.key }) where previous[fault]?.severity != reason.severity {
-            raised.append(reason)
+        for reason in raised {
+            let fault = reason.fault ?? reason.message
             let metadata: Logger.Metadata = ["fault": "\(fault)", "health": "\(reason.severity.rawValue)"]
             if reason.severity == .critical {
                 logger.error("health: \(reason.message)", metadata: metadata)
@@ -41,7 +56,6 @@ final class HealthMonitor: Sendable {
             }
             Self.gauge(fault).record(1)
         }
-        let cleared = previous.keys.filter { current[$0] == nil }.sorted()
         for fault in cleared {
             logger.notice("health: fault cleared", metadata: ["fault": "\(fault)", "health": "\(health.verdict.rawValue)"])
             Self.gauge(fault).record(0)

@@ -52,7 +52,7 @@ final class CertificateFaultTests: XCTestCase {
         try replaceFile(live.privateKey, with: renewed.privateKey)
         try replaceFile(live.certificate, with: renewed.certificate)
         try await waitFor(node, seconds: 15) { ($0.nts?.certificateSwaps ?? 0) >= 1 }
-        try await Task.sleep(for: .seconds(2.5))
+        try await node.waitForLogLine(after: 0, containing: "health: fault cleared", "certificate-expiring")
         let after = try await node.status()
         XCTAssertFalse(AdminHealth(status: after, now: Int64(Date().timeIntervalSince1970)).reasons.contains { $0.fault?.hasPrefix("certificate") ?? false })
         XCTAssertEqual(after.nts?.cookieKeys, keysBefore, "no cookie key lost or changed by the swap")

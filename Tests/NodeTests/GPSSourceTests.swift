@@ -127,7 +127,8 @@ final class GPSSourceTests: XCTestCase {
         XCTAssertEqual(status.clock.offsetSeconds, Double(Self.gpsAhead), accuracy: Self.replayTolerance)
         let healed = AdminHealth(status: status, now: Int64(Date().timeIntervalSince1970))
         XCTAssertEqual(healed.verdict, .ok, "\(healed)")
-        try await Task.sleep(for: .seconds(2.5))
+        try await node.waitForLogLine(after: logStart, containing: "health: fault cleared", "refclock-disconnected:GPS")
+        try await node.waitForLogLine(after: logStart, containing: "health: fault cleared", "holdover")
         let clearedLines = String(node.log.dropFirst(logStart)).split(separator: "\n").filter { $0.contains("health: fault cleared") }
         XCTAssertTrue(clearedLines.contains { $0.contains("refclock-disconnected:GPS") }, node.log)
         XCTAssertTrue(clearedLines.contains { $0.contains("holdover") }, node.log)

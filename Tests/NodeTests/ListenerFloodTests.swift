@@ -99,7 +99,7 @@ final class ListenerFloodTests: XCTestCase {
         XCTAssertEqual(node.log.components(separatedBy: "health: descriptor limit reached").count - 1, 1, "logged once: \(node.log)")
         // No failed accept for 10 s: it clears by itself.
         try await waitFor(node, seconds: 20) { !($0.descriptors?.atLimit(now: Date().timeIntervalSince1970) ?? true) }
-        try await Task.sleep(for: .seconds(2.5))
+        try await node.waitForLogLine(after: 0, containing: "health: fault cleared", "descriptor-limit")
         let cleared = try await node.status()
         XCTAssertFalse(AdminHealth(status: cleared, now: Int64(Date().timeIntervalSince1970)).reasons.contains { $0.fault == "descriptor-limit" })
         XCTAssertLessThan(cleared.descriptors?.open ?? 99, 40, "the connections' descriptors are back")

@@ -46,7 +46,9 @@ final class ReferenceClockFaultTests: XCTestCase {
         XCTAssertTrue(silent.serving.synchronized, "holdover keeps serving")
         XCTAssertEqual(silent.serving.stratum, 1)
         XCTAssertEqual(silent.serving.leap, 0)
-        XCTAssertGreaterThan(silent.serving.rootDispersionSeconds, before.serving.rootDispersionSeconds, "the error bound grows while the clock is silent")
+        try await Task.sleep(for: .seconds(3))
+        let later = try await node.status()
+        XCTAssertGreaterThan(later.serving.rootDispersionSeconds, silent.serving.rootDispersionSeconds, "the error bound grows while the clock is silent")
         XCTAssertTrue(StatusReport.text(silent).contains("refclock PPS (shm) silent for"), StatusReport.text(silent))
         try await Task.sleep(for: .seconds(2.5))
         let listener = try XCTUnwrap(silent.metricsListener)
@@ -60,13 +62,12 @@ final class ReferenceClockFaultTests: XCTestCase {
             !AdminHealth(status: status, now: Int64(Date().timeIntervalSince1970)).reasons.contains { $0.fault == "refclock-silent:PPS" }
                 && status.timekeeping?.tracking.selected?.name == "PPS"
         }
-        try await Task.sleep(for: .seconds(2.5))
-        XCTAssertTrue(String(node.log.dropFirst(logStart)).split(separator: "\n").contains { $0.contains("health: fault cleared") && $0.contains("refclock-silent:PPS") }, node.log)
-        print("reference clock stopped: \(health.reasons.map(\.message)); root dispersion \(before.serving.rootDispersionSeconds) -> \(silent.serving.rootDispersionSeconds) s")
+        try await node.waitForLogLine(after: logStart, containing: "health: fault cleared", "refclock-silent:PPS")
+        print("reference clock stopped: \(health.reasons.map(\.message)); root dispersion \(before.serving.rootDispersionSeconds) s while fed, \(silent.serving.rootDispersionSeconds) -> \(later.serving.rootDispersionSeconds) s 3 s apart while silent")
     }
 
-    /// The clock jitters by tens of milliseconds: health says so, the served dispersion owns up to it, and it
-    /// clears when the clock is steady again.
+    /// The clock jitters by ±100 ms: health says so, the node keeps its served time within the bound it
+    /// publishes (root dispersion + root delay / 2), and it clears when the clock is steady again.
     func testWildlyJitteringClockIsReportedAndClears() async throws {
         let feeder = try SHMFeeder(unit: Self.unit + 1)
         defer { feeder.stop() }
@@ -78,7 +79,7 @@ final class ReferenceClockFaultTests: XCTestCase {
 
         let jitter = Task {
             while !Task.isCancelled {
-                feeder.setOffset(nanoseconds: Int64.random(in: -50_000_000...50_000_000))
+                feeder.setOffset(nanoseconds: Int64.random(in: -100_000_000...100_000_000))
                 try? await Task.sleep(for: .milliseconds(300))
             }
         }
@@ -88,16 +89,23 @@ final class ReferenceClockFaultTests: XCTestCase {
         }
         let wild = try await node.status()
         let health = AdminHealth(status: wild, now: Int64(Date().timeIntervalSince1970))
-        XCTAssertEqual(health.verdict, .degraded, "\(health)")
-        XCTAssertEqual(wild.serving.leap == 3, !wild.serving.synchronized, "leap bits agree with synchronisation")
-        if wild.serving.synchronized {
-            XCTAssertGreaterThan(wild.serving.rootDispersionSeconds, 0.005, "dispersion owns up to the jitter: \(wild.serving)")
+        // The served time's real error (the feeder's mean is the system clock, which the software clock
+        // serves with `offsetSeconds` added) against what the node publishes (root dispersion + delay / 2).
+        var worst = (error: 0.0, bound: 0.0)
+        for _ in 0..<10 {
+            let sample = try await node.status()
+            let error = abs(sample.clock.offsetSeconds)
+            let bound = sample.serving.rootDispersionSeconds + sample.serving.rootDelaySeconds / 2
+            XCTAssertTrue(!sample.serving.synchronized || error <= bound, "served error \(error) s outside the published bound \(bound) s")
+            XCTAssertEqual(sample.serving.leap == 3, !sample.serving.synchronized, "leap bits agree with synchronisation")
+            if error >= worst.error { worst = (error, bound) }
+            try await Task.sleep(for: .milliseconds(500))
         }
+        XCTAssertEqual(health.verdict, .degraded, "\(health)")
         XCTAssertTrue(StatusReport.text(wild).contains("jitters"), StatusReport.text(wild))
-        try await Task.sleep(for: .seconds(2.5))
         let listener = try XCTUnwrap(wild.metricsListener)
         let metrics = try PrometheusScrape.scrape("http://\(listener)/metrics")
-        XCTAssertGreaterThan(PrometheusScrape.value(metrics, "fleetnode_source_jitter_seconds{source=PPS}") ?? 0, 0.02, metrics.filter { $0.contains("jitter") }.joined(separator: "\n"))
+        XCTAssertGreaterThan(PrometheusScrape.value(metrics, "fleetnode_source_jitter_seconds{source=PPS}") ?? 0, 0.01, metrics.filter { $0.contains("jitter") }.joined(separator: "\n"))
         XCTAssertEqual(PrometheusScrape.value(metrics, "fleetnode_health_fault{fault=refclock-jitter,subject=PPS}"), 1)
         XCTAssertEqual(String(node.log.dropFirst(logStart)).components(separatedBy: "health: source PPS (shm) jitters").count - 1, 1, node.log)
 
@@ -107,6 +115,6 @@ final class ReferenceClockFaultTests: XCTestCase {
             !AdminHealth(status: status, now: Int64(Date().timeIntervalSince1970)).reasons.contains { $0.fault == "refclock-jitter:PPS" }
         }
         let calm = try await node.status()
-        print("reference clock jittering ±50 ms: \(health.reasons.map(\.message)); served: synchronised \(wild.serving.synchronized), stratum \(wild.serving.stratum), root dispersion \(steady.serving.rootDispersionSeconds) -> \(wild.serving.rootDispersionSeconds) -> \(calm.serving.rootDispersionSeconds) s")
+        print("reference clock jittering ±100 ms: worst served error \(worst.error) s against a published bound of \(worst.bound) s; \(health.reasons.map(\.message)); served: synchronised \(wild.serving.synchronized), stratum \(wild.serving.stratum), root dispersion \(steady.serving.rootDispersionSeconds) -> \(wild.serving.rootDispersionSeconds) -> \(calm.serving.rootDispersionSeconds) s")
     }
 }

@@ -60,6 +60,7 @@ final class SiblingFaultTests: XCTestCase {
         let healed = try await admin.get(AdminPath.health, as: AdminHealth.self)
         XCTAssertFalse(healed.reasons.contains { $0.fault?.hasPrefix("sibling-") ?? false }, "\(healed)")
         assertServesHonestly(try await node.status())
+        try await node.waitForLogLine(after: logStart, containing: "health: fault cleared", "sibling-unreachable:\(name)")
         try await Task.sleep(for: .seconds(2.5))
         metrics = try PrometheusScrape.scrape(metricsURL)
         XCTAssertEqual(PrometheusScrape.value(metrics, "fleetnode_sibling_reachable{sibling=\(name)}"), 1)
@@ -100,6 +101,7 @@ final class SiblingFaultTests: XCTestCase {
         try await waitFor(polled, seconds: 15) { $0.siblings.first?.rejectingSince == nil }
         try await waitFor(poller, seconds: 15) { !($0.siblings.first?.unreachable ?? true) }
         assertServesHonestly(try await polled.status())
+        try await polled.waitForLogLine(after: logStart, containing: "health: fault cleared", "sibling-key-rejected:\(name)")
         try await Task.sleep(for: .seconds(2.5))
         metrics = try PrometheusScrape.scrape("http://\(listener)/metrics")
         XCTAssertEqual(PrometheusScrape.value(metrics, "fleetnode_sibling_key_rejected{sibling=\(name)}"), 0)
@@ -189,8 +191,10 @@ final class SiblingFaultTests: XCTestCase {
         }
 
         try run(["-n", names[0], "link", "set", "va\(tag)", "up"])
-        for node in nodes { try await waitFor(node, seconds: 20) { !($0.siblings.first?.unreachable ?? true) } }
-        try await Task.sleep(for: .seconds(2.5))
+        for (node, start) in zip(nodes, logStarts) {
+            try await waitFor(node, seconds: 20) { !($0.siblings.first?.unreachable ?? true) }
+            try await node.waitForLogLine(after: start, containing: "health: fault cleared", "sibling-unreachable")
+        }
         for (node, start) in zip(nodes, logStarts) {
             let status = try await node.status()
             assertServesHonestly(status)
