@@ -171,7 +171,7 @@ public final class CookieKeyStore: Sendable {
         let data = Data(set.serialized().utf8)
         // Created 0600 before any key byte is written.
         guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-            throw CookieKeyStoreError(message: "cannot create \(temporary)")
+            throw CookieKeyStoreError(message: "cannot create \(temporary): \(String(cString: strerror(errno)))")
         }
         // A failed write (disk full, I/O error) removes the temporary file: none is left behind, empty or partial.
         do {

@@ -27,8 +27,22 @@ final class DatabaseFaultTests: XCTestCase {
         else { throw XCTSkip("needs root, mkfs.ext4 and loop devices") }
         XCTAssertEqual(try ExternalTool.run("/usr/bin/truncate", ["-s", "16M", image]).status, 0)
         XCTAssertEqual(try ExternalTool.run("/usr/sbin/mkfs.ext4", ["-q", image]).status, 0)
-        let mounted = try ExternalTool.run("/bin/mount", ["-o", "loop,errors=remount-ro", image, mountPoint])
-        guard mounted.status == 0 else { throw XCTSkip("cannot mount an ext4 image on a loop device: \(mounted.stderr)") }
+        guard let device = try attach(), try ExternalTool.run("/bin/mount", ["-o", "errors=remount-ro", device, mountPoint]).status == 0 else {
+            throw XCTSkip("cannot mount an ext4 image on a loop device")
+        }
+    }
+
+    /// Loop devices this test attached, detached at the end (a busy one when its last user lets go).
+    var devices: [String] = []
+
+    /// Attaches the image to a new loop device (`mount -o loop` would reuse the one still attached, whose
+    /// filesystem is the failed one).
+    private func attach() throws -> String? {
+        let result = try ExternalTool.run("/usr/sbin/losetup", ["-f", "--show", image])
+        let device = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard result.status == 0, device.hasPrefix("/dev/loop") else { return nil }
+        devices.append(device)
+        return device
     }
 
     override func tearDown() async throws {
@@ -37,6 +51,7 @@ final class DatabaseFaultTests: XCTestCase {
                 _ = try? ExternalTool.run("/bin/umount", ["-l", mountPoint])
             }
         }
+        for device in devices { _ = try? ExternalTool.run("/usr/sbin/losetup", ["-d", device]) }
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -95,7 +110,8 @@ final class DatabaseFaultTests: XCTestCase {
         XCTAssertEqual(try ExternalTool.run("/bin/umount", ["-l", mountPoint]).status, 0)
         let check = try ExternalTool.run("/usr/sbin/e2fsck", ["-fy", image])
         XCTAssertLessThanOrEqual(check.status, 1, "e2fsck: \(check.stdout) \(check.stderr)")
-        let remounted = try ExternalTool.run("/bin/mount", ["-o", "loop,errors=remount-ro", image, mountPoint])
+        let fresh = try XCTUnwrap(try attach())
+        let remounted = try ExternalTool.run("/bin/mount", ["-o", "errors=remount-ro", fresh, mountPoint])
         XCTAssertEqual(remounted.status, 0, remounted.stderr)
         try await waitFor(node, seconds: 30) { !($0.stateStore?.failing ?? true) && ($0.stateStore?.pending ?? 1) < 20 }
         let healed = try await admin.get(AdminPath.health, as: AdminHealth.self)
