@@ -51,13 +51,14 @@ public struct AdminHealth: AdminBody {
     /// an SHM writer a sample, a PPS device a pulse, every second).
     public static let refclockSilentSeconds: Double = 10
 
-    /// A reference clock jittering more than this is broken or disturbed: a PPS edge is good to microseconds,
-    /// gpsd's serial time (TPV or its SHM segment) to a few milliseconds. Network sources: none (their
-    /// jitter is the path's, reported but not a fault).
+    /// A reference clock jittering more than this is broken or disturbed: a PPS edge is good to microseconds;
+    /// an SHM segment carries gpsd's PPS (microseconds) or its serial NMEA time (milliseconds to tens of
+    /// them), so only beyond 100 ms is it wrong for either. gpsd's TPV time is serial time, coarse by nature
+    /// (it numbers PPS seconds): none. Network sources: none (their jitter is the path's).
     public static func jitterLimit(_ kind: SourceKind) -> Double? {
         switch kind {
         case .pps: 0.001
-        case .gps, .shm: 0.020
+        case .shm: 0.100
         default: nil
         }
     }
