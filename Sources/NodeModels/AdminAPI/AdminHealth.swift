@@ -52,13 +52,13 @@ public struct AdminHealth: AdminBody {
     public static let refclockSilentSeconds: Double = 10
 
     /// A reference clock jittering more than this is broken or disturbed: a PPS edge is good to microseconds;
-    /// an SHM segment carries gpsd's PPS (microseconds) or its serial NMEA time (milliseconds to tens of
-    /// them), so only beyond 100 ms is it wrong for either. gpsd's TPV time is serial time, coarse by nature
-    /// (it numbers PPS seconds): none. Network sources: none (their jitter is the path's).
+    /// an SHM segment carries gpsd's PPS (microseconds) or its serial NMEA time (a few milliseconds to a few
+    /// tens of them), so beyond 50 ms it is wrong for either. gpsd's TPV time is serial time, coarse by
+    /// nature (it numbers PPS seconds): none. Network sources: none (their jitter is the path's).
     public static func jitterLimit(_ kind: SourceKind) -> Double? {
         switch kind {
         case .pps: 0.001
-        case .shm: 0.100
+        case .shm: 0.050
         default: nil
         }
     }
