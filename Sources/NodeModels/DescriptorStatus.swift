@@ -21,8 +21,14 @@ public struct DescriptorStatus: Codable, Sendable, Equatable {
         self.lastAcceptFailure = lastAcceptFailure
     }
 
-    /// Whether the limit is being hit at `now` (Unix seconds).
+    /// Open descriptors at this fraction of the limit count as at the limit: the next few connections on
+    /// any listener (NTS-KE's included, whose failed accepts are not counted here) will fail.
+    public static let nearLimitFraction = 0.95
+
+    /// Whether the limit is being hit at `now` (Unix seconds): an accept failed for want of a descriptor
+    /// within `recentSeconds`, or nearly every descriptor is open.
     public func atLimit(now: Double) -> Bool {
+        if let limit, limit > 0, Double(open) >= Double(limit) * Self.nearLimitFraction { return true }
         guard let last = lastAcceptFailure else { return false }
         return now - last < Self.recentSeconds
     }

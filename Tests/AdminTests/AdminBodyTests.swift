@@ -138,7 +138,11 @@ final class AdminBodyTests: XCTestCase {
         XCTAssertEqual(health.verdict, .degraded)
         XCTAssertEqual(health.reasons.map(\.fault), ["descriptor-limit"])
         XCTAssertTrue(health.reasons[0].message.hasPrefix("descriptor limit reached: 64 open of 64, 12 accepts failed"), health.reasons[0].message)
-        XCTAssertEqual(AdminHealth(status: status, now: 106).verdict, .ok, "no failed accept for 10 s: cleared")
+        XCTAssertEqual(AdminHealth(status: status, now: 106).verdict, .degraded, "still 64 open of 64")
+        status.descriptors?.open = 40
+        XCTAssertEqual(AdminHealth(status: status, now: 106).verdict, .ok, "no failed accept for 10 s and room again: cleared")
+        status.descriptors = DescriptorStatus(open: 1_000, limit: 1_024, acceptFailures: 0, lastAcceptFailure: nil)
+        XCTAssertEqual(AdminHealth(status: status, now: 106).reasons.map(\.fault), ["descriptor-limit"], "nearly all open (an NTS-KE flood)")
     }
 
     /// A connected reference clock that stops reporting (a PPS that stops, gpsd sending nothing) is silent.
