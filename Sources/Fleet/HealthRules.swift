@@ -7,6 +7,23 @@ import TimeCore
 /// fleet's median (never against the sweeping host's clock, which may itself be wrong), cookies across each
 /// site, and the symmetric keys each sibling pair believes in.
 public enum HealthRules {
+    /// Node health faults the fleet rules judge themselves (from the same observations, with fleet-wide
+    /// context); the rest (a sibling unreachable or rejecting a key, a silent or jittering reference clock,
+    /// the descriptor limit, a state database or cookie key file that cannot be written) are shown as the
+    /// node reports them.
+    static let faultsJudgedByFleet: Set<String> = [
+        "unsynchronised", "local-clock", "holdover", "no-source-selected", "refclock-disconnected", "refclock-no-fix",
+        "falseticker", "leap-table-expired", "certificate-expired", "certificate-expiring",
+    ]
+
+    static func coveredByFleetRules(_ reason: AdminHealth.Reason) -> Bool {
+        if let fault = reason.fault {
+            return faultsJudgedByFleet.contains(String(fault.split(separator: ":", maxSplits: 1)[0]))
+        }
+        let covered = ["unsynchronised", "serving the local clock", "in holdover", "no source selected", "refclock ", "source ", "leap-second table", "NTS-KE certificate"]
+        return covered.contains { reason.message.hasPrefix($0) }
+    }
+
     /// `only`: the names of the nodes swept (default: all); the rest of the inventory still names siblings.
     public static func judge(inventory: Inventory, observations: [NodeObservation], now: Double, elapsed: Double = 0, only: [String]? = nil) -> FleetHealth {
         let byName = Dictionary(observations.map { ($0.node, $0) }, uniquingKeysWith: { first, _ in first })
@@ -214,9 +231,8 @@ public enum HealthRules {
             add(.warning, "leap-file", "leap-second file \(leap.file ?? "") has expired")
         }
         // What the node itself says, where our rules above do not already cover it (its own health rules
-        // are the NodeModels ones; the prefixes below are theirs).
-        let covered = ["unsynchronised", "serving the local clock", "in holdover", "no source selected", "refclock ", "source ", "leap-second table", "NTS-KE certificate"]
-        for reason in admin.health.reasons where !covered.contains(where: { reason.message.hasPrefix($0) }) {
+        // are the NodeModels ones): by the reason's fault name, or, from nodes that send none, by the message.
+        for reason in admin.health.reasons where !Self.coveredByFleetRules(reason) {
             add(reason.severity == .critical ? .critical : reason.severity == .degraded ? .warning : .ok, "node", "node reports: \(reason.message)")
         }
         if admin.health.verdict == .ok { passed.append("node reports ok") }

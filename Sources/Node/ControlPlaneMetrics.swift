@@ -22,10 +22,21 @@ final class ControlPlaneMetrics: Sendable {
     private let storeWritable = Gauge(label: "fleetnode_state_database_writable")
     private let storeWriteFailures = Counter(label: "fleetnode_state_database_write_failures_total")
     private let storePending = Gauge(label: "fleetnode_state_database_pending_rows")
+    private let keyFileWritable = Gauge(label: "fleetnode_nts_key_file_writable")
+    private let keyFileFailures = Mutex<UInt64?>(nil)
+    private let keyFileWriteFailures = Counter(label: "fleetnode_nts_key_file_write_failures_total")
+    private let openDescriptors = Gauge(label: "fleetnode_open_descriptors")
+    private let descriptorLimit = Gauge(label: "fleetnode_descriptor_limit")
+    private let descriptorLimitReached = Gauge(label: "fleetnode_descriptor_limit_reached")
 
     func record(_ status: NodeStatus, now: Date = Date()) {
         symmetricKeys.record(Double(status.symmetricKeys.count))
         siblings.record(status)
+        if let descriptors = status.descriptors {
+            openDescriptors.record(Double(descriptors.open))
+            if let limit = descriptors.limit { descriptorLimit.record(Double(limit)) }
+            descriptorLimitReached.record(descriptors.atLimit(now: now.timeIntervalSince1970) ? 1 : 0)
+        }
         if let store = status.stateStore {
             storeWritable.record(store.failing ? 0 : 1)
             storePending.record(Double(store.pending))
@@ -51,6 +62,15 @@ final class ControlPlaneMetrics: Sendable {
         add(refused, counters.refusedOverLimit + counters.refusedRateLimited, last.refusedOverLimit + last.refusedRateLimited)
         if let certificate = nts.certificate {
             certificateExpiry.record(Double(certificate.notAfter) - now.timeIntervalSince1970)
+        }
+        if let keyFile = nts.keyFile {
+            keyFileWritable.record(keyFile.failingSince == nil ? 1 : 0)
+            // writeFailures counts the current run of failures (0 once one gets through): count its growth.
+            let last = keyFileFailures.withLock { stored in
+                defer { stored = keyFile.writeFailures }
+                return stored ?? 0
+            }
+            if keyFile.writeFailures > last { keyFileWriteFailures.increment(by: Int64(keyFile.writeFailures - last)) }
         }
         cookieKeys.record(Double(nts.cookieKeys.count))
         if let current = nts.cookieKeys.first(where: \.current) {

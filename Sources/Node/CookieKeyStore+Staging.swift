@@ -131,8 +131,8 @@ extension CookieKeyStore {
                     guard try body(&nextSet, &nextStaged) else {
                         return .success(CookieKeyResult(changed: false, keys: Self.info(set: set, staged: staged, now: now)))
                     }
-                    if nextSet != set { try Self.persist(nextSet, to: path) }
-                    if nextStaged != staged { try Self.persistStaged(nextStaged, to: stagedPath) }
+                    if nextSet != set { try recordingWrite(now: now) { try Self.persist(nextSet, to: path) } }
+                    if nextStaged != staged { try recordingWrite(now: now) { try Self.persistStaged(nextStaged, to: stagedPath) } }
                 } catch let error as CookieKeyChangeError {
                     return .failure(error)
                 } catch {

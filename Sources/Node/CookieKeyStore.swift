@@ -22,6 +22,9 @@ public final class CookieKeyStore: Sendable {
     /// Where the keys to serve are published, if anywhere.
     let provider: CookieKeyProvider?
     let logger: Logger
+    /// Writes of the key file failing now (disk full, read-only, directory not writable): since when, how
+    /// many, the last error; nil while they get through. The keys in memory stay in use meanwhile.
+    let writeFault = Mutex<KeyFileWriteFault?>(nil)
 
     /// - Parameter provider: receives the keys to serve now and after every change.
     public init(path: String, history: Int, now: Int64, logger: Logger, publishingTo provider: CookieKeyProvider? = nil) throws {
@@ -71,7 +74,7 @@ public final class CookieKeyStore: Sendable {
             } catch {
                 throw CookieKeyStoreError(message: "\(error)")
             }
-            try Self.persist(next, to: path)
+            try recordingWrite(now: now) { try Self.persist(next, to: path) }
             set = next
             publish(set: next, staged: staged.withLock { $0 })
             logger.notice("rotated NTS cookie master key", metadata: ["key.id": "\(next.current.id)", "keys": "\(next.keys.count)"])
@@ -117,6 +120,46 @@ public final class CookieKeyStore: Sendable {
         }
     }
 
+    /// Runs a write of the key files and keeps `writeFault` up to date: the first failure of a run is logged,
+    /// and the first success after it, not every retry.
+    @discardableResult
+    func recordingWrite<T>(now: Int64, _ write: () throws -> T) throws -> T {
+        do {
+            let result = try write()
+            let cleared = writeFault.withLock { fault in
+                defer { fault = nil }
+                return fault
+            }
+            if let cleared {
+                logger.notice("NTS cookie key file writable again", metadata: ["path": "\(path)", "failed.writes": "\(cleared.failures)"])
+            }
+            return result
+        } catch {
+            let first = writeFault.withLock { fault -> Bool in
+                if fault == nil {
+                    fault = KeyFileWriteFault(since: now, failures: 1, error: "\(error)")
+                    return true
+                }
+                fault?.failures += 1
+                fault?.error = "\(error)"
+                return false
+            }
+            if first {
+                logger.error("NTS cookie key file cannot be written; the keys in memory stay in use", metadata: ["path": "\(path)", "error": "\(error)"])
+            }
+            throw error
+        }
+    }
+
+    /// While writes fail: writes the current keys again (same content, through a temporary file), so the fault
+    /// clears by itself once the file can be written, without waiting for the next key change.
+    func retryWriteIfFailing(now: Int64) {
+        guard writeFault.withLock({ $0 != nil }) else { return }
+        keys.withLock { set in
+            _ = try? recordingWrite(now: now) { try Self.persist(set, to: path) }
+        }
+    }
+
     /// Writes `set` to `path` through a temporary file. `onlyIfAbsent`: put it in place with link(2), which
     /// fails if the file exists, so nodes that share a key file and start together agree on one set (the
     /// first one written); returns false when another writer was first.
@@ -128,7 +171,7 @@ public final class CookieKeyStore: Sendable {
         let data = Data(set.serialized().utf8)
         // Created 0600 before any key byte is written.
         guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-            throw CookieKeyStoreError(message: "cannot create \(temporary)")
+            throw CookieKeyStoreError(message: "cannot create \(temporary): \(String(cString: strerror(errno)))")
         }
         // A failed write (disk full, I/O error) removes the temporary file: none is left behind, empty or partial.
         do {
@@ -170,4 +213,11 @@ public final class CookieKeyStore: Sendable {
 public struct CookieKeyStoreError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+}
+
+/// The key file's writes failing now: since when (Unix seconds), how many, the last error.
+struct KeyFileWriteFault: Sendable, Equatable {
+    var since: Int64
+    var failures: UInt64
+    var error: String
 }

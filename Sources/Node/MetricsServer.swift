@@ -25,6 +25,8 @@ public final class MetricsServer: Service, Sendable {
         total: 128, reservedForAuthenticated: 0, perSource: 4,
         rate: .init(perSecond: 2, burst: 8),
         handshakeDeadline: nil, requestDeadline: .seconds(5))
+    /// Accepts that failed for want of descriptors (status and health read it).
+    let acceptFailures = AcceptFailures()
     let budget = ConnectionBudget(listener: "metrics", limits: MetricsServer.budgetLimits)
 
     public init(endpoint: SocketEndpoint, registry: PrometheusCollectorRegistry, logger: Logger) {
@@ -40,6 +42,7 @@ public final class MetricsServer: Service, Sendable {
         let registry = self.registry
         let budget = self.budget
         let logger = self.logger
+        let acceptFailures = self.acceptFailures
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             // A deep accept queue: under a connect flood a well-behaved client's SYN is queued, not dropped
@@ -47,7 +50,7 @@ public final class MetricsServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffCounter(listener: "metrics", logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffCounter(listener: "metrics", logger: logger, failures: acceptFailures))
                     try channel.pipeline.syncOperations.addHandler(AdmissionScreen(budget: budget))
                 }
             }

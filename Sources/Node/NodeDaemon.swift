@@ -29,6 +29,7 @@ public final class NodeDaemon: Sendable {
     /// `[admin]`: the HTTPS admin API (Admin/NodeDaemon+Admin.swift has its routes).
     let adminServer: AdminServer?
     private let controlPlaneMetrics = ControlPlaneMetrics()
+    private let healthMonitor: HealthMonitor
     private let logger: Logger
     private let startedMonotonic = ContinuousClock.now
     private let reloads = Atomic<Int>(0)
@@ -47,6 +48,7 @@ public final class NodeDaemon: Sendable {
         self.configPath = configPath
         self.config = Mutex(config)
         self.logger = logger
+        self.healthMonitor = HealthMonitor(logger: logger)
         self.clock = SoftwareClock(driverName: config.clock.driver.rawValue)
         self.serving = ServingState(source: Self.source(for: config), precision: clock.precision)
         do {
@@ -172,6 +174,8 @@ public final class NodeDaemon: Sendable {
                 self.controlPlaneMetrics.record(self.status())
             }))
         }
+        // Every fault logged once when it appears and once when it clears, with or without [metrics].
+        services.append(Entry(service: PeriodicTask(interval: .seconds(2)) { [self] in self.healthMonitor.observe(self.status()) }))
         services += [Entry(service: status), Entry(service: reload)]
         services.append(Entry(service: ConfirmStepOnSignal { [time] in _ = time.confirmStep() }))
         if let adminServer { services.append(Entry(service: adminServer)) }
@@ -286,7 +290,17 @@ public final class NodeDaemon: Sendable {
             siblings: siblings?.status(traffic: server.siblingTraffic) ?? [],
             ntsSteeredTo: nts?.steeredTo?.description,
             stateStore: recorder?.status(),
-            adminListener: adminServer?.listener)
+            adminListener: adminServer?.listener,
+            descriptors: descriptorStatus())
+    }
+
+    /// Open descriptors, the limit, and the accepts that failed for want of one on the TCP listeners.
+    private func descriptorStatus() -> DescriptorStatus {
+        let failures = [adminServer?.acceptFailures, metricsServer?.acceptFailures].compactMap { $0 }
+        let limit = DescriptorLimit.current.soft
+        return DescriptorStatus(
+            open: AcceptFailures.openDescriptors(limit: limit), limit: limit == UInt64.max ? nil : limit,
+            acceptFailures: failures.map(\.count).reduce(0, +), lastAcceptFailure: failures.compactMap(\.last).max())
     }
 }
 

@@ -115,10 +115,13 @@ final class NodeNTS: Sendable {
     }
 
     func rotateIfDue() {
+        let now = Int64(Date().timeIntervalSince1970)
+        keys.retryWriteIfFailing(now: now)
         do {
-            try keys.rotateIfDue(now: Int64(Date().timeIntervalSince1970), interval: configuration.rotateInterval)
+            try keys.rotateIfDue(now: now, interval: configuration.rotateInterval)
         } catch {
-            logger.error("NTS cookie key rotation failed; the current keys stay in use", metadata: ["error": "\(error)"])
+            // The store logs the first failed write of a run; the rotation is tried again at the next check.
+            logger.debug("NTS cookie key rotation failed; the current keys stay in use", metadata: ["error": "\(error)"])
         }
     }
 
@@ -142,6 +145,9 @@ final class NodeNTS: Sendable {
             cookieKeys: set.keys.map { .init(id: $0.id, createdAt: $0.createdAt, current: $0.id == set.current.id) },
             rotateIntervalSeconds: configuration.rotateInterval,
             ntske: statistics.snapshot,
-            activeConnections: keyEstablishment.activeConnections)
+            activeConnections: keyEstablishment.activeConnections,
+            keyFile: keys.writeFault.withLock { fault in
+                NodeStatus.NTS.KeyFile(path: keys.path, failingSince: fault?.since, writeFailures: fault?.failures ?? 0, lastError: fault?.error)
+            })
     }
 }

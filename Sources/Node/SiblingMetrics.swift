@@ -3,7 +3,8 @@ import Metrics
 import Synchronization
 
 /// Sibling peering as metrics, per sibling: exchanges this node completed and failed polling it, and its
-/// requests this node answered and rejected (a wrong or retired key shows up here first), plus whether new
+/// requests this node answered and rejected (a wrong or retired key shows up here first), whether it is
+/// reachable now and whether its requests are being rejected now (1 or 0), plus whether new
 /// NTS clients are being steered away. Counters fed by the difference between two status snapshots.
 final class SiblingMetrics: Sendable {
     private let previous = Mutex<[String: NodeStatus.Sibling]>([:])
@@ -29,6 +30,8 @@ final class SiblingMetrics: Sendable {
             let answered = sibling.answeredByKey.values.reduce(0, +)
             add("fleetnode_sibling_requests_answered_total", answered, before.map { $0.answeredByKey.values.reduce(0, +) })
             Gauge(label: "fleetnode_sibling_send_key", dimensions: dimensions).record(Double(sibling.sendKey))
+            Gauge(label: "fleetnode_sibling_reachable", dimensions: dimensions).record(sibling.unreachable ? 0 : 1)
+            Gauge(label: "fleetnode_sibling_key_rejected", dimensions: dimensions).record(sibling.rejectingSince == nil ? 0 : 1)
         }
     }
 }

@@ -20,6 +20,9 @@ public final class SiblingRegistry: Sendable {
         var replies: UInt64 = 0
         var failures: UInt64 = 0
         var lastFailure: String?
+        /// Failed exchanges in a row, and when the run began (Unix seconds).
+        var consecutiveFailures = 0
+        var failingSince: Double?
         var lastReplyKey: UInt32?
         /// The key set comes from the state database (changed through the API), not the configuration.
         var managed = false
@@ -61,13 +64,24 @@ public final class SiblingRegistry: Sendable {
         update(name) {
             $0.replies += 1
             $0.lastReplyKey = key
+            $0.consecutiveFailures = 0
+            $0.failingSince = nil
         }
     }
 
-    func failed(_ name: String, reason: String) {
+    /// A failed exchange. `reachable`: the sibling did answer, authentically, only without time to give
+    /// (unsynchronised): counted as a failure, but it does not make the sibling unreachable.
+    func failed(_ name: String, reason: String, reachable: Bool = false, now: Double) {
         update(name) {
             $0.failures += 1
             $0.lastFailure = reason
+            if reachable {
+                $0.consecutiveFailures = 0
+                $0.failingSince = nil
+            } else {
+                if $0.consecutiveFailures == 0 { $0.failingSince = now }
+                $0.consecutiveFailures += 1
+            }
         }
     }
 
@@ -183,7 +197,8 @@ public final class SiblingRegistry: Sendable {
                 replies: entry.replies, failures: entry.failures, lastFailure: entry.lastFailure,
                 lastReplyKey: entry.lastReplyKey,
                 answeredByKey: Dictionary(uniqueKeysWithValues: served.answeredByKey.map { (String($0.key), $0.value) }),
-                rejected: served.rejected, lastRejection: served.lastRejection)
+                rejected: served.rejected, lastRejection: served.lastRejection,
+                consecutiveFailures: entry.consecutiveFailures, failingSince: entry.failingSince, rejectingSince: served.rejectingSince)
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NodeModels
 import NTPCore
 import Synchronization
@@ -11,19 +12,25 @@ final class SiblingTraffic: Sendable {
         var answeredByKey: [UInt32: UInt64] = [:]
         var rejected: UInt64 = 0
         var lastRejection: String?
+        /// Unix seconds since its requests have been rejected with none answered since.
+        var rejectingSince: Double?
     }
 
     private let entries = Mutex<[IPAddress: Entry]>([:])
 
     func answered(from address: IPAddress, keyID: UInt32) {
-        entries.withLock { $0[address, default: Entry()].answeredByKey[keyID, default: 0] += 1 }
+        entries.withLock {
+            $0[address, default: Entry()].answeredByKey[keyID, default: 0] += 1
+            $0[address]?.rejectingSince = nil
+        }
     }
 
-    func rejected(from address: IPAddress, keyID: UInt32, reason: String) {
+    func rejected(from address: IPAddress, keyID: UInt32, reason: String, now: Double = Date().timeIntervalSince1970) {
         entries.withLock { entries in
             var entry = entries[address, default: Entry()]
             entry.rejected += 1
             entry.lastRejection = reason
+            if entry.rejectingSince == nil { entry.rejectingSince = now }
             entries[address] = entry
         }
     }

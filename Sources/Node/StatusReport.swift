@@ -14,6 +14,11 @@ public enum StatusReport {
         let serving = status.serving
         let source = serving.source == "local" ? "local clock ([local] stratum, no time source)" : serving.source
         lines.append("Node            : \(status.name) (fleetnode \(status.version)), up \(Int(status.uptimeSeconds)) s")
+        let health = AdminHealth(status: status, now: Int64(Date().timeIntervalSince1970))
+        lines.append("Health          : \(health.verdict.rawValue)")
+        for reason in health.reasons {
+            lines.append("  \(reason.severity.rawValue.uppercased()): \(reason.message)")
+        }
         lines.append("Serving         : \(serving.synchronized ? "synchronised" : "unsynchronised (leap 3)"), source \(source)")
         lines.append("Stratum         : \(serving.stratum)")
         lines.append("Reference ID    : \(serving.referenceID)")
@@ -34,6 +39,12 @@ public enum StatusReport {
         if !status.symmetricKeys.isEmpty {
             lines.append("Symmetric keys  : " + status.symmetricKeys.map { "\($0.id) (\($0.type), \($0.bits) bits)" }.joined(separator: ", "))
         }
+        if let descriptors = status.descriptors {
+            let limit = descriptors.limit.map(String.init) ?? "unlimited"
+            let last = descriptors.lastAcceptFailure.map { ", last \(Int(Date().timeIntervalSince1970 - $0)) s ago" } ?? ""
+            let reached = descriptors.atLimit(now: Date().timeIntervalSince1970) ? ", LIMIT REACHED" : ""
+            lines.append("Descriptors     : \(descriptors.open) open of \(limit); \(descriptors.acceptFailures) failed accepts\(last)\(reached)")
+        }
         if let store = status.stateStore {
             let age = store.lastWrite.map { "last write \(Int(Date().timeIntervalSince1970 - $0)) s ago" } ?? "no write yet"
             lines.append("State           : state database \(store.path), \(store.sizeBytes) bytes, \(age), \(store.events) events, \(store.writeFailures) write failures\(store.lastError.map { " (\($0))" } ?? "")\(store.failing ? ", FAILING NOW" : "")")
@@ -46,14 +57,17 @@ public enum StatusReport {
                 lines.append("Certificate     : \(certificate.subject), expires in \(Int(days)) days, sha256 \(certificate.sha256.prefix(16))..., swaps \(nts.certificateSwaps)")
             }
             let keys = nts.cookieKeys.map { "\($0.id)\($0.current ? "*" : "")" }.joined(separator: " ")
-            lines.append("Cookie keys     : \(keys) (* current), rotation every \(nts.rotateIntervalSeconds) s")
+            let keyFile = nts.keyFile.map { file in
+                file.failingSince == nil ? "; key file \(file.path)" : "; key file \(file.path) CANNOT BE WRITTEN (\(file.writeFailures) failed writes: \(file.lastError ?? "?"))"
+            } ?? ""
+            lines.append("Cookie keys     : \(keys) (* current), rotation every \(nts.rotateIntervalSeconds) s\(keyFile)")
         }
         if let steered = status.ntsSteeredTo {
             lines.append("NTS steering    : new NTS clients are sent to sibling \(steered) (this node cannot serve good time)")
         }
         for sibling in status.siblings {
             let answered = sibling.answeredByKey.sorted { $0.key < $1.key }.map { "\($0.value) under key \($0.key)" }.joined(separator: ", ")
-            lines.append("Sibling         : \(sibling.name): send key \(sibling.sendKey), accepts \(sibling.acceptedKeys.map(String.init).joined(separator: ",")); polled \(sibling.requests), \(sibling.replies) replies, \(sibling.failures) failed\(sibling.lastFailure.map { " (last: \($0))" } ?? ""); its requests: \(answered.isEmpty ? "none" : answered) answered, \(sibling.rejected) rejected\(sibling.lastRejection.map { " (last: \($0))" } ?? "")")
+            lines.append("Sibling         : \(sibling.name): send key \(sibling.sendKey), accepts \(sibling.acceptedKeys.map(String.init).joined(separator: ",")); polled \(sibling.requests), \(sibling.replies) replies, \(sibling.failures) failed\(sibling.lastFailure.map { " (last: \($0))" } ?? ""); its requests: \(answered.isEmpty ? "none" : answered) answered, \(sibling.rejected) rejected\(sibling.lastRejection.map { " (last: \($0))" } ?? "")\(sibling.unreachable ? "; UNREACHABLE" : "")\(sibling.rejectingSince != nil ? "; ITS KEY REJECTED" : "")")
         }
         if let time = status.timekeeping {
             lines.append("")

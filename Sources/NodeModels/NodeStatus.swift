@@ -94,6 +94,22 @@ public struct NodeStatus: Codable, Sendable, Equatable {
             }
         }
 
+        /// The cookie key file and whether it can be written now (failed writes since the last one that got
+        /// through; the keys in memory stay in use meanwhile).
+        public struct KeyFile: Codable, Sendable, Equatable {
+            public var path: String
+            /// Unix seconds since writes have been failing; nil while they get through.
+            public var failingSince: Int64?
+            public var writeFailures: UInt64
+            public var lastError: String?
+            public init(path: String, failingSince: Int64? = nil, writeFailures: UInt64 = 0, lastError: String? = nil) {
+                self.path = path
+                self.failingSince = failingSince
+                self.writeFailures = writeFailures
+                self.lastError = lastError
+            }
+        }
+
         public var listeners: [String]
         public var certificate: Certificate?
         public var certificateSwaps: Int
@@ -102,7 +118,9 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         public var ntske: NTSKECounters
         /// NTS-KE connections in progress now.
         public var activeConnections: Int
-        public init(listeners: [String], certificate: Certificate?, certificateSwaps: Int, cookieKeys: [CookieKey], rotateIntervalSeconds: Int64, ntske: NTSKECounters, activeConnections: Int) {
+        /// Optional so that status from older nodes still decodes.
+        public var keyFile: KeyFile?
+        public init(listeners: [String], certificate: Certificate?, certificateSwaps: Int, cookieKeys: [CookieKey], rotateIntervalSeconds: Int64, ntske: NTSKECounters, activeConnections: Int, keyFile: KeyFile? = nil) {
             self.listeners = listeners
             self.certificate = certificate
             self.certificateSwaps = certificateSwaps
@@ -110,6 +128,7 @@ public struct NodeStatus: Codable, Sendable, Equatable {
             self.rotateIntervalSeconds = rotateIntervalSeconds
             self.ntske = ntske
             self.activeConnections = activeConnections
+            self.keyFile = keyFile
         }
     }
 
@@ -153,8 +172,10 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var stateStore: StateStoreStatus?
     /// "address:port" of the admin API (HTTPS, mutual TLS), nil without `[admin]`.
     public var adminListener: String?
+    /// Open descriptors, the limit and failed accepts; nil from nodes that did not report it.
+    public var descriptors: DescriptorStatus?
 
-    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = [], metricsListener: String? = nil, siblings: [Sibling] = [], ntsSteeredTo: String? = nil, stateStore: StateStoreStatus? = nil, adminListener: String? = nil) {
+    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = [], metricsListener: String? = nil, siblings: [Sibling] = [], ntsSteeredTo: String? = nil, stateStore: StateStoreStatus? = nil, adminListener: String? = nil, descriptors: DescriptorStatus? = nil) {
         self.name = name
         self.version = version
         self.uptimeSeconds = uptimeSeconds
@@ -173,5 +194,6 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         self.ntsSteeredTo = ntsSteeredTo
         self.stateStore = stateStore
         self.adminListener = adminListener
+        self.descriptors = descriptors
     }
 }

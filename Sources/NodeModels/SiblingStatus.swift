@@ -26,10 +26,27 @@ extension NodeStatus {
         public var rejected: UInt64
         public var lastRejection: String?
 
+        /// Failed exchanges in a row since the last accepted reply, and when that run began (Unix seconds);
+        /// nil while the last exchange succeeded. Optional so that status from older nodes still decodes.
+        public var consecutiveFailures: Int?
+        public var failingSince: Double?
+        /// Unix seconds since the sibling's requests have been rejected with none answered since (a key it
+        /// sends that this node does not hold or accept from it); nil while they are answered.
+        public var rejectingSince: Double?
+
+        /// Failed exchanges in a row after which the sibling counts as unreachable: one lost datagram is not
+        /// an outage, three in a row (a few minutes at the usual poll) are.
+        public static let unreachableAfter = 3
+
+        /// Whether this node cannot reach the sibling now (no reply, or none that verifies, `unreachableAfter`
+        /// times in a row).
+        public var unreachable: Bool { (consecutiveFailures ?? 0) >= Self.unreachableAfter }
+
         public init(
             name: String, address: String, port: Int, sendKey: UInt32, acceptedKeys: [UInt32], requests: UInt64 = 0,
             replies: UInt64 = 0, failures: UInt64 = 0, lastFailure: String? = nil, lastReplyKey: UInt32? = nil,
-            answeredByKey: [String: UInt64] = [:], rejected: UInt64 = 0, lastRejection: String? = nil
+            answeredByKey: [String: UInt64] = [:], rejected: UInt64 = 0, lastRejection: String? = nil,
+            consecutiveFailures: Int? = nil, failingSince: Double? = nil, rejectingSince: Double? = nil
         ) {
             self.name = name
             self.address = address
@@ -44,6 +61,9 @@ extension NodeStatus {
             self.answeredByKey = answeredByKey
             self.rejected = rejected
             self.lastRejection = lastRejection
+            self.consecutiveFailures = consecutiveFailures
+            self.failingSince = failingSince
+            self.rejectingSince = rejectingSince
         }
     }
 }

@@ -99,6 +99,87 @@ final class AdminBodyTests: XCTestCase {
         XCTAssertEqual(AdminHealth(status: status, now: 100).verdict, .ok, "clears when a write gets through")
     }
 
+    /// A sibling that does not answer three times in a row, or whose requests this node rejects, degrades
+    /// health with the reason and a stable fault name; an unsynchronised answer is not "unreachable".
+    func testHealthSaysWhenASiblingIsUnreachableOrRejected() {
+        var status = AdminViewsTests.status()
+        status.serving.source = "192.0.2.10"
+        var sibling = NodeStatus.Sibling(name: "192.0.2.12", address: "192.0.2.12", port: 123, sendKey: 1, acceptedKeys: [1],
+                                         requests: 10, replies: 7, failures: 2, lastFailure: "no reply within 1 s",
+                                         consecutiveFailures: 2, failingSince: 90)
+        status.siblings = [sibling]
+        XCTAssertEqual(AdminHealth(status: status, now: 100).verdict, .ok, "two lost exchanges are not an outage")
+        sibling.consecutiveFailures = 3
+        status.siblings = [sibling]
+        var health = AdminHealth(status: status, now: 100)
+        XCTAssertEqual(health.verdict, .degraded)
+        XCTAssertEqual(health.reasons.map(\.fault), ["sibling-unreachable:192.0.2.12"])
+        XCTAssertEqual(health.reasons.first?.message,
+                       "sibling 192.0.2.12 unreachable for 10 s: 3 exchanges in a row failed (last: no reply within 1 s); it cannot cross-check this node's time")
+        sibling.consecutiveFailures = 0
+        sibling.failingSince = nil
+        sibling.rejectingSince = 95
+        sibling.lastRejection = "MAC does not verify under key 1"
+        status.siblings = [sibling]
+        health = AdminHealth(status: status, now: 100)
+        XCTAssertEqual(health.reasons.map(\.fault), ["sibling-key-rejected:192.0.2.12"])
+        XCTAssertTrue(health.reasons[0].message.contains("MAC does not verify under key 1"), health.reasons[0].message)
+        sibling.rejectingSince = nil
+        status.siblings = [sibling]
+        XCTAssertEqual(AdminHealth(status: status, now: 100).verdict, .ok, "clears once its requests are answered")
+    }
+
+    /// Failed accepts in the last 10 s mean the descriptor limit is reached now; older ones do not.
+    func testHealthSaysWhenTheDescriptorLimitIsReached() {
+        var status = AdminViewsTests.status()
+        status.serving.source = "192.0.2.10"
+        status.descriptors = DescriptorStatus(open: 64, limit: 64, acceptFailures: 12, lastAcceptFailure: 95)
+        let health = AdminHealth(status: status, now: 100)
+        XCTAssertEqual(health.verdict, .degraded)
+        XCTAssertEqual(health.reasons.map(\.fault), ["descriptor-limit"])
+        XCTAssertTrue(health.reasons[0].message.hasPrefix("descriptor limit reached: 64 open of 64, 12 accepts failed"), health.reasons[0].message)
+        XCTAssertEqual(AdminHealth(status: status, now: 106).verdict, .degraded, "still 64 open of 64")
+        status.descriptors?.open = 40
+        XCTAssertEqual(AdminHealth(status: status, now: 106).verdict, .ok, "no failed accept for 10 s and room again: cleared")
+        status.descriptors = DescriptorStatus(open: 1_000, limit: 1_024, acceptFailures: 0, lastAcceptFailure: nil)
+        XCTAssertEqual(AdminHealth(status: status, now: 106).reasons.map(\.fault), ["descriptor-limit"], "nearly all open (an NTS-KE flood)")
+    }
+
+    /// A connected reference clock that stops reporting (a PPS that stops, gpsd sending nothing) is silent.
+    func testHealthSaysWhenARefclockFallsSilent() {
+        var status = AdminViewsTests.status()
+        status.serving.source = "GPS"
+        let tracking = AdminViewsTests.tracking
+        status.timekeeping = TimekeepingStatus(tracking: tracking, sources: [], refclocks: [
+            .init(name: "PPS", driver: "shm", connected: true, lastReportAge: 1.2, reports: 100),
+        ], leap: nil)
+        XCTAssertEqual(AdminHealth(status: status, now: 0).verdict, .ok)
+        status.timekeeping?.refclocks[0].lastReportAge = 12.5
+        let health = AdminHealth(status: status, now: 0)
+        XCTAssertEqual(health.reasons.map(\.fault), ["refclock-silent:PPS"])
+        XCTAssertEqual(health.reasons.first?.message, "refclock PPS (shm) silent for 12 s: no report (time, sample or pulse) since")
+    }
+
+    /// A reference clock jittering beyond what its kind shows when it works: PPS over 1 ms, SHM over 50 ms;
+    /// gpsd's serial TPV time and network sources are not judged.
+    func testHealthSaysWhenARefclockJittersWildly() {
+        var status = AdminViewsTests.status()
+        status.serving.source = "PPS"
+        func source(_ kind: String, jitter: Double) -> SourceReport {
+            var report = AdminViewsTests.source("S-\(kind)", state: .selected, offset: 0, jitter: jitter)
+            report.kind = SourceKind(rawValue: kind)!
+            return report
+        }
+        status.timekeeping = TimekeepingStatus(tracking: AdminViewsTests.tracking, sources: [
+            source("pps", jitter: 0.0005), source("shm", jitter: 0.04), source("gps", jitter: 0.3), source("ntp", jitter: 0.2),
+        ], refclocks: [], leap: nil)
+        XCTAssertEqual(AdminHealth(status: status, now: 0).verdict, .ok)
+        status.timekeeping?.sources = [source("pps", jitter: 0.002), source("shm", jitter: 0.15)]
+        let health = AdminHealth(status: status, now: 0)
+        XCTAssertEqual(health.reasons.map(\.fault), ["refclock-jitter:S-pps", "refclock-jitter:S-shm"])
+        XCTAssertEqual(health.reasons.last?.message, "source S-shm (shm) jitters 150.0 ms, over the 50 ms such a reference clock shows when it works")
+    }
+
     func testCredentialsFromOptionsThenEnvironment() throws {
         let environment = [AdminCredentials.certificateVariable: "/e/cert", AdminCredentials.privateKeyVariable: "/e/key", AdminCredentials.caVariable: "/e/ca"]
         XCTAssertEqual(try AdminCredentials.resolve(certificate: "/o/cert", privateKey: nil, ca: nil, environment: environment),

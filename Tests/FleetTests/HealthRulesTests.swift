@@ -149,6 +149,30 @@ final class HealthRulesTests: XCTestCase {
         XCTAssertEqual(health.verdict.exitCode, 2)
     }
 
+    /// Faults the node reports that the fleet rules do not judge themselves show in `fleetctl health` as the
+    /// node words them (a silent reference clock too, though its message starts like the covered ones);
+    /// those the fleet judges itself are not shown twice.
+    func testNodeReportedFaultsArePassedOnByFaultName() {
+        var node = Self.healthy(0)
+        node.admin?.health = AdminHealth(verdict: .degraded, reasons: [
+            .init(.degraded, "sibling 127.0.0.12:123 unreachable for 9 s: 3 exchanges in a row failed (last: no reply)", fault: "sibling-unreachable:127.0.0.12:123"),
+            .init(.degraded, "refclock GPS (shm) silent for 12 s: no report (time, sample or pulse) since", fault: "refclock-silent:GPS"),
+            .init(.degraded, "descriptor limit reached: 64 open of 64, 9 accepts failed; NTS-KE, admin and metrics connections are refused (raise LimitNOFILE?)", fault: "descriptor-limit"),
+            .init(.degraded, "in holdover for 60 s: no selectable source", fault: "holdover"),
+            .init(.degraded, "NTS-KE certificate CN=ntp1 expires in 2 days", fault: "certificate-expiring"),
+        ])
+        let health = judge([node, Self.healthy(1), Self.healthy(2)])
+        XCTAssertEqual(reasons(health, 0), [
+            "WARN node reports: sibling 127.0.0.12:123 unreachable for 9 s: 3 exchanges in a row failed (last: no reply)",
+            "WARN node reports: refclock GPS (shm) silent for 12 s: no report (time, sample or pulse) since",
+            "WARN node reports: descriptor limit reached: 64 open of 64, 9 accepts failed; NTS-KE, admin and metrics connections are refused (raise LimitNOFILE?)",
+        ])
+        XCTAssertEqual(health.nodes[0].verdict, .warning)
+        // A node that names no faults (an older one) is filtered by message as before.
+        node.admin?.health = AdminHealth(verdict: .degraded, reasons: [.init(.degraded, "refclock GPS (shm) not connected")])
+        XCTAssertEqual(reasons(judge([node, Self.healthy(1), Self.healthy(2)]), 0), [])
+    }
+
     func testAWrongAdminCAIsOneFleetLine() {
         let observations = (0..<3).map { index -> NodeObservation in
             var observation = Self.healthy(index)

@@ -56,6 +56,8 @@ final class GPSSourceTests: XCTestCase {
             gpsd = "127.0.0.1:\(port)"
             poll = 2
             offset = 0.05
+            [metrics]
+            listen = "127.0.0.1:0"
             """)
     }
 
@@ -88,6 +90,7 @@ final class GPSSourceTests: XCTestCase {
         XCTAssertEqual(answer.offset, Double(Self.gpsAhead), accuracy: Self.replayTolerance)
 
         // gpsd goes away: holdover, still serving stratum 1 with a growing error bound.
+        let logStart = node.log.count
         processes.last?.terminate()
         try await waitFor(node, seconds: 20) { $0.timekeeping?.tracking.holdoverSeconds != nil }
         status = try await node.status()
@@ -100,6 +103,19 @@ final class GPSSourceTests: XCTestCase {
         // continuity is checked to within one and a half of them (a step to the system clock would be 30 s).
         XCTAssertEqual(inHoldover.offset, answer.offset, accuracy: 0.25, "no gap and no jump in service")
         XCTAssertGreaterThan(inHoldover.rootDispersion, answer.rootDispersion)
+        XCTAssertEqual(inHoldover.leap, .noWarning)
+        // Health says why (gpsd gone, holdover), so do metrics and status, and the log once.
+        let health = AdminHealth(status: status, now: Int64(Date().timeIntervalSince1970))
+        XCTAssertEqual(health.verdict, .degraded, "\(health)")
+        XCTAssertTrue(Set(health.reasons.compactMap(\.fault)).isSuperset(of: ["holdover", "refclock-disconnected:GPS"]), "\(health)")
+        XCTAssertTrue(StatusReport.text(status).contains("DEGRADED: refclock GPS (gpsd) not connected"), StatusReport.text(status))
+        try await Task.sleep(for: .seconds(4.5))
+        let listener = try XCTUnwrap(status.metricsListener)
+        let metrics = try PrometheusScrape.scrape("http://\(listener)/metrics")
+        XCTAssertEqual(PrometheusScrape.value(metrics, "fleetnode_refclock_connected{refclock=GPS}"), 0)
+        XCTAssertEqual(PrometheusScrape.value(metrics, "fleetnode_health_fault{fault=refclock-disconnected,subject=GPS}"), 1)
+        XCTAssertEqual(String(node.log.dropFirst(logStart)).components(separatedBy: "health: refclock GPS (gpsd) not connected").count - 1, 1,
+                       "logged once, not per reconnect try: \(node.log)")
 
         // gpsd is back on the same port: reconnected and selected again.
         try startGPSFake(port: port)
@@ -109,6 +125,14 @@ final class GPSSourceTests: XCTestCase {
         }
         status = try await node.status()
         XCTAssertEqual(status.clock.offsetSeconds, Double(Self.gpsAhead), accuracy: Self.replayTolerance)
+        let healed = AdminHealth(status: status, now: Int64(Date().timeIntervalSince1970))
+        XCTAssertEqual(healed.verdict, .ok, "\(healed)")
+        try await node.waitForLogLine(after: logStart, containing: "health: fault cleared", "refclock-disconnected:GPS")
+        try await node.waitForLogLine(after: logStart, containing: "health: fault cleared", "holdover")
+        let clearedLines = String(node.log.dropFirst(logStart)).split(separator: "\n").filter { $0.contains("health: fault cleared") }
+        XCTAssertTrue(clearedLines.contains { $0.contains("refclock-disconnected:GPS") }, node.log)
+        XCTAssertTrue(clearedLines.contains { $0.contains("holdover") }, node.log)
+        print("gpsd killed: health \(health.verdict.rawValue): \(health.reasons.map(\.message)); after restart: \(healed.verdict.rawValue)")
         print(StatusReport.text(status))
     }
 

@@ -1,5 +1,7 @@
 import Admin
 import Foundation
+import Node
+import NodeModels
 import XCTest
 
 /// The admin API and the metrics listener under a connection-slot attack: a trickling, reconnecting
@@ -83,7 +85,26 @@ final class ListenerFloodTests: XCTestCase {
         let ticks = Self.cpuTicks(pid) - before
         let held = ProcessFootprint(pid: pid)
         attack.stop()
-        try await Task.sleep(for: .seconds(6))
+        // Health says so (failed accepts in the last 10 s), status and metrics too, and the log once.
+        try await Task.sleep(for: .seconds(2.5))
+        let atLimit = try await node.status()
+        let health = AdminHealth(status: atLimit, now: Int64(Date().timeIntervalSince1970))
+        let reason = health.reasons.first { $0.fault == "descriptor-limit" }
+        XCTAssertNotNil(reason, "\(health)")
+        XCTAssertTrue(StatusReport.text(atLimit).contains("LIMIT REACHED"), StatusReport.text(atLimit))
+        XCTAssertEqual(atLimit.descriptors?.limit, 64)
+        let during = try PrometheusScrape.scrape("http://\(listener)/metrics")
+        XCTAssertEqual(PrometheusScrape.value(during, "fleetnode_descriptor_limit_reached{}"), 1, during.filter { $0.contains("descriptor") }.joined(separator: "\n"))
+        XCTAssertEqual(PrometheusScrape.value(during, "fleetnode_health_fault{fault=descriptor-limit,subject=}"), 1)
+        XCTAssertEqual(node.log.components(separatedBy: "health: descriptor limit reached").count - 1, 1, "logged once: \(node.log)")
+        // No failed accept for 10 s: it clears by itself.
+        try await waitFor(node, seconds: 20) { !($0.descriptors?.atLimit(now: Date().timeIntervalSince1970) ?? true) }
+        try await node.waitForLogLine(after: 0, containing: "health: fault cleared", "descriptor-limit")
+        let cleared = try await node.status()
+        XCTAssertFalse(AdminHealth(status: cleared, now: Int64(Date().timeIntervalSince1970)).reasons.contains { $0.fault == "descriptor-limit" })
+        XCTAssertLessThan(cleared.descriptors?.open ?? 99, 40, "the connections' descriptors are back")
+        XCTAssertTrue(node.log.split(separator: "\n").contains { $0.contains("health: fault cleared") && $0.contains("descriptor-limit") }, node.log)
+        print("descriptor limit: health while at the limit: \(reason?.message ?? "-"); open after: \(cleared.descriptors?.open ?? -1)")
         let metrics = try PrometheusScrape.scrape("http://\(listener)/metrics")
         let backoffs = PrometheusScrape.value(metrics, "fleetnode_accept_backoffs_total{listener=metrics}") ?? 0
         print("descriptor limit 64: \(held); node CPU \(ticks) ticks (1/100 s) in 4 s; \(Int(backoffs)) accepts backed off")

@@ -1,7 +1,9 @@
 import Admin
+import FleetCrypto
 import Foundation
 import Logging
 import NodeModels
+import NTSKE
 import Synchronization
 import XCTest
 @testable import Node
@@ -139,6 +141,83 @@ final class StorageFaultTests: XCTestCase {
         XCTAssertEqual(final.stateStore?.dropped, 0, "no sample lost")
         print("storage fault: health while full: \(health.verdict.rawValue): \(reason?.message ?? "-"); after: \(healed.verdict.rawValue) \(healed.reasons.map(\.message))")
         node.stop()
+    }
+}
+
+extension StorageFaultTests {
+    /// The cookie key file's directory made unwritable while the node runs (`chattr +i`, which stops root
+    /// too, on the test's tmpfs): a key change through the admin API fails and leaves no temporary file,
+    /// the node keeps serving NTS with the keys in memory, health, metrics and status say the key file
+    /// cannot be written, the log says it once; the directory is made writable again and it clears by itself
+    /// (the node writes the keys in use again at its next rotation check), with the key file unchanged.
+    func testRunningNodeReportsAnUnwritableCookieKeyFileAndRecovers() async throws {
+        let chattr = "/usr/bin/chattr"
+        guard FileManager.default.isExecutableFile(atPath: chattr) else { throw XCTSkip("no \(chattr)") }
+        let keys = mountPoint + "/keys"
+        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+        let keyFile = keys + "/cookie-keys"
+        let certificate = try TestCertificate.make(in: directory)
+        let access = try AdminAccess(pki: try TestPKI(directory: directory))
+        let node = try await NodeProcess(config: """
+            [local]
+            stratum = 1
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            [metrics]
+            listen = "127.0.0.1:0"
+            \(certificate.ntsTable(keyFile: keyFile, extra: "rotate_interval = 60"))
+            \(access.table)
+            """)
+        defer { node.stop() }
+        defer { _ = try? ExternalTool.run(chattr, ["-i", keys]) }
+        let admin = try AdminClient(node: try await node.adminListener(), credentials: access.credentials)
+        let before = try String(contentsOfFile: keyFile, encoding: .utf8)
+        let keysBefore = try await node.status().nts?.cookieKeys
+        let logStart = node.log.count
+
+        XCTAssertEqual(try ExternalTool.run(chattr, ["+i", keys]).status, 0)
+        do {
+            _ = try await admin.send("POST", AdminPath.cookieKeyStage, body: CookieKeyStageRequest(id: 9, key: String(repeating: "5a", count: 32)), as: CookieKeyResult.self)
+            XCTFail("a key change that cannot be written must fail")
+        } catch {
+            XCTAssertTrue("\(error)".contains("Operation not permitted") || "\(error)".contains("cannot"), "\(error)")
+        }
+        let failing = try await node.status()
+        let keyFileStatus = try XCTUnwrap(failing.nts?.keyFile)
+        XCTAssertNotNil(keyFileStatus.failingSince, "\(keyFileStatus)")
+        let health = try await admin.get(AdminPath.health, as: AdminHealth.self)
+        let reason = try XCTUnwrap(health.reasons.first { $0.fault == "cookie-key-file" }, "\(health)")
+        XCTAssertTrue(StatusReport.text(failing).contains("CANNOT BE WRITTEN"), StatusReport.text(failing))
+        XCTAssertEqual(failing.nts?.cookieKeys, keysBefore, "the keys in use are unchanged")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: keys), ["cookie-keys"], "no temporary file left")
+        // Still serving NTS-KE with the keys in memory.
+        let port = try await node.ntsKEPort()
+        let trust = try TLSContext.client(trustedCertificates: certificate.certificate, alpn: NTSKEServer.alpn)
+        let session = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: NettleCipherFactory())
+        XCTAssertEqual(session.cookies.count, 8)
+        try await Task.sleep(for: .seconds(7))  // a retry at the next rotation check (every 6 s) fails again
+        let retried = try await node.status().nts?.keyFile?.writeFailures ?? 0
+        XCTAssertGreaterThanOrEqual(retried, 2, "retried")
+        let listener = try XCTUnwrap(failing.metricsListener)
+        var metrics = try PrometheusScrape.scrape("http://\(listener)/metrics")
+        XCTAssertEqual(PrometheusScrape.value(metrics, "fleetnode_nts_key_file_writable{}"), 0)
+        XCTAssertGreaterThanOrEqual(PrometheusScrape.value(metrics, "fleetnode_nts_key_file_write_failures_total{}") ?? 0, 1)
+        var log = String(node.log.dropFirst(logStart))
+        XCTAssertEqual(log.components(separatedBy: "NTS cookie key file cannot be written").count - 1, 1, "logged once, not per retry: \(log)")
+        XCTAssertEqual(log.components(separatedBy: "health: NTS cookie key file").count - 1, 1, log)
+
+        XCTAssertEqual(try ExternalTool.run(chattr, ["-i", keys]).status, 0)
+        try await waitFor(node, seconds: 15) { $0.nts?.keyFile?.failingSince == nil }
+        try await Task.sleep(for: .seconds(2.5))
+        let healed = try await admin.get(AdminPath.health, as: AdminHealth.self)
+        XCTAssertFalse(healed.reasons.contains { $0.fault == "cookie-key-file" }, "\(healed)")
+        metrics = try PrometheusScrape.scrape("http://\(listener)/metrics")
+        XCTAssertEqual(PrometheusScrape.value(metrics, "fleetnode_nts_key_file_writable{}"), 1)
+        XCTAssertEqual(try String(contentsOfFile: keyFile, encoding: .utf8), before, "no key lost or changed")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: keys), ["cookie-keys"], "no temporary file left")
+        log = String(node.log.dropFirst(logStart))
+        XCTAssertEqual(log.components(separatedBy: "NTS cookie key file writable again").count - 1, 1, log)
+        print("cookie key file unwritable: \(reason.message); after: \(healed.verdict.rawValue) \(healed.reasons.map(\.message))")
     }
 }
 

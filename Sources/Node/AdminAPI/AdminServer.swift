@@ -37,6 +37,8 @@ public final class AdminServer: Service, Sendable {
     private let tls: NIOSSLContext
     private let bound = Mutex<String?>(nil)
     private let refusedHandshakes = Atomic<Int>(0)
+    /// Accepts that failed for want of descriptors (status and health read it).
+    let acceptFailures = AcceptFailures()
     let budget = ConnectionBudget(listener: "admin", limits: AdminServer.budgetLimits)
     private let refusedMetric = Counter(label: "fleetnode_admin_handshake_failures_total")
 
@@ -89,6 +91,7 @@ public final class AdminServer: Service, Sendable {
         let tls = self.tls
         let budget = self.budget
         let logger = self.logger
+        let acceptFailures = self.acceptFailures
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             // A deep accept queue: under a connect flood a well-behaved client's SYN is queued, not dropped
@@ -96,7 +99,7 @@ public final class AdminServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffCounter(listener: "admin", logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffCounter(listener: "admin", logger: logger, failures: acceptFailures))
                     try channel.pipeline.syncOperations.addHandler(AdmissionScreen(budget: budget))
                 }
             }

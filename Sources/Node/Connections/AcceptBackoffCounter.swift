@@ -14,13 +14,15 @@ final class AcceptBackoffCounter: ChannelInboundHandler, RemovableChannelHandler
 
     private let listener: String
     private let logger: Logger
+    private let failures: AcceptFailures?
     private var failing = false
     private var paused = false
     static let backoff = TimeAmount.seconds(1)
 
-    init(listener: String, logger: Logger) {
+    init(listener: String, logger: Logger, failures: AcceptFailures? = nil) {
         self.listener = listener
         self.logger = logger
+        self.failures = failures
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -34,6 +36,7 @@ final class AcceptBackoffCounter: ChannelInboundHandler, RemovableChannelHandler
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if let error = error as? IOError, [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errnoCode) {
             Counter(label: "fleetnode_accept_backoffs_total", dimensions: [("listener", listener)]).increment()
+            failures?.record()
             if !paused {
                 paused = true
                 let channel = context.channel

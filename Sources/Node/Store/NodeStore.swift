@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The node's persistent state in one SQLite file through GRDB: keys and their history, the drift, the
 /// rolling measurement history and the event journal.
@@ -14,7 +15,9 @@ import GRDB
 /// Thread-safe: GRDB's `DatabasePool` serialises writes and runs reads concurrently.
 public final class NodeStore: Sendable {
     public let path: String
-    let pool: DatabasePool
+    /// The open database; replaced by `reopen()` after its filesystem failed and was repaired.
+    private let current: Mutex<DatabasePool>
+    var pool: DatabasePool { current.withLock { $0 } }
     /// Unix seconds now; injected by tests.
     let now: @Sendable () -> Double
 
@@ -25,7 +28,21 @@ public final class NodeStore: Sendable {
     public init(path: String, now: @escaping @Sendable () -> Double = NodeStore.systemNow) throws(StoreError) {
         self.path = path
         self.now = now
+        current = Mutex(try Self.openPool(path))
+    }
+
+    /// Opens the database at `path` again and uses it from now on. For a filesystem that went read-only
+    /// under the node (ext4 `errors=remount-ro` after an I/O error) and was repaired and mounted again: the
+    /// open descriptors still point at the failed mount, so no write can get through them, whatever the
+    /// operator fixes. Throws, keeping the current database, while the path cannot be opened.
+    func reopen() throws(StoreError) {
+        let fresh = try Self.openPool(path)
+        current.withLock { $0 = fresh }
+    }
+
+    private static func openPool(_ path: String) throws(StoreError) -> DatabasePool {
         try Self.preparePrivateFile(path)
+        let pool: DatabasePool
         var configuration = Configuration()
         configuration.label = "fleetnode.state"
         configuration.busyMode = .timeout(10)
@@ -52,6 +69,7 @@ public final class NodeStore: Sendable {
         }
         try Self.checkMode(path + "-wal")
         try Self.checkMode(path + "-shm")
+        return pool
     }
 
     /// The database, its WAL and shared-memory files.

@@ -28,6 +28,8 @@ public final class StoreRecorder: StateRecorder, Service {
 
     private struct Counters {
         var lastWrite: Double?
+        /// Unix seconds of the last attempt to open the database again (see `reopenIfDue`).
+        var lastReopen: Double?
         var events = 0
         var measurementsWritten: UInt64 = 0
         var dropped: UInt64 = 0
@@ -206,6 +208,32 @@ public final class StoreRecorder: StateRecorder, Service {
             ])
         } else {
             logger.debug("state database write failed again", metadata: ["error": "\(error)"])
+        }
+        reopenIfDue(after: error, now: now)
+    }
+
+    /// Seconds between attempts to open the database again while writes fail with a read-only or I/O error.
+    static let reopenInterval: Double = 5
+
+    /// A read-only or I/O error (SQLite 8, 10, 14) can outlive its cause: the filesystem went read-only
+    /// under the node (ext4 `errors=remount-ro`), and once it is repaired and mounted again the database's
+    /// open descriptors still point at the failed mount. So while such errors last, the database is opened
+    /// again every few seconds; the next flush then writes through the new one. A full disk (SQLite 13)
+    /// needs no reopening: the same descriptors work once there is room.
+    private func reopenIfDue(after error: any Error, now: Double) {
+        let text = "\(error)"
+        guard ["(SQLite error 8)", "(SQLite error 10)", "(SQLite error 14)"].contains(where: text.contains) else { return }
+        let due = counters.withLock { counters -> Bool in
+            guard now - (counters.lastReopen ?? 0) >= Self.reopenInterval else { return false }
+            counters.lastReopen = now
+            return true
+        }
+        guard due else { return }
+        do {
+            try store.reopen()
+            logger.notice("state database opened again after a read-only or I/O error", metadata: ["file": "\(store.path)"])
+        } catch {
+            logger.debug("state database cannot be opened again yet", metadata: ["error": "\(error)"])
         }
     }
 

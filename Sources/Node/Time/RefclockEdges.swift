@@ -80,11 +80,15 @@ extension TimeService {
                 mode = fixMode
                 updateRefclock(refclock.name, report: true) { $0.fixMode = fixMode.rawValue }
             case .toff(let reference, let system):
+                // A report like a TPV: status's "last report" (and the silent-refclock health rule) must not
+                // depend on which of gpsd's messages carries the time.
+                updateRefclock(refclock.name, report: true) { _ in }
                 if best.rawValue <= Quality.toff.rawValue, mode.rawValue >= GPSFixMode.twoD.rawValue {
                     best = .toff
                     addReferenceSample(reference: reference, system: system, dispersion: 1e-3, from: id)
                 }
             case .pps(let reference, let system):
+                updateRefclock(refclock.name, report: true) { _ in }
                 if mode.rawValue >= GPSFixMode.twoD.rawValue {
                     best = .pps
                     addReferenceSample(reference: reference, system: system, dispersion: 1e-6, from: id)

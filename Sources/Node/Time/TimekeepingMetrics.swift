@@ -57,6 +57,7 @@ final class TimekeepingMetrics: Sendable {
                     Gauge(label: "fleetnode_refclock_connected", dimensions: dimensions),
                     Gauge(label: "fleetnode_gps_fix_mode", dimensions: dimensions),
                     Gauge(label: "fleetnode_gps_satellites_used", dimensions: dimensions),
+                    Gauge(label: "fleetnode_refclock_last_report_age_seconds", dimensions: dimensions),
                 ]
                 table[refclock.name] = made
                 return made
@@ -64,6 +65,7 @@ final class TimekeepingMetrics: Sendable {
             gauges[0].record(refclock.connected ? 1 : 0)
             if let mode = refclock.fixMode { gauges[1].record(Double(mode)) }
             if let used = refclock.satellitesUsed { gauges[2].record(Double(used)) }
+            if let age = refclock.lastReportAge { gauges[3].record(age) }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import NetworkEdges
 import NodeModels
 import FleetCrypto
@@ -55,15 +56,15 @@ struct UpstreamPoller: Sendable {
                 } else {
                     good = 0
                 }
-            case .withoutTime(let message):
+            case .withoutTime(let message, let answered):
                 // The server answered unsynchronised, or nothing listens there: for a sibling, that settles the
                 // start-up cross-check wait (it cannot check this node's reference clock).
-                server.siblings?.failed(id.name, reason: message)
+                server.siblings?.failed(id.name, reason: message, reachable: answered, now: Date().timeIntervalSince1970)
                 service.heardWithoutTime(id)
                 good = 0
                 service.note(id, message)
             case .failure(let message):
-                server.siblings?.failed(id.name, reason: message)
+                server.siblings?.failed(id.name, reason: message, now: Date().timeIntervalSince1970)
                 good = 0
                 poll = max(server.minPoll, poll - 1)
                 logger.debug("no sample", metadata: ["error": "\(message)"])
@@ -89,8 +90,9 @@ struct UpstreamPoller: Sendable {
         case success(NTPMeasurement, key: UInt32?)
         case failure(String)
         /// An authentic answer from a server that is not synchronised (leap 3), or a refusal (no server
-        /// listening): the source exists or not, but has no time to give now.
-        case withoutTime(String)
+        /// listening): the source exists or not, but has no time to give now. `answered`: it answered (as
+        /// opposed to a refusal, which says nothing listens there).
+        case withoutTime(String, answered: Bool)
     }
 
     private func measure(nts: NTSTimeClient?) async -> Outcome {
@@ -117,9 +119,9 @@ struct UpstreamPoller: Sendable {
                     continuation.resume(returning: .success(try client.query(key: key, computer: computer), key: key?.id))
                 } catch {
                     if case ExchangeError.unsynchronized = error {
-                        continuation.resume(returning: .withoutTime("\(error)"))
+                        continuation.resume(returning: .withoutTime("\(error)", answered: true))
                     } else if let failure = error as? NTPQueryClient.Failure, failure.refused {
-                        continuation.resume(returning: .withoutTime("\(error)"))
+                        continuation.resume(returning: .withoutTime("\(error)", answered: false))
                     } else {
                         continuation.resume(returning: .failure("\(error)"))
                     }

@@ -116,3 +116,20 @@ final class NodeProcess {
         try? FileManager.default.removeItem(at: directory)
     }
 }
+
+extension NodeProcess {
+    /// Lines of the node's log written after `offset` (a `log.count` taken earlier) that hold every one of `texts`.
+    func logLines(after offset: Int, containing texts: String...) -> [Substring] {
+        String(log.dropFirst(offset)).split(separator: "\n").filter { line in texts.allSatisfy { line.contains($0) } }
+    }
+
+    /// Waits until a line holding every one of `texts` is logged after `offset`; fails the test if none comes.
+    func waitForLogLine(after offset: Int, containing texts: String..., seconds: Double = 10, file: StaticString = #filePath, line: UInt = #line) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if String(log.dropFirst(offset)).split(separator: "\n").contains(where: { line in texts.allSatisfy { line.contains($0) } }) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        XCTFail("no log line with \(texts) within \(seconds) s: \(log)", file: file, line: line)
+    }
+}

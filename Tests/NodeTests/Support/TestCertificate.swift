@@ -8,12 +8,13 @@ struct TestCertificate {
     let certificate: String
     let privateKey: String
 
-    static func make(in directory: URL, name: String = "server", commonName: String = "localhost") throws -> TestCertificate {
+    /// `days`: its validity from now.
+    static func make(in directory: URL, name: String = "server", commonName: String = "localhost", days: Int = 30) throws -> TestCertificate {
         let openssl = try ExternalTool.require("openssl", package: "openssl")
         let certificate = directory.appendingPathComponent("\(name)-cert.pem").path
         let privateKey = directory.appendingPathComponent("\(name)-key.pem").path
         let result = try ExternalTool.run(openssl, [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30",
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "\(days)",
             "-keyout", privateKey, "-out", certificate, "-subj", "/CN=\(commonName)",
             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
         ])
