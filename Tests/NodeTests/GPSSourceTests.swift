@@ -99,9 +99,10 @@ final class GPSSourceTests: XCTestCase {
         XCTAssertEqual(status.timekeeping?.refclocks.first?.connected, false)
         let inHoldover = try NTPQueryClient(server: endpoint).query()
         // gpsfake sends one sentence every 1/6 s, so TPV reports reach the node 0, 1/6 or 2/6 s after their
-        // second, and the filtered GPS time moves by such steps while the last samples are still being fed:
-        // continuity is checked to within one and a half of them (a step to the system clock would be 30 s).
-        XCTAssertEqual(inHoldover.offset, answer.offset, accuracy: 0.25, "no gap and no jump in service")
+        // second (on a loaded machine later still), and the filtered GPS time moves by such steps while the
+        // last samples are still being fed: 0.33 s was seen at a load average of 20. Continuity is checked to
+        // within 0.5 s, which a step to the system clock (30 s) or a lost second would still fail.
+        XCTAssertEqual(inHoldover.offset, answer.offset, accuracy: 0.5, "no gap and no jump in service")
         XCTAssertGreaterThan(inHoldover.rootDispersion, answer.rootDispersion)
         XCTAssertEqual(inHoldover.leap, .noWarning)
         // Health says why (gpsd gone, holdover), so do metrics and status, and the log once.
