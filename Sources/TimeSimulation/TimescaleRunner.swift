@@ -15,6 +15,10 @@ public struct TimescaleRunner {
         public var state: ServerState
         /// The keeper's published bound on |served − true|, seconds (infinite when unknown).
         public var errorBound: Double
+        /// The same bound as a client computes it from a response sent at that moment: root delay / 2 plus
+        /// the root dispersion grown since the reference time (RFC 5905 §11.2 root distance, without the
+        /// client's own share).
+        public var clientBound: Double
         public var selected: SourceID?
         public var reason: String?
         /// Served minus true, seconds.
@@ -41,12 +45,12 @@ public struct TimescaleRunner {
         }
         for (index, other) in scenario.others.enumerated() {
             definitions.append(SourceDefinition(
-                id: SourceID(other.name), kind: .ntp, referenceID: ReferenceID(rawValue: 0xC000_0201 + UInt32(index)),
+                id: SourceID(other.name), kind: other.kind, referenceID: ReferenceID(rawValue: 0xC000_0201 + UInt32(index)),
                 poll: Double(scenario.otherPoll)))
         }
         let nanos: Int64 = 1_000_000_000
         let start = scenario.start &* nanos
-        var noise = GaussianNoise(seed: 7)
+        var noise = GaussianNoise(seed: scenario.seed)
         var oscillator = SimulatedOscillator(start: start, phase: scenario.systemClockError, frequency: 2e-6, wander: 1e-12)
         // The node starts its clock at the system clock, or at the floor when that is below it (TimeService).
         let firstLocal = oscillator.local(at: start)
@@ -118,9 +122,12 @@ public struct TimescaleRunner {
             events += keeper.drainEvents()
             let state = keeper.serverState(at: local, precision: -20, leap: indicator)
             let tracking = keeper.tracking(at: local, precision: -20, leap: indicator)
+            let served = keeper.utc(at: local)
+            let transmit = NTPTimestamp(UnixTime(nanosecondsSinceEpoch: served))
             steps.append(Step(
-                second: k, trueTime: utc(measure), served: keeper.utc(at: local), state: state,
-                errorBound: keeper.errorBound(at: local), selected: tracking.selected, reason: tracking.reason))
+                second: k, trueTime: utc(measure), served: served, state: state,
+                errorBound: keeper.errorBound(at: local), clientBound: state.rootDelay / 2 + state.rootDispersion(at: transmit),
+                selected: tracking.selected, reason: tracking.reason))
         }
         let endLocal = oscillator.local(at: start &+ Int64(scenario.duration) &* nanos)
         return Result(

@@ -11,9 +11,13 @@ public struct TimescaleScenario: Sendable {
 
     public struct Other: Sendable {
         public var name: String
+        /// `.ntp` (an upstream server) or `.sibling` (another node of the site: the start-up cross-check
+        /// waits for one).
+        public var kind: SourceKind
         public var claim: Claim
-        public init(name: String, claim: @escaping Claim) {
+        public init(name: String, kind: SourceKind = .ntp, claim: @escaping Claim) {
             self.name = name
+            self.kind = kind
             self.claim = claim
         }
     }
@@ -44,6 +48,8 @@ public struct TimescaleScenario: Sendable {
     /// The node's leap table knows it (otherwise only the sources' leap bits can announce it).
     public var leapInTable = true
     public var configuration = TimeKeeperConfiguration()
+    /// The noise generator's seed (oscillator wander, sample jitter).
+    public var seed: UInt64 = 7
 
     public init(name: String, start: Int64, duration: Int) {
         self.name = name

@@ -158,7 +158,7 @@ public struct TimeKeeper: Sendable {
         let lastServed = last.offset - discipline.model.correction(at: last.localTime)
         let elapsed = max(0, raw.localTime.seconds(since: last.localTime))
         // What the clock may have drifted since the last good sample, on top of the threshold.
-        let allowance = configuration.jumpThreshold + (discipline.skew + discipline.configuration.holdoverRate) * elapsed
+        let allowance = configuration.jumpThreshold + discipline.dispersionRate * elapsed
         let capacity = max(1, source.definition.filterCapacity)
         if var jump = source.jump, let newest = jump.samples.last {
             let jumpServed = newest.offset - discipline.model.correction(at: newest.localTime)
@@ -347,8 +347,15 @@ public struct TimeKeeper: Sendable {
         // A reference clock's filter estimate overlaps its previous ones sample for sample; feeding each
         // would hand the discipline correlated points (its runs test then sees a misfit that is not there).
         // Like chrony's refclock poll, feed one estimate per poll interval: windows that do not overlap.
+        // The window is the filter's whole span (16 samples at 1 Hz: 16 s) whatever the poll: with a poll of 1 s,
+        // estimates a second apart share 15 of their 16 samples, the fit takes them for independent, and its
+        // frequency error comes out several times larger than its standard error says (holdover showed it).
+        let span = chosen.samples.count > 1
+            ? chosen.samples.last!.localTime.seconds(since: chosen.samples.first!.localTime) * Double(chosen.samples.count) / Double(chosen.samples.count - 1)
+            : 0
+        let window = max(min(chosen.definition.poll, Double(chosen.definition.filterCapacity)), span)
         let spacing = chosen.definition.kind.isReferenceClock && discipline.points.count >= configuration.discipline.minPoints
-            ? Int64(min(chosen.definition.poll, Double(chosen.definition.filterCapacity)) * 1e9) - 500_000_000 : 1
+            ? Int64(window * 1e9) - 500_000_000 : 1
         guard lastFed.map({ estimate.localTime &- $0 >= spacing }) ?? true else { return nil }
         lastFed = estimate.localTime
         if let lastFedKind, lastFedKind.isReferenceClock != chosen.definition.kind.isReferenceClock {
@@ -372,9 +379,12 @@ public struct TimeKeeper: Sendable {
             operatorConfirmed = false
         }
         let before = discipline.model.base
+        // A point's sigma is never below a third of the dispersion its samples claim (read as a 3-sigma
+        // bound): a filter of two or three samples fits them exactly and reports no jitter, and the first
+        // points of a lock would then claim a frequency known to a few ppm from 0.3 ms samples a second apart.
         let outcome = discipline.update(
             local: estimate.localTime, offset: offset,
-            sigma: max(result.jitter, estimate.jitter, estimate.delay / 4, precisionSeconds))
+            sigma: max(result.jitter, estimate.jitter, estimate.delay / 4, estimate.dispersion / 3, precisionSeconds))
         let stepped = discipline.model.base &- before
         for id in order {
             guard var source = sources[id] else { continue }
@@ -429,13 +439,15 @@ public struct TimeKeeper: Sendable {
         let stratum: UInt8 = last.definition.kind.isReferenceClock ? 1 : min(16, last.estimate.stratum &+ 1)
         // Following a stratum-15 server would make this node 16: unsynchronised (RFC 5905 §7.3), leap 3.
         guard stratum < ServerState.unsynchronizedStratum else { return .unsynchronized(precision: precision) }
-        let referenceTime = NTPTimestamp(UnixTime(nanosecondsSinceEpoch: discipline.model.served(at: lastUpdate)))
+        // UTC, like the transmit timestamps clients subtract it from (after a leap second, a naive reference
+        // time would make them grow the dispersion over one second less than has passed).
+        let referenceTime = NTPTimestamp(UnixTime(nanosecondsSinceEpoch: utc(at: lastUpdate)))
         return ServerState(
             leap: leap ?? announcedLeap, stratum: stratum, precision: precision,
             rootDelay: last.rootDelay,
-            rootDispersion: last.rootDispersion + discipline.offsetError,
+            rootDispersion: last.rootDispersion + discipline.offsetBound,
             referenceID: last.definition.referenceID, referenceTime: referenceTime,
-            dispersionRate: discipline.skew + discipline.configuration.holdoverRate)
+            dispersionRate: discipline.dispersionRate)
     }
 
     public func tracking(at now: LocalTime, precision: Int8, leap: LeapIndicator? = nil) -> TrackingReport {
@@ -484,7 +496,8 @@ public struct TimeKeeper: Sendable {
                 rootDistance: source.estimate?.rootDistance(at: now, dispersionRate: configuration.dispersionRate),
                 samples: source.samples.count, accepted: source.accepted, dropped: source.dropped,
                 note: source.note ?? source.falsetickerNote ?? source.floorNote, statistics: statistics(of: source),
-                droppedJumped: source.droppedJumped, droppedBelowFloor: source.droppedBelowFloor)
+                droppedJumped: source.droppedJumped, droppedBelowFloor: source.droppedBelowFloor,
+                heldJump: source.jump?.size, belowFloor: source.floorNote != nil)
         }
     }
 
