@@ -202,6 +202,18 @@ public enum HealthRules {
                 add(.warning, kind == "PPS" ? "pps" : "gps", "\(kind) lost: no samples from refclock \(refclock.name)")
             }
         }
+        // A receiver whose time jumped, or named a date before the node's floor (a week-number rollover): its
+        // samples are held apart and counted, the node holds over or follows others; someone should look.
+        for source in refclockSources {
+            if let jump = source.heldJump {
+                add(.warning, "gps-jump", "GPS time jumped on \(source.name): \(UTCText.duration(jump)), samples held apart"
+                    + "\(source.droppedJumped.map { " (\($0) dropped)" } ?? "")\(source.note.map { ": \($0)" } ?? "")")
+            }
+            if source.belowFloor == true {
+                add(.warning, "gps-floor", "GPS on \(source.name) reports a time before the node's floor"
+                    + "\(source.droppedBelowFloor.map { " (\($0) samples refused)" } ?? "")\(source.note.map { ": \($0)" } ?? "")")
+            }
+        }
         for source in refclockSources where source.state == "falseticker" {
             let note = source.note.map { $0.hasPrefix("falseticker: ") ? String($0.dropFirst(13)) : $0 }
             add(.warning, "gps-outvoted", "GPS outvoted by siblings: \(note ?? "refclock \(source.name) disagrees with the majority")")

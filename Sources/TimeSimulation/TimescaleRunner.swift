@@ -61,6 +61,7 @@ public struct TimescaleRunner {
         var keeper = TimeKeeper(configuration: scenario.configuration, sources: definitions, base: base)
         keeper.floor = floor
         keeper.systemClockSynchronized = scenario.systemClockSynchronized
+        keeper.leapTableValidUntil = scenario.leapTableValidUntil
 
         var leapController: LeapController?
         var leapMidnight: Int64?
@@ -73,6 +74,7 @@ public struct TimescaleRunner {
                     expires: midnight + 180 * 86_400)
                 : try? LeapSecondTable(entries: [])
             leapController = table.map { LeapController(table: $0, mode: .step, since: scenario.start) }
+            if scenario.leapInTable, scenario.leapTableValidUntil == nil { keeper.leapTableValidUntil = midnight + 180 * 86_400 }
         }
         // POSIX UTC at true continuous time t (after an inserted second it runs 1 s behind).
         func utc(_ t: Int64) -> Int64 {
@@ -93,7 +95,11 @@ public struct TimescaleRunner {
                 // the 1 ms dispersion each sample claims (at 3 sigma).
                 let received = t &+ 100_000_000 &+ Int64((noise.normal(0.3e-3) * 1e9).rounded())
                 let local = oscillator.local(at: received)
-                let claimed = utc(t) &+ 100_000_000 &+ Int64((claim * 1e9).rounded())
+                var claimed = utc(t) &+ 100_000_000 &+ Int64((claim * 1e9).rounded())
+                // gpsd's rendering of 23:59:60: the leap second itself named 00:00:00.
+                if scenario.gpsLeapAsNextSecond, let leapMidnight, t >= leapMidnight * nanos, t < (leapMidnight + 1) * nanos {
+                    claimed &+= nanos
+                }
                 let offset = Double(claimed &- keeper.utc(at: local)) * 1e-9
                 let leap = scenario.gpsLeap?(k) ?? .noWarning
                 keeper.add(SourceSample(localTime: local, offset: offset, dispersion: 1e-3, leap: leap), from: SourceID("GPS"))

@@ -47,6 +47,12 @@ public struct TimescaleScenario: Sendable {
     public var leapInsertion: Int64?
     /// The node's leap table knows it (otherwise only the sources' leap bits can announce it).
     public var leapInTable = true
+    /// Until when the node's leap table is authoritative (Unix seconds); nil: no table that covers anything.
+    /// With `leapInsertion` and `leapInTable`, the table built expires 180 days after the leap.
+    public var leapTableValidUntil: Int64?
+    /// The receiver reports the leap second as gpsd 3.22 does with NMEA's 23:59:60: as 00:00:00, which is
+    /// then repeated (instead of POSIX's repeated 23:59:59).
+    public var gpsLeapAsNextSecond = false
     public var configuration = TimeKeeperConfiguration()
     /// The noise generator's seed (oscillator wander, sample jitter).
     public var seed: UInt64 = 7

@@ -40,10 +40,11 @@ final class GPSTimescaleTests: XCTestCase {
             logPath: directory.file("gpsfake-\(port).log")))
     }
 
-    func node(gpsd port: UInt16) async throws -> NodeProcess {
+    func node(gpsd port: UInt16, extra: String = "") async throws -> NodeProcess {
         // max_first_step = 0: the first step (twelve years for the 2038 test) is taken whatever the state of
         // this machine's kernel clock, so the test does not depend on it.
         try await NodeProcess(config: """
+            \(extra)
             [ntp]
             listen = ["127.0.0.1:0"]
             [clock]
@@ -127,7 +128,7 @@ final class GPSTimescaleTests: XCTestCase {
         let port = try LoopbackTCP.freePort()
         let start = Int64((Date().timeIntervalSince1970 + 1.7).rounded()) + 30
         try replay(port: port, seconds: 90) { start + Int64($0) + ($0 >= 20 ? 5 : 0) }
-        let node = try await node(gpsd: port)
+        let node = try await node(gpsd: port, extra: "[metrics]\nlisten = \"127.0.0.1:0\"")
         defer { _ = node.stop() }
         try await waitFor(node, seconds: 30) { $0.serving.synchronized && $0.timekeeping?.tracking.selected?.name == "GPS" }
         let endpoint = SocketEndpoint(host: "127.0.0.1", port: try await node.port(of: "127.0.0.1"))
@@ -142,6 +143,16 @@ final class GPSTimescaleTests: XCTestCase {
         // The jump is 5 s; holdover after a short lock on gpsfake's paced sentences (1/6 s steps) may drift a
         // few hundred ms on a loaded machine (0.28 s seen once), which is not the jump.
         XCTAssertEqual(held.offset, before.offset, accuracy: 1.0, "the jump is not served")
+        // Visible beyond status: the node's health (GET /v1/health) degrades with the reason, and its metrics
+        // (read by the Prometheus client's parser) carry the held jump and the drops as a counter.
+        let health = AdminHealth(status: status, now: Int64(Date().timeIntervalSince1970))
+        XCTAssertEqual(health.verdict, .degraded)
+        XCTAssertTrue(health.reasons.contains { $0.message.hasPrefix("source GPS: time jumped by +") && $0.message.contains("samples held apart") },
+                      "\(health.reasons)")
+        let lines = try PrometheusScrape.scrape("http://\(try XCTUnwrap(status.metricsListener))/metrics")
+        XCTAssertEqual(PrometheusScrape.value(lines, "fleetnode_source_jump_held{source=GPS}"), 1, lines.joined(separator: "\n"))
+        XCTAssertGreaterThanOrEqual(PrometheusScrape.value(lines, "fleetnode_source_dropped_jumped_total{source=GPS}") ?? 0, 12)
+        XCTAssertEqual(PrometheusScrape.value(lines, "fleetnode_source_below_floor{source=GPS}"), 0)
 
         let confirm = Process()
         confirm.executableURL = NodeProcess.binDirectory.appendingPathComponent("fleetnode")

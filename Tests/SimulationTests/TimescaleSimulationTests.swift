@@ -309,7 +309,10 @@ final class TimescaleSimulationTests: XCTestCase {
         assertServed(result, 1_801..<2_100, stratum: 2, leap: .noWarning)
         assertServed(result, 2_110..<3_000, stratum: 1, leap: .noWarning)
         assertHonest(result)
-        XCTAssertEqual(gps(result).droppedJumped, 300)
+        // The samples of the two seconds after midnight are a second off as any receiver's rendering of the
+        // leap second may be: dropped quietly; the jump is held from the next one.
+        XCTAssertEqual(gps(result).dropped, 300)
+        XCTAssertEqual(gps(result).droppedJumped ?? 0, 297, accuracy: 2)
     }
 
     /// No leap table: the GPS side announces the leap (SHM leap bits during the last day): the node serves
@@ -326,5 +329,63 @@ final class TimescaleSimulationTests: XCTestCase {
         assertServed(result, 1_801..<2_400, stratum: 1, leap: .noWarning)
         assertHonest(result)
         XCTAssertEqual(gps(result).droppedJumped ?? 0, 0, "the leap is no jump")
+    }
+
+    /// The leap file announces the leap and the receiver carries it out, as POSIX does (23:59:59 repeated)
+    /// or as gpsd reports NMEA's 23:59:60 (00:00:00 repeated): the node inserts the second itself, the
+    /// receiver's odd second is dropped quietly, and nothing jumps, steps or warns at midnight.
+    func testLeapSecondFromTheTableAndTheReceiverAgree() {
+        let midnight: Int64 = 1_798_761_600
+        for gpsdStyle in [false, true] {
+            var scenario = TimescaleScenario(name: "leap-agree-\(gpsdStyle)", start: midnight - 600, duration: 1_200)
+            scenario.leapInsertion = midnight - 1
+            scenario.gps = { _ in 0 }
+            scenario.gpsLeapAsNextSecond = gpsdStyle
+            let result = TimescaleRunner(scenario: scenario).run()
+            assertServed(result, 0..<599, stratum: 1, leap: .insertSecond)
+            assertServed(result, 601..<1_200, stratum: 1, leap: .noWarning)
+            assertHonest(result)
+            XCTAssertEqual(result.events, [], "no jump, step or warning: \(result.events)")
+            XCTAssertEqual(result.tracking.steps, 1, "only the first step")
+            XCTAssertEqual(gps(result).droppedJumped, 0)
+            XCTAssertEqual(gps(result).dropped, gpsdStyle ? 1 : 0, "gpsd's repeated 00:00:00 is the one sample dropped")
+        }
+    }
+
+    /// The receiver inserts a leap second the node's table does not list and the table has expired (or
+    /// there is none): the receiver is probably right. A clear warning; the node stops serving as
+    /// synchronised at once (a second is not within any bound) rather than hold over on a timeline that
+    /// may be a second off, and follows the receiver once an operator confirms.
+    func testReceiverLeapUnknownToAnExpiredTable() {
+        let midnight: Int64 = 1_798_761_600
+        var scenario = TimescaleScenario(name: "leap-unknown", start: midnight - 600, duration: 1_200)
+        scenario.leapInsertion = midnight - 1
+        scenario.leapInTable = false
+        scenario.gps = { _ in 0 }
+        scenario.confirmations = [720]
+        let result = TimescaleRunner(scenario: scenario).run()
+        assertServed(result, 0..<600, stratum: 1, leap: .noWarning)
+        assertServed(result, 601..<720, stratum: 16, leap: .unsynchronized, maxError: 1.01)
+        assertServed(result, 735..<1_200, stratum: 1, leap: .noWarning)
+        assertHonest(result)
+        XCTAssertTrue(result.events.contains(.unknownLeap(SourceID("GPS"), inserted: true, midnight: midnight, tableCovers: false)), "\(result.events)")
+        let warning = result.events.first { if case .unknownLeap = $0 { true } else { false } }?.description ?? "-"
+        XCTAssertTrue(warning.contains("inserted a leap second at 2027-01-01T00:00:00Z that the leap-second table does not list")
+            && warning.contains("update it (leap_file)"), warning)
+    }
+
+    /// The receiver steps back a second at a month's end although the node's valid table lists no leap
+    /// there: the receiver is wrong. The warning says so; the node holds over on its own (right) time.
+    func testReceiverLeapTheTableRulesOut() {
+        let midnight: Int64 = 1_798_761_600
+        var scenario = TimescaleScenario(name: "leap-bogus", start: midnight - 600, duration: 900)
+        scenario.leapTableValidUntil = midnight + 180 * 86_400
+        scenario.gps = { $0 >= 600 ? -1 : 0 }
+        let result = TimescaleRunner(scenario: scenario).run()
+        assertServed(result, 0..<600, stratum: 1, leap: .noWarning)
+        assertServed(result, 600..<900, stratum: 1, leap: .noWarning)
+        assertHonest(result)
+        XCTAssertTrue(result.events.contains(.unknownLeap(SourceID("GPS"), inserted: true, midnight: midnight, tableCovers: true)), "\(result.events)")
+        XCTAssertEqual(gps(result).droppedJumped, 300)
     }
 }

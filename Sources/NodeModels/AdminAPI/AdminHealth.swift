@@ -1,3 +1,5 @@
+import TimeCore
+
 /// `GET /v1/health`: one verdict a monitoring system can alert on, with every reason behind it.
 public struct AdminHealth: AdminBody {
     public enum Verdict: String, Codable, Sendable, Equatable, Comparable {
@@ -63,8 +65,18 @@ public struct AdminHealth: AdminBody {
                 reasons.append(.init(.degraded, "refclock \(refclock.name) has no GPS fix"))
             }
         }
-        for source in status.timekeeping?.sources ?? [] where source.state == .falseticker {
-            reasons.append(.init(.degraded, "source \(source.id.name) is a falseticker"))
+        for source in status.timekeeping?.sources ?? [] {
+            if source.state == .falseticker {
+                reasons.append(.init(.degraded, "source \(source.id.name) is a falseticker"))
+            }
+            if let jump = source.heldJump {
+                reasons.append(.init(.degraded, "source \(source.id.name): time jumped by \(UTCText.duration(jump)), samples held apart "
+                    + "(\(source.droppedJumped ?? 0) dropped)"))
+            }
+            if source.belowFloor == true {
+                reasons.append(.init(.degraded, "source \(source.id.name) reports a time before the floor "
+                    + "(\(source.droppedBelowFloor ?? 0) samples refused)\(source.note.map { ": \($0)" } ?? "")"))
+            }
         }
         if let leap = status.timekeeping?.leap, leap.expired {
             reasons.append(.init(.degraded, "leap-second table \(leap.file ?? "") has expired"))
