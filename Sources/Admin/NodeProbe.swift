@@ -222,6 +222,7 @@ extension SourceReportView {
     init(_ report: SourceReport) {
         self.init(
             name: report.id.name, kind: report.kind.rawValue, isReferenceClock: report.kind.isReferenceClock, state: report.state.rawValue,
-            reach: Int(report.reach), offset: report.offset, note: report.note)
+            reach: Int(report.reach), offset: report.offset, note: report.note, heldJump: report.heldJump, belowFloor: report.belowFloor,
+            droppedJumped: report.droppedJumped, droppedBelowFloor: report.droppedBelowFloor)
     }
 }

@@ -13,7 +13,7 @@ public enum HealthRules {
     /// node reports them.
     static let faultsJudgedByFleet: Set<String> = [
         "unsynchronised", "local-clock", "holdover", "no-source-selected", "refclock-disconnected", "refclock-no-fix",
-        "falseticker", "leap-table-expired", "certificate-expired", "certificate-expiring",
+        "falseticker", "source-jump-held", "source-below-floor", "leap-table-expired", "certificate-expired", "certificate-expiring",
     ]
 
     static func coveredByFleetRules(_ reason: AdminHealth.Reason) -> Bool {
@@ -217,6 +217,18 @@ public enum HealthRules {
                 add(.warning, "gps-fix", "no GPS fix on \(refclock.name)\(refclock.satellitesUsed.map { " (\($0) satellites used)" } ?? "")")
             } else if let source, source.reach == 0 {
                 add(.warning, kind == "PPS" ? "pps" : "gps", "\(kind) lost: no samples from refclock \(refclock.name)")
+            }
+        }
+        // A receiver whose time jumped, or named a date before the node's floor (a week-number rollover): its
+        // samples are held apart and counted, the node holds over or follows others; someone should look.
+        for source in refclockSources {
+            if let jump = source.heldJump {
+                add(.warning, "gps-jump", "GPS time jumped on \(source.name): \(UTCText.duration(jump)), samples held apart"
+                    + "\(source.droppedJumped.map { " (\($0) dropped)" } ?? "")\(source.note.map { ": \($0)" } ?? "")")
+            }
+            if source.belowFloor == true {
+                add(.warning, "gps-floor", "GPS on \(source.name) reports a time before the node's floor"
+                    + "\(source.droppedBelowFloor.map { " (\($0) samples refused)" } ?? "")\(source.note.map { ": \($0)" } ?? "")")
             }
         }
         for source in refclockSources where source.state == "falseticker" {

@@ -83,8 +83,18 @@ public struct SourceReportView: Sendable, Codable, Equatable {
     public var reach: Int
     public var offset: Double?
     public var note: String?
+    /// A reference clock's time jump held right now (seconds), nil when none (or from an older node).
+    public var heldJump: Double?
+    /// True while a reference clock's newest sample named a time below the node's floor.
+    public var belowFloor: Bool?
+    /// Samples dropped since start as part of a held jump, and as below the floor.
+    public var droppedJumped: UInt64?
+    public var droppedBelowFloor: UInt64?
 
-    public init(name: String, kind: String, isReferenceClock: Bool, state: String, reach: Int, offset: Double?, note: String?) {
+    public init(
+        name: String, kind: String, isReferenceClock: Bool, state: String, reach: Int, offset: Double?, note: String?,
+        heldJump: Double? = nil, belowFloor: Bool? = nil, droppedJumped: UInt64? = nil, droppedBelowFloor: UInt64? = nil
+    ) {
         self.name = name
         self.kind = kind
         self.isReferenceClock = isReferenceClock
@@ -92,6 +102,10 @@ public struct SourceReportView: Sendable, Codable, Equatable {
         self.reach = reach
         self.offset = offset
         self.note = note
+        self.heldJump = heldJump
+        self.belowFloor = belowFloor
+        self.droppedJumped = droppedJumped
+        self.droppedBelowFloor = droppedBelowFloor
     }
 }
 

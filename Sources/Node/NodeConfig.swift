@@ -79,8 +79,9 @@ public struct NodeConfig: Sendable, Equatable {
         public var driftFile: String?
         /// Seconds of holdover after which the node answers as unsynchronised (leap 3).
         public var holdoverLimit: Double = 86_400
-        /// Growth of the error bound in holdover, ppm (on top of the frequency's standard error).
-        public var holdoverRatePPM: Double = 0.1
+        /// Growth of the error bound after the last update, ppm, on top of three standard errors of the
+        /// measured frequency: how far the oscillator may wander unnoticed (chrony's `maxclockerror`, 1 ppm).
+        public var holdoverRatePPM: Double = 1
         /// Step instead of slew above this offset (seconds), during the first `stepLimit` updates; -1: always.
         public var stepThreshold: Double = 0.1
         public var stepLimit: Int = -1

@@ -63,9 +63,17 @@ public enum TimekeepingText {
             let age = source.lastSampleAge.map { ageText($0) } ?? "-"
             let offset = source.offset.map(shortTime) ?? "-"
             let jitter = source.jitter.map(shortTime) ?? "-"
-            lines.append("\(source.state.symbol) \(name) \(pad(String(stratum), 7)) \(pad(String(source.reach, radix: 8), 5)) \(pad(age, 6)) \(pad(offset, 10)) \(pad(jitter, 10))  \(source.note ?? "")")
+            lines.append("\(source.state.symbol) \(name) \(pad(String(stratum), 7)) \(pad(String(source.reach, radix: 8), 5)) \(pad(age, 6)) \(pad(offset, 10)) \(pad(jitter, 10))  \(source.note ?? "")\(dropText(source))")
         }
         return lines
+    }
+
+    /// " [dropped: 12 jumped, 3 below floor]" when a reference clock's samples were held or refused.
+    static func dropText(_ source: SourceReport) -> String {
+        var parts: [String] = []
+        if let jumped = source.droppedJumped, jumped > 0 { parts.append("\(jumped) jumped") }
+        if let floor = source.droppedBelowFloor, floor > 0 { parts.append("\(floor) below floor") }
+        return parts.isEmpty ? "" : " [dropped: \(parts.joined(separator: ", "))]"
     }
 
     /// `chronyc sourcestats`: samples held (NP), runs of residual signs (NR), the time they span, the

@@ -15,6 +15,10 @@ public struct TimescaleRunner {
         public var state: ServerState
         /// The keeper's published bound on |served − true|, seconds (infinite when unknown).
         public var errorBound: Double
+        /// The same bound as a client computes it from a response sent at that moment: root delay / 2 plus
+        /// the root dispersion grown since the reference time (RFC 5905 §11.2 root distance, without the
+        /// client's own share).
+        public var clientBound: Double
         public var selected: SourceID?
         public var reason: String?
         /// Served minus true, seconds.
@@ -41,12 +45,12 @@ public struct TimescaleRunner {
         }
         for (index, other) in scenario.others.enumerated() {
             definitions.append(SourceDefinition(
-                id: SourceID(other.name), kind: .ntp, referenceID: ReferenceID(rawValue: 0xC000_0201 + UInt32(index)),
+                id: SourceID(other.name), kind: other.kind, referenceID: ReferenceID(rawValue: 0xC000_0201 + UInt32(index)),
                 poll: Double(scenario.otherPoll)))
         }
         let nanos: Int64 = 1_000_000_000
         let start = scenario.start &* nanos
-        var noise = GaussianNoise(seed: 7)
+        var noise = GaussianNoise(seed: scenario.seed)
         var oscillator = SimulatedOscillator(start: start, phase: scenario.systemClockError, frequency: 2e-6, wander: 1e-12)
         // The node starts its clock at the system clock, or at the floor when that is below it (TimeService).
         let firstLocal = oscillator.local(at: start)
@@ -57,6 +61,7 @@ public struct TimescaleRunner {
         var keeper = TimeKeeper(configuration: scenario.configuration, sources: definitions, base: base)
         keeper.floor = floor
         keeper.systemClockSynchronized = scenario.systemClockSynchronized
+        keeper.leapTableValidUntil = scenario.leapTableValidUntil
 
         var leapController: LeapController?
         var leapMidnight: Int64?
@@ -69,6 +74,7 @@ public struct TimescaleRunner {
                     expires: midnight + 180 * 86_400)
                 : try? LeapSecondTable(entries: [])
             leapController = table.map { LeapController(table: $0, mode: .step, since: scenario.start) }
+            if scenario.leapInTable, scenario.leapTableValidUntil == nil { keeper.leapTableValidUntil = midnight + 180 * 86_400 }
         }
         // POSIX UTC at true continuous time t (after an inserted second it runs 1 s behind).
         func utc(_ t: Int64) -> Int64 {
@@ -89,7 +95,11 @@ public struct TimescaleRunner {
                 // the 1 ms dispersion each sample claims (at 3 sigma).
                 let received = t &+ 100_000_000 &+ Int64((noise.normal(0.3e-3) * 1e9).rounded())
                 let local = oscillator.local(at: received)
-                let claimed = utc(t) &+ 100_000_000 &+ Int64((claim * 1e9).rounded())
+                var claimed = utc(t) &+ 100_000_000 &+ Int64((claim * 1e9).rounded())
+                // gpsd's rendering of 23:59:60: the leap second itself named 00:00:00.
+                if scenario.gpsLeapAsNextSecond, let leapMidnight, t >= leapMidnight * nanos, t < (leapMidnight + 1) * nanos {
+                    claimed &+= nanos
+                }
                 let offset = Double(claimed &- keeper.utc(at: local)) * 1e-9
                 let leap = scenario.gpsLeap?(k) ?? .noWarning
                 keeper.add(SourceSample(localTime: local, offset: offset, dispersion: 1e-3, leap: leap), from: SourceID("GPS"))
@@ -118,9 +128,12 @@ public struct TimescaleRunner {
             events += keeper.drainEvents()
             let state = keeper.serverState(at: local, precision: -20, leap: indicator)
             let tracking = keeper.tracking(at: local, precision: -20, leap: indicator)
+            let served = keeper.utc(at: local)
+            let transmit = NTPTimestamp(UnixTime(nanosecondsSinceEpoch: served))
             steps.append(Step(
-                second: k, trueTime: utc(measure), served: keeper.utc(at: local), state: state,
-                errorBound: keeper.errorBound(at: local), selected: tracking.selected, reason: tracking.reason))
+                second: k, trueTime: utc(measure), served: served, state: state,
+                errorBound: keeper.errorBound(at: local), clientBound: state.rootDelay / 2 + state.rootDispersion(at: transmit),
+                selected: tracking.selected, reason: tracking.reason))
         }
         let endLocal = oscillator.local(at: start &+ Int64(scenario.duration) &* nanos)
         return Result(

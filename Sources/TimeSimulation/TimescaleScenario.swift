@@ -11,9 +11,13 @@ public struct TimescaleScenario: Sendable {
 
     public struct Other: Sendable {
         public var name: String
+        /// `.ntp` (an upstream server) or `.sibling` (another node of the site: the start-up cross-check
+        /// waits for one).
+        public var kind: SourceKind
         public var claim: Claim
-        public init(name: String, claim: @escaping Claim) {
+        public init(name: String, kind: SourceKind = .ntp, claim: @escaping Claim) {
             self.name = name
+            self.kind = kind
             self.claim = claim
         }
     }
@@ -43,7 +47,15 @@ public struct TimescaleScenario: Sendable {
     public var leapInsertion: Int64?
     /// The node's leap table knows it (otherwise only the sources' leap bits can announce it).
     public var leapInTable = true
+    /// Until when the node's leap table is authoritative (Unix seconds); nil: no table that covers anything.
+    /// With `leapInsertion` and `leapInTable`, the table built expires 180 days after the leap.
+    public var leapTableValidUntil: Int64?
+    /// The receiver reports the leap second as gpsd 3.22 does with NMEA's 23:59:60: as 00:00:00, which is
+    /// then repeated (instead of POSIX's repeated 23:59:59).
+    public var gpsLeapAsNextSecond = false
     public var configuration = TimeKeeperConfiguration()
+    /// The noise generator's seed (oscillator wander, sample jitter).
+    public var seed: UInt64 = 7
 
     public init(name: String, start: Int64, duration: Int) {
         self.name = name

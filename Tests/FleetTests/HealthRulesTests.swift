@@ -101,6 +101,34 @@ final class HealthRulesTests: XCTestCase {
         XCTAssertEqual(reasons(judge([long, Self.healthy(1), Self.healthy(2)]), 0), ["CRIT in holdover for 2.0 h: no GPS and no sibling selected"])
     }
 
+    /// A receiver whose time jumped (held apart, the node holding over) and one that names a date before the
+    /// node's floor (a week-number rollover): each is a warning with the reason, not an OK.
+    func testGPSHeldAsJumpedOrBelowFloorIsAWarning() {
+        var jumped = Self.healthy(0)
+        jumped.admin?.sources[0].state = "unusable"
+        jumped.admin?.sources[0].heldJump = -619_315_200
+        jumped.admin?.sources[0].droppedJumped = 42
+        jumped.admin?.sources[0].note = "no other source to confirm it"
+        var belowFloor = Self.healthy(1)
+        belowFloor.admin?.sources[0].state = "unusable"
+        belowFloor.admin?.sources[0].belowFloor = true
+        belowFloor.admin?.sources[0].droppedBelowFloor = 300
+        belowFloor.admin?.sources[0].note = "time 2007-02-05T14:13:20Z is before the floor 2026-08-22T14:13:20Z (build date): refused"
+        var recovered = Self.healthy(2)
+        recovered.admin?.sources[0].belowFloor = false
+        recovered.admin?.sources[0].droppedJumped = 5
+        let health = judge([jumped, belowFloor, recovered])
+        XCTAssertEqual(reasons(health, 0), ["WARN GPS time jumped on GPS: -619315200.000 s (1024 weeks), samples held apart (42 dropped): no other source to confirm it"])
+        XCTAssertEqual(reasons(health, 1), [
+            "WARN GPS on GPS reports a time before the node's floor (300 samples refused): "
+                + "time 2007-02-05T14:13:20Z is before the floor 2026-08-22T14:13:20Z (build date): refused",
+        ])
+        XCTAssertEqual(health.nodes[0].verdict, .warning)
+        XCTAssertEqual(health.nodes[1].verdict, .warning)
+        XCTAssertEqual(health.nodes[2].verdict, .ok, "past drops alone, with the GPS back in use, are no warning")
+        XCTAssertEqual(health.verdict.exitCode, 1)
+    }
+
     func testCertificates() {
         var soon = Self.healthy(0)
         soon.nts?.certificate.notAfter = Int64(Self.now) + 5 * 86_400 + 60

@@ -1,3 +1,4 @@
+import FleetCrypto
 import NetworkEdges
 import NodeModels
 import Foundation
@@ -40,15 +41,17 @@ final class GPSTimescaleTests: XCTestCase {
             logPath: directory.file("gpsfake-\(port).log")))
     }
 
-    func node(gpsd port: UInt16) async throws -> NodeProcess {
+    func node(gpsd port: UInt16, extra: String = "", clock: () -> String = { "" }) async throws -> NodeProcess {
         // max_first_step = 0: the first step (twelve years for the 2038 test) is taken whatever the state of
         // this machine's kernel clock, so the test does not depend on it.
         try await NodeProcess(config: """
+            \(extra)
             [ntp]
             listen = ["127.0.0.1:0"]
             [clock]
             max_first_step = 0
             holdover_limit = 3600
+            \(clock())
             [[refclock]]
             name = "GPS"
             driver = "gpsd"
@@ -127,7 +130,7 @@ final class GPSTimescaleTests: XCTestCase {
         let port = try LoopbackTCP.freePort()
         let start = Int64((Date().timeIntervalSince1970 + 1.7).rounded()) + 30
         try replay(port: port, seconds: 90) { start + Int64($0) + ($0 >= 20 ? 5 : 0) }
-        let node = try await node(gpsd: port)
+        let node = try await node(gpsd: port, extra: "[metrics]\nlisten = \"127.0.0.1:0\"")
         defer { _ = node.stop() }
         try await waitFor(node, seconds: 30) { $0.serving.synchronized && $0.timekeeping?.tracking.selected?.name == "GPS" }
         let endpoint = SocketEndpoint(host: "127.0.0.1", port: try await node.port(of: "127.0.0.1"))
@@ -142,6 +145,18 @@ final class GPSTimescaleTests: XCTestCase {
         // The jump is 5 s; holdover after a short lock on gpsfake's paced sentences (1/6 s steps) may drift a
         // few hundred ms on a loaded machine (0.28 s seen once), which is not the jump.
         XCTAssertEqual(held.offset, before.offset, accuracy: 1.0, "the jump is not served")
+        // Visible beyond status: the node's health (GET /v1/health) degrades with the reason, and its metrics
+        // (read by the Prometheus client's parser) carry the held jump and the drops as a counter.
+        let health = AdminHealth(status: status, now: Int64(Date().timeIntervalSince1970))
+        XCTAssertEqual(health.verdict, .degraded)
+        XCTAssertTrue(health.reasons.contains { $0.message.hasPrefix("source GPS: time jumped by +") && $0.message.contains("samples held apart") },
+                      "\(health.reasons)")
+        let lines = try PrometheusScrape.scrape("http://\(try XCTUnwrap(status.metricsListener))/metrics")
+        XCTAssertEqual(PrometheusScrape.value(lines, "fleetnode_source_jump_held{source=GPS}"), 1, lines.joined(separator: "\n"))
+        // Metrics are recorded once a second: at most a second or two behind the status read above.
+        let dropped = Double(status.timekeeping?.sources.first?.droppedJumped ?? 0)
+        XCTAssertGreaterThanOrEqual(PrometheusScrape.value(lines, "fleetnode_source_dropped_jumped_total{source=GPS}") ?? 0, dropped - 3)
+        XCTAssertEqual(PrometheusScrape.value(lines, "fleetnode_source_below_floor{source=GPS}"), 0)
 
         let confirm = Process()
         confirm.executableURL = NodeProcess.binDirectory.appendingPathComponent("fleetnode")
@@ -178,5 +193,76 @@ final class GPSTimescaleTests: XCTestCase {
             XCTAssertEqual(answer.offset, 30, accuracy: 1.5, "this week's time + 30 s, never 2007")
             try await Task.sleep(for: .seconds(1))
         }
+    }
+
+    /// A leap second through real gpsd, announced by the node's leap file: the replayed receiver sends
+    /// NMEA's 23:59:60 (RMC, GGA and ZDA), which gpsd 3.22 reports as 00:00:00 twice (seen with gpspipe;
+    /// its TPV carries no leap warning from NMEA). The node announces the leap (leap 1), inserts the second
+    /// itself, drops the receiver's odd second quietly, and logs no jump or step: served time keeps its
+    /// offset from the replayed UTC, one second less against the machine's clock after midnight.
+    func testLeapSecondFromTheFileAndTheReceiverAgreeThroughGPSD() async throws {
+        let midnight: Int64 = 1_798_761_600  // 2027-01-01T00:00:00Z, a leap second in this test's file
+        let table = try LeapSecondTable(
+            entries: [.init(unix: 1_483_228_800, taiMinusUTC: 37), .init(unix: midnight, taiMinusUTC: 38)],
+            expires: midnight + 180 * 86_400, updated: midnight - 100 * 86_400)
+        let leapFile = directory.file("leap-seconds.list")
+        try LeapSecondsListEncoder.encode(table, sha1: Digest.sha1.hash).write(toFile: leapFile, atomically: true, encoding: .utf8)
+
+        // Epochs: 23:59:25 ... 23:59:59, 23:59:60, 00:00:00 ... 00:00:34; epoch i arrives about i s after
+        // launch + 1.7 s.
+        let generator = NMEAGenerator()
+        var epochs: [String] = []
+        for i in 0..<71 {
+            if i == 35 {
+                // The leap second: 23:59:59's sentences with the second written as 60.
+                epochs.append(generator.epoch(second: midnight - 1).map { sentence in
+                    let body = sentence.dropFirst().prefix { $0 != "*" }.replacingOccurrences(of: "235959.00", with: "235960.00")
+                    return NMEAGenerator.sentence(body)
+                }.joined())
+            } else {
+                epochs.append(generator.epoch(second: midnight - 35 + Int64(i) - (i > 35 ? 1 : 0)).joined())
+            }
+        }
+        XCTAssertTrue(epochs[35].contains("GPZDA,235960.00,31,12,2026"), epochs[35])
+        let port = try LoopbackTCP.freePort()
+        let file = directory.file("replay-\(port).nmea")
+        try epochs.joined().write(toFile: file, atomically: true, encoding: .utf8)
+        let cycle = String(format: "%.4f", 1.0 / Double(generator.sentencesPerEpoch))
+        let launched = Date().timeIntervalSince1970
+        processes.append(try TestProcess(
+            ["unshare", "--ipc", "timeout", "-k", "2", "100", "gpsfake", "-q", "-n", "-1", "-c", cycle, "-P", "\(port)", file],
+            logPath: directory.file("gpsfake-\(port).log")))
+        let node = try await node(gpsd: port, extra: "") { "leap_file = \"\(leapFile)\"" }
+        defer { _ = node.stop() }
+        try await waitFor(node, seconds: 30) { $0.serving.synchronized && $0.timekeeping?.tracking.selected?.name == "GPS" }
+        let endpoint = SocketEndpoint(host: "127.0.0.1", port: try await node.port(of: "127.0.0.1"))
+        // Replayed UTC at machine time w: midnight − 35 + (w − launched − 1.7), one second less after the leap.
+        let expected = Double(midnight - 35) - (launched + 1.7)
+        var before: [NTPMeasurement] = [], after: [NTPMeasurement] = []
+        while Date().timeIntervalSince1970 < launched + 1.7 + 66 {
+            let wall = Date().timeIntervalSince1970
+            let answer = try NTPQueryClient(server: endpoint).query()
+            XCTAssertEqual(answer.stratum, 1)
+            let replayed = wall - launched - 1.7
+            if replayed < 33 { before.append(answer) } else if replayed > 38 { after.append(answer) }
+            try await Task.sleep(for: .seconds(1))
+        }
+        XCTAssertFalse(before.isEmpty)
+        XCTAssertFalse(after.isEmpty)
+        XCTAssertTrue(before.allSatisfy { $0.leap == .insertSecond }, "leap 1 announced before midnight: \(before.map(\.leap))")
+        XCTAssertTrue(after.allSatisfy { $0.leap == .noWarning }, "none after: \(after.map(\.leap))")
+        for answer in before { XCTAssertEqual(answer.offset, expected, accuracy: 1.0) }
+        for answer in after { XCTAssertEqual(answer.offset, expected - 1, accuracy: 1.0, "the inserted second, once") }
+        let status = try await node.status()
+        XCTAssertEqual(status.timekeeping?.sources.first?.droppedJumped, 0)
+        // gpsfake's pacing (a sentence every 1/6 s) moves the filtered time by tenths of a second, which the
+        // software clock steps (step_threshold 0.1 s); no step is the leap second's.
+        let steps = node.log.split(separator: "\n").filter { $0.contains("served time stepped") }
+            .compactMap { line in line.range(of: "offset=").map { Double(line[$0.upperBound...].prefix { "-+.0123456789e".contains($0) }) ?? 0 } }
+        XCTAssertFalse(steps.dropFirst().contains { abs(abs($0) - 1) < 0.3 }, "no 1 s step: \(steps)")
+        XCTAssertEqual(status.timekeeping?.tracking.selected?.name, "GPS")
+        XCTAssertFalse(node.log.contains("jumped"), "no jump logged")
+        XCTAssertFalse(node.log.contains("leap second at"), "no unknown-leap warning")
+        print("before: \(before.map(\.offset)), after: \(after.map(\.offset))")
     }
 }

@@ -95,6 +95,7 @@ public final class TimeService: Service, Sendable {
         keeperConfiguration.maxFirstStep = configuration.clock.maxFirstStep
         var timeKeeper = TimeKeeper(configuration: keeperConfiguration, sources: definitions, frequency: frequency, skew: skew, base: base)
         timeKeeper.floor = floor
+        timeKeeper.leapTableValidUntil = leap.loadedTable?.expires
         keeper = Mutex(timeKeeper)
         refclockStatus = Mutex(Dictionary(uniqueKeysWithValues: configuration.refclocks.map {
             ($0.name, TimekeepingStatus.Refclock(name: $0.name, driver: $0.driver.rawValue))

@@ -17,7 +17,27 @@ final class TimekeepingMetrics: Sendable {
     private let errorBound = Gauge(label: "fleetnode_clock_error_bound_seconds")
     private let holdover = Gauge(label: "fleetnode_holdover_seconds")
     private let perSource = Mutex<[String: [Gauge]]>([:])
+    /// Per source: the counters of samples dropped as part of a held jump and as below the floor, and the
+    /// totals already counted (the keeper reports totals since start; counters take the increase).
+    private let drops = Mutex<[String: (jumped: Counter, belowFloor: Counter, counted: (UInt64, UInt64))]>([:])
     private let perRefclock = Mutex<[String: [Gauge]]>([:])
+
+    /// `fleetnode_source_dropped_jumped_total` and `fleetnode_source_dropped_below_floor_total`: a receiver
+    /// that jumped (a week-number rollover, a firmware bug) or names a date before the floor, as a rate
+    /// monitoring can alert on, rather than totals in status only.
+    private func recordDrops(_ source: SourceReport) {
+        let jumped = source.droppedJumped ?? 0, belowFloor = source.droppedBelowFloor ?? 0
+        drops.withLock { table in
+            let dimensions = [("source", source.id.name)]
+            var entry = table[source.id.name] ?? (
+                Counter(label: "fleetnode_source_dropped_jumped_total", dimensions: dimensions),
+                Counter(label: "fleetnode_source_dropped_below_floor_total", dimensions: dimensions), (0, 0))
+            if jumped > entry.counted.0 { entry.jumped.increment(by: Int64(jumped - entry.counted.0)) }
+            if belowFloor > entry.counted.1 { entry.belowFloor.increment(by: Int64(belowFloor - entry.counted.1)) }
+            entry.counted = (max(jumped, entry.counted.0), max(belowFloor, entry.counted.1))
+            table[source.id.name] = entry
+        }
+    }
 
     func record(_ status: TimekeepingStatus) {
         let t = status.tracking
@@ -40,6 +60,8 @@ final class TimekeepingMetrics: Sendable {
                     Gauge(label: "fleetnode_source_jitter_seconds", dimensions: dimensions),
                     Gauge(label: "fleetnode_source_reach", dimensions: dimensions),
                     Gauge(label: "fleetnode_source_selected", dimensions: dimensions),
+                    Gauge(label: "fleetnode_source_jump_held", dimensions: dimensions),
+                    Gauge(label: "fleetnode_source_below_floor", dimensions: dimensions),
                 ]
                 table[source.id.name] = made
                 return made
@@ -48,6 +70,9 @@ final class TimekeepingMetrics: Sendable {
             if let jitter = source.jitter { gauges[1].record(jitter) }
             gauges[2].record(Double(source.reach))
             gauges[3].record(source.state == .selected ? 1 : 0)
+            gauges[4].record(source.heldJump == nil ? 0 : 1)
+            gauges[5].record(source.belowFloor == true ? 1 : 0)
+            recordDrops(source)
         }
         for refclock in status.refclocks {
             let gauges = perRefclock.withLock { table in

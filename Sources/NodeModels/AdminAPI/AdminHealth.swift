@@ -87,8 +87,18 @@ public struct AdminHealth: AdminBody {
                 reasons.append(.init(.degraded, "refclock \(refclock.name) has no GPS fix", fault: "refclock-no-fix:\(refclock.name)"))
             }
         }
-        for source in status.timekeeping?.sources ?? [] where source.state == .falseticker {
-            reasons.append(.init(.degraded, "source \(source.id.name) is a falseticker", fault: "falseticker:\(source.id.name)"))
+        for source in status.timekeeping?.sources ?? [] {
+            if source.state == .falseticker {
+                reasons.append(.init(.degraded, "source \(source.id.name) is a falseticker", fault: "falseticker:\(source.id.name)"))
+            }
+            if let jump = source.heldJump {
+                reasons.append(.init(.degraded, "source \(source.id.name): time jumped by \(UTCText.duration(jump)), samples held apart "
+                    + "(\(source.droppedJumped ?? 0) dropped)", fault: "source-jump-held:\(source.id.name)"))
+            }
+            if source.belowFloor == true {
+                reasons.append(.init(.degraded, "source \(source.id.name) reports a time before the floor "
+                    + "(\(source.droppedBelowFloor ?? 0) samples refused)\(source.note.map { ": \($0)" } ?? "")", fault: "source-below-floor:\(source.id.name)"))
+            }
         }
         if let leap = status.timekeeping?.leap, leap.expired {
             reasons.append(.init(.degraded, "leap-second table \(leap.file ?? "") has expired", fault: "leap-table-expired"))

@@ -112,13 +112,23 @@ public struct ClockDiscipline: Sendable {
         return .adjusted(phase: model.phase - before, frequency: fit.slope - oldFrequency)
     }
 
-    /// The error bound of served time at `now` from the discipline alone: the fit's offset error, grown by
-    /// the frequency's standard error and the holdover rate since the last update (RFC 5905 §11.2: dispersion
-    /// grows with time since the last update).
+    /// The discipline's part of the published bound at the last update: `boundSigmas` standard errors of
+    /// the fitted offset.
+    public var offsetBound: Double { configuration.boundSigmas * offsetError }
+
+    /// How fast the bound grows after the last update, s/s: `boundSigmas` standard errors of the frequency
+    /// (a short or noisy lock leaves it poorly known, and holdover shows it) plus the oscillator's own
+    /// wander (`holdoverRate`). As chrony grows its root dispersion by skew and `maxclockerror` times the time
+    /// since the last update, and RFC 5905 §11.2 by PHI.
+    public var dispersionRate: Double { configuration.boundSigmas * skew + configuration.holdoverRate }
+
+    /// The error bound of served time at `now` from the discipline alone: `offsetBound`, grown at
+    /// `dispersionRate` since the last update (RFC 5905 §11.2: dispersion grows with time since the last
+    /// update).
     public func errorBound(at now: LocalTime) -> Double {
         guard let lastUpdate else { return .infinity }
         let age = max(0, now.seconds(since: lastUpdate))
-        return offsetError + (skew + configuration.holdoverRate) * age
+        return offsetBound + dispersionRate * age
     }
 
     // MARK: Regression

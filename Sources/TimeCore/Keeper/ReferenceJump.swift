@@ -20,6 +20,10 @@ public struct ReferenceJump: Sendable, Equatable {
     public var samples: [SourceSample]
     /// Local time of the last good sample before it.
     public var lastGoodLocal: LocalTime
+    /// The jump is a leap second the receiver inserted (or deleted) at a month's end that the node's leap
+    /// table does not list, and the table is not authoritative there (none, or expired): the receiver may
+    /// well be right, so neither timeline is served as synchronised until someone decides.
+    public var unknownLeap = false
 
     public init(size: Double, sample: SourceSample, lastGoodLocal: LocalTime) {
         self.size = size

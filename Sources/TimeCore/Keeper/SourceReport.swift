@@ -26,4 +26,10 @@ public struct SourceReport: Sendable, Equatable, Codable {
     /// refused for naming a time below the floor (`TimeFloor`). nil from nodes that do not count them.
     public var droppedJumped: UInt64? = nil
     public var droppedBelowFloor: UInt64? = nil
+    /// The size of a jump held right now (seconds, the source's new time minus its old), nil when none: the
+    /// source is out until its jump is followed or reverts.
+    public var heldJump: Double? = nil
+    /// True while the newest sample was refused for naming a time below the floor; nil from nodes that do
+    /// not say.
+    public var belowFloor: Bool? = nil
 }

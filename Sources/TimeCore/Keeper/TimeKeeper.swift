@@ -45,6 +45,10 @@ public struct TimeKeeper: Sendable {
     private var firstUpdate: LocalTime?
     /// The floor no source may go below (`TimeFloor`); the node sets it at start.
     public var floor: TimeFloor?
+    /// Until when (Unix seconds) the node's leap-second table is authoritative (its expiry); nil without a
+    /// table. A receiver's leap second at a midnight the table covers but does not list is the receiver's
+    /// error; beyond it, it may be a leap the table does not know yet.
+    public var leapTableValidUntil: Int64?
     /// Whether the system clock is synchronised (adjtimex without STA_UNSYNC, read by the node each update):
     /// then it is a reference for the size of the first step (`TimeKeeperConfiguration.maxFirstStep`).
     public var systemClockSynchronized = false
@@ -118,6 +122,13 @@ public struct TimeKeeper: Sendable {
             return false
         }
         source.floorNote = nil
+        if source.definition.kind.isReferenceClock, duringKnownLeap(sample) {
+            // The receiver's rendering of a leap second the node carries out itself (gpsd reports NMEA's
+            // 23:59:60 as a second 00:00:00; others repeat 23:59:59 a second early or late): a second off
+            // for that second only. Dropped quietly: no jump, no step, nothing logged.
+            source.dropped += 1
+            return false
+        }
         if source.definition.kind == .gps || source.definition.kind == .shm, !checkJump(raw, served: sample.offset, id: id, source: &source) {
             source.dropped += 1
             source.droppedJumped += 1
@@ -130,6 +141,28 @@ public struct TimeKeeper: Sendable {
         source.gotSampleThisPoll = true
         if !source.definition.kind.isReferenceClock { source.reach.received() }
         return true
+    }
+
+    /// True when `sample` lies within two seconds of a leap second the node knows (`leap`) and is off by
+    /// that second.
+    private func duringKnownLeap(_ sample: SourceSample) -> Bool {
+        guard let leap, abs(abs(sample.offset) - 1) <= configuration.jumpThreshold else { return false }
+        let served = UTCDate.floorDiv(utc(at: sample.localTime), 1_000_000_000)
+        return leap.leaps.contains { abs(served - $0.unix) <= 2 }
+    }
+
+    /// For a jump that begins at a month's end, within three seconds of midnight, and is a second in size:
+    /// the leap second the receiver made, unless the node's table lists it (`duringKnownLeap` handles those).
+    private mutating func receiverLeap(_ jump: inout ReferenceJump, id: SourceID, local: LocalTime, served: Double) {
+        guard abs(abs(jump.size) - 1) <= 0.1 else { return }
+        let claimed = UTCDate.floorDiv(utc(at: local), 1_000_000_000) + Int64(served.rounded())
+        let midnight = UTCDate.floorDiv(claimed + UTCDate.secondsPerDay / 2, UTCDate.secondsPerDay) * UTCDate.secondsPerDay
+        guard abs(claimed - midnight) <= 3, UTCDate(unix: midnight).day == 1,
+              !(leap?.leaps.contains { $0.unix == midnight } ?? false)
+        else { return }
+        let covers = leapTableValidUntil.map { $0 > midnight } ?? false
+        jump.unknownLeap = !covers
+        events.append(.unknownLeap(id, inserted: jump.size < 0, midnight: midnight, tableCovers: covers))
     }
 
     /// Why `sample` (against the served clock) names a time below the floor, nil when it does not.
@@ -158,7 +191,7 @@ public struct TimeKeeper: Sendable {
         let lastServed = last.offset - discipline.model.correction(at: last.localTime)
         let elapsed = max(0, raw.localTime.seconds(since: last.localTime))
         // What the clock may have drifted since the last good sample, on top of the threshold.
-        let allowance = configuration.jumpThreshold + (discipline.skew + discipline.configuration.holdoverRate) * elapsed
+        let allowance = configuration.jumpThreshold + discipline.dispersionRate * elapsed
         let capacity = max(1, source.definition.filterCapacity)
         if var jump = source.jump, let newest = jump.samples.last {
             let jumpServed = newest.offset - discipline.model.correction(at: newest.localTime)
@@ -173,13 +206,17 @@ public struct TimeKeeper: Sendable {
                 source.jumpNote = nil
                 return true
             }
-            source.jump = ReferenceJump(size: served - lastServed, sample: raw, lastGoodLocal: last.localTime)
+            var newJump = ReferenceJump(size: served - lastServed, sample: raw, lastGoodLocal: last.localTime)
             events.append(.jumpHeld(id, size: served - lastServed))
+            receiverLeap(&newJump, id: id, local: raw.localTime, served: served)
+            source.jump = newJump
             return false
         }
         guard abs(served - lastServed) > allowance else { return true }
-        source.jump = ReferenceJump(size: served - lastServed, sample: raw, lastGoodLocal: last.localTime)
+        var newJump = ReferenceJump(size: served - lastServed, sample: raw, lastGoodLocal: last.localTime)
         events.append(.jumpHeld(id, size: served - lastServed))
+        receiverLeap(&newJump, id: id, local: raw.localTime, served: served)
+        source.jump = newJump
         return false
     }
 
@@ -202,6 +239,11 @@ public struct TimeKeeper: Sendable {
             source.jump = nil
             source.jumpNote = nil
             source.accepted += UInt64(jump.samples.count)
+            // The discipline must take the new time at this update, not a poll interval later: until it
+            // does, the served clock is still on the old timeline.
+            lastFed = nil
+            // Its held samples were received all along: reachable now, so selection takes it at once.
+            source.gotSampleThisPoll = true
             events.append(.jumpFollowed(id, size: jump.size, agreedBy: agreeNew.count > agreeOld.count ? agreeNew : ["the operator"]))
             if agreeNew.count <= agreeOld.count { operatorConfirmed = false }
             return true
@@ -211,6 +253,8 @@ public struct TimeKeeper: Sendable {
             decision = "the majority (\(agreeOld.joined(separator: ", "))) keeps the old time: not followed"
         } else if !agreeNew.isEmpty {
             decision = "agreed by \(agreeNew.joined(separator: ", ")): followed once it has lasted \(Int(configuration.jumpPersistence)) s"
+        } else if jump.unknownLeap {
+            decision = "a leap second the leap-second table does not list (none, or expired): unsynchronised until an operator confirms it (fleetnode confirm-step) or another source agrees"
         } else {
             decision = "no other source to confirm it: holding over, unsynchronised after the holdover limit (an operator may confirm it: fleetnode confirm-step)"
         }
@@ -347,8 +391,15 @@ public struct TimeKeeper: Sendable {
         // A reference clock's filter estimate overlaps its previous ones sample for sample; feeding each
         // would hand the discipline correlated points (its runs test then sees a misfit that is not there).
         // Like chrony's refclock poll, feed one estimate per poll interval: windows that do not overlap.
+        // The window is the filter's whole span (16 samples at 1 Hz: 16 s) whatever the poll: with a poll of 1 s,
+        // estimates a second apart share 15 of their 16 samples, the fit takes them for independent, and its
+        // frequency error comes out several times larger than its standard error says (holdover showed it).
+        let span = chosen.samples.count > 1
+            ? chosen.samples.last!.localTime.seconds(since: chosen.samples.first!.localTime) * Double(chosen.samples.count) / Double(chosen.samples.count - 1)
+            : 0
+        let window = max(min(chosen.definition.poll, Double(chosen.definition.filterCapacity)), span)
         let spacing = chosen.definition.kind.isReferenceClock && discipline.points.count >= configuration.discipline.minPoints
-            ? Int64(min(chosen.definition.poll, Double(chosen.definition.filterCapacity)) * 1e9) - 500_000_000 : 1
+            ? Int64(window * 1e9) - 500_000_000 : 1
         guard lastFed.map({ estimate.localTime &- $0 >= spacing }) ?? true else { return nil }
         lastFed = estimate.localTime
         if let lastFedKind, lastFedKind.isReferenceClock != chosen.definition.kind.isReferenceClock {
@@ -372,9 +423,12 @@ public struct TimeKeeper: Sendable {
             operatorConfirmed = false
         }
         let before = discipline.model.base
+        // A point's sigma is never below a third of the dispersion its samples claim (read as a 3-sigma
+        // bound): a filter of two or three samples fits them exactly and reports no jitter, and the first
+        // points of a lock would then claim a frequency known to a few ppm from 0.3 ms samples a second apart.
         let outcome = discipline.update(
             local: estimate.localTime, offset: offset,
-            sigma: max(result.jitter, estimate.jitter, estimate.delay / 4, precisionSeconds))
+            sigma: max(result.jitter, estimate.jitter, estimate.delay / 4, estimate.dispersion / 3, precisionSeconds))
         let stepped = discipline.model.base &- before
         for id in order {
             guard var source = sources[id] else { continue }
@@ -409,8 +463,10 @@ public struct TimeKeeper: Sendable {
     // MARK: Output
 
     public func isSynchronized(at now: LocalTime) -> Bool {
-        guard lastSelected != nil, discipline.lastUpdate != nil else { return false }
+        guard let last = lastSelected, discipline.lastUpdate != nil else { return false }
         guard let lostSince else { return true }
+        // Holding over across a leap second nobody can vouch for is a guess by a whole second.
+        if sources[last.definition.id]?.jump?.unknownLeap == true { return false }
         return now.seconds(since: lostSince) <= configuration.holdoverLimit
     }
 
@@ -429,13 +485,15 @@ public struct TimeKeeper: Sendable {
         let stratum: UInt8 = last.definition.kind.isReferenceClock ? 1 : min(16, last.estimate.stratum &+ 1)
         // Following a stratum-15 server would make this node 16: unsynchronised (RFC 5905 §7.3), leap 3.
         guard stratum < ServerState.unsynchronizedStratum else { return .unsynchronized(precision: precision) }
-        let referenceTime = NTPTimestamp(UnixTime(nanosecondsSinceEpoch: discipline.model.served(at: lastUpdate)))
+        // UTC, like the transmit timestamps clients subtract it from (after a leap second, a naive reference
+        // time would make them grow the dispersion over one second less than has passed).
+        let referenceTime = NTPTimestamp(UnixTime(nanosecondsSinceEpoch: utc(at: lastUpdate)))
         return ServerState(
             leap: leap ?? announcedLeap, stratum: stratum, precision: precision,
             rootDelay: last.rootDelay,
-            rootDispersion: last.rootDispersion + discipline.offsetError,
+            rootDispersion: last.rootDispersion + discipline.offsetBound,
             referenceID: last.definition.referenceID, referenceTime: referenceTime,
-            dispersionRate: discipline.skew + discipline.configuration.holdoverRate)
+            dispersionRate: discipline.dispersionRate)
     }
 
     public func tracking(at now: LocalTime, precision: Int8, leap: LeapIndicator? = nil) -> TrackingReport {
@@ -484,7 +542,8 @@ public struct TimeKeeper: Sendable {
                 rootDistance: source.estimate?.rootDistance(at: now, dispersionRate: configuration.dispersionRate),
                 samples: source.samples.count, accepted: source.accepted, dropped: source.dropped,
                 note: source.note ?? source.falsetickerNote ?? source.floorNote, statistics: statistics(of: source),
-                droppedJumped: source.droppedJumped, droppedBelowFloor: source.droppedBelowFloor)
+                droppedJumped: source.droppedJumped, droppedBelowFloor: source.droppedBelowFloor,
+                heldJump: source.jump?.size, belowFloor: source.floorNote != nil)
         }
     }
 

@@ -8,6 +8,12 @@ public enum TimeKeeperEvent: Sendable, Equatable, CustomStringConvertible {
     case jumpFollowed(SourceID, size: Double, agreedBy: [String])
     /// A sample named a time below the floor and was refused (logged once per source until it recovers).
     case belowFloor(SourceID, reason: String)
+    /// A reference clock's time jumped by a second at a month's end, at `midnight` (Unix seconds), and the
+    /// node's leap table lists no leap there: the receiver inserted (or deleted) a leap second the table
+    /// does not know. `tableCovers`: the table is valid past that midnight (so the receiver is wrong, and
+    /// the node holds over); otherwise the table is missing or expired and the node stops serving as
+    /// synchronised until an operator confirms or other sources agree.
+    case unknownLeap(SourceID, inserted: Bool, midnight: Int64, tableCovers: Bool)
     /// The first step exceeds `maxFirstStep` while the system clock is synchronised: held.
     case firstStepHeld(offset: Double, limit: Double)
     /// The first step was taken (with why a large one was acceptable).
@@ -23,6 +29,12 @@ public enum TimeKeeperEvent: Sendable, Equatable, CustomStringConvertible {
             return "followed a jump of \(UTCText.duration(size)) of reference clock \(id), agreed by \(agreedBy.joined(separator: ", "))"
         case .belowFloor(let id, let reason):
             return "\(id): \(reason)"
+        case .unknownLeap(let id, let inserted, let midnight, let tableCovers):
+            let what = inserted ? "inserted a leap second" : "deleted a leap second"
+            let verdict = tableCovers
+                ? "the leap-second table is valid past it and lists none, so the receiver is wrong: held as a jump, holding over"
+                : "the leap-second table is missing or expired there: update it (leap_file); not served as synchronised until `fleetnode confirm-step` or other sources agree"
+            return "reference clock \(id) \(what) at \(UTCText.iso(seconds: midnight)) that the leap-second table does not list: \(verdict)"
         case .firstStepHeld(let offset, let limit):
             return Self.heldText(offset, limit: limit)
         case .firstStepTaken(let offset, let reason):
