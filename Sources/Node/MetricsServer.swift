@@ -1,3 +1,4 @@
+import NetworkEdges
 import NodeModels
 import Logging
 import NIOCore
@@ -54,7 +55,7 @@ public final class MetricsServer: Service, Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(BudgetedConnection(budget: budget, handshakeAuthenticates: false))
+                    try channel.pipeline.syncOperations.addHandler(BudgetedConnection<HTTPServerRequestPart>.http(budget: budget, handshakeAuthenticates: false))
                     try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry))
                 }
             }

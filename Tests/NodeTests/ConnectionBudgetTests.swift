@@ -1,6 +1,6 @@
 import NIOCore
 import XCTest
-@testable import Node
+import NetworkEdges
 
 /// The bookkeeping of `ConnectionBudget` without sockets: caps, eviction order, reserved places, rates.
 final class ConnectionBudgetTests: XCTestCase {

@@ -107,7 +107,7 @@ public final class AdminServer: Service, Sendable {
                     try sync.addHandler(CloseOnIdle())
                     try sync.addHandler(NIOSSLServerHandler(context: tls))
                     try sync.configureHTTPServerPipeline()
-                    try sync.addHandler(BudgetedConnection(budget: budget, handshakeAuthenticates: true))
+                    try sync.addHandler(BudgetedConnection<HTTPServerRequestPart>.http(budget: budget, handshakeAuthenticates: true))
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
                 }
             }
