@@ -93,6 +93,9 @@ public final class NTSKEServer: Service, Sendable {
             // (a dropped SYN costs it a 1 s retransmission).
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Accepts per wakeup: a reconnect flood refused at accept is drained in fewer loop turns, so the
+            // queue a well-behaved client's connection waits in stays short.
+            .serverChannelOption(.maxMessagesPerRead, value: 64)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations

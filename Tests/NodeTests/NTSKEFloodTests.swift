@@ -44,6 +44,7 @@ final class NTSKEFloodTests: XCTestCase {
         let ramped = ProcessFootprint(pid: pid)
         let heldByNode = try await node.status().nts?.activeConnections ?? 0
 
+        let ticksBefore = ListenerFloodTests.cpuTicks(pid)
         var latencies: [Double] = []
         var failures: [String] = []
         let started = ContinuousClock.now
@@ -64,6 +65,7 @@ final class NTSKEFloodTests: XCTestCase {
             try await Task.sleep(for: .milliseconds(50))
         }
         let goodSeconds = (ContinuousClock.now - started).seconds
+        let nodeCPU = Double(ListenerFloodTests.cpuTicks(pid) - ticksBefore) / 100 / goodSeconds
         let during = ProcessFootprint(pid: pid)
 
         // chrony as a one-shot NTS client (NTS-KE, then NTS-protected NTP), while the attack goes on.
@@ -100,7 +102,7 @@ final class NTSKEFloodTests: XCTestCase {
             NTS-KE: attacker peak \(peak) connections open on its side (100 addresses x 10), \
             \(attacker["connects"] ?? 0) connects, \(attacker["closes"] ?? 0) closed by the node; node held \(heldByNode) after 4 s; \
             NTSKEClient \(latencies.count)/100 sessions within 1 s (in \(Int(goodSeconds)) s), median \(ms(median)) ms, \
-            p99 \(ms(p99)) ms, max \(ms(latencies.last)) ms; chrony -Q \(chronyOK)/\(chronyRuns.count) OK (\(chronyRuns.joined(separator: ", "))); \
+            p99 \(ms(p99)) ms, max \(ms(latencies.max())) ms, node CPU \(String(format: "%.2f", nodeCPU)) cores meanwhile; chrony -Q \(chronyOK)/\(chronyRuns.count) OK (\(chronyRuns.joined(separator: ", "))); \
             node before: \(before); after 4 s of attack: \(ramped); at the end: \(during); 4 s after: \(after); \
             counters: \(counters.map { "\($0)" } ?? "-")
             """

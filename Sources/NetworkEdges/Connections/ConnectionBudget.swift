@@ -83,6 +83,10 @@ public final class ConnectionBudget: Sendable {
     public let limits: Limits
     private let state: Mutex<State>
     private let observer: (@Sendable (Event) -> Void)?
+    /// The counters by reason, made on first use and kept: under a reconnect flood a refusal is counted
+    /// thousands of times a second, and looking a metric up in the registry each time costs more than the
+    /// refusal itself.
+    private let counters = Mutex<[String: Counter]>([:])
 
     /// - Parameter observer: told of every refusal and budget closure (after the metric is counted), for a
     ///   listener that keeps statistics of its own; called on the thread that decided, without locks held.
@@ -148,9 +152,18 @@ public final class ConnectionBudget: Sendable {
     }
 
     private func countRefusal(_ reason: Refusal) {
-        Counter(label: "fleetnode_connections_refused_total", dimensions: [("listener", listener), ("reason", reason.rawValue)])
-            .increment()
+        counter("fleetnode_connections_refused_total", reason.rawValue).increment()
         observer?(.refused(reason))
+    }
+
+    private func counter(_ label: String, _ reason: String) -> Counter {
+        counters.withLock { counters in
+            let key = label + "/" + reason
+            if let counter = counters[key] { return counter }
+            let counter = Counter(label: label, dimensions: [("listener", listener), ("reason", reason)])
+            counters[key] = counter
+            return counter
+        }
     }
 
     /// The connection proved who it is (a verified client certificate): it no longer counts against its
@@ -171,8 +184,7 @@ public final class ConnectionBudget: Sendable {
     }
 
     public func count(_ closure: Closure) {
-        Counter(label: "fleetnode_connections_closed_total", dimensions: [("listener", listener), ("reason", closure.rawValue)])
-            .increment()
+        counter("fleetnode_connections_closed_total", closure.rawValue).increment()
         observer?(.closed(closure))
     }
 
