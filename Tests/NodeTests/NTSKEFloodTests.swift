@@ -120,6 +120,43 @@ final class NTSKEFloodTests: XCTestCase {
         XCTAssertEqual(ke.timeouts, ke.handshakeTimeouts, "no request was trickled")
         XCTAssertTrue(node.process.isRunning)
     }
+
+    /// At the descriptor limit (the node started under `prlimit --nofile=64`), NTS-KE's accepts fail and the
+    /// listener backs off instead of retrying at once: little CPU while 120 connections wait, the failures
+    /// counted in NTS-KE's status and logged, and sessions served again once the connections go.
+    func testDescriptorLimitBacksOffInsteadOfSpinning() async throws {
+        let prlimit = "/usr/bin/prlimit"
+        guard FileManager.default.isExecutableFile(atPath: prlimit) else { throw XCTSkip("no \(prlimit)") }
+        let certificate = try TestCertificate.make(in: directory)
+        let node = try await NodeProcess(config: """
+            [local]
+            stratum = 1
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            \(certificate.ntsTable(keyFile: directory.appendingPathComponent("keys/cookie-keys").path))
+            """, launcher: [prlimit, "--nofile=64:64"])
+        defer { node.stop() }
+        let port = try await node.ntsKEPort()
+        let pid = node.process.processIdentifier
+        let attack = try ConnectionFlood.attack(port: Int(port), addresses: 30, perAddress: 4, seconds: 30, payload: .tls, in: directory)
+        defer { attack.stop() }
+        try await Task.sleep(for: .seconds(3))
+        let before = ListenerFloodTests.cpuTicks(pid)
+        try await Task.sleep(for: .seconds(4))
+        let ticks = ListenerFloodTests.cpuTicks(pid) - before
+        let held = ProcessFootprint(pid: pid)
+        attack.stop()
+        try await Task.sleep(for: .seconds(4))
+        let backoffs = try await node.status().nts?.ntske.acceptBackoffs ?? 0
+        print("NTS-KE at descriptor limit 64: \(held); node CPU \(ticks) ticks (1/100 s) in 4 s; \(backoffs) accepts backed off")
+        XCTAssertLessThan(ticks, 150, "no busy loop: under 1.5 s of CPU in 4 s")
+        XCTAssertGreaterThan(backoffs, 0, "counted in NTS-KE's status")
+        XCTAssertLessThan(backoffs, 200, "about one a second, not thousands")
+        XCTAssertTrue(node.log.contains("cannot accept connections"), node.log)
+        let trust = try TLSContext.client(trustedCertificates: certificate.certificate, alpn: NTSKEServer.alpn)
+        let result = try await NTSKEClient.establish(host: "127.0.0.1", port: port, trust: trust, ciphers: NettleCipherFactory())
+        XCTAssertEqual(result.cookies.count, 8, "served again once the connections are gone")
+    }
 }
 
 extension Duration {
