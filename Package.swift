@@ -12,7 +12,8 @@
 //   CRefclock   the C side of reference clocks (libgps reads, NTP SHM, PPS ioctls)
 //   Refclock    reference clocks' I/O edges: gpsd client, SHM reader, PPS device
 //   NodeModels  what a node reports and accepts, shared by node and admin tool: status, admin API bodies, text views (pure)
-//   NetworkEdges the network edges node and tool share: the one-shot NTP query client, an idle-close handler
+//   NetworkEdges the network edges node and tool share: the one-shot NTP query client, an idle-close handler,
+//               TCP listeners' connection budgets (deadlines from accept, per-source caps, eviction, accept backoff)
 //   NTSKECore   sans-I/O NTS-KE (RFC 8915 §4): records, message framing, request/response, negotiation, the responder
 //   NTSKE       NTS-KE's transport: TLS 1.3 (OpenSSL) under SwiftNIO, the server, the client, the NTS time client
 //   ConfigFile  TOML files read with FILE:LINE errors (node configuration, fleet inventory)
@@ -108,11 +109,15 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The network edges node and tool share: the one-shot NTP client, an idle close, and the connection
+        // budgets of every TCP listener (admin API, metrics, NTS-KE).
         .target(
             name: "NetworkEdges",
             dependencies: [
                 "NTPCore", "NodeModels", "CFleetShim",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // gpsd (libgps), NTP shared memory and PPS devices: raw observations stamped with the system clock.

@@ -152,9 +152,11 @@ public struct RateLimiter: Sendable {
     /// Decides how to treat a request from `address` arriving at `now`
     /// (monotonic nanoseconds), and records it. `random` supplies the coin
     /// flips for leak and KoD (and the hash key on first use); it is called
-    /// only for requests over the limit.
+    /// only for requests over the limit. `leaking: false` never lets a request
+    /// over the limit through: for sources that cannot be spoofed (NTS-KE over
+    /// TCP), where the leak protects no victim.
     public mutating func check(
-        _ address: IPAddress, now: UInt64, using random: inout some RandomNumberGenerator
+        _ address: IPAddress, now: UInt64, using random: inout some RandomNumberGenerator, leaking: Bool = true
     ) -> RateLimitVerdict {
         let key: (UInt64, UInt64)
         if let hashKey {
@@ -216,7 +218,7 @@ public struct RateLimiter: Sendable {
             let bits = random.next()
             let leakMask: UInt64 = (1 &<< UInt64(policy.leak)) &- 1
             let kodMask: UInt64 = (1 &<< UInt64(policy.kod)) &- 1
-            if bits & leakMask == 0 {
+            if leaking, bits & leakMask == 0 {
                 record.tokens = 0
                 verdict = .respond
             } else {

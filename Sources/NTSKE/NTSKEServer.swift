@@ -1,5 +1,6 @@
-import NodeModels
 import Logging
+import NetworkEdges
+import NodeModels
 import NIOCore
 import NIOPosix
 import NTPCore
@@ -7,9 +8,19 @@ import NTSKECore
 import ServiceLifecycle
 import Synchronization
 
-/// The NTS-KE server (RFC 8915 §4) on TCP (4460 by default): accepts connections, enforces the limits and
-/// hands each connection to its own handler. The TLS context can be replaced at any time (certificate
+/// The NTS-KE server (RFC 8915 §4) on TCP (4460 by default): accepts connections within its connection
+/// budget and hands each to its own handler. The TLS context can be replaced at any time (certificate
 /// renewal): new connections use the new one, connections in progress finish with the old one.
+///
+/// Connections are held within a `ConnectionBudget` (NetworkEdges, shared with the admin API and metrics;
+/// ISSUE 14), so that an attacker holding and renewing connections cannot lock clients out:
+/// - at accept, before any TLS state is made: a source (IPv4 address, IPv6 /64) at its cap of unfinished
+///   connections, or over its connection rate while the listener is under pressure, is refused
+///   (`AdmissionScreen`), then one over `[nts.ratelimit]` (without the leak: a TCP source cannot be spoofed);
+/// - when every place is taken, the oldest unfinished connection is evicted for the newcomer;
+/// - one deadline from accept (`timeout`) for the handshake and the request, however slowly bytes trickle;
+/// - an accept that fails for want of descriptors pauses the listener for a second (`AcceptBackoffCounter`).
+/// Each refusal, eviction and deadline is counted by kind in ``NTSKEStatistics``.
 public final class NTSKEServer: Service, Sendable {
     public static let alpn = "ntske/1"
 
@@ -22,7 +33,7 @@ public final class NTSKEServer: Service, Sendable {
         let limits: NTSKELimits
         let statistics: NTSKEStatistics
         let random: @Sendable () -> any RandomNumberGenerator
-        let active = Atomic<Int>(0)
+        let budget: ConnectionBudget
         let sessionLimiter: Mutex<RateLimiter?>
         let logger: Logger
 
@@ -35,25 +46,34 @@ public final class NTSKEServer: Service, Sendable {
             self.limits = limits
             self.statistics = statistics
             self.random = random
+            self.budget = ConnectionBudget(listener: "ntske", limits: limits.budget) { event in
+                statistics.update { counters in
+                    switch event {
+                    case .refused(.full): counters.refusedOverLimit += 1
+                    case .refused(.perSource): counters.refusedPerSource += 1
+                    case .refused(.rate): counters.refusedConnectionRate += 1
+                    case .closed(.evicted): counters.evicted += 1
+                    case .closed(.handshakeDeadline):
+                        counters.timeouts += 1
+                        counters.handshakeTimeouts += 1
+                    case .closed(.requestDeadline): counters.timeouts += 1
+                    }
+                }
+            }
             self.sessionLimiter = Mutex(limits.sessionRate.map { RateLimiter(policy: $0, capacity: 16_384) })
             self.logger = logger
         }
 
-        /// True when a new connection from `address` may proceed.
-        func admit(_ address: SocketAddress?) -> Bool {
-            if active.load(ordering: .relaxed) >= limits.maximumConnections {
-                statistics.update { $0.refusedOverLimit += 1 }
-                return false
+        /// `[nts.ratelimit]`: true when a new session from `address` is within its client's rate. No leak.
+        func withinSessionRate(_ address: SocketAddress?) -> Bool {
+            guard let text = address?.ipAddress, let ip = IPAddress(text) else { return true }
+            var random = SystemRandomNumberGenerator()
+            let verdict = sessionLimiter.withLock { limiter in
+                limiter?.check(ip.unmapped, now: NIODeadline.now().uptimeNanoseconds, using: &random, leaking: false) ?? .respond
             }
-            if let text = address?.ipAddress, let ip = IPAddress(text) {
-                var random = SystemRandomNumberGenerator()
-                let verdict = sessionLimiter.withLock { limiter in
-                    limiter?.check(ip.unmapped, now: NIODeadline.now().uptimeNanoseconds, using: &random) ?? .respond
-                }
-                if verdict != .respond {
-                    statistics.update { $0.refusedRateLimited += 1 }
-                    return false
-                }
+            guard verdict == .respond else {
+                statistics.update { $0.refusedRateLimited += 1 }
+                return false
             }
             return true
         }
@@ -69,25 +89,40 @@ public final class NTSKEServer: Service, Sendable {
     ) throws {
         let shared = Shared(tls: tls, responder: responder, limits: limits, statistics: statistics, random: random, logger: logger)
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
+            // A deep accept queue: under a connect flood a well-behaved client's SYN is queued, not dropped
+            // (a dropped SYN costs it a 1 s retransmission).
+            .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Accepts per wakeup: a reconnect flood refused at accept is drained in fewer loop turns, so the
+            // queue a well-behaved client's connection waits in stays short.
+            .serverChannelOption(.maxMessagesPerRead, value: 64)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(AcceptBackoffCounter(listener: "ntske", logger: logger) {
+                        statistics.update { $0.acceptBackoffs += 1 }
+                    })
+                    try sync.addHandler(AdmissionScreen(budget: shared.budget))
+                    if limits.sessionRate != nil { try sync.addHandler(NTSKESessionScreen(shared: shared)) }
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                guard shared.admit(channel.remoteAddress) else {
-                    return channel.close()
-                }
                 do {
-                    // TLS, then framing into one request message (at most the request limit), then the exchange.
+                    // TLS, then framing into one request message (at most the request limit), the budget's
+                    // deadlines and place (kept for good once the request is complete), then the exchange.
                     let connection = try TLSConnection(context: shared.tls.withLock { $0 }, isServer: true)
                     let handlers: [ChannelHandler] = [
                         NTSKETLSHandler(connection: connection, role: .server),
                         ByteToMessageHandler(NTSKEMessageDecoder(maximumMessageLength: shared.limits.maximumRequestLength)),
+                        BudgetedConnection<[NTSKERecord]>(
+                            budget: shared.budget, proof: .request,
+                            isHandshakeCompleted: { $0 is NTSKETLSHandler.HandshakeCompleted },
+                            isRequestComplete: { _ in true }),
                         NTSKEServerHandler(
                             session: connection, responder: shared.responder.withLock { $0 }, random: shared.random,
-                            statistics: shared.statistics, timeout: shared.limits.timeout, logger: shared.logger),
+                            statistics: shared.statistics, logger: shared.logger),
                     ]
-                    shared.active.add(1, ordering: .relaxed)
-                    channel.closeFuture.whenComplete { _ in shared.active.subtract(1, ordering: .relaxed) }
                     return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandlers(handlers) }
                 } catch {
                     shared.logger.error("cannot start a TLS session", metadata: ["error": "\(error)"])
@@ -127,7 +162,8 @@ public final class NTSKEServer: Service, Sendable {
         shared.responder.withLock { $0 = responder }
     }
 
-    public var activeConnections: Int { shared.active.load(ordering: .relaxed) }
+    /// Connections held now (unfinished, or being answered).
+    public var activeConnections: Int { shared.budget.held.total }
 
     public func run() async throws {
         shared.logger.info("serving NTS-KE", metadata: ["listen": "\(boundEndpoints)"])

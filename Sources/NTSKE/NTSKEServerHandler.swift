@@ -4,8 +4,9 @@ import NTPCore
 import NTSKECore
 
 /// One NTS-KE connection on the server (RFC 8915 §4), after ``NTSKETLSHandler`` and the message decoder: one
-/// request message in, one response message out, close_notify, close. Everything must finish before the
-/// deadline; a client that stalls only ever holds its own connection, never the event loop.
+/// request message in, one response message out, close_notify, close. The deadlines from accept are the
+/// connection budget's (``NTSKEServer``, `BudgetedConnection` before this handler); a client that stalls
+/// only ever holds its own connection, never the event loop.
 final class NTSKEServerHandler: ChannelInboundHandler {
     typealias InboundIn = [NTSKERecord]
     typealias OutboundOut = ByteBuffer
@@ -15,35 +16,25 @@ final class NTSKEServerHandler: ChannelInboundHandler {
     private let responder: NTSKEResponder
     private let random: @Sendable () -> any RandomNumberGenerator
     private let statistics: NTSKEStatistics
-    private let timeout: TimeAmount
     private var logger: Logger
-    private var deadline: Scheduled<Void>?
     private var done = false
 
     init(session: TLSConnection, responder: NTSKEResponder, random: @escaping @Sendable () -> any RandomNumberGenerator,
-         statistics: NTSKEStatistics, timeout: TimeAmount, logger: Logger) {
+         statistics: NTSKEStatistics, logger: Logger) {
         self.session = session
         self.responder = responder
         self.random = random
         self.statistics = statistics
-        self.timeout = timeout
         self.logger = logger
     }
 
     func channelActive(context: ChannelHandlerContext) {
         logger[metadataKey: "ntske.client"] = "\(context.remoteAddress?.description ?? "?")"
         statistics.update { $0.connections += 1 }
-        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
-            guard !done else { return }
-            statistics.update { $0.timeouts += 1 }
-            logger.debug("NTS-KE session timed out")
-            finish(context: context)
-        }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        deadline?.cancel()
         done = true
         context.fireChannelInactive()
     }
@@ -102,7 +93,6 @@ final class NTSKEServerHandler: ChannelInboundHandler {
     private func finish(context: ChannelHandlerContext) {
         guard !done else { return }
         done = true
-        deadline?.cancel()
         context.close(promise: nil)
     }
 }

@@ -375,7 +375,7 @@ public enum ConfigLoader {
         var nts = NodeConfig.NTS()
         try table.allowOnly([
             "listen", "certificate", "private_key", "key_file", "rotate_interval", "key_history", "ntp_server",
-            "ntp_port", "max_connections", "timeout", "ratelimit", "certificate_check_interval", "threads", "steer",
+            "ntp_port", "max_connections", "max_connections_per_source", "timeout", "ratelimit", "certificate_check_interval", "threads", "steer",
             "steer_holdover",
         ])
         if let listen = try table.strings("listen") {
@@ -409,6 +409,9 @@ public enum ConfigLoader {
         nts.steer = try table.bool("steer") ?? true
         if let holdover = try table.number("steer_holdover", in: 0...31_622_400) { nts.steerHoldover = holdover }
         if let connections = try table.int("max_connections", in: 1...100_000) { nts.maximumConnections = connections }
+        if let perSource = try table.int("max_connections_per_source", in: 1...100_000) {
+            nts.maximumConnectionsPerSource = perSource
+        }
         if let threads = try table.int("threads", in: 0...64) { nts.threads = threads }
         if let timeout = try table.number("timeout", in: 0.1...60) { nts.timeout = timeout }
         if let check = try table.number("certificate_check_interval", in: 1...86_400) { nts.certificateCheckInterval = check }

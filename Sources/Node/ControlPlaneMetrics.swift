@@ -13,6 +13,7 @@ final class ControlPlaneMetrics: Sendable {
     private let errorResponses = Counter(label: "fleetnode_ntske_error_responses_total")
     private let timeouts = Counter(label: "fleetnode_ntske_timeouts_total")
     private let refused = Counter(label: "fleetnode_ntske_refused_total")
+    private let evicted = Counter(label: "fleetnode_ntske_evicted_total")
     private let certificateExpiry = Gauge(label: "fleetnode_certificate_expiry_seconds")
     private let cookieKeyAge = Gauge(label: "fleetnode_nts_cookie_key_age_seconds")
     private let cookieKeys = Gauge(label: "fleetnode_nts_cookie_keys")
@@ -59,7 +60,9 @@ final class ControlPlaneMetrics: Sendable {
         add(handshakeFailures, counters.handshakeFailures, last.handshakeFailures)
         add(errorResponses, counters.errorResponses, last.errorResponses)
         add(timeouts, counters.timeouts, last.timeouts)
-        add(refused, counters.refusedOverLimit + counters.refusedRateLimited, last.refusedOverLimit + last.refusedRateLimited)
+        // Every refusal at accept (per-kind counts: fleetnode_connections_refused_total{listener="ntske",reason}).
+        add(refused, counters.refused, last.refused)
+        add(evicted, counters.evicted, last.evicted)
         if let certificate = nts.certificate {
             certificateExpiry.record(Double(certificate.notAfter) - now.timeIntervalSince1970)
         }

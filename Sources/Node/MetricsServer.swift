@@ -1,3 +1,4 @@
+import NetworkEdges
 import NodeModels
 import Logging
 import NIOCore
@@ -50,14 +51,14 @@ public final class MetricsServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffCounter(listener: "metrics", logger: logger, failures: acceptFailures))
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffCounter(listener: "metrics", logger: logger) { [acceptFailures] in acceptFailures.record() })
                     try channel.pipeline.syncOperations.addHandler(AdmissionScreen(budget: budget))
                 }
             }
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(BudgetedConnection(budget: budget, handshakeAuthenticates: false))
+                    try channel.pipeline.syncOperations.addHandler(BudgetedConnection<HTTPServerRequestPart>.http(budget: budget, handshakeAuthenticates: false))
                     try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry))
                 }
             }

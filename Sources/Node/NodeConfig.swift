@@ -45,12 +45,19 @@ public struct NodeConfig: Sendable, Equatable {
         /// the node has no siblings.
         public var steer = true
         public var steerHoldover: Double = 3_600
-        public var maximumConnections: Int = 100
+        /// Unfinished NTS-KE connections at once (`max_connections`); when all are taken the oldest unfinished
+        /// one is evicted for a newcomer. 256: an attacker on 100 addresses, renewing connections at the rate
+        /// allowed under pressure (1 a second per address), holds about 200 within the 2 s deadline.
+        public var maximumConnections: Int = 256
+        /// Unfinished NTS-KE connections at once from one IPv4 address or IPv6 /64 (`max_connections_per_source`).
+        public var maximumConnectionsPerSource: Int = 8
         /// Event-loop threads for NTS-KE (TLS handshakes); 0 = one per core.
         public var threads: Int = 0
-        /// Seconds allowed for handshake plus request.
+        /// Seconds from accept to a complete request: the handshake and the request both within it.
         public var timeout: Double = 2
         /// New NTS-KE sessions per client address (`[nts.ratelimit]`, as chrony's `ntsratelimit`); nil: off.
+        /// Over the limit a connection is refused outright: `leak` is read for chrony compatibility but does not
+        /// apply to TCP, whose sources cannot be spoofed.
         public var sessionRate: RateLimitPolicy?
         /// Seconds between checks of the certificate files for a renewal.
         public var certificateCheckInterval: Double = 10

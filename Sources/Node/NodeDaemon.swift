@@ -1,4 +1,5 @@
 import ConfigFile
+import NetworkEdges
 import NodeModels
 import Foundation
 import Logging

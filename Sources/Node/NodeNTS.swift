@@ -66,6 +66,7 @@ final class NodeNTS: Sendable {
         let responder = NTSKEResponder(policy: policy, cookieKeys: cookieKeys)
         let limits = NTSKELimits(
             maximumConnections: configuration.maximumConnections,
+            maximumConnectionsPerSource: configuration.maximumConnectionsPerSource,
             timeout: .nanoseconds(Int64(configuration.timeout * 1e9)), sessionRate: configuration.sessionRate)
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: threads)

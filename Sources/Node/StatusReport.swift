@@ -51,7 +51,7 @@ public enum StatusReport {
         }
         if let nts = status.nts {
             lines.append("NTS responses   : \(ntp.ntsAuthenticated) authenticated, \(ntp.ntsNAK) NAK (unknown cookie), \(ntp.ntsAuthenticationFailed) NAK (bad authenticator)")
-            lines.append("NTS-KE          : \(nts.listeners.joined(separator: ", ")); \(nts.ntske.keysEstablished) sessions, \(nts.ntske.handshakeFailures) failed handshakes, \(nts.ntske.errorResponses) error responses, \(nts.ntske.timeouts) timeouts, \(nts.ntske.refusedOverLimit + nts.ntske.refusedRateLimited) refused")
+            lines.append("NTS-KE          : \(nts.listeners.joined(separator: ", ")); \(nts.ntske.keysEstablished) sessions, \(nts.ntske.handshakeFailures) failed handshakes, \(nts.ntske.errorResponses) error responses, \(nts.ntske.timeouts) timeouts, \(nts.ntske.refused) refused, \(nts.ntske.evicted) evicted")
             if let certificate = nts.certificate {
                 let days = (Double(certificate.notAfter) - Date().timeIntervalSince1970) / 86_400
                 lines.append("Certificate     : \(certificate.subject), expires in \(Int(days)) days, sha256 \(certificate.sha256.prefix(16))..., swaps \(nts.certificateSwaps)")

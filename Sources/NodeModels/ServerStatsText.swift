@@ -24,7 +24,14 @@ public enum ServerStatsText {
                 row("NTS-KE handshake failures", ke.handshakeFailures),
                 row("NTS-KE error responses", ke.errorResponses + ke.noCommonAlgorithm),
                 row("NTS-KE timeouts", ke.timeouts),
-                row("NTS-KE connections dropped", ke.refusedOverLimit + ke.refusedRateLimited),
+                row("  in the handshake", ke.handshakeTimeouts),
+                row("NTS-KE connections evicted", ke.evicted),
+                row("NTS-KE connections dropped", ke.refused),
+                row("  over max_connections", ke.refusedOverLimit),
+                row("  over the source's cap", ke.refusedPerSource),
+                row("  over the source's rate", ke.refusedConnectionRate),
+                row("  over [nts.ratelimit]", ke.refusedRateLimited),
+                row("NTS-KE accept backoffs", ke.acceptBackoffs),
             ]
             if let ntskeActive { lines.append(row("NTS-KE connections open", UInt64(max(0, ntskeActive)))) }
         }

@@ -145,6 +145,19 @@ final class RateLimiterTests: XCTestCase {
         XCTAssertEqual(limiter.check(client, now: 15_200_000_000, using: &neverLeak), .respond)
     }
 
+    /// NTS-KE over TCP: a source that cannot be spoofed gets no leak, even when every coin would let it through.
+    func testNoLeakWhenNotLeaking() {
+        var limiter = RateLimiter(policy: policy(interval: 3, burst: 2, leak: 1))
+        var alwaysLeak = FixedGenerator(value: 0)
+        XCTAssertEqual(limiter.check(client, now: 0, using: &alwaysLeak, leaking: false), .respond)
+        XCTAssertEqual(limiter.check(client, now: 0, using: &alwaysLeak, leaking: false), .respond)
+        for _ in 0..<100 {
+            XCTAssertEqual(limiter.check(client, now: 0, using: &alwaysLeak, leaking: false), .drop)
+        }
+        XCTAssertEqual(limiter.activity(of: client)?.limited, 100)
+        XCTAssertEqual(limiter.check(client, now: 8 * second, using: &alwaysLeak, leaking: false), .respond, "a token earned")
+    }
+
     func testLeakAndKissOfDeathRatesMatchTheirProbabilities() {
         let tries = 100_000
         for (leak, kod) in [(1, 1), (2, 2), (3, 3), (4, 4), (2, 0), (1, 4)] {

@@ -1,6 +1,6 @@
 import NIOCore
 import XCTest
-@testable import Node
+import NetworkEdges
 
 /// The bookkeeping of `ConnectionBudget` without sockets: caps, eviction order, reserved places, rates.
 final class ConnectionBudgetTests: XCTestCase {
@@ -58,6 +58,21 @@ final class ConnectionBudgetTests: XCTestCase {
             budget.authenticated(ticket)
         }
         XCTAssertThrowsError(try budget.admit(source(2), close: {}).get())
+    }
+
+    /// A listener's own statistics (NTS-KE's status) hear of every refusal and budget closure.
+    func testObserverHearsRefusalsAndEvictions() throws {
+        final class Events: @unchecked Sendable {
+            var list: [ConnectionBudget.Event] = []
+        }
+        let events = Events()
+        let budget = ConnectionBudget(listener: "test", limits: limits(total: 2, reserved: 0, perSource: 1)) { events.list.append($0) }
+        _ = try budget.admit(source(1), close: {}).get()
+        XCTAssertEqual(budget.screen(source(1), now: 0), .perSource)
+        _ = try budget.admit(source(2), close: {}).get()
+        _ = try budget.admit(source(3), close: {}).get()
+        budget.count(.requestDeadline)
+        XCTAssertEqual(events.list, [.refused(.perSource), .closed(.evicted), .closed(.requestDeadline)])
     }
 
     func testRatePerSourceAndRefundForOperators() throws {

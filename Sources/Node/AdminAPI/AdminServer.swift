@@ -99,7 +99,7 @@ public final class AdminServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffCounter(listener: "admin", logger: logger, failures: acceptFailures))
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffCounter(listener: "admin", logger: logger) { [acceptFailures] in acceptFailures.record() })
                     try channel.pipeline.syncOperations.addHandler(AdmissionScreen(budget: budget))
                 }
             }
@@ -110,7 +110,7 @@ public final class AdminServer: Service, Sendable {
                     try sync.addHandler(CloseOnIdle())
                     try sync.addHandler(NIOSSLServerHandler(context: tls))
                     try sync.configureHTTPServerPipeline()
-                    try sync.addHandler(BudgetedConnection(budget: budget, handshakeAuthenticates: true))
+                    try sync.addHandler(BudgetedConnection<HTTPServerRequestPart>.http(budget: budget, handshakeAuthenticates: true))
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
                 }
             }

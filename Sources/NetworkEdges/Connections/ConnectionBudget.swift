@@ -2,43 +2,67 @@ import Metrics
 import NIOCore
 import Synchronization
 
-/// The connection budget of one TCP listener (the admin API, metrics). A listener that simply refuses
+/// The connection budget of one TCP listener (the admin API, metrics, NTS-KE). A listener that simply refuses
 /// newcomers when full belongs to whoever fills it first, so here:
 /// - a source (IPv4 address, IPv6 /64) holds at most `perSource` not-yet-authenticated connections and opens
 ///   new ones at a bounded rate (`ConnectionRate`), checked right at accept (`screen`, `AdmissionScreen`);
 /// - when the pool is full the oldest not-yet-authenticated connection is evicted for the newcomer, so
 ///   held connections age out under pressure instead of locking everybody out;
 /// - `reservedForAuthenticated` places can only be taken by connections that authenticated (the admin API's
-///   mutual TLS): unauthenticated ones never hold more than `total - reservedForAuthenticated`.
-/// Every refusal and eviction is counted by reason (`fleetnode_connections_refused_total{listener,reason}`).
-final class ConnectionBudget: Sendable {
-    struct Limits: Sendable, Equatable {
-        var total: Int
-        var reservedForAuthenticated: Int
-        var perSource: Int
-        var rate: ConnectionRate.Limits
-        /// From accept to a complete TLS handshake (nil: plain TCP).
-        var handshakeDeadline: TimeAmount?
+///   mutual TLS): unauthenticated ones never hold more than `total - reservedForAuthenticated`. A listener
+///   without client authentication (NTS-KE) marks a connection so once its request is complete, so that a
+///   session being answered is never evicted.
+/// Every refusal and eviction is counted by reason (`fleetnode_connections_refused_total{listener,reason}`,
+/// `fleetnode_connections_closed_total{listener,reason}`), and told to `observer` for a listener's own
+/// statistics (NTS-KE's status counters).
+public final class ConnectionBudget: Sendable {
+    public struct Limits: Sendable, Equatable {
+        public var total: Int
+        public var reservedForAuthenticated: Int
+        public var perSource: Int
+        public var rate: ConnectionRate.Limits
+        /// From accept to a complete TLS handshake (nil: plain TCP). When it is not shorter than
+        /// `requestDeadline`, the one deadline covers both, and a connection it closes is counted by the phase
+        /// it was in.
+        public var handshakeDeadline: TimeAmount?
         /// From accept to a complete request.
-        var requestDeadline: TimeAmount
+        public var requestDeadline: TimeAmount
+
+        public init(
+            total: Int, reservedForAuthenticated: Int, perSource: Int, rate: ConnectionRate.Limits,
+            handshakeDeadline: TimeAmount?, requestDeadline: TimeAmount
+        ) {
+            self.total = total
+            self.reservedForAuthenticated = reservedForAuthenticated
+            self.perSource = perSource
+            self.rate = rate
+            self.handshakeDeadline = handshakeDeadline
+            self.requestDeadline = requestDeadline
+        }
     }
 
-    enum Refusal: String, Sendable {
+    public enum Refusal: String, Sendable {
         case perSource = "per_source"
         case rate
         case full
     }
 
     /// Why a connection was closed by the budget (eviction, deadline), for counting.
-    enum Closure: String, Sendable {
+    public enum Closure: String, Sendable {
         case evicted
         case handshakeDeadline = "handshake_deadline"
         case requestDeadline = "request_deadline"
     }
 
-    struct Ticket: Hashable, Sendable {
+    /// What the budget did, for `observer`.
+    public enum Event: Sendable, Equatable {
+        case refused(Refusal)
+        case closed(Closure)
+    }
+
+    public struct Ticket: Hashable, Sendable {
         fileprivate let id: UInt64
-        let source: ConnectionSource
+        public let source: ConnectionSource
     }
 
     private struct Entry {
@@ -55,18 +79,26 @@ final class ConnectionBudget: Sendable {
         var rate: ConnectionRate
     }
 
-    let listener: String
-    let limits: Limits
+    public let listener: String
+    public let limits: Limits
     private let state: Mutex<State>
+    private let observer: (@Sendable (Event) -> Void)?
+    /// The counters by reason, made on first use and kept: under a reconnect flood a refusal is counted
+    /// thousands of times a second, and looking a metric up in the registry each time costs more than the
+    /// refusal itself.
+    private let counters = Mutex<[String: Counter]>([:])
 
-    init(listener: String, limits: Limits) {
+    /// - Parameter observer: told of every refusal and budget closure (after the metric is counted), for a
+    ///   listener that keeps statistics of its own; called on the thread that decided, without locks held.
+    public init(listener: String, limits: Limits, observer: (@Sendable (Event) -> Void)? = nil) {
         self.listener = listener
         self.limits = limits
         self.state = Mutex(State(rate: ConnectionRate(limits: limits.rate)))
+        self.observer = observer
     }
 
     /// Connections held now, and of those not yet authenticated.
-    var held: (total: Int, unauthenticated: Int) {
+    public var held: (total: Int, unauthenticated: Int) {
         state.withLock { ($0.entries.count, $0.unauthenticated) }
     }
 
@@ -74,7 +106,7 @@ final class ConnectionBudget: Sendable {
     /// a source at its cap or over its rate is refused here (counted), which is what keeps a flood of
     /// reconnects from costing more than an accept and a close each. Takes the source's rate token.
     /// `now`: monotonic nanoseconds.
-    func screen(_ source: ConnectionSource, now: UInt64 = NIODeadline.now().uptimeNanoseconds) -> Refusal? {
+    public func screen(_ source: ConnectionSource, now: UInt64 = NIODeadline.now().uptimeNanoseconds) -> Refusal? {
         let refusal: Refusal? = state.withLock { state in
             if state.unauthenticatedBySource[source, default: 0] >= limits.perSource { return .perSource }
             // The rate only matters under pressure (the unauthenticated places half taken): it bounds how
@@ -89,7 +121,7 @@ final class ConnectionBudget: Sendable {
 
     /// Admits a connection that passed `screen`, evicting the oldest unauthenticated one if the pool is
     /// full, or says why not. `close` closes it if it is evicted later.
-    func admit(_ source: ConnectionSource, close: @escaping @Sendable () -> Void) -> Result<Ticket, RefusalError> {
+    public func admit(_ source: ConnectionSource, close: @escaping @Sendable () -> Void) -> Result<Ticket, RefusalError> {
         var evicted: (@Sendable () -> Void)?
         let result: Result<Ticket, RefusalError> = state.withLock { state in
             if state.unauthenticatedBySource[source, default: 0] >= limits.perSource {
@@ -120,13 +152,23 @@ final class ConnectionBudget: Sendable {
     }
 
     private func countRefusal(_ reason: Refusal) {
-        Counter(label: "fleetnode_connections_refused_total", dimensions: [("listener", listener), ("reason", reason.rawValue)])
-            .increment()
+        counter("fleetnode_connections_refused_total", reason.rawValue).increment()
+        observer?(.refused(reason))
+    }
+
+    private func counter(_ label: String, _ reason: String) -> Counter {
+        counters.withLock { counters in
+            let key = label + "/" + reason
+            if let counter = counters[key] { return counter }
+            let counter = Counter(label: label, dimensions: [("listener", listener), ("reason", reason)])
+            counters[key] = counter
+            return counter
+        }
     }
 
     /// The connection proved who it is (a verified client certificate): it no longer counts against its
     /// source, cannot be evicted, may use the reserved places, and its rate token is given back.
-    func authenticated(_ ticket: Ticket) {
+    public func authenticated(_ ticket: Ticket) {
         state.withLock { state in
             guard var entry = state.entries[ticket.id], !entry.authenticated else { return }
             entry.authenticated = true
@@ -137,13 +179,13 @@ final class ConnectionBudget: Sendable {
     }
 
     /// The connection closed (or was evicted: then nothing is left to release).
-    func release(_ ticket: Ticket) {
+    public func release(_ ticket: Ticket) {
         state.withLock { Self.remove(ticket.id, from: &$0) }
     }
 
-    func count(_ closure: Closure) {
-        Counter(label: "fleetnode_connections_closed_total", dimensions: [("listener", listener), ("reason", closure.rawValue)])
-            .increment()
+    public func count(_ closure: Closure) {
+        counter("fleetnode_connections_closed_total", closure.rawValue).increment()
+        observer?(.closed(closure))
     }
 
     private static func remove(_ id: UInt64, from state: inout State) {
@@ -157,7 +199,7 @@ final class ConnectionBudget: Sendable {
         state.unauthenticatedBySource[source] = left > 0 ? left : nil
     }
 
-    struct RefusalError: Error, Sendable {
-        let reason: Refusal
+    public struct RefusalError: Error, Sendable {
+        public let reason: Refusal
     }
 }

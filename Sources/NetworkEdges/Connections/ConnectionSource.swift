@@ -3,13 +3,13 @@ import NIOCore
 /// Whom a TCP connection is counted against: its IPv4 address, or the /64 of its IPv6 address (one host
 /// usually holds a whole /64, so counting single IPv6 addresses would give it billions of budgets).
 /// IPv4-mapped IPv6 addresses count as the IPv4 address they carry.
-enum ConnectionSource: Hashable, Sendable, CustomStringConvertible {
+public enum ConnectionSource: Hashable, Sendable, CustomStringConvertible {
     case v4(UInt32)
     case v6(prefix64: UInt64)
     /// Unix sockets and the like: all counted together.
     case other
 
-    init(_ address: SocketAddress?) {
+    public init(_ address: SocketAddress?) {
         switch address {
         case .v4(let v4):
             self = .v4(UInt32(bigEndian: v4.address.sin_addr.s_addr))
@@ -27,7 +27,7 @@ enum ConnectionSource: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    var description: String {
+    public var description: String {
         switch self {
         case .v4(let a): return "\(a >> 24).\(a >> 16 & 0xFF).\(a >> 8 & 0xFF).\(a & 0xFF)"
         case .v6(let p): return [p >> 48, p >> 32 & 0xFFFF, p >> 16 & 0xFFFF, p & 0xFFFF].map { String($0, radix: 16) }.joined(separator: ":") + "::/64"

@@ -4,17 +4,17 @@ import NIOCore
 /// connection passes `ConnectionBudget.screen` before a pipeline, TLS state or task is made for it. A
 /// connection refused here costs an accept and a close, so a source reconnecting as fast as it can does not
 /// slow the listener for everybody else, and the kernel's accept queue keeps draining.
-final class AdmissionScreen: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = Channel
-    typealias InboundOut = Channel
+public final class AdmissionScreen: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = Channel
+    public typealias InboundOut = Channel
 
     private let budget: ConnectionBudget
 
-    init(budget: ConnectionBudget) {
+    public init(budget: ConnectionBudget) {
         self.budget = budget
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let accepted = unwrapInboundIn(data)
         if budget.screen(ConnectionSource(accepted.remoteAddress)) != nil {
             // Not yet registered with an event loop: closing it closes the socket (as NIO's accept handler

@@ -1,31 +1,35 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Metrics
 import NIOCore
-import NIOPosix
 
 /// Counts a listener's failed accepts for want of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) and
 /// stops accepting for a second after one. SwiftNIO's own `AcceptBackoffHandler` does not stop the retries:
 /// a failed accept leaves the listening socket registered for readability, and with connections waiting in
 /// the accept queue the event loop retries at once (measured: about 40,000 failed accepts a second and a
 /// whole core). Turning `autoRead` off unregisters the socket; it is turned on again a second later. Logged
-/// on the first failure of a run of them, not on every one.
-final class AcceptBackoffCounter: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = NIOAny
+/// on the first failure of a run of them, not on every one. Place it first in a listener's server channel.
+public final class AcceptBackoffCounter: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = NIOAny
 
     private let listener: String
     private let logger: Logger
-    private let failures: AcceptFailures?
+    private let onFailure: (@Sendable () -> Void)?
     private var failing = false
     private var paused = false
-    static let backoff = TimeAmount.seconds(1)
+    public static let backoff = TimeAmount.seconds(1)
 
-    init(listener: String, logger: Logger, failures: AcceptFailures? = nil) {
+    /// - Parameter onFailure: told of each accept that failed for want of descriptors or memory (after the
+    ///   metric is counted), for a listener's own statistics.
+    public init(listener: String, logger: Logger, onFailure: (@Sendable () -> Void)? = nil) {
         self.listener = listener
         self.logger = logger
-        self.failures = failures
+        self.onFailure = onFailure
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if failing {
             failing = false
             logger.notice("accepting connections again", metadata: ["listener": "\(listener)"])
@@ -33,10 +37,10 @@ final class AcceptBackoffCounter: ChannelInboundHandler, RemovableChannelHandler
         context.fireChannelRead(data)
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
+    public func errorCaught(context: ChannelHandlerContext, error: Error) {
         if let error = error as? IOError, [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errnoCode) {
             Counter(label: "fleetnode_accept_backoffs_total", dimensions: [("listener", listener)]).increment()
-            failures?.record()
+            onFailure?()
             if !paused {
                 paused = true
                 let channel = context.channel

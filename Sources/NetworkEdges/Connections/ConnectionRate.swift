@@ -2,12 +2,17 @@
 /// closed (by eviction or deadline) can otherwise reconnect as fast as the machine allows, and every new
 /// connection evicts somebody's older one: capping the rate per source caps how fast an attacker can churn
 /// the pool, which is what gives a well-behaved newcomer the time to finish its handshake.
-struct ConnectionRate {
-    struct Limits: Sendable, Equatable {
+public struct ConnectionRate: Sendable {
+    public struct Limits: Sendable, Equatable {
         /// Tokens added per second (new connections per second, sustained).
-        var perSecond: Double
+        public var perSecond: Double
         /// Bucket size (new connections in a burst).
-        var burst: Double
+        public var burst: Double
+
+        public init(perSecond: Double, burst: Double) {
+            self.perSecond = perSecond
+            self.burst = burst
+        }
     }
 
     private struct Bucket {
@@ -15,20 +20,20 @@ struct ConnectionRate {
         var updated: UInt64
     }
 
-    let limits: Limits
+    public let limits: Limits
     /// Sources remembered at once; more (a flood from very many addresses) and idle buckets are dropped,
     /// then the whole table (counted: `tableResets`), so memory stays bounded whatever the attacker does.
-    let capacity: Int
+    public let capacity: Int
     private var buckets: [ConnectionSource: Bucket] = [:]
-    private(set) var tableResets = 0
+    public private(set) var tableResets = 0
 
-    init(limits: Limits, capacity: Int = 4096) {
+    public init(limits: Limits, capacity: Int = 4096) {
         self.limits = limits
         self.capacity = capacity
     }
 
     /// Takes a token for a new connection from `source` at `now` (monotonic nanoseconds); false if none left.
-    mutating func take(_ source: ConnectionSource, now: UInt64) -> Bool {
+    public mutating func take(_ source: ConnectionSource, now: UInt64) -> Bool {
         var bucket = buckets[source].map { refilled($0, now: now) } ?? Bucket(tokens: limits.burst, updated: now)
         guard bucket.tokens >= 1 else {
             buckets[source] = bucket
@@ -48,7 +53,7 @@ struct ConnectionRate {
 
     /// Gives back the token of a connection that proved itself (an authenticated operator), so operators
     /// are never limited by their own request rate.
-    mutating func refund(_ source: ConnectionSource) {
+    public mutating func refund(_ source: ConnectionSource) {
         guard var bucket = buckets[source] else { return }
         bucket.tokens = min(limits.burst, bucket.tokens + 1)
         buckets[source] = bucket
