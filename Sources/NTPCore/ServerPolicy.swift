@@ -4,9 +4,13 @@ public struct ServerPolicy: Sendable, Equatable {
     public var access: AccessList
     /// nil disables rate limiting (chrony's default; enable it on public-facing nodes).
     public var rateLimit: RateLimitPolicy?
+    /// Interleaved client/server mode (RFC 9769 §2, chrony's `xleave`): a client that names our previous
+    /// response gets that response's kernel transmit timestamp. On by default, as in chrony.
+    public var interleaved: Bool
 
-    public init(access: AccessList = .allowAll, rateLimit: RateLimitPolicy? = nil) {
+    public init(access: AccessList = .allowAll, rateLimit: RateLimitPolicy? = nil, interleaved: Bool = true) {
         self.access = access
         self.rateLimit = rateLimit
+        self.interleaved = interleaved
     }
 }

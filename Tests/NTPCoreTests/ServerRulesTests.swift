@@ -54,7 +54,7 @@ final class ServerRulesTests: XCTestCase {
             XCTAssertEqual(header.referenceID, ReferenceID(ascii: "GPS"))
             XCTAssertEqual(header.referenceTimestamp, synced.referenceTime)
             XCTAssertEqual(header.originTimestamp, clientTransmit, "origin is the client's transmit, unchanged")
-            XCTAssertEqual(header.receiveTimestamp, receivedAt)
+            XCTAssertEqual(header.receiveTimestamp, NTPTimestamp(rawValue: receivedAt.rawValue | 1), "lowest bit set: ours, as chrony's")
             XCTAssertEqual(header.transmitTimestamp, transmit)
             XCTAssertEqual(header.rootDelay.seconds, 0.0005, accuracy: 1.0 / 65536)
             // 10 s after the reference: 1 ms + 15 ppm * 10 s, never rounded down.
