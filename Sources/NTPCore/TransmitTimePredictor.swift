@@ -11,13 +11,16 @@
 /// `lead` is the time from the reading to the first datagram's kernel timestamp (the system call's entry and
 /// the network stack), `spacing` the kernel's time per datagram within one call, `sealing` the time to seal
 /// one authenticated reply. The three are fitted to the stamps that come back (least squares per set of
-/// stamps, smoothed over sets) and kept within 0...``maximumNanoseconds``. Sans-I/O: the caller reads the
-/// clocks and the error queue.
+/// stamps) and followed by steps of at most ``maximumStepNanoseconds`` a set, so a stall (the thread
+/// preempted between its clock reading and the send) moves them by little, and kept within
+/// 0...``maximumNanoseconds``. Sans-I/O: the caller reads the clocks and the error queue.
 public struct TransmitTimePredictor: Sendable, Equatable {
     /// No term is believed beyond a millisecond (a longer stall is not a property of the send path).
     public static let maximumNanoseconds = 1_000_000.0
     /// Weight of a new set of stamps in the smoothed terms.
     public static let smoothing = 0.125
+    /// The largest change of a term per set of stamps (a robust, median-like follower rather than a mean).
+    public static let maximumStepNanoseconds = 250.0
 
     public private(set) var leadNanoseconds = 0.0
     public private(set) var spacingNanoseconds = 0.0
@@ -58,18 +61,22 @@ public struct TransmitTimePredictor: Sendable, Equatable {
         var spacing = spacingNanoseconds
         if count >= 2, variance > 0 {
             spacing = Self.clamp((count * sumPositionDelay - sumPosition * sumDelay) / variance)
-            spacingNanoseconds += Self.smoothing * (spacing - spacingNanoseconds)
+            spacingNanoseconds += Self.step(spacing - spacingNanoseconds)
         }
         let lead = Self.clamp((sumDelay - spacingNanoseconds * sumPosition) / count)
-        leadNanoseconds += Self.smoothing * (lead - leadNanoseconds)
+        leadNanoseconds += Self.step(lead - leadNanoseconds)
     }
 
     /// `seals` authenticated replies were written in `duration` (clock readings around them).
     public mutating func observeSealing(_ seals: Int, took duration: NTPDuration) {
         guard seals > 0 else { return }
         let each = Self.clamp(Double(duration.nanoseconds) / Double(seals))
-        sealingNanoseconds += Self.smoothing * (each - sealingNanoseconds)
+        sealingNanoseconds += Self.step(each - sealingNanoseconds)
     }
 
     private static func clamp(_ value: Double) -> Double { min(max(value, 0), maximumNanoseconds) }
+
+    private static func step(_ difference: Double) -> Double {
+        min(max(smoothing * difference, -maximumStepNanoseconds), maximumStepNanoseconds)
+    }
 }
