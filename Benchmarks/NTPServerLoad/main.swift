@@ -172,6 +172,7 @@ try """
     [ntp]
     listen = ["127.0.0.1:\(nodePort)"]
     threads = 1
+    \(ProcessInfo.processInfo.environment["NTP_EXTRA"] ?? "")
     """.write(toFile: nodeConf, atomically: true, encoding: .utf8)
 let node = try launch(taskset, ["-c", "1", fleetnodePath, "run", "--config", nodeConf], log: work.appendingPathComponent("fleetnode.log").path)
 defer { node.terminate(); node.waitUntilExit() }
@@ -184,6 +185,20 @@ guard waitForAnswer(port: chronyPort), waitForAnswer(port: nodePort) else {
 print("NTP server throughput on loopback: \(stepSeconds) s per step, generator on CPU 0, server on CPU 1")
 let chronySteps = measure(ServerUnderTest(name: "chronyd", pid: chrony.processIdentifier, port: chronyPort))
 let nodeSteps = measure(ServerUnderTest(name: "fleetnode", pid: node.processIdentifier, port: nodePort))
+
+// The node's own view over the whole run: kernel transmit timestamp minus the T3 it wrote, and queueing delay.
+let statusOutput = Pipe()
+let statusProcess = Process()
+statusProcess.executableURL = URL(fileURLWithPath: fleetnodePath)
+statusProcess.arguments = ["status", "--socket", "\(work.path)/status.sock"]
+statusProcess.standardOutput = statusOutput
+if (try? statusProcess.run()) != nil {
+    statusProcess.waitUntilExit()
+    let text = String(decoding: statusOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    for line in text.split(separator: "\n") where line.hasPrefix("TX stamp") || line.hasPrefix("Queueing") || line.hasPrefix("NTP interleaved") {
+        print("fleetnode status: \(line)")
+    }
+}
 
 func cpuAt(_ steps: [Step], rate: Int) -> Double? { steps.first { $0.offered == rate && $0.loss <= 0.01 }?.microsecondsPerResponse }
 

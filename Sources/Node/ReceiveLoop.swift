@@ -41,6 +41,7 @@ final class ReceiveLoop: @unchecked Sendable {
     /// When replies leave, learned from their kernel stamps (`[ntp] predict_transmit`).
     private var predictor = TransmitTimePredictor()
     private var sealedWritten: [(decision: Int, slot: Int, length: Int, transmit: NTPTimestamp)] = []
+    private var plainWritten: [Int] = []
 
     init(socket: UDPSocket, shared: ServerShared, batchSize: Int) throws(NodeStartError) {
         guard let batch = cfs_batch_create(Int32(batchSize), Int32(Self.bufferSize)) else {
@@ -60,6 +61,7 @@ final class ReceiveLoop: @unchecked Sendable {
         self.queuedReplies.reserveCapacity(batchSize)
         self.kernelUpdates.reserveCapacity(batchSize)
         self.sealedWritten.reserveCapacity(batchSize)
+        self.plainWritten.reserveCapacity(batchSize)
     }
 
     deinit { cfs_batch_destroy(batch) }
@@ -100,14 +102,18 @@ final class ReceiveLoop: @unchecked Sendable {
             var receivedAt = batchTime
             var seconds: Int64 = 0
             var nanoseconds: Int32 = 0
+            var stamped = false
             if cfs_batch_rx_stamp(batch, i, &seconds, &nanoseconds) == 1 {
                 receivedAt = conversion.served(fromSystem: UnixTime(seconds: seconds, nanoseconds: UInt32(nanoseconds)))
                 tally.kernelTimestamps += 1
+                stamped = true
             }
             let source = source(of: i)
-            admissions.append(Admitted(
-                admission: rules.admit(request: request(at: i), from: source), source: source,
-                receivedAt: NTPTimestamp(receivedAt), verdict: nil))
+            // Load shedding first: a request that waited too long is not worth parsing.
+            let admission: NTPServerRules.Admission =
+                stamped && rules.policy.isTooOld(receivedAt: NTPTimestamp(receivedAt), now: NTPTimestamp(batchTime))
+                ? .drop(.tooOld) : rules.admit(request: request(at: i), from: source)
+            admissions.append(Admitted(admission: admission, source: source, receivedAt: NTPTimestamp(receivedAt), verdict: nil))
         }
         // Phase 2: the shared rate limiter, one lock for the whole batch.
         if rules.policy.rateLimit != nil {
@@ -205,8 +211,8 @@ final class ReceiveLoop: @unchecked Sendable {
 
     /// Each reply's T3 written for when it is expected to leave (`TransmitTimePredictor`): authenticated
     /// replies are written first, each stamped for its place in the send call and the sealing still to come
-    /// after it; then, just before the send, one clock reading stamps every plain reply for its place (they
-    /// go first). Returns how many were queued.
+    /// after it; then the plain replies (they go first) are written, and one clock reading just before the
+    /// send stamps each for its place, eight bytes a reply. Returns how many were queued.
     private func writePredicted(clock: any NodeClock, nts: NTSServerConfiguration?, mac: (any MACComputer)?) -> Int {
         var plain = 0
         var sealed = 0
@@ -236,14 +242,32 @@ final class ReceiveLoop: @unchecked Sendable {
             }
             predictor.observeSealing(seen, took: NTPTimestamp(clock.now()) - NTPTimestamp(start))
         }
-        let sendTime = NTPTimestamp(clock.now())
+        // Plain replies written whole, then stamped in one tight pass after the last clock reading.
         var queued = 0
+        plainWritten.removeAll(keepingCapacity: true)
         for (index, decision) in decisions.enumerated() {
             guard case .reply(let reply) = decision, case .none = reply.trailer else { continue }
-            let transmit = sendTime.adding(predictor.delay(position: queued))
-            if enqueue(reply, decision: index, slot: queued, position: queued, transmit: transmit, sendTime: sendTime, nts: nts, mac: mac) {
-                queued += 1
+            let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(queued)), count: Self.bufferSize)
+            let length = reply.write(transmit: .zero, to: buffer, nts: nts, mac: mac, random: &random)
+            guard length > 0 else {
+                tally.drop(.malformed)
+                continue
             }
+            cfs_batch_queue(batch, Int32(queued), Int32(length), Int32(index))
+            plainWritten.append(index)
+            queued += 1
+        }
+        let sendTime = NTPTimestamp(clock.now())
+        for (position, index) in plainWritten.enumerated() {
+            guard case .reply(let reply) = decisions[index] else { continue }
+            let transmit = sendTime.adding(predictor.delay(position: position))
+            if !reply.isInterleaved {
+                // The transmit timestamp field (RFC 5905 §7.3: bytes 40-47), big-endian, lowest bit clear as `write` leaves it.
+                let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(position)), count: NTPHeader.length)
+                var wire = (transmit.rawValue & ~1).bigEndian
+                withUnsafeBytes(of: &wire) { buffer.baseAddress!.advanced(by: 40).copyMemory(from: $0.baseAddress!, byteCount: 8) }
+            }
+            record(reply, decision: index, position: position, transmit: transmit, sendTime: sendTime)
         }
         for written in sealedWritten {
             guard case .reply(let reply) = decisions[written.decision] else { continue }

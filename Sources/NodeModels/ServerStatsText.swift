@@ -41,8 +41,8 @@ public enum ServerStatsText {
     }
 
     /// A delay distribution in microseconds: mean, standard deviation, p99 and maximum.
-    static func delays(_ label: String, _ histogram: DelayHistogram) -> String {
-        let padded = label.count >= 28 ? label : label + String(repeating: " ", count: 28 - label.count)
+    public static func delays(_ label: String, _ histogram: DelayHistogram, width: Int = 28) -> String {
+        let padded = label.count >= width ? label : label + String(repeating: " ", count: width - label.count)
         func us(_ nanoseconds: Double) -> String {
             let tenths = Int64((nanoseconds / 100).rounded())
             return "\(tenths < 0 ? "-" : "")\(abs(tenths) / 10).\(abs(tenths) % 10)"

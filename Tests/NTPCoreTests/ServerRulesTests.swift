@@ -63,6 +63,14 @@ final class ServerRulesTests: XCTestCase {
         }
     }
 
+    func testLoadSheddingBound() {
+        let receivedAt = NTPTimestamp(seconds: 3_900_000_000, fraction: 0)
+        XCTAssertFalse(ServerPolicy().isTooOld(receivedAt: receivedAt, now: receivedAt.adding(NTPDuration(seconds: 60))), "no bound: never")
+        let policy = ServerPolicy(maximumQueueDelay: NTPDuration(seconds: 0.005))
+        XCTAssertFalse(policy.isTooOld(receivedAt: receivedAt, now: receivedAt.adding(NTPDuration(seconds: 0.004))))
+        XCTAssertTrue(policy.isTooOld(receivedAt: receivedAt, now: receivedAt.adding(NTPDuration(seconds: 0.006))))
+    }
+
     func testUnsynchronisedAnswersLeapThreeStratumZero() throws {
         let answer = try reply(decide(request(), state: .unsynchronized(precision: -20)))
         XCTAssertEqual(answer.header.leap, .unsynchronized)

@@ -37,7 +37,9 @@ final class InterleavedInteropTests: XCTestCase {
         for _ in 0..<100 {
             try await Task.sleep(for: .milliseconds(100))
             ntpdata = (try? ExternalTool.run(chronyc, ["-h", socket, "ntpdata"], timeout: 5).stdout) ?? ""
-            if ntpdata.contains("Interleaved     : Yes"), let valid = Self.field("Total valid RX", in: ntpdata), valid >= 8 { break }
+            // chrony's delay tests may fail a sample on a loaded machine: wait for one that passes them all.
+            if ntpdata.contains("Interleaved     : Yes"), ntpdata.contains("NTP tests       : 111 111 1111"),
+               let valid = Self.field("Total valid RX", in: ntpdata), valid >= 8 { break }
         }
         XCTAssertTrue(ntpdata.contains("Interleaved     : Yes"), "ntpdata: \(ntpdata)\nchrony: \(chrony.log)")
         XCTAssertTrue(ntpdata.contains("NTP tests       : 111 111 1111"), "chrony's tests all pass: \(ntpdata)")
