@@ -157,7 +157,9 @@ try """
     cmdport 0
     pidfile \(work.path)/chronyd.pid
     """.write(toFile: chronyConf, atomically: true, encoding: .utf8)
-let chrony = try launch(setpriv, ["--bounding-set=-sys_time", taskset, "-c", "1", chronyd, "-x", "-d", "-u", "root", "-f", chronyConf],
+// SERVER_CPUS: where the servers run (default CPU 1, the generator on CPU 0).
+let serverCPUs = ProcessInfo.processInfo.environment["SERVER_CPUS"] ?? "1"
+let chrony = try launch(setpriv, ["--bounding-set=-sys_time", taskset, "-c", serverCPUs, chronyd, "-x", "-d", "-u", "root", "-f", chronyConf],
                         log: work.appendingPathComponent("chronyd.log").path)
 defer { chrony.terminate(); chrony.waitUntilExit() }
 
@@ -174,7 +176,7 @@ try """
     threads = 1
     \(ProcessInfo.processInfo.environment["NTP_EXTRA"] ?? "")
     """.write(toFile: nodeConf, atomically: true, encoding: .utf8)
-let node = try launch(taskset, ["-c", "1", fleetnodePath, "run", "--config", nodeConf], log: work.appendingPathComponent("fleetnode.log").path)
+let node = try launch(taskset, ["-c", serverCPUs, fleetnodePath, "run", "--config", nodeConf], log: work.appendingPathComponent("fleetnode.log").path)
 defer { node.terminate(); node.waitUntilExit() }
 
 guard waitForAnswer(port: chronyPort), waitForAnswer(port: nodePort) else {

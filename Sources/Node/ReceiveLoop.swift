@@ -41,7 +41,8 @@ final class ReceiveLoop: @unchecked Sendable {
     /// When replies leave, learned from their kernel stamps (`[ntp] predict_transmit`).
     private var predictor = TransmitTimePredictor()
     private var sealedWritten: [(decision: Int, slot: Int, length: Int, transmit: NTPTimestamp)] = []
-    private var plainWritten: [Int] = []
+    private var plainWritten: [(decision: Int, interleaved: Bool)] = []
+    private var predictedSendTime = NTPTimestamp.zero
 
     init(socket: UDPSocket, shared: ServerShared, batchSize: Int) throws(NodeStartError) {
         guard let batch = cfs_batch_create(Int32(batchSize), Int32(Self.bufferSize)) else {
@@ -164,8 +165,11 @@ final class ReceiveLoop: @unchecked Sendable {
         let mac = rules.symmetric?.computer
 
         queuedReplies.removeAll(keepingCapacity: true)
-        let queued = shared.predictTransmit
-            ? writePredicted(clock: clock, nts: nts, mac: mac) : writeAsRead(clock: clock, nts: nts, mac: mac)
+        let predict = shared.predictTransmit
+        let queued = predict ? writePredicted(clock: clock, nts: nts, mac: mac) : writeAsRead(clock: clock, nts: nts, mac: mac)
+        // Nothing between the last clock reading and the send call: the bookkeeping comes after.
+        let sent = queued > 0 ? Int(cfs_batch_send(socket.descriptor, batch)) : 0
+        if predict { recordPredicted() }
         for (decision, _) in queuedReplies {
             guard case .reply(let reply) = decisions[decision] else { continue }
             if case .kissOfDeath = reply.kind { tally.kissOfDeath += 1 }
@@ -178,7 +182,6 @@ final class ReceiveLoop: @unchecked Sendable {
             }
         }
         if queued > 0 {
-            let sent = Int(cfs_batch_send(socket.descriptor, batch))
             let delivered = max(0, sent)
             tally.answered = delivered
             tally.sendFailed = queued - delivered
@@ -209,40 +212,19 @@ final class ReceiveLoop: @unchecked Sendable {
         return queued
     }
 
-    /// Each reply's T3 written for when it is expected to leave (`TransmitTimePredictor`): authenticated
-    /// replies are written first, each stamped for its place in the send call and the sealing still to come
-    /// after it; then the plain replies (they go first) are written, and one clock reading just before the
-    /// send stamps each for its place, eight bytes a reply. Returns how many were queued.
+    /// Each reply's T3 written for when it is expected to leave (`TransmitTimePredictor`). The plain replies
+    /// go first in the send call: they are written whole first, without T3. The authenticated ones follow,
+    /// each stamped for its place and the sealing still to come after it. Then one clock reading stamps every
+    /// plain reply for its place, eight bytes each, and the caller sends at once. Returns how many were queued;
+    /// `recordPredicted` does their bookkeeping after the send.
     private func writePredicted(clock: any NodeClock, nts: NTSServerConfiguration?, mac: (any MACComputer)?) -> Int {
-        var plain = 0
         var sealed = 0
         for decision in decisions {
             switch decision {
             case .drop(let reason): tally.drop(reason)
-            case .reply(let reply): if case .none = reply.trailer { plain += 1 } else { sealed += 1 }
+            case .reply(let reply): if reply.trailer != .none { sealed += 1 }
             }
         }
-        // Authenticated replies into the slots after the plain ones, queued after them.
-        sealedWritten.removeAll(keepingCapacity: true)
-        if sealed > 0 {
-            var seen = 0
-            let start = clock.now()
-            for (index, decision) in decisions.enumerated() {
-                guard case .reply(let reply) = decision, reply.trailer != .none else { continue }
-                let slot = plain + sealedWritten.count
-                let transmit = NTPTimestamp(clock.now()).adding(predictor.delay(position: slot, sealsAfter: sealed - 1 - seen))
-                seen += 1
-                let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(slot)), count: Self.bufferSize)
-                let length = reply.write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
-                guard length > 0 else {
-                    tally.drop(.malformed)
-                    continue
-                }
-                sealedWritten.append((index, slot, length, transmit))
-            }
-            predictor.observeSealing(seen, took: NTPTimestamp(clock.now()) - NTPTimestamp(start))
-        }
-        // Plain replies written whole, then stamped in one tight pass after the last clock reading.
         var queued = 0
         plainWritten.removeAll(keepingCapacity: true)
         for (index, decision) in decisions.enumerated() {
@@ -254,28 +236,55 @@ final class ReceiveLoop: @unchecked Sendable {
                 continue
             }
             cfs_batch_queue(batch, Int32(queued), Int32(length), Int32(index))
-            plainWritten.append(index)
+            plainWritten.append((index, reply.isInterleaved))
             queued += 1
         }
-        let sendTime = NTPTimestamp(clock.now())
-        for (position, index) in plainWritten.enumerated() {
-            guard case .reply(let reply) = decisions[index] else { continue }
-            let transmit = sendTime.adding(predictor.delay(position: position))
-            if !reply.isInterleaved {
-                // The transmit timestamp field (RFC 5905 §7.3: bytes 40-47), big-endian, lowest bit clear as `write` leaves it.
-                let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(position)), count: NTPHeader.length)
-                var wire = (transmit.rawValue & ~1).bigEndian
-                withUnsafeBytes(of: &wire) { buffer.baseAddress!.advanced(by: 40).copyMemory(from: $0.baseAddress!, byteCount: 8) }
+        sealedWritten.removeAll(keepingCapacity: true)
+        if sealed > 0 {
+            var seen = 0
+            let start = clock.now()
+            for (index, decision) in decisions.enumerated() {
+                guard case .reply(let reply) = decision, reply.trailer != .none else { continue }
+                let transmit = NTPTimestamp(clock.now()).adding(predictor.delay(position: queued, sealsAfter: sealed - 1 - seen))
+                seen += 1
+                let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(queued)), count: Self.bufferSize)
+                let length = reply.write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
+                guard length > 0 else {
+                    tally.drop(.malformed)
+                    continue
+                }
+                cfs_batch_queue(batch, Int32(queued), Int32(length), Int32(index))
+                sealedWritten.append((index, queued, length, transmit))
+                queued += 1
             }
-            record(reply, decision: index, position: position, transmit: transmit, sendTime: sendTime)
+            predictor.observeSealing(seen, took: NTPTimestamp(clock.now()) - NTPTimestamp(start))
+        }
+        let sendTime = NTPTimestamp(clock.now())
+        predictedSendTime = sendTime
+        var position = 0
+        while position < plainWritten.count {
+            if !plainWritten[position].interleaved {
+                // The transmit timestamp field (RFC 5905 §7.3: bytes 40-47), big-endian, lowest bit clear as `write` leaves it.
+                let transmit = sendTime.adding(predictor.delay(position: position)).rawValue & ~1
+                UnsafeMutableRawPointer(cfs_batch_tx_buffer(batch, Int32(position))!).storeBytes(
+                    of: transmit.bigEndian, toByteOffset: 40, as: UInt64.self)
+            }
+            position += 1
+        }
+        return queued
+    }
+
+    /// The bookkeeping of `writePredicted`'s replies, in their order in the send call.
+    private func recordPredicted() {
+        for (position, plain) in plainWritten.enumerated() {
+            guard case .reply(let reply) = decisions[plain.decision] else { continue }
+            record(reply, decision: plain.decision, position: position,
+                   transmit: predictedSendTime.adding(predictor.delay(position: position)), sendTime: predictedSendTime)
         }
         for written in sealedWritten {
             guard case .reply(let reply) = decisions[written.decision] else { continue }
-            cfs_batch_queue(batch, Int32(written.slot), Int32(written.length), Int32(written.decision))
-            record(reply, decision: written.decision, position: queued, transmit: written.transmit, sendTime: sendTime)
-            queued += 1
+            record(reply, decision: written.decision, position: written.slot, transmit: written.transmit, sendTime: predictedSendTime)
         }
-        return queued
     }
 
     /// Writes `reply` into buffer `slot` with `transmit` and queues it; false (counted as malformed) when it
