@@ -34,10 +34,22 @@ public struct TransmitTimePredictor: Sendable, Equatable {
 
     public init() {}
 
-    /// How long after a clock reading the reply at `position` of the send call is expected to leave.
-    public func delay(position: Int, sealsAfter: Int = 0) -> NTPDuration {
+    /// Time per reply to stamp the plain replies after the last clock reading (they all wait for it).
+    public private(set) var stampingNanoseconds = 0.0
+
+    /// How long after a clock reading the reply at `position` of the send call is expected to leave, with
+    /// `sealsAfter` authenticated replies still to seal and `stamps` plain replies to stamp before the call.
+    public func delay(position: Int, sealsAfter: Int = 0, stamps: Int = 0) -> NTPDuration {
         NTPDuration(nanoseconds: Int64(
-            leadNanoseconds + Double(position) * spacingNanoseconds + Double(sealsAfter) * sealingNanoseconds))
+            leadNanoseconds + Double(position) * spacingNanoseconds + Double(sealsAfter) * sealingNanoseconds
+                + Double(stamps) * stampingNanoseconds))
+    }
+
+    /// `stamps` plain replies were stamped in `duration` (clock readings before and after the pass).
+    public mutating func observeStamping(_ stamps: Int, took duration: NTPDuration) {
+        guard stamps > 0 else { return }
+        let each = Self.clamp(Double(duration.nanoseconds) / Double(stamps))
+        stampingNanoseconds += Self.step(each - stampingNanoseconds)
     }
 
     /// One kernel timestamp: the reply at `position` left `delay` after the clock reading taken just before

@@ -42,6 +42,8 @@ final class ReceiveLoop: @unchecked Sendable {
     private var predictor = TransmitTimePredictor()
     private var sealedWritten: [(decision: Int, slot: Int, length: Int, transmit: NTPTimestamp)] = []
     private var plainWritten: [(decision: Int, interleaved: Bool)] = []
+    /// The clock readings before and after the plain replies' stamping pass (the latter just before the send).
+    private var stampTimeRead = NTPTimestamp.zero
     private var predictedSendTime = NTPTimestamp.zero
 
     init(socket: UDPSocket, shared: ServerShared, batchSize: Int) throws(NodeStartError) {
@@ -245,7 +247,8 @@ final class ReceiveLoop: @unchecked Sendable {
             let start = clock.now()
             for (index, decision) in decisions.enumerated() {
                 guard case .reply(let reply) = decision, reply.trailer != .none else { continue }
-                let transmit = NTPTimestamp(clock.now()).adding(predictor.delay(position: queued, sealsAfter: sealed - 1 - seen))
+                let transmit = NTPTimestamp(clock.now()).adding(
+                    predictor.delay(position: queued, sealsAfter: sealed - 1 - seen, stamps: plainWritten.count))
                 seen += 1
                 let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(queued)), count: Self.bufferSize)
                 let length = reply.write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
@@ -259,18 +262,21 @@ final class ReceiveLoop: @unchecked Sendable {
             }
             predictor.observeSealing(seen, took: NTPTimestamp(clock.now()) - NTPTimestamp(start))
         }
-        let sendTime = NTPTimestamp(clock.now())
-        predictedSendTime = sendTime
+        let stampTime = NTPTimestamp(clock.now())
+        stampTimeRead = stampTime
+        let plain = plainWritten.count
         var position = 0
-        while position < plainWritten.count {
+        while position < plain {
             if !plainWritten[position].interleaved {
                 // The transmit timestamp field (RFC 5905 §7.3: bytes 40-47), big-endian, lowest bit clear as `write` leaves it.
-                let transmit = sendTime.adding(predictor.delay(position: position)).rawValue & ~1
+                let transmit = stampTime.adding(predictor.delay(position: position, stamps: plain)).rawValue & ~1
                 UnsafeMutableRawPointer(cfs_batch_tx_buffer(batch, Int32(position))!).storeBytes(
                     of: transmit.bigEndian, toByteOffset: 40, as: UInt64.self)
             }
             position += 1
         }
+        // The stamping pass's own time, learned, and the reading the send path's terms are learned from.
+        predictedSendTime = plain > 0 ? NTPTimestamp(clock.now()) : stampTime
         return queued
     }
 
@@ -279,12 +285,14 @@ final class ReceiveLoop: @unchecked Sendable {
         for (position, plain) in plainWritten.enumerated() {
             guard case .reply(let reply) = decisions[plain.decision] else { continue }
             record(reply, decision: plain.decision, position: position,
-                   transmit: predictedSendTime.adding(predictor.delay(position: position)), sendTime: predictedSendTime)
+                   transmit: stampTimeRead.adding(predictor.delay(position: position, stamps: plainWritten.count)),
+                   sendTime: predictedSendTime)
         }
         for written in sealedWritten {
             guard case .reply(let reply) = decisions[written.decision] else { continue }
             record(reply, decision: written.decision, position: written.slot, transmit: written.transmit, sendTime: predictedSendTime)
         }
+        predictor.observeStamping(plainWritten.count, took: predictedSendTime - stampTimeRead)
     }
 
     /// Writes `reply` into buffer `slot` with `transmit` and queues it; false (counted as malformed) when it

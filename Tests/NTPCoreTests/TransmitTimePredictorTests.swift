@@ -40,6 +40,13 @@ final class TransmitTimePredictorTests: XCTestCase {
         XCTAssertEqual(predictor, before)
     }
 
+    func testStampingTimeDelaysEveryReply() {
+        var predictor = TransmitTimePredictor()
+        for _ in 0..<200 { predictor.observeStamping(10, took: NTPDuration(nanoseconds: 3_000)) }
+        XCTAssertEqual(predictor.stampingNanoseconds, 300, accuracy: 1)
+        XCTAssertEqual(Double(predictor.delay(position: 0, stamps: 10).nanoseconds), 3_000, accuracy: 20)
+    }
+
     func testSealingTime() {
         var predictor = TransmitTimePredictor()
         for _ in 0..<200 { predictor.observeSealing(4, took: NTPDuration(nanoseconds: 20_000)) }
