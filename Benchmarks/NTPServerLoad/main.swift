@@ -18,6 +18,8 @@ struct Step {
     var sent: Int
     var received: Int
     var cpuSeconds: Double
+    /// Generator's kernel receive timestamp minus the reply's T3, nanoseconds (loopback: one clock).
+    var transmitErrors: [Int64] = []
     var loss: Double { sent == 0 ? 1 : 1 - Double(received) / Double(sent) }
     var microsecondsPerResponse: Double { received == 0 ? .infinity : cpuSeconds / Double(received) * 1e6 }
 }
@@ -67,6 +69,8 @@ func offer(rate: Int, seconds: Double, to server: ServerUnderTest) -> Step {
     var sent = 0
     var received = 0
     var next = 0
+    var errors: [Int64] = []
+    errors.reserveCapacity(Int(Double(rate) * seconds) + 1024)
     while true {
         let now = cfs_monotonic_ns()
         if now >= end { break }
@@ -78,12 +82,39 @@ func offer(rate: Int, seconds: Double, to server: ServerUnderTest) -> Step {
             sent += Int(count)
             due -= Int(count)
         }
-        let got = receiveReplies(sockets)
+        let got = receiveStamped(sockets, into: &errors)
         received += got
         if got == 0 && due <= 0 { usleep(100) }
     }
-    received += drainReplies(sockets)
-    return Step(offered: rate, sent: sent, received: received, cpuSeconds: cpuSeconds(of: server.pid) - cpuBefore)
+    let drainEnd = cfs_monotonic_ns() + 300_000_000
+    while cfs_monotonic_ns() < drainEnd {
+        let got = receiveStamped(sockets, into: &errors)
+        received += got
+        if got == 0 { usleep(1000) }
+    }
+    return Step(offered: rate, sent: sent, received: received, cpuSeconds: cpuSeconds(of: server.pid) - cpuBefore, transmitErrors: errors)
+}
+
+/// Replies waiting now, with (kernel receive stamp - T3) of each kept in `errors`.
+func receiveStamped(_ sockets: [Int32], into errors: inout [Int64]) -> Int {
+    var got = 0
+    var buffer = [Int64](repeating: 0, count: 256)
+    for fd in sockets {
+        var count: Int32 = 0
+        got += Int(buffer.withUnsafeMutableBufferPointer { cbs_recv_many_stamped(fd, 256, $0.baseAddress, &count) })
+        errors.append(contentsOf: buffer.prefix(Int(count)))
+    }
+    return got
+}
+
+/// Mean, standard deviation and p99 in microseconds.
+func summary(_ values: [Int64]) -> (mean: Double, sd: Double, p99: Double) {
+    guard !values.isEmpty else { return (.nan, .nan, .nan) }
+    let mean = values.reduce(0.0) { $0 + Double($1) } / Double(values.count)
+    let variance = values.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(values.count)
+    let sorted = values.sorted()
+    let p99 = Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))])
+    return (mean / 1000, variance.squareRoot() / 1000, p99 / 1000)
 }
 
 func measure(_ server: ServerUnderTest) -> [Step] {
@@ -92,8 +123,10 @@ func measure(_ server: ServerUnderTest) -> [Step] {
     for rate in rates {
         let step = offer(rate: rate, seconds: stepSeconds, to: server)
         steps.append(step)
-        print(String(format: "  %-9@ offered %7d/s  sent %8d  answered %8d  loss %6.2f%%  server CPU %6.2f us/response",
-                     server.name, rate, step.sent, step.received, step.loss * 100, step.microsecondsPerResponse))
+        let error = summary(step.transmitErrors)
+        print(String(format: "  %-9@ offered %7d/s  sent %8d  answered %8d  loss %6.2f%%  server CPU %6.2f us/response  T3 error mean %7.2f sd %7.2f p99 %8.2f us",
+                     server.name, rate, step.sent, step.received, step.loss * 100, step.microsecondsPerResponse,
+                     error.mean, error.sd, error.p99))
         if step.loss > 0.05 { failures += 1 }
         if failures >= 2 { break }
         usleep(300_000)
@@ -109,7 +142,8 @@ guard let chronyd = which("chronyd"), let setpriv = which("setpriv"), let taskse
     print("needs chronyd (chrony), setpriv and taskset (util-linux)")
     exit(1)
 }
-let fleetnodePath = binDirectory.appendingPathComponent("fleetnode").path
+// FLEETNODE=path measures another build (a before/after comparison in one run of this generator).
+let fleetnodePath = ProcessInfo.processInfo.environment["FLEETNODE"] ?? binDirectory.appendingPathComponent("fleetnode").path
 let chronyPort: UInt16 = 21123
 let nodePort: UInt16 = 21124
 
@@ -123,7 +157,9 @@ try """
     cmdport 0
     pidfile \(work.path)/chronyd.pid
     """.write(toFile: chronyConf, atomically: true, encoding: .utf8)
-let chrony = try launch(setpriv, ["--bounding-set=-sys_time", taskset, "-c", "1", chronyd, "-x", "-d", "-u", "root", "-f", chronyConf],
+// SERVER_CPUS: where the servers run (default CPU 1, the generator on CPU 0).
+let serverCPUs = ProcessInfo.processInfo.environment["SERVER_CPUS"] ?? "1"
+let chrony = try launch(setpriv, ["--bounding-set=-sys_time", taskset, "-c", serverCPUs, chronyd, "-x", "-d", "-u", "root", "-f", chronyConf],
                         log: work.appendingPathComponent("chronyd.log").path)
 defer { chrony.terminate(); chrony.waitUntilExit() }
 
@@ -138,8 +174,9 @@ try """
     [ntp]
     listen = ["127.0.0.1:\(nodePort)"]
     threads = 1
+    \(ProcessInfo.processInfo.environment["NTP_EXTRA"] ?? "")
     """.write(toFile: nodeConf, atomically: true, encoding: .utf8)
-let node = try launch(taskset, ["-c", "1", fleetnodePath, "run", "--config", nodeConf], log: work.appendingPathComponent("fleetnode.log").path)
+let node = try launch(taskset, ["-c", serverCPUs, fleetnodePath, "run", "--config", nodeConf], log: work.appendingPathComponent("fleetnode.log").path)
 defer { node.terminate(); node.waitUntilExit() }
 
 guard waitForAnswer(port: chronyPort), waitForAnswer(port: nodePort) else {
@@ -150,6 +187,20 @@ guard waitForAnswer(port: chronyPort), waitForAnswer(port: nodePort) else {
 print("NTP server throughput on loopback: \(stepSeconds) s per step, generator on CPU 0, server on CPU 1")
 let chronySteps = measure(ServerUnderTest(name: "chronyd", pid: chrony.processIdentifier, port: chronyPort))
 let nodeSteps = measure(ServerUnderTest(name: "fleetnode", pid: node.processIdentifier, port: nodePort))
+
+// The node's own view over the whole run: kernel transmit timestamp minus the T3 it wrote, and queueing delay.
+let statusOutput = Pipe()
+let statusProcess = Process()
+statusProcess.executableURL = URL(fileURLWithPath: fleetnodePath)
+statusProcess.arguments = ["status", "--socket", "\(work.path)/status.sock"]
+statusProcess.standardOutput = statusOutput
+if (try? statusProcess.run()) != nil {
+    statusProcess.waitUntilExit()
+    let text = String(decoding: statusOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    for line in text.split(separator: "\n") where line.hasPrefix("TX stamp") || line.hasPrefix("Queueing") || line.hasPrefix("NTP interleaved") {
+        print("fleetnode status: \(line)")
+    }
+}
 
 func cpuAt(_ steps: [Step], rate: Int) -> Double? { steps.first { $0.offered == rate && $0.loss <= 0.01 }?.microsecondsPerResponse }
 

@@ -32,6 +32,8 @@ struct cfs_batch {
     struct iovec *tx_iov;                   // count
     struct mmsghdr *tx_msgs;                // count
     int queued;
+    struct mmsghdr *err_msgs;               // count: transmit timestamps read from the error queue
+    uint8_t *err_control;                   // count * CFS_CONTROL_LEN
 };
 
 static void set_error(char *err, size_t errlen, const char *what, int code) {
@@ -118,8 +120,10 @@ cfs_batch *cfs_batch_create(int count, int bufsize) {
     b->rx_control = calloc((size_t)count, CFS_CONTROL_LEN);
     b->tx_iov = calloc((size_t)count, sizeof *b->tx_iov);
     b->tx_msgs = calloc((size_t)count, sizeof *b->tx_msgs);
+    b->err_msgs = calloc((size_t)count, sizeof *b->err_msgs);
+    b->err_control = calloc((size_t)count, CFS_CONTROL_LEN);
     if (!b->rx_data || !b->tx_data || !b->rx_addr || !b->rx_iov || !b->rx_msgs || !b->rx_control || !b->tx_iov ||
-        !b->tx_msgs) {
+        !b->tx_msgs || !b->err_msgs || !b->err_control) {
         cfs_batch_destroy(b);
         return NULL;
     }
@@ -136,6 +140,8 @@ void cfs_batch_destroy(cfs_batch *b) {
     free(b->rx_control);
     free(b->tx_iov);
     free(b->tx_msgs);
+    free(b->err_msgs);
+    free(b->err_control);
     free(b);
 }
 
@@ -363,4 +369,70 @@ int cfs_set_buffers(int fd, int bytes) {
     if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
     return cfs_receive_buffer(fd);
+}
+
+/* Transmit timestamps (kernel Documentation/networking/timestamping.rst): software stamps taken when a
+   datagram leaves the stack, each returned on the socket's error queue with the datagram's number
+   (SOF_TIMESTAMPING_OPT_ID) and without the packet (OPT_TSONLY). Receive stamps stay on. */
+static const int cfs_tx_flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_TX_SOFTWARE |
+                                SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+
+int cfs_enable_tx_timestamps(int fd) {
+    int flags = cfs_tx_flags;
+    return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0 ? 0 : -errno;
+}
+
+int cfs_reset_tx_counter(int fd) {
+    int flags = cfs_tx_flags & ~SOF_TIMESTAMPING_OPT_ID;
+    if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) != 0) return -errno;
+    return cfs_enable_tx_timestamps(fd);
+}
+
+static int parse_tx_stamp(struct msghdr *h, cfs_tx_stamp *out) {
+    int have_id = 0, have_ts = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPING) {
+            struct scm_timestamping ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            if (ts.ts[2].tv_sec != 0 || ts.ts[2].tv_nsec != 0) {
+                out->sec = ts.ts[2].tv_sec;
+                out->nsec = (int32_t)ts.ts[2].tv_nsec;
+                out->source = CFS_TX_HARDWARE;
+                have_ts = 1;
+            } else if (ts.ts[0].tv_sec != 0 || ts.ts[0].tv_nsec != 0) {
+                out->sec = ts.ts[0].tv_sec;
+                out->nsec = (int32_t)ts.ts[0].tv_nsec;
+                out->source = CFS_TX_KERNEL;
+                have_ts = 1;
+            }
+        } else if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+                   (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+            struct sock_extended_err err;
+            memcpy(&err, CMSG_DATA(c), sizeof err);
+            if (err.ee_errno == ENOMSG && err.ee_origin == SO_EE_ORIGIN_TIMESTAMPING && err.ee_info == SCM_TSTAMP_SND) {
+                out->id = err.ee_data;
+                have_id = 1;
+            }
+        }
+    }
+    return have_id && have_ts;
+}
+
+int cfs_batch_tx_stamps(int fd, cfs_batch *b, cfs_tx_stamp *out, int max) {
+    if (max > b->count) max = b->count;
+    if (max <= 0) return 0;
+    for (int i = 0; i < max; i++) {
+        struct msghdr *h = &b->err_msgs[i].msg_hdr;
+        memset(h, 0, sizeof *h);
+        h->msg_control = b->err_control + (size_t)i * CFS_CONTROL_LEN;
+        h->msg_controllen = CFS_CONTROL_LEN;
+        b->err_msgs[i].msg_len = 0;
+    }
+    int n = recvmmsg(fd, b->err_msgs, (unsigned int)max, MSG_ERRQUEUE | MSG_DONTWAIT, NULL);
+    if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -errno;
+    int found = 0;
+    for (int i = 0; i < n; i++) {
+        if (parse_tx_stamp(&b->err_msgs[i].msg_hdr, &out[found])) found++;
+    }
+    return found;
 }

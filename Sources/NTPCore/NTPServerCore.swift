@@ -58,6 +58,9 @@ public struct NTPServerRules: Sendable {
     ///   - receivedAt: the receive timestamp (T2) on the node's served timescale.
     ///   - state: what the node tells clients now.
     ///   - client: the request's source address, for per-address symmetric key sets (siblings).
+    ///   - earlier: for a request in the interleaved form (``interleavedOrigin(of:)``), the transmit
+    ///     timestamp of the earlier response it names, looked up by the caller in its
+    ///     ``ServerTimestampTable``; nil when not kept (then the answer is basic).
     public func respond(
         to packet: NTPPacket,
         request: UnsafeRawBufferPointer,
@@ -65,6 +68,7 @@ public struct NTPServerRules: Sendable {
         receivedAt: NTPTimestamp,
         state: ServerState,
         client: IPAddress? = nil,
+        earlier: (timestamp: NTPTimestamp, source: TransmitTimestampSource)? = nil,
         random: inout some RandomNumberGenerator
     ) -> ServerDecision {
         var kind = ServerReply.Kind.time
@@ -108,13 +112,34 @@ public struct NTPServerRules: Sendable {
             }
         }
 
-        let header = Self.responseHeader(to: packet.header, receivedAt: receivedAt, state: state, kind: kind)
-        return .reply(ServerReply(header: header, trailer: trailer, kind: kind, requestLength: request.count))
+        // RFC 9769 §2 as chrony answers it: only a normal time response (no kiss, no NAK) is interleaved.
+        var interleaving: ServerReply.Interleaving?
+        if policy.interleaved, case .time = kind, let origin = Self.interleavedOrigin(of: packet.header) {
+            interleaving = ServerReply.Interleaving(earlierReceive: origin, earlierTransmit: earlier?.timestamp, earlierSource: earlier?.source)
+        }
+        let header = Self.responseHeader(
+            to: packet.header, receivedAt: receivedAt, state: state, kind: kind, interleaved: interleaving?.earlierTransmit != nil)
+        return .reply(ServerReply(header: header, trailer: trailer, kind: kind, requestLength: request.count, interleaving: interleaving))
+    }
+
+    /// The receive timestamp of ours that a request names as its origin when it is in the interleaved form
+    /// (RFC 9769 §2), by chrony's test: NTPv4, an origin with its lowest bit set (every receive timestamp we
+    /// send has it, see ``responseHeader(to:receivedAt:state:kind:interleaved:)``: a client's own transmit
+    /// timestamp or zero seldom does, and those requests are not looked up or saved at all), and receive and
+    /// transmit timestamps that differ. nil for a basic request.
+    public static func interleavedOrigin(of request: NTPHeader) -> NTPTimestamp? {
+        guard request.version == 4, request.originTimestamp.rawValue & 1 == 1,
+              request.receiveTimestamp != request.transmitTimestamp
+        else { return nil }
+        return request.originTimestamp
     }
 
     /// The response header for a client request (RFC 5905 §9.2 fast_xmit / §7.3 field semantics).
+    /// In interleaved mode (RFC 9769 §2) the origin is the request's receive timestamp, which tells the client
+    /// that the transmit timestamp belongs to its previous exchange. Our receive timestamp has its lowest bit
+    /// set (a quarter of a nanosecond), as chrony's: it marks a client's origin as one of ours.
     public static func responseHeader(
-        to request: NTPHeader, receivedAt: NTPTimestamp, state: ServerState, kind: ServerReply.Kind
+        to request: NTPHeader, receivedAt: NTPTimestamp, state: ServerState, kind: ServerReply.Kind, interleaved: Bool = false
     ) -> NTPHeader {
         var leap = state.leap
         var stratum = state.stratum
@@ -142,8 +167,8 @@ public struct NTPServerRules: Sendable {
             referenceID: referenceID,
             referenceTimestamp: state.referenceTime,
             // The client's transmit timestamp, unchanged: chrony clients send random ones and match on them.
-            originTimestamp: request.transmitTimestamp,
-            receiveTimestamp: receivedAt,
+            originTimestamp: interleaved ? request.receiveTimestamp : request.transmitTimestamp,
+            receiveTimestamp: NTPTimestamp(rawValue: receivedAt.rawValue | 1),
             transmitTimestamp: .zero)
     }
 }
@@ -153,13 +178,16 @@ public struct NTPServerRules: Sendable {
 public struct NTPServerCore: Sendable {
     public private(set) var rules: NTPServerRules
     private var limiter: RateLimiter
+    /// The responses kept for interleaved mode.
+    public private(set) var timestamps: ServerTimestampTable
 
     public init(
         policy: ServerPolicy, rateLimitCapacity: Int = 65_536, nts: NTSServerConfiguration? = nil,
-        symmetric: SymmetricServerConfiguration? = nil
+        symmetric: SymmetricServerConfiguration? = nil, timestampCapacity: Int = 65_536, timestampSeed: UInt64? = nil
     ) {
         self.rules = NTPServerRules(policy: policy, nts: nts, symmetric: symmetric)
         self.limiter = RateLimiter(policy: policy.rateLimit ?? .chronyDefault, capacity: rateLimitCapacity)
+        self.timestamps = ServerTimestampTable(capacity: timestampCapacity, hashSeed: timestampSeed)
     }
 
     public var policy: ServerPolicy { rules.policy }
@@ -200,9 +228,24 @@ public struct NTPServerCore: Sendable {
             return .drop(reason)
         case .admitted(let packet):
             let verdict = rules.policy.rateLimit == nil ? nil : limiter.check(source, now: monotonicNow, using: &random)
+            let earlier = rules.policy.interleaved ? timestamps.earlier(for: packet.header, from: source) : nil
             return rules.respond(
                 to: packet, request: request, rateLimit: verdict, receivedAt: receivedAt, state: state, client: source,
-                random: &random)
+                earlier: earlier, random: &random)
         }
+    }
+
+    /// Tells the core that `reply` left for `client` with `transmit` as the daemon's transmit timestamp (read
+    /// just before the send): kept for the client's next interleaved request when it asked for that.
+    public mutating func sent(_ reply: ServerReply, to client: IPAddress, transmit: NTPTimestamp, random: inout some RandomNumberGenerator) {
+        timestamps.sent(reply, to: client, transmit: transmit, using: &random)
+    }
+
+    /// The kernel's (or the card's) transmit timestamp of the response that carried `receive` to `client`.
+    @discardableResult
+    public mutating func transmitted(
+        to client: IPAddress, receive: NTPTimestamp, at transmit: NTPTimestamp, source: TransmitTimestampSource = .kernel
+    ) -> Bool {
+        timestamps.update(client: client, receive: receive, transmit: transmit, source: source)
     }
 }

@@ -20,4 +20,8 @@ public enum ServerDropReason: String, Sendable, CaseIterable, Hashable {
     /// included). Dropped without an answer, as chrony 4.3 does (ntp_core.c answers a failed authentication
     /// only with an NTS NAK): a crypto-NAK would tell an attacker which key ids exist and costs a reply.
     case authenticationFailed
+    /// Waited in the socket's queue longer than the policy's bound (``ServerPolicy/maximumQueueDelay``)
+    /// between its kernel receive timestamp and the server reading it: under overload an answer that late
+    /// would reach the client after its next request or with a useless delay, so none is sent (load shed).
+    case tooOld
 }

@@ -21,18 +21,42 @@ public struct ServerReply: Hashable, Sendable {
         case nts(NTSRequest, cookies: Int)
     }
 
+    /// Interleaved mode (RFC 9769 §2): the request named one of our earlier responses by its receive
+    /// timestamp (its origin), so this response's timestamps are to be saved for the client's next request;
+    /// when that earlier response's transmit timestamp was still kept, this response carries it.
+    public struct Interleaving: Hashable, Sendable {
+        /// The request's origin: the receive timestamp of the earlier response it names.
+        public var earlierReceive: NTPTimestamp
+        /// The earlier response's transmit timestamp (kernel's when it came back): the response is then
+        /// interleaved and carries it as its transmit timestamp. nil: a basic response.
+        public var earlierTransmit: NTPTimestamp?
+        public var earlierSource: TransmitTimestampSource?
+
+        public init(earlierReceive: NTPTimestamp, earlierTransmit: NTPTimestamp? = nil, earlierSource: TransmitTimestampSource? = nil) {
+            self.earlierReceive = earlierReceive
+            self.earlierTransmit = earlierTransmit
+            self.earlierSource = earlierSource
+        }
+    }
+
     public var header: NTPHeader
     public var trailer: Trailer
     public var kind: Kind
     /// The request's length: a response is never larger than its request, so the server cannot amplify.
     public var requestLength: Int
+    /// Set when the request was in the interleaved form; see ``Interleaving``.
+    public var interleaving: Interleaving?
 
-    public init(header: NTPHeader, trailer: Trailer, kind: Kind, requestLength: Int) {
+    public init(header: NTPHeader, trailer: Trailer, kind: Kind, requestLength: Int, interleaving: Interleaving? = nil) {
         self.header = header
         self.trailer = trailer
         self.kind = kind
         self.requestLength = requestLength
+        self.interleaving = interleaving
     }
+
+    /// The response carries an earlier response's transmit timestamp (interleaved mode), not its own.
+    public var isInterleaved: Bool { interleaving?.earlierTransmit != nil }
 
     /// The number of bytes `write` produces.
     public var length: Int {
@@ -47,9 +71,12 @@ public struct ServerReply: Hashable, Sendable {
         }
     }
 
-    /// Writes the response with `transmit` as its transmit timestamp; an NTS response is sealed now, over the
-    /// final header, with `nts`'s ciphers. Returns the length written, or 0 (and writes nothing) when the
-    /// buffer is too small, the response would be larger than the request, or NTS sealing is impossible.
+    /// Writes the response with `transmit` as its transmit timestamp (in interleaved mode the earlier
+    /// response's instead); an NTS response is sealed now, over the final header, with `nts`'s ciphers.
+    /// The transmit timestamp's lowest bit is cleared, as chrony does: our receive timestamps have it set
+    /// (see ``NTPServerRules/responseHeader(to:receivedAt:state:kind:interleaved:)``), so the two never
+    /// compare equal. Returns the length written, or 0 (and writes nothing) when the buffer is too small, the
+    /// response would be larger than the request, or NTS sealing is impossible.
     public func write(
         transmit: NTPTimestamp, to buffer: UnsafeMutableRawBufferPointer, nts: NTSServerConfiguration?,
         mac: (any MACComputer)? = nil, random: inout some RandomNumberGenerator
@@ -57,7 +84,7 @@ public struct ServerReply: Hashable, Sendable {
         let length = self.length
         guard length <= requestLength, length <= buffer.count else { return 0 }
         var stamped = header
-        stamped.transmitTimestamp = transmit
+        stamped.transmitTimestamp = NTPTimestamp(rawValue: (interleaving?.earlierTransmit ?? transmit).rawValue & ~1)
         stamped.write(to: buffer)
         let trailerBytes: [UInt8]
         switch trailer {

@@ -137,7 +137,7 @@ public enum ConfigLoader {
 
     private static func readNTP(_ root: ConfigTable, into config: inout NodeConfig) throws(ConfigError) {
         if let ntp = try root.table("ntp") {
-            try ntp.allowOnly(["listen", "threads", "batch", "socket_buffer"])
+            try ntp.allowOnly(["listen", "threads", "batch", "socket_buffer", "interleaved", "predict_transmit", "max_queue_delay"])
             if let listen = try ntp.strings("listen") {
                 guard !listen.isEmpty else { throw ntp.error("listen", "must name at least one address") }
                 config.ntp.listen = try listen.enumerated().map { (index, text) throws(ConfigError) in
@@ -147,6 +147,11 @@ public enum ConfigLoader {
             if let threads = try ntp.int("threads", in: 0...64) { config.ntp.threads = threads }
             if let batch = try ntp.int("batch", in: 1...1024) { config.ntp.batch = batch }
             if let buffer = try ntp.int("socket_buffer", in: 0...(256 << 20)) { config.ntp.socketBuffer = buffer }
+            if let interleaved = try ntp.bool("interleaved") { config.policy.interleaved = interleaved }
+            if let predict = try ntp.bool("predict_transmit") { config.ntp.predictTransmit = predict }
+            if let milliseconds = try ntp.number("max_queue_delay", in: 0...10_000) {
+                config.policy.maximumQueueDelay = milliseconds > 0 ? NTPDuration(seconds: milliseconds / 1000) : nil
+            }
         }
     }
 

@@ -13,16 +13,27 @@ final class ServerShared: Sendable {
     /// NTS's cookie master keys, shared with NTS-KE; nil when the node serves no NTS. Read once per batch.
     let cookieKeys = Mutex<CookieKeyProvider?>(nil)
     let limiter: Mutex<RateLimiter>
+    /// Our responses' timestamps for interleaved mode (RFC 9769 §2): written after each batch is sent and
+    /// when kernel transmit timestamps come back, read for requests in the interleaved form. Shared by all
+    /// loops: a client's successive requests (chrony opens a new source port for each) reach any socket.
+    let timestamps: Mutex<ServerTimestampTable>
     let serving: ServingState
     let clock: any NodeClock
     let statistics: ServerStatistics
     let siblingTraffic = SiblingTraffic()
     let stopping = Atomic<Bool>(false)
     let logger: Logger
+    /// `[ntp] predict_transmit`: see `TransmitTimePredictor`.
+    let predictTransmit: Bool
 
-    init(rules: NTPServerRules, rateLimitCapacity: Int, serving: ServingState, clock: any NodeClock, statistics: ServerStatistics, logger: Logger) {
+    init(
+        rules: NTPServerRules, rateLimitCapacity: Int, serving: ServingState, clock: any NodeClock, statistics: ServerStatistics,
+        logger: Logger, predictTransmit: Bool = true
+    ) {
+        self.predictTransmit = predictTransmit
         self.rules = Mutex(rules)
         self.limiter = Mutex(RateLimiter(policy: rules.policy.rateLimit ?? .chronyDefault, capacity: rateLimitCapacity))
+        self.timestamps = Mutex(ServerTimestampTable(capacity: rateLimitCapacity))
         self.serving = serving
         self.clock = clock
         self.statistics = statistics
@@ -61,7 +72,7 @@ public final class NTPServer: Service, Sendable {
         self.batchSize = config.ntp.batch
         self.shared = ServerShared(
             rules: NTPServerRules(policy: config.policy), rateLimitCapacity: config.rateLimitClients,
-            serving: serving, clock: clock, statistics: statistics, logger: logger)
+            serving: serving, clock: clock, statistics: statistics, logger: logger, predictTransmit: config.ntp.predictTransmit)
     }
 
     /// The listeners as bound, for status.

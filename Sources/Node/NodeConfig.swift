@@ -18,6 +18,9 @@ public struct NodeConfig: Sendable, Equatable {
         /// Linux: some 200 queued requests, which a few milliseconds of scheduling delay at a busy site
         /// overflow). Granted up to net.core.rmem_max, or beyond it when the node runs with CAP_NET_ADMIN.
         public var socketBuffer: Int = 4 << 20
+        /// Basic-mode transmit timestamps written for when each reply is expected to leave (its place in the
+        /// sendmmsg batch, learned from kernel transmit timestamps); false: the clock as each reply is written.
+        public var predictTransmit = true
     }
 
     /// NTS (RFC 8915): the NTS-KE server and NTS-protected NTP. Present when the `[nts]` table is.

@@ -28,6 +28,24 @@ final class ReceiveLoop: @unchecked Sendable {
     private var tally = BatchTally()
     private var random = SecureRandomGenerator()
 
+    // Interleaved mode and transmit timestamps (RFC 9769 §2), reused batch after batch.
+    /// Per received datagram: the earlier response's transmit timestamp, for requests in the interleaved form.
+    private var earlier: [(timestamp: NTPTimestamp, source: TransmitTimestampSource)?] = []
+    /// Per queued reply: its decision's index and what the error queue's timestamp will be matched with.
+    private var queuedReplies: [(decision: Int, sent: PendingTransmits.Sent)] = []
+    /// Sent replies by the socket's datagram number (SOF_TIMESTAMPING_OPT_ID), until their stamps come back.
+    private var pending: PendingTransmits
+    private var nextTransmitID: UInt32 = 0
+    private var stamps: [cfs_tx_stamp]
+    private var kernelUpdates: [(client: IPAddress, receive: NTPTimestamp, transmit: NTPTimestamp)] = []
+    /// When replies leave, learned from their kernel stamps (`[ntp] predict_transmit`).
+    private var predictor = TransmitTimePredictor()
+    private var sealedWritten: [(decision: Int, slot: Int, length: Int, transmit: NTPTimestamp)] = []
+    private var plainWritten: [(decision: Int, interleaved: Bool)] = []
+    /// The clock readings before and after the plain replies' stamping pass (the latter just before the send).
+    private var stampTimeRead = NTPTimestamp.zero
+    private var predictedSendTime = NTPTimestamp.zero
+
     init(socket: UDPSocket, shared: ServerShared, batchSize: Int) throws(NodeStartError) {
         guard let batch = cfs_batch_create(Int32(batchSize), Int32(Self.bufferSize)) else {
             throw NodeStartError(message: "cannot allocate receive buffers")
@@ -38,6 +56,15 @@ final class ReceiveLoop: @unchecked Sendable {
         self.capacity = batchSize
         self.decisions = []
         self.decisions.reserveCapacity(batchSize)
+        // Stamps come back within the send call on loopback and within microseconds from a card's driver:
+        // a few batches' worth of pending entries is plenty.
+        self.pending = PendingTransmits(capacity: batchSize * 8)
+        self.stamps = [cfs_tx_stamp](repeating: cfs_tx_stamp(), count: batchSize)
+        self.earlier.reserveCapacity(batchSize)
+        self.queuedReplies.reserveCapacity(batchSize)
+        self.kernelUpdates.reserveCapacity(batchSize)
+        self.sealedWritten.reserveCapacity(batchSize)
+        self.plainWritten.reserveCapacity(batchSize)
     }
 
     deinit { cfs_batch_destroy(batch) }
@@ -49,7 +76,14 @@ final class ReceiveLoop: @unchecked Sendable {
                 shared.logger.warning("receive failed", metadata: ["errno": "\(-received)", "listen": "\(socket.endpoint)"])
                 continue
             }
-            if received > 0 { process(count: received) }
+            if received > 0 {
+                process(count: received)
+            } else if socket.transmitTimestamps {
+                // A wake-up for the error queue alone (POLLERR): stamps that came back after their batch.
+                tally.reset()
+                collectTransmitStamps(conversion: shared.clock.systemConversion())
+                if !tally.precision.isEmpty { shared.statistics.record(tally) }
+            }
         }
     }
 
@@ -71,14 +105,18 @@ final class ReceiveLoop: @unchecked Sendable {
             var receivedAt = batchTime
             var seconds: Int64 = 0
             var nanoseconds: Int32 = 0
+            var stamped = false
             if cfs_batch_rx_stamp(batch, i, &seconds, &nanoseconds) == 1 {
                 receivedAt = conversion.served(fromSystem: UnixTime(seconds: seconds, nanoseconds: UInt32(nanoseconds)))
                 tally.kernelTimestamps += 1
+                stamped = true
             }
             let source = source(of: i)
-            admissions.append(Admitted(
-                admission: rules.admit(request: request(at: i), from: source), source: source,
-                receivedAt: NTPTimestamp(receivedAt), verdict: nil))
+            // Load shedding first: a request that waited too long is not worth parsing.
+            let admission: NTPServerRules.Admission =
+                stamped && rules.policy.isTooOld(receivedAt: NTPTimestamp(receivedAt), now: NTPTimestamp(batchTime))
+                ? .drop(.tooOld) : rules.admit(request: request(at: i), from: source)
+            admissions.append(Admitted(admission: admission, source: source, receivedAt: NTPTimestamp(receivedAt), verdict: nil))
         }
         // Phase 2: the shared rate limiter, one lock for the whole batch.
         if rules.policy.rateLimit != nil {
@@ -86,6 +124,25 @@ final class ReceiveLoop: @unchecked Sendable {
                 for index in admissions.indices {
                     if case .admitted = admissions[index].admission {
                         admissions[index].verdict = limiter.check(admissions[index].source, now: monotonic, using: &random)
+                    }
+                }
+            }
+        }
+        // Phase 2b: the earlier responses that requests in the interleaved form name, one lock per batch.
+        earlier.removeAll(keepingCapacity: true)
+        var interleavedForm = false
+        for admitted in admissions {
+            earlier.append(nil)
+            if rules.policy.interleaved, case .admitted(let packet) = admitted.admission,
+               NTPServerRules.interleavedOrigin(of: packet.header) != nil {
+                interleavedForm = true
+            }
+        }
+        if interleavedForm {
+            shared.timestamps.withLock { table in
+                for (index, admitted) in admissions.enumerated() {
+                    if case .admitted(let packet) = admitted.admission {
+                        earlier[index] = table.earlier(for: packet.header, from: admitted.source)
                     }
                 }
             }
@@ -99,7 +156,8 @@ final class ReceiveLoop: @unchecked Sendable {
             case .admitted(let packet):
                 decisions.append(rules.respond(
                     to: packet, request: request(at: Int32(index)), rateLimit: admitted.verdict,
-                    receivedAt: admitted.receivedAt, state: state, client: admitted.source, random: &random))
+                    receivedAt: admitted.receivedAt, state: state, client: admitted.source, earlier: earlier[index],
+                    random: &random))
             }
         }
         if let symmetric = rules.symmetric, !symmetric.restrictions.isEmpty {
@@ -108,42 +166,216 @@ final class ReceiveLoop: @unchecked Sendable {
         let nts = rules.nts
         let mac = rules.symmetric?.computer
 
-        var queued = 0
-        for (index, decision) in decisions.enumerated() {
-            switch decision {
-            case .drop(let reason):
-                tally.drop(reason)
-            case .reply(let reply):
-                let buffer = UnsafeMutableRawBufferPointer(
-                    start: cfs_batch_tx_buffer(batch, Int32(queued)), count: Self.bufferSize)
-                // T3 as late as possible: read the clock for each reply just before it is queued for sendmmsg.
-                let length = reply.write(transmit: NTPTimestamp(clock.now()), to: buffer, nts: nts, mac: mac, random: &random)
-                guard length > 0 else {
-                    tally.drop(.malformed)
-                    continue
-                }
-                cfs_batch_queue(batch, Int32(queued), Int32(length), Int32(index))
-                queued += 1
-                if case .kissOfDeath = reply.kind { tally.kissOfDeath += 1 }
-                switch reply.trailer {
-                case .none: break
-                case .symmetric: tally.symmetricAuthenticated += 1
-                case .nts: tally.ntsAuthenticated += 1
-                case .ntsNAK(_, let authenticationFailed):
-                    if authenticationFailed { tally.ntsAuthenticationFailed += 1 } else { tally.ntsNAK += 1 }
-                }
+        queuedReplies.removeAll(keepingCapacity: true)
+        let predict = shared.predictTransmit
+        let queued = predict ? writePredicted(clock: clock, nts: nts, mac: mac) : writeAsRead(clock: clock, nts: nts, mac: mac)
+        // Nothing between the last clock reading and the send call: the bookkeeping comes after.
+        let sent = queued > 0 ? Int(cfs_batch_send(socket.descriptor, batch)) : 0
+        if predict { recordPredicted() }
+        for (decision, _) in queuedReplies {
+            guard case .reply(let reply) = decisions[decision] else { continue }
+            if case .kissOfDeath = reply.kind { tally.kissOfDeath += 1 }
+            switch reply.trailer {
+            case .none: break
+            case .symmetric: tally.symmetricAuthenticated += 1
+            case .nts: tally.ntsAuthenticated += 1
+            case .ntsNAK(_, let authenticationFailed):
+                if authenticationFailed { tally.ntsAuthenticationFailed += 1 } else { tally.ntsNAK += 1 }
             }
         }
         if queued > 0 {
-            let sent = Int(cfs_batch_send(socket.descriptor, batch))
             let delivered = max(0, sent)
             tally.answered = delivered
             tally.sendFailed = queued - delivered
             if sent < 0 {
                 shared.logger.warning("send failed", metadata: ["errno": "\(-sent)", "listen": "\(socket.endpoint)"])
             }
+            afterSend(delivered: delivered, queued: queued, conversion: conversion)
         }
         shared.statistics.record(tally)
+    }
+
+    /// `[ntp] predict_transmit = false`: each reply written in turn with the clock as it is written; the batch
+    /// leaves afterwards, so a reply's T3 is early by the writing of the replies after it and by the kernel's
+    /// sending of the replies before it. Returns how many were queued.
+    private func writeAsRead(clock: any NodeClock, nts: NTSServerConfiguration?, mac: (any MACComputer)?) -> Int {
+        var queued = 0
+        for (index, decision) in decisions.enumerated() {
+            switch decision {
+            case .drop(let reason):
+                tally.drop(reason)
+            case .reply(let reply):
+                let transmit = NTPTimestamp(clock.now())
+                if enqueue(reply, decision: index, slot: queued, position: queued, transmit: transmit, sendTime: .zero, nts: nts, mac: mac) {
+                    queued += 1
+                }
+            }
+        }
+        return queued
+    }
+
+    /// Each reply's T3 written for when it is expected to leave (`TransmitTimePredictor`). The plain replies
+    /// go first in the send call: they are written whole first, without T3. The authenticated ones follow,
+    /// each stamped for its place and the sealing still to come after it. Then one clock reading stamps every
+    /// plain reply for its place, eight bytes each, and the caller sends at once. Returns how many were queued;
+    /// `recordPredicted` does their bookkeeping after the send.
+    private func writePredicted(clock: any NodeClock, nts: NTSServerConfiguration?, mac: (any MACComputer)?) -> Int {
+        var sealed = 0
+        for decision in decisions {
+            switch decision {
+            case .drop(let reason): tally.drop(reason)
+            case .reply(let reply): if reply.trailer != .none { sealed += 1 }
+            }
+        }
+        var queued = 0
+        plainWritten.removeAll(keepingCapacity: true)
+        for (index, decision) in decisions.enumerated() {
+            guard case .reply(let reply) = decision, case .none = reply.trailer else { continue }
+            let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(queued)), count: Self.bufferSize)
+            let length = reply.write(transmit: .zero, to: buffer, nts: nts, mac: mac, random: &random)
+            guard length > 0 else {
+                tally.drop(.malformed)
+                continue
+            }
+            cfs_batch_queue(batch, Int32(queued), Int32(length), Int32(index))
+            plainWritten.append((index, reply.isInterleaved))
+            queued += 1
+        }
+        sealedWritten.removeAll(keepingCapacity: true)
+        if sealed > 0 {
+            var seen = 0
+            let start = clock.now()
+            for (index, decision) in decisions.enumerated() {
+                guard case .reply(let reply) = decision, reply.trailer != .none else { continue }
+                let transmit = NTPTimestamp(clock.now()).adding(
+                    predictor.delay(position: queued, sealsAfter: sealed - 1 - seen, stamps: plainWritten.count))
+                seen += 1
+                let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(queued)), count: Self.bufferSize)
+                let length = reply.write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
+                guard length > 0 else {
+                    tally.drop(.malformed)
+                    continue
+                }
+                cfs_batch_queue(batch, Int32(queued), Int32(length), Int32(index))
+                sealedWritten.append((index, queued, length, transmit))
+                queued += 1
+            }
+            predictor.observeSealing(seen, took: NTPTimestamp(clock.now()) - NTPTimestamp(start))
+        }
+        let stampTime = NTPTimestamp(clock.now())
+        stampTimeRead = stampTime
+        let plain = plainWritten.count
+        var position = 0
+        while position < plain {
+            if !plainWritten[position].interleaved {
+                // The transmit timestamp field (RFC 5905 §7.3: bytes 40-47), big-endian, lowest bit clear as `write` leaves it.
+                let transmit = stampTime.adding(predictor.delay(position: position, stamps: plain)).rawValue & ~1
+                UnsafeMutableRawPointer(cfs_batch_tx_buffer(batch, Int32(position))!).storeBytes(
+                    of: transmit.bigEndian, toByteOffset: 40, as: UInt64.self)
+            }
+            position += 1
+        }
+        // The stamping pass's own time, learned, and the reading the send path's terms are learned from.
+        predictedSendTime = plain > 0 ? NTPTimestamp(clock.now()) : stampTime
+        return queued
+    }
+
+    /// The bookkeeping of `writePredicted`'s replies, in their order in the send call.
+    private func recordPredicted() {
+        for (position, plain) in plainWritten.enumerated() {
+            guard case .reply(let reply) = decisions[plain.decision] else { continue }
+            record(reply, decision: plain.decision, position: position,
+                   transmit: stampTimeRead.adding(predictor.delay(position: position, stamps: plainWritten.count)),
+                   sendTime: predictedSendTime)
+        }
+        for written in sealedWritten {
+            guard case .reply(let reply) = decisions[written.decision] else { continue }
+            record(reply, decision: written.decision, position: written.slot, transmit: written.transmit, sendTime: predictedSendTime)
+        }
+        predictor.observeStamping(plainWritten.count, took: predictedSendTime - stampTimeRead)
+    }
+
+    /// Writes `reply` into buffer `slot` with `transmit` and queues it; false (counted as malformed) when it
+    /// cannot be written.
+    private func enqueue(
+        _ reply: ServerReply, decision: Int, slot: Int, position: Int, transmit: NTPTimestamp, sendTime: NTPTimestamp,
+        nts: NTSServerConfiguration?, mac: (any MACComputer)?
+    ) -> Bool {
+        let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(slot)), count: Self.bufferSize)
+        let length = reply.write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
+        guard length > 0 else {
+            tally.drop(.malformed)
+            return false
+        }
+        cfs_batch_queue(batch, Int32(slot), Int32(length), Int32(decision))
+        record(reply, decision: decision, position: position, transmit: transmit, sendTime: sendTime)
+        return true
+    }
+
+    /// A queued reply's bookkeeping: queueing delay, interleaved count, and what its kernel stamp is matched to.
+    private func record(_ reply: ServerReply, decision: Int, position: Int, transmit: NTPTimestamp, sendTime: NTPTimestamp) {
+        tally.precision.queueingDelay.record(nanoseconds: (transmit - admissions[decision].receivedAt).nanoseconds)
+        if reply.isInterleaved { tally.precision.interleaved += 1 }
+        queuedReplies.append((decision, PendingTransmits.Sent(
+            client: admissions[decision].source, receive: reply.header.receiveTimestamp, transmit: transmit,
+            saved: reply.interleaving != nil, interleaved: reply.isInterleaved, position: position, sendTime: sendTime)))
+    }
+
+    /// Interleaved mode's bookkeeping once a batch has left: the sent replies wait for their kernel transmit
+    /// timestamps by datagram number, responses to requests in the interleaved form are saved for the
+    /// client's next request, and the stamps already back (all of them on loopback) are read.
+    private func afterSend(delivered: Int, queued: Int, conversion: SystemTimeConversion) {
+        if socket.transmitTimestamps {
+            for position in 0..<delivered {
+                pending.record(id: nextTransmitID &+ UInt32(truncatingIfNeeded: position), queuedReplies[position].sent)
+            }
+            nextTransmitID &+= UInt32(truncatingIfNeeded: delivered)
+        }
+        if queuedReplies.prefix(delivered).contains(where: { $0.sent.saved }) {
+            shared.timestamps.withLock { table in
+                for (decision, sent) in queuedReplies.prefix(delivered) where sent.saved {
+                    if case .reply(let reply) = decisions[decision] {
+                        table.sent(reply, to: sent.client, transmit: sent.transmit, using: &random)
+                    }
+                }
+            }
+        }
+        guard socket.transmitTimestamps else { return }
+        collectTransmitStamps(conversion: conversion)
+        if delivered < queued {
+            // A failed datagram may or may not have taken a number: start the numbering again.
+            _ = cfs_reset_tx_counter(socket.descriptor)
+            pending.removeAll()
+            nextTransmitID = 0
+        }
+    }
+
+    /// Reads the error queue's transmit timestamps, matches them to the replies sent, measures the basic-mode
+    /// error (kernel minus the daemon's T3) and gives saved responses their kernel timestamp.
+    private func collectTransmitStamps(conversion: SystemTimeConversion) {
+        kernelUpdates.removeAll(keepingCapacity: true)
+        while true {
+            let count = Int(stamps.withUnsafeMutableBufferPointer { buffer in
+                cfs_batch_tx_stamps(socket.descriptor, batch, buffer.baseAddress, Int32(buffer.count))
+            })
+            guard count > 0 else { break }
+            for stamp in stamps.prefix(count) where stamp.source == Int32(CFS_TX_KERNEL.rawValue) {
+                guard let sent = pending.take(id: stamp.id) else { continue }
+                let kernel = NTPTimestamp(conversion.served(fromSystem: UnixTime(seconds: stamp.sec, nanoseconds: UInt32(clamping: stamp.nsec))))
+                tally.precision.kernelTransmitTimestamps += 1
+                tally.precision.transmitTimestampError.record(nanoseconds: (kernel - sent.transmit).nanoseconds)
+                if sent.sendTime != .zero { predictor.observe(position: sent.position, delay: kernel - sent.sendTime) }
+                if sent.saved { kernelUpdates.append((sent.client, sent.receive, kernel)) }
+            }
+            if count < stamps.count { break }
+        }
+        predictor.learn()
+        guard !kernelUpdates.isEmpty else { return }
+        shared.timestamps.withLock { table in
+            for update in kernelUpdates {
+                table.update(client: update.client, receive: update.receive, transmit: update.transmit, source: .kernel)
+            }
+        }
     }
 
     /// Siblings' keyed requests, answered or rejected, for the sibling report (only their addresses).

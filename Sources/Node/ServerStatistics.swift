@@ -17,6 +17,12 @@ public final class ServerStatistics: Sendable {
     private let ntsNAKMetric = Counter(label: "fleetnode_ntp_nts_nak_total")
     private let symmetricMetric = Counter(label: "fleetnode_ntp_symmetric_authenticated_total")
     private let droppedMetrics: [String: Counter]
+    private let interleavedMetric = Counter(label: "fleetnode_ntp_interleaved_total")
+    private let transmitStampMetric = Counter(label: "fleetnode_ntp_kernel_transmit_timestamps_total")
+    /// Since start: mean, standard deviation and p99 of the transmit timestamp error and of the queueing delay.
+    private let precisionGauges: [(String, Gauge)] = ["error_mean", "error_sd", "error_p99", "queue_mean", "queue_p99", "queue_max"].map {
+        ($0, Gauge(label: "fleetnode_ntp_timestamp_seconds", dimensions: [("stat", $0)]))
+    }
 
     public init() {
         var dropped: [String: Counter] = [:]
@@ -43,7 +49,24 @@ public final class ServerStatistics: Sendable {
             delta.dropped[reason.rawValue] = UInt64(tally.drops[index])
         }
         if tally.sendFailed > 0 { delta.dropped[Self.sendFailed] = UInt64(tally.sendFailed) }
-        counters.withLock { $0.add(delta) }
+        if !tally.precision.isEmpty { delta.precision = tally.precision }
+        let precision = counters.withLock { counters in
+            counters.add(delta)
+            return delta.precision == nil ? nil : counters.precision
+        }
+        if let precision {
+            if tally.precision.interleaved > 0 { interleavedMetric.increment(by: Int64(tally.precision.interleaved)) }
+            if tally.precision.kernelTransmitTimestamps > 0 {
+                transmitStampMetric.increment(by: Int64(tally.precision.kernelTransmitTimestamps))
+            }
+            let error = precision.transmitTimestampError
+            let queue = precision.queueingDelay
+            let values = [
+                error.meanNanoseconds, error.standardDeviationNanoseconds, Double(error.quantileNanoseconds(0.99)),
+                queue.meanNanoseconds, Double(queue.quantileNanoseconds(0.99)), Double(queue.maximumNanoseconds),
+            ]
+            for (index, (_, gauge)) in precisionGauges.enumerated() { gauge.record(values[index] / 1e9) }
+        }
 
         receivedMetric.increment(by: Int64(tally.received))
         if tally.answered > 0 { answeredMetric.increment(by: Int64(tally.answered)) }
@@ -66,6 +89,7 @@ struct BatchTally {
     var ntsAuthenticationFailed = 0
     var kernelTimestamps = 0
     var sendFailed = 0
+    var precision = ServerPrecision()
     var drops = [Int](repeating: 0, count: ServerDropReason.allCases.count)
 
     mutating func reset() {
@@ -78,6 +102,7 @@ struct BatchTally {
         ntsAuthenticationFailed = 0
         kernelTimestamps = 0
         sendFailed = 0
+        precision.reset()
         for index in drops.indices { drops[index] = 0 }
     }
 

@@ -35,6 +35,11 @@ public enum StatusReport {
         for (reason, count) in ntp.dropped.sorted(by: { $0.key < $1.key }) {
             lines.append("NTP dropped     : \(count) \(reason)")
         }
+        if let precision = ntp.precision {
+            lines.append("NTP interleaved : \(precision.interleaved) answers; kernel TX timestamps \(precision.kernelTransmitTimestamps)")
+            lines.append(ServerStatsText.delays("TX stamp error", precision.transmitTimestampError, width: 16))
+            lines.append(ServerStatsText.delays("Queueing delay", precision.queueingDelay, width: 16))
+        }
         lines.append("Rate limiting   : \(status.rateLimiting ? "on" : "off"); config reloads \(status.configReloads)")
         if !status.symmetricKeys.isEmpty {
             lines.append("Symmetric keys  : " + status.symmetricKeys.map { "\($0.id) (\($0.type), \($0.bits) bits)" }.joined(separator: ", "))

@@ -12,6 +12,8 @@ struct UDPSocket: Sendable {
     let descriptor: Int32
     let endpoint: SocketEndpoint
     let timestamping: Timestamping
+    /// Kernel transmit timestamps come back on the error queue (SO_TIMESTAMPING TX_SOFTWARE with OPT_ID).
+    let transmitTimestamps: Bool
 
     /// Binds `endpoint`; with `reusePort` several sockets share it, one receive loop each. A `buffer` above
     /// 0 asks for receive and send buffers of that many bytes (absorbing bursts of requests).
@@ -27,7 +29,8 @@ struct UDPSocket: Sendable {
         let timestamping: Timestamping =
             mode == Int32(CFS_STAMP_TIMESTAMPING.rawValue) ? .timestamping
             : mode == Int32(CFS_STAMP_NS.rawValue) ? .timestampNS : .none
-        return UDPSocket(descriptor: fd, endpoint: endpoint, timestamping: timestamping)
+        let transmit = timestamping == .timestamping && cfs_enable_tx_timestamps(fd) == 0
+        return UDPSocket(descriptor: fd, endpoint: endpoint, timestamping: timestamping, transmitTimestamps: transmit)
     }
 
     /// The receive buffer the kernel granted, in bytes as it reports them (twice the usable size on Linux).

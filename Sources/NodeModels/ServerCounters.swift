@@ -18,6 +18,9 @@ public struct ServerCounters: Codable, Sendable, Equatable {
     public var dropped: [String: UInt64] = [:]
     /// Received datagrams that carried a kernel receive timestamp.
     public var kernelTimestamps: UInt64 = 0
+    /// Interleaved answers, kernel transmit timestamps and the delay distributions; nil from nodes that
+    /// predate them.
+    public var precision: ServerPrecision?
 
     public init() {}
 
@@ -32,6 +35,11 @@ public struct ServerCounters: Codable, Sendable, Equatable {
         ntsNAK += other.ntsNAK
         ntsAuthenticationFailed += other.ntsAuthenticationFailed
         kernelTimestamps += other.kernelTimestamps
+        if let theirs = other.precision {
+            var ours = precision ?? ServerPrecision()
+            ours.add(theirs)
+            precision = ours
+        }
         for (reason, count) in other.dropped { dropped[reason, default: 0] += count }
     }
 }

@@ -17,6 +17,14 @@ public enum ServerStatsText {
             row("NTS NAKs (bad authenticator)", ntp.ntsAuthenticationFailed),
             row("Kernel receive timestamps", ntp.kernelTimestamps),
         ]
+        if let precision = ntp.precision {
+            lines += [
+                row("Kernel transmit timestamps", precision.kernelTransmitTimestamps),
+                row("Interleaved responses", precision.interleaved),
+                delays("Transmit timestamp error", precision.transmitTimestampError),
+                delays("Queueing delay", precision.queueingDelay),
+            ]
+        }
         if let ke = ntske {
             lines += [
                 row("NTS-KE connections accepted", ke.connections),
@@ -37,6 +45,17 @@ public enum ServerStatsText {
         }
         if let adminRefused { lines.append(row("Admin API handshakes refused", UInt64(max(0, adminRefused)))) }
         return lines
+    }
+
+    /// A delay distribution in microseconds: mean, standard deviation, p99 and maximum.
+    public static func delays(_ label: String, _ histogram: DelayHistogram, width: Int = 28) -> String {
+        let padded = label.count >= width ? label : label + String(repeating: " ", count: width - label.count)
+        func us(_ nanoseconds: Double) -> String {
+            let tenths = Int64((nanoseconds / 100).rounded())
+            return "\(tenths < 0 ? "-" : "")\(abs(tenths) / 10).\(abs(tenths) % 10)"
+        }
+        return "\(padded): mean \(us(histogram.meanNanoseconds)) us, sd \(us(histogram.standardDeviationNanoseconds)) us, "
+            + "p99 \(us(Double(histogram.quantileNanoseconds(0.99)))) us, max \(us(Double(histogram.maximumNanoseconds))) us"
     }
 
     /// chronyc's "label padded to 27 : value".

@@ -54,13 +54,21 @@ final class ServerRulesTests: XCTestCase {
             XCTAssertEqual(header.referenceID, ReferenceID(ascii: "GPS"))
             XCTAssertEqual(header.referenceTimestamp, synced.referenceTime)
             XCTAssertEqual(header.originTimestamp, clientTransmit, "origin is the client's transmit, unchanged")
-            XCTAssertEqual(header.receiveTimestamp, receivedAt)
+            XCTAssertEqual(header.receiveTimestamp, NTPTimestamp(rawValue: receivedAt.rawValue | 1), "lowest bit set: ours, as chrony's")
             XCTAssertEqual(header.transmitTimestamp, transmit)
             XCTAssertEqual(header.rootDelay.seconds, 0.0005, accuracy: 1.0 / 65536)
             // 10 s after the reference: 1 ms + 15 ppm * 10 s, never rounded down.
             XCTAssertGreaterThanOrEqual(header.rootDispersion.seconds, 0.001 + 15e-6 * 10)
             XCTAssertLessThan(header.rootDispersion.seconds, 0.001 + 15e-6 * 10 + 2.0 / 65536)
         }
+    }
+
+    func testLoadSheddingBound() {
+        let receivedAt = NTPTimestamp(seconds: 3_900_000_000, fraction: 0)
+        XCTAssertFalse(ServerPolicy().isTooOld(receivedAt: receivedAt, now: receivedAt.adding(NTPDuration(seconds: 60))), "no bound: never")
+        let policy = ServerPolicy(maximumQueueDelay: NTPDuration(seconds: 0.005))
+        XCTAssertFalse(policy.isTooOld(receivedAt: receivedAt, now: receivedAt.adding(NTPDuration(seconds: 0.004))))
+        XCTAssertTrue(policy.isTooOld(receivedAt: receivedAt, now: receivedAt.adding(NTPDuration(seconds: 0.006))))
     }
 
     func testUnsynchronisedAnswersLeapThreeStratumZero() throws {

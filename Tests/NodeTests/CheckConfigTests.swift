@@ -71,10 +71,17 @@ final class CheckConfigTests: XCTestCase {
         XCTAssertEqual(try parse("[ratelimit]\nenabled = false\n").policy.rateLimit, nil)
         XCTAssertEqual(try parse("").ntp.socketBuffer, 4 << 20)
         XCTAssertEqual(try parse("[ntp]\nsocket_buffer = 0\n").ntp.socketBuffer, 0)
+        XCTAssertTrue(try parse("").policy.interleaved, "interleaved mode on by default, as chrony")
+        XCTAssertFalse(try parse("[ntp]\ninterleaved = false\n").policy.interleaved)
+        XCTAssertTrue(try parse("").ntp.predictTransmit)
+        XCTAssertFalse(try parse("[ntp]\npredict_transmit = false\n").ntp.predictTransmit)
+        XCTAssertNil(try parse("").policy.maximumQueueDelay, "no load shedding unless asked")
+        XCTAssertEqual(try parse("[ntp]\nmax_queue_delay = 5\n").policy.maximumQueueDelay, NTPDuration(seconds: 0.005))
+        XCTAssertNil(try parse("[ntp]\nmax_queue_delay = 0\n").policy.maximumQueueDelay)
     }
 
     func testErrorsNameFileLineAndKey() {
-        assertError("[ntp]\nlisen = [\"127.0.0.1\"]\n", line: 2, key: "ntp.lisen", contains: "unknown key in [ntp] (known: batch, listen, socket_buffer, threads)")
+        assertError("[ntp]\nlisen = [\"127.0.0.1\"]\n", line: 2, key: "ntp.lisen", contains: "unknown key in [ntp] (known: batch, interleaved, listen, max_queue_delay, predict_transmit, socket_buffer, threads)")
         assertError("[nttp]\n", line: 1, key: "nttp", contains: "unknown key at the top level")
         assertError("[ntp]\nsocket_buffer = -1\n", line: 2, key: "ntp.socket_buffer", contains: "must be between 0 and 268435456, got -1")
         assertError("\n\n[ntp]\nthreads = \"two\"\n", line: 4, key: "ntp.threads", contains: "expected type integer, found string")

@@ -58,6 +58,40 @@ final class ServingTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: node.statusSocket), "status socket removed at shutdown")
     }
 
+    /// Load shedding: with a bound shorter than any real wait (1 ns), every request is dropped as tooOld
+    /// (counted, never answered) and the queueing delay distribution is in status.
+    func testRequestsWaitingLongerThanTheBoundAreShed() async throws {
+        let node = try await NodeProcess(config: """
+            [local]
+            stratum = 3
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            max_queue_delay = 0.000001
+            """)
+        let client = try RawUDPClient(host: "127.0.0.1", port: try await node.port(of: "127.0.0.1"))
+        for index in 0..<20 {
+            client.send(NTPPacket(header: ClientExchange.request(transmit: NTPTimestamp(rawValue: UInt64(index + 1) << 20))).serialized())
+        }
+        XCTAssertTrue(client.drain(quietMilliseconds: 300).isEmpty, "no late answers")
+        try await waitFor(node, seconds: 2) { $0.ntp.received >= 20 }
+        let status = try await node.status()
+        XCTAssertEqual(status.ntp.dropped["tooOld"], 20)
+        XCTAssertEqual(status.ntp.answered, 0)
+
+        let normal = try await NodeProcess(config: """
+            [local]
+            stratum = 3
+            [ntp]
+            listen = ["127.0.0.1:0"]
+            max_queue_delay = 5000
+            """)
+        _ = try NTPQueryClient(server: .init(host: "127.0.0.1", port: try await normal.port(of: "127.0.0.1"))).query()
+        try await waitFor(normal, seconds: 2) { $0.ntp.answered >= 1 }
+        let answered = try await normal.status()
+        XCTAssertNil(answered.ntp.dropped["tooOld"])
+        XCTAssertGreaterThanOrEqual(answered.ntp.precision?.queueingDelay.count ?? 0, 1)
+    }
+
     func testUnsynchronisedNodeAnswersLeapThree() async throws {
         let node = try await NodeProcess(config: """
             [ntp]

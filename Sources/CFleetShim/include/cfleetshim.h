@@ -62,6 +62,31 @@ void cfs_batch_queue(cfs_batch *batch, int slot, int length, int rx_index);
 /// Sends every queued reply with sendmmsg and clears the queue. Returns how many were sent, or -errno.
 int cfs_batch_send(int fd, cfs_batch *batch);
 
+/// Where a transmit timestamp came from.
+enum cfs_tx_source {
+    CFS_TX_KERNEL = 1,   // SOF_TIMESTAMPING_TX_SOFTWARE: when the datagram left the network stack
+    CFS_TX_HARDWARE = 2  // SOF_TIMESTAMPING_TX_HARDWARE: when the card sent it (needs SIOCSHWTSTAMP)
+};
+
+/// One transmit timestamp from the error queue: the datagram's number on its socket (SOF_TIMESTAMPING_OPT_ID,
+/// counted from 0 per socket, one per datagram sent) and when it left (CLOCK_REALTIME, or the card's clock).
+typedef struct cfs_tx_stamp {
+    uint32_t id;
+    int source;
+    int64_t sec;
+    int32_t nsec;
+} cfs_tx_stamp;
+
+/// Turns on transmit timestamps for every datagram sent on `fd` (software, with OPT_ID and OPT_TSONLY;
+/// receive stamps stay on). Returns 0 or -errno.
+int cfs_enable_tx_timestamps(int fd);
+/// Restarts the socket's datagram numbering at 0 (turns OPT_ID off and on), after a send whose numbering
+/// is in doubt. Returns 0 or -errno.
+int cfs_reset_tx_counter(int fd);
+/// Reads up to `max` (at most the batch's capacity) transmit timestamps from the error queue without waiting
+/// (one recvmmsg). Returns how many were stored in `out`, or -errno.
+int cfs_batch_tx_stamps(int fd, cfs_batch *batch, cfs_tx_stamp *out, int max);
+
 /// A connected UDP client socket to `host` (numeric or a name) and `port`, with kernel receive timestamps
 /// enabled when available. Returns the descriptor, or -1 with a message in `err`.
 int cfs_udp_connect(const char *host, uint16_t port, int *stamp_mode, char *err, size_t errlen);
