@@ -21,10 +21,12 @@ deps-demo:
 build: deps-build
 	$(SWIFT) build $(SWIFT_FLAGS)
 
-# Optimised binaries for deployment (what `make install` copies).
+# Optimised binaries for deployment (what `make install` copies). The Swift runtime and Foundation are linked in
+# (--static-swift-stdlib): a node (a Raspberry Pi) needs the system libraries below, not a Swift toolchain.
+RELEASE_FLAGS ?= -c release --static-swift-stdlib
 release: deps-build
-	$(SWIFT) build -c release --product fleetnode $(SWIFT_FLAGS)
-	$(SWIFT) build -c release --product fleetctl $(SWIFT_FLAGS)
+	$(SWIFT) build $(RELEASE_FLAGS) --product fleetnode $(SWIFT_FLAGS)
+	$(SWIFT) build $(RELEASE_FLAGS) --product fleetctl $(SWIFT_FLAGS)
 
 test: deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
@@ -52,7 +54,7 @@ PREFIX ?= /usr/local
 SYSCONFDIR ?= /etc
 UNITDIR ?= /etc/systemd/system
 install: release
-	./scripts/install.sh "$$($(SWIFT) build -c release --show-bin-path)" "$(DESTDIR)" "$(PREFIX)" "$(SYSCONFDIR)" "$(UNITDIR)"
+	./scripts/install.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)" "$(DESTDIR)" "$(PREFIX)" "$(SYSCONFDIR)" "$(UNITDIR)"
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/fleetnode $(DESTDIR)$(PREFIX)/bin/fleetctl $(DESTDIR)$(UNITDIR)/fleetnode.service
 	rm -rf $(DESTDIR)$(PREFIX)/lib/fleetctl $(DESTDIR)$(PREFIX)/share/doc/fleetnode $(DESTDIR)$(UNITDIR)/fleetnode.service.d/system-clock.conf.example

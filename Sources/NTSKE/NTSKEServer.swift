@@ -81,11 +81,15 @@ public final class NTSKEServer: Service, Sendable {
 
     /// Binds every endpoint now, so a bad address or a port in use stops the node at start.
     ///
-    /// - Parameter random: a generator for each session's cookie nonces (the node passes its CSPRNG).
+    /// - Parameters:
+    ///   - random: a generator for each session's cookie nonces (the node passes its CSPRNG).
+    ///   - onAcceptFailure: told of each accept that failed for want of descriptors or memory (the node's
+    ///     health says "descriptor limit reached" from these, over all its listeners).
     public init(
         endpoints: [SocketEndpoint], tls: TLSContext, responder: NTSKEResponder, limits: NTSKELimits,
         statistics: NTSKEStatistics, logger: Logger, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        random: @escaping @Sendable () -> any RandomNumberGenerator = { SystemRandomNumberGenerator() }
+        random: @escaping @Sendable () -> any RandomNumberGenerator = { SystemRandomNumberGenerator() },
+        onAcceptFailure: (@Sendable () -> Void)? = nil
     ) throws {
         let shared = Shared(tls: tls, responder: responder, limits: limits, statistics: statistics, random: random, logger: logger)
         let bootstrap = ServerBootstrap(group: group)
@@ -101,6 +105,7 @@ public final class NTSKEServer: Service, Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(AcceptBackoffCounter(listener: "ntske", logger: logger) {
                         statistics.update { $0.acceptBackoffs += 1 }
+                        onAcceptFailure?()
                     })
                     try sync.addHandler(AdmissionScreen(budget: shared.budget))
                     if limits.sessionRate != nil { try sync.addHandler(NTSKESessionScreen(shared: shared)) }

@@ -295,9 +295,10 @@ public final class NodeDaemon: Sendable {
             descriptors: descriptorStatus())
     }
 
-    /// Open descriptors, the limit, and the accepts that failed for want of one on the TCP listeners.
+    /// Open descriptors, the limit, and the accepts that failed for want of one on the TCP listeners (NTS-KE,
+    /// admin, metrics).
     private func descriptorStatus() -> DescriptorStatus {
-        let failures = [adminServer?.acceptFailures, metricsServer?.acceptFailures].compactMap { $0 }
+        let failures = [adminServer?.acceptFailures, metricsServer?.acceptFailures, nts?.acceptFailures].compactMap { $0 }
         let limit = DescriptorLimit.current.soft
         return DescriptorStatus(
             open: AcceptFailures.openDescriptors(limit: limit), limit: limit == UInt64.max ? nil : limit,

@@ -19,6 +19,8 @@ final class NodeNTS: Sendable {
     let cookieKeys: CookieKeyProvider
     let keyEstablishment: NTSKEServer
     let statistics = NTSKEStatistics()
+    /// Accepts on the NTS-KE listener that failed for want of descriptors (with the admin and metrics ones: health).
+    let acceptFailures = AcceptFailures()
     /// NTS-KE's own event loops (TLS handshakes are CPU work; sized by `[nts] threads`).
     private let eventLoops: MultiThreadedEventLoopGroup
     let certificates: CertificateWatcher
@@ -73,7 +75,8 @@ final class NodeNTS: Sendable {
         do {
             keyEstablishment = try NTSKEServer(
                 endpoints: configuration.listen, tls: tls, responder: responder, limits: limits, statistics: statistics,
-                logger: logger, group: eventLoops, random: { SecureRandomGenerator() })
+                logger: logger, group: eventLoops, random: { SecureRandomGenerator() },
+                onAcceptFailure: { [acceptFailures] in acceptFailures.record() })
         } catch {
             throw NodeStartError(message: "\(error)")
         }

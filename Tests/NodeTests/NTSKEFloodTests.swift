@@ -147,7 +147,9 @@ final class NTSKEFloodTests: XCTestCase {
         let held = ProcessFootprint(pid: pid)
         attack.stop()
         try await Task.sleep(for: .seconds(4))
-        let backoffs = try await node.status().nts?.ntske.acceptBackoffs ?? 0
+        let status = try await node.status()
+        let backoffs = status.nts?.ntske.acceptBackoffs ?? 0
+        XCTAssertEqual(status.descriptors?.acceptFailures, backoffs, "the node's descriptor status counts NTS-KE's failed accepts")
         print("NTS-KE at descriptor limit 64: \(held); node CPU \(ticks) ticks (1/100 s) in 4 s; \(backoffs) accepts backed off")
         XCTAssertLessThan(ticks, 150, "no busy loop: under 1.5 s of CPU in 4 s")
         XCTAssertGreaterThan(backoffs, 0, "counted in NTS-KE's status")
