@@ -116,6 +116,43 @@ static void clear_line_state(struct gps_data_t *d) {
 
 static void decode_line(const struct gps_data_t *d, const char *line, crf_gps_report *r);
 static int json_object_line(const char *line, size_t length);
+static int devices_first(const char *line, size_t length, const char **first, size_t *first_length, int *count);
+
+// libgps 3.22 also loops forever on well-formed DEVICES reports whose device objects do not decode (a value
+// of the wrong type, a later object of another class; found by fuzz-gpsd-json). The node uses the first
+// device only: that object alone goes to gps_unpack, as the DEVICE report it is, and the others are
+// counted. Any line libgps would take for DEVICES (it looks for the first "class":"DEVICES" as written)
+// comes here.
+static void unpack_devices(struct gps_data_t *d, char *line, size_t length, crf_gps_report *r) {
+    char cls[sizeof(r->line_class)];
+    line_class(line, cls, sizeof(cls));
+    crf_copy_string(r->line_class, sizeof(r->line_class), cls);
+    const char *first = NULL;
+    size_t first_length = 0;
+    int count = 0;
+    if (!devices_first(line, length, &first, &first_length, &count)) {
+        r->kinds = CRF_GPS_UNKNOWN;
+        return;
+    }
+    r->kinds = CRF_GPS_DEVICES;
+    if (count == 0) return;
+    memmove(line, first, first_length);
+    line[first_length] = '\0';
+    const char *tag = strstr(line, "\"class\":");
+    if (line[0] != '{' || tag == NULL || strncmp(tag, "\"class\":\"DEVICE\"", 16) != 0 ||
+        strstr(line, "\"class\":\"DEVICES\"") != NULL) {
+        r->kinds = CRF_GPS_UNKNOWN;
+        return;
+    }
+    (void)gps_unpack(line, d);
+    if ((d->set & DEVICE_SET) == 0) {
+        r->kinds = CRF_GPS_UNKNOWN;
+        return;
+    }
+    r->device_count = count;
+    crf_copy_string(r->device_path, sizeof(r->device_path), d->dev.path);
+    crf_copy_string(r->driver, sizeof(r->driver), d->dev.driver);
+}
 
 // One whole line into `d` and `r`: libgps's gps_unpack (what gps_read does with each line it receives),
 // only for a line that is one well-formed JSON object. libgps 3.22 loops forever on some malformed
@@ -128,6 +165,10 @@ static void unpack_line(struct gps_data_t *d, char *line, size_t length, crf_gps
         line_class(line, cls, sizeof(cls));
         crf_copy_string(r->line_class, sizeof(r->line_class), cls);
         r->kinds = CRF_GPS_UNKNOWN;
+        return;
+    }
+    if (strstr(line, "\"class\":\"DEVICES\"") != NULL) {
+        unpack_devices(d, line, length, r);
         return;
     }
     (void)gps_unpack(line, d);
@@ -410,4 +451,54 @@ static int json_object_line(const char *line, size_t length) {
     if (!json_value(&c)) return 0;
     json_space(&c);
     return c.p == c.end;
+}
+
+// In a well-formed JSON object, the value of its "devices" member when it is an array: the first element
+// (`first`, `first_length`) and how many there are. 0 when there is no such member.
+static int devices_first(const char *line, size_t length, const char **first, size_t *first_length, int *count) {
+    json_cursor c = {line, line + length, 1};
+    json_space(&c);
+    if (c.p >= c.end || *c.p != '{') return 0;
+    c.p++;
+    json_space(&c);
+    if (c.p < c.end && *c.p == '}') return 0;
+    for (;;) {
+        json_space(&c);
+        const char *key = c.p;
+        if (!json_string(&c)) return 0;
+        int is_devices = c.p - key == 9 && memcmp(key, "\"devices\"", 9) == 0;
+        json_space(&c);
+        if (c.p >= c.end || *c.p != ':') return 0;
+        c.p++;
+        json_space(&c);
+        if (is_devices && c.p < c.end && *c.p == '[') {
+            c.p++;
+            *count = 0;
+            json_space(&c);
+            if (c.p < c.end && *c.p == ']') return 1;
+            for (;;) {
+                json_space(&c);
+                const char *start = c.p;
+                if (!json_value(&c)) return 0;
+                if (*count == 0) {
+                    *first = start;
+                    *first_length = (size_t)(c.p - start);
+                }
+                (*count)++;
+                json_space(&c);
+                if (c.p < c.end && *c.p == ',') {
+                    c.p++;
+                    continue;
+                }
+                return c.p < c.end && *c.p == ']';
+            }
+        }
+        if (!json_value(&c)) return 0;
+        json_space(&c);
+        if (c.p < c.end && *c.p == ',') {
+            c.p++;
+            continue;
+        }
+        return 0;
+    }
 }

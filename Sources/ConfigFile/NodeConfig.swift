@@ -188,11 +188,17 @@ public struct NodeConfig: Sendable, Equatable {
     /// `[state]`: the node's state database (keys, drift, measurement history, event journal).
     public struct State: Sendable, Equatable {
         /// SQLite file (mode 0600, created with its directory if missing).
-        public var database: String = "/var/lib/fleetnode/state.sqlite"
+        public var database: String
         /// Seconds of measurement history kept (a week by default); the journal and keys are kept.
-        public var retention: Double = 604_800
+        public var retention: Double
         /// Seconds between batched writes of measurements and events.
-        public var flushInterval: Double = 5
+        public var flushInterval: Double
+
+        public init(database: String = "/var/lib/fleetnode/state.sqlite", retention: Double = 604_800, flushInterval: Double = 5) {
+            self.database = database
+            self.retention = retention
+            self.flushInterval = flushInterval
+        }
     }
 
     public var name: String = "fleetnode"

@@ -22,7 +22,9 @@ public func fuzzKeyFile(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         let line = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)[error.line! - 1]
         for word in line.split(whereSeparator: { $0 == 0x20 || (0x09...0x0D).contains($0) }).dropFirst() where word.count >= 8 {
             let secret = word.starts(with: "ASCII:".utf8) ? word.dropFirst(6) : word.starts(with: "HEX:".utf8) ? word.dropFirst(4) : word[...]
-            guard secret.count >= 8, !typeNames.contains(String(decoding: word, as: UTF8.self).uppercased()) else { continue }
+            // All digits: an id, or a number the messages quote ("1-4294967295"), not checked.
+            guard secret.count >= 8, !typeNames.contains(String(decoding: word, as: UTF8.self).uppercased()),
+                  !secret.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { continue }
             precondition(!error.message.utf8.elementsEqual(secret) && !error.message.contains(String(decoding: secret, as: UTF8.self)),
                          "an error message repeating a word that may be key material")
         }

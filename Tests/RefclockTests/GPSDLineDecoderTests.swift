@@ -53,9 +53,19 @@ final class GPSDLineDecoderTests: XCTestCase {
             #"{"class":"DEVICES","devices":[{"class":"DEVICE","path":"a"b"}]}"#,
             #"{"class":"DEVICES","devices":[{"class":"DEVICE",x}]}"#,
             #"{"class":"DEVICES","devices":[{"class":"DEVICE","path":"a"b}]}"#,
+            // Well-formed JSON that hangs it too: a device value of the wrong type, a DEVICES hidden behind a
+            // first "class" libgps does not see, nested DEVICES.
+            #"{"class":"DEVICES","devices":[{"class":"DEVICE","path":1}]}"#,
+            #"{"class" : "TPV", "class":"DEVICES","devices":[{"class":"DEVICE","path":1}]}"#,
+            #"{"class":"DEVICES","devices":[{"class":"DEVICES","devices":[{"class":"DEVICE","path":1}]}]}"#,
         ]
-        XCTAssertEqual(try decode(hanging).map(\.malformed), [true, true, true])
-        XCTAssertEqual(try decode(hanging).map(\.lineClass), ["DEVICES", "DEVICES", "DEVICES"])
+        XCTAssertEqual(try decode(hanging).map(\.malformed), [true, true, true, true, true, true])
+        XCTAssertEqual(try decode(hanging).map(\.lineClass), ["DEVICES", "DEVICES", "DEVICES", "DEVICES", "TPV", "DEVICES"])
+        // The first device is still read when a later one would hang libgps; the others are counted.
+        let devices = try decode([
+            #"{"class":"DEVICES","devices":[{"class":"DEVICE","path":"/dev/ttyS0","driver":"NMEA0183"},{"class":"DEVICE2","path":"b","flags":"x"}]}"#,
+        ])
+        XCTAssertEqual(devices[0].events, [.device(GPSDDevice(path: "/dev/ttyS0", driver: "NMEA0183"))])
         let wellFormed = try decode([
             "{\"class\":\"SKY\", \"satellites\": [{\"PRN\":1,\"el\":-4.5e+1,\"used\":true}]}\r",
             #"{"class":"DEVICE","path":"/dev/tty\u0053\"0","driver":"x"}"#,
