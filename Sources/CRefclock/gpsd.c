@@ -118,15 +118,20 @@ static void decode_line(const struct gps_data_t *d, const char *line, crf_gps_re
 static int json_object_line(const char *line, size_t length);
 static int devices_first(const char *line, size_t length, const char **first, size_t *first_length, int *count);
 
-// libgps 3.22 also loops forever on well-formed DEVICES reports whose device objects do not decode (a value
-// of the wrong type, a later object of another class; found by fuzz-gpsd-json). The node uses the first
-// device only: that object alone goes to gps_unpack, as the DEVICE report it is, and the others are
-// counted. Any line libgps would take for DEVICES (it looks for the first "class":"DEVICES" as written)
-// comes here.
+// libgps 3.22 also loops forever on well-formed reports with a "devices" array whose device objects do not
+// decode (a value of the wrong type, a later object of another class), whatever the report's class (found
+// by fuzz-gpsd-json). The node uses the first device of a DEVICES report only: that object alone goes to
+// gps_unpack, as the DEVICE report it is, when it is flat and starts with "class":"DEVICE" (so libgps,
+// which finds the class with strstr, reads it the same way); the others are counted. Any line with a
+// "devices" member or that libgps would take for DEVICES comes here; one of another class is malformed.
 static void unpack_devices(struct gps_data_t *d, char *line, size_t length, crf_gps_report *r) {
     char cls[sizeof(r->line_class)];
     line_class(line, cls, sizeof(cls));
     crf_copy_string(r->line_class, sizeof(r->line_class), cls);
+    if (strcmp(cls, "DEVICES") != 0) {
+        r->kinds = CRF_GPS_UNKNOWN;
+        return;
+    }
     const char *first = NULL;
     size_t first_length = 0;
     int count = 0;
@@ -138,9 +143,8 @@ static void unpack_devices(struct gps_data_t *d, char *line, size_t length, crf_
     if (count == 0) return;
     memmove(line, first, first_length);
     line[first_length] = '\0';
-    const char *tag = strstr(line, "\"class\":");
-    if (line[0] != '{' || tag == NULL || strncmp(tag, "\"class\":\"DEVICE\"", 16) != 0 ||
-        strstr(line, "\"class\":\"DEVICES\"") != NULL) {
+    if (strncmp(line, "{\"class\":\"DEVICE\",", 18) != 0 || strpbrk(line + 1, "{[") != NULL ||
+        strstr(line, "\"devices\"") != NULL) {
         r->kinds = CRF_GPS_UNKNOWN;
         return;
     }
@@ -167,7 +171,7 @@ static void unpack_line(struct gps_data_t *d, char *line, size_t length, crf_gps
         r->kinds = CRF_GPS_UNKNOWN;
         return;
     }
-    if (strstr(line, "\"class\":\"DEVICES\"") != NULL) {
+    if (strstr(line, "\"class\":\"DEVICES\"") != NULL || strstr(line, "\"devices\"") != NULL) {
         unpack_devices(d, line, length, r);
         return;
     }

@@ -2,8 +2,10 @@
 /// a table header whose first key does not start with a bare-key character or a quote (`[é]`, `[.a]`,
 /// `[[#x]]`, `[` then a control character) trips an assertion in its `parse_key` (an abort in a debug
 /// build, `__builtin_assume(false)`, undefined behaviour, in a release build; found by fuzz-config). Such a
-/// file is invalid TOML, so it gets a located error here instead. Characters beyond ASCII outside strings
-/// and comments are refused as well: TOML 1.0 keys are ASCII (A-Z, a-z, 0-9, `_`, `-`) or quoted.
+/// file is invalid TOML, so it gets a located error here instead. So does a date followed by `T` and no
+/// time (`1979-05-27T[...`: an assertion in its parse_time when what follows looks like a date-time).
+/// Characters beyond ASCII outside strings and comments are refused as well: TOML 1.0 keys are ASCII
+/// (A-Z, a-z, 0-9, `_`, `-`) or quoted.
 enum TOMLPreflight {
     /// The first problem, with its 1-based line, nil if there is none.
     static func firstProblem(_ text: String) -> (line: Int, message: String)? {
@@ -17,6 +19,16 @@ enum TOMLPreflight {
         var valueDepth = 0
         func starts(_ delimiter: UInt8, count: Int, at position: Int) -> Bool {
             position + count <= bytes.count && bytes[position..<(position + count)].allSatisfy { $0 == delimiter }
+        }
+        func digit(_ position: Int) -> Bool {
+            position < bytes.count && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position])
+        }
+        /// `dddd-dd-ddT` (or `t`) at `position` not followed by a digit.
+        func dateWithoutTime(at position: Int) -> Bool {
+            guard position + 11 <= bytes.count else { return false }
+            for offset in [0, 1, 2, 3, 5, 6, 8, 9] where !digit(position + offset) { return false }
+            return bytes[position + 4] == UInt8(ascii: "-") && bytes[position + 7] == UInt8(ascii: "-")
+                && (bytes[position + 10] == UInt8(ascii: "T") || bytes[position + 10] == UInt8(ascii: "t")) && !digit(position + 11)
         }
         func startsKey(_ byte: UInt8) -> Bool {
             switch byte {
@@ -72,6 +84,9 @@ enum TOMLPreflight {
                 atLineStart = false
                 if byte >= 0x80 {
                     return (line, "TOML syntax: a character beyond ASCII outside a string or comment (keys are A-Z, a-z, 0-9, _ and -, or quoted)")
+                }
+                if dateWithoutTime(at: index) {
+                    return (line, "TOML syntax: a date and T must be followed by a time (1979-05-27T07:32:00Z)")
                 }
                 if byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{") { valueDepth += 1 }
                 if byte == UInt8(ascii: "]") || byte == UInt8(ascii: "}") { valueDepth = max(0, valueDepth - 1) }

@@ -4,7 +4,8 @@ import XCTest
 /// What the bundled toml++ does not survive is a located error before it sees the text (found by
 /// fuzz-config: a table header starting with anything but a key, `[[é]]`, `[.a]`, `[` and a control
 /// character, tripped an assertion in toml++'s parse_key: `fleetnode check-config` aborted in a debug build,
-/// undefined behaviour in a release build). Characters beyond ASCII outside strings and comments are refused.
+/// undefined behaviour in a release build; and a date, T and no time, in its parse_time). Characters beyond
+/// ASCII outside strings and comments are refused.
 final class TOMLPreflightTests: XCTestCase {
     func check(_ text: String, line: Int, says words: String, file: StaticString = #filePath, sourceLine: UInt = #line) {
         XCTAssertThrowsError(try ConfigLoader.parse(text: text, file: "/etc/fleetnode/fleetnode.toml"), text, file: file, line: sourceLine) { error in
@@ -19,6 +20,14 @@ final class TOMLPreflightTests: XCTestCase {
             check("# comment\n" + header + "\nx = 1\n", line: 2, says: "a table header must start with a key")
         }
         check("[\n", line: 1, says: "a table header must start with a key")
+    }
+
+    /// A date, T and no time where what follows looks like a date-time tripped toml++'s parse_time assertion.
+    func testDateWithoutTime() {
+        check("[node]\na = [1979-05-27T[1979-05-27T07:32:00Z]]\n", line: 2, says: "a date and T must be followed by a time")
+        check("a = 1979-05-27t\n", line: 1, says: "a date and T must be followed by a time")
+        // A string that looks like one is a string.
+        check("a = \"1979-05-27T[\"\n", line: 1, says: "unknown key")
     }
 
     func testBeyondASCIIOutsideStrings() {

@@ -58,9 +58,12 @@ final class GPSDLineDecoderTests: XCTestCase {
             #"{"class":"DEVICES","devices":[{"class":"DEVICE","path":1}]}"#,
             #"{"class" : "TPV", "class":"DEVICES","devices":[{"class":"DEVICE","path":1}]}"#,
             #"{"class":"DEVICES","devices":[{"class":"DEVICES","devices":[{"class":"DEVICE","path":1}]}]}"#,
+            // Any class with such a "devices" member, and a device object with one inside.
+            #"{"class":"WATCH","devices":[{"class":"DEVICE","path":1}]}"#,
+            #"{"class":"DEVICES","devices":[{"class":"DEVICE","devices":[{"class":"DEVICE","path":1}]}]}"#,
         ]
-        XCTAssertEqual(try decode(hanging).map(\.malformed), [true, true, true, true, true, true])
-        XCTAssertEqual(try decode(hanging).map(\.lineClass), ["DEVICES", "DEVICES", "DEVICES", "DEVICES", "TPV", "DEVICES"])
+        XCTAssertEqual(try decode(hanging).map(\.malformed), [Bool](repeating: true, count: 8))
+        XCTAssertEqual(try decode(hanging).map(\.lineClass), ["DEVICES", "DEVICES", "DEVICES", "DEVICES", "TPV", "DEVICES", "WATCH", "DEVICES"])
         // The first device is still read when a later one would hang libgps; the others are counted.
         let devices = try decode([
             #"{"class":"DEVICES","devices":[{"class":"DEVICE","path":"/dev/ttyS0","driver":"NMEA0183"},{"class":"DEVICE2","path":"b","flags":"x"}]}"#,
