@@ -3,7 +3,8 @@
 /// `[[#x]]`, `[` then a control character) trips an assertion in its `parse_key` (an abort in a debug
 /// build, `__builtin_assume(false)`, undefined behaviour, in a release build; found by fuzz-config). Such a
 /// file is invalid TOML, so it gets a located error here instead. So does a date followed by `T` and no
-/// time (`1979-05-27T[...`: an assertion in its parse_time when what follows looks like a date-time).
+/// time (`1979-05-27T[...`: an assertion in its parse_time when what follows looks like a date-time), and a
+/// `}` where an array expects a value (`[1, }]`: an assertion in its parse_value).
 /// Characters beyond ASCII outside strings and comments are refused as well: TOML 1.0 keys are ASCII
 /// (A-Z, a-z, 0-9, `_`, `-`) or quoted.
 enum TOMLPreflight {
@@ -16,7 +17,9 @@ enum TOMLPreflight {
         var index = 0
         var atLineStart = true
         // Open [ and { of values (arrays, inline tables), which may span lines: a [ inside one is not a header.
-        var valueDepth = 0
+        var brackets: [UInt8] = []
+        // Right after an array's [ or a , in it: a value (or the closing ]) must come next.
+        var expectElement = false
         func starts(_ delimiter: UInt8, count: Int, at position: Int) -> Bool {
             position + count <= bytes.count && bytes[position..<(position + count)].allSatisfy { $0 == delimiter }
         }
@@ -49,7 +52,7 @@ enum TOMLPreflight {
                 index += 1
             case UInt8(ascii: "#"):
                 while index < bytes.count, bytes[index] != newline { index += 1 }
-            case UInt8(ascii: "[") where atLineStart && valueDepth == 0:
+            case UInt8(ascii: "[") where atLineStart && brackets.isEmpty:
                 // A table header: its first key must start like a key. The rest of the line is toml++'s.
                 index += starts(byte, count: 2, at: index) ? 2 : 1
                 while index < bytes.count, bytes[index] == space || bytes[index] == tab { index += 1 }
@@ -59,6 +62,7 @@ enum TOMLPreflight {
                 while index < bytes.count, bytes[index] != newline { index += 1 }
             case quote, apostrophe:
                 atLineStart = false
+                expectElement = false
                 // A string: basic ("...", with escapes) or literal ('...'), single- or multi-line; an
                 // unterminated one runs to the end of its line (single) or of the text (multi-line), where
                 // toml++ reports it.
@@ -88,8 +92,18 @@ enum TOMLPreflight {
                 if dateWithoutTime(at: index) {
                     return (line, "TOML syntax: a date and T must be followed by a time (1979-05-27T07:32:00Z)")
                 }
-                if byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{") { valueDepth += 1 }
-                if byte == UInt8(ascii: "]") || byte == UInt8(ascii: "}") { valueDepth = max(0, valueDepth - 1) }
+                if expectElement, byte == UInt8(ascii: "}") {
+                    return (line, "TOML syntax: a value is missing in an array")
+                }
+                expectElement = false
+                if byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{") {
+                    brackets.append(byte)
+                    expectElement = byte == UInt8(ascii: "[")
+                } else if byte == UInt8(ascii: "]") || byte == UInt8(ascii: "}") {
+                    _ = brackets.popLast()
+                } else if byte == UInt8(ascii: ","), brackets.last == UInt8(ascii: "[") {
+                    expectElement = true
+                }
                 index += 1
             }
         }

@@ -4,7 +4,8 @@ import XCTest
 /// What the bundled toml++ does not survive is a located error before it sees the text (found by
 /// fuzz-config: a table header starting with anything but a key, `[[é]]`, `[.a]`, `[` and a control
 /// character, tripped an assertion in toml++'s parse_key: `fleetnode check-config` aborted in a debug build,
-/// undefined behaviour in a release build; and a date, T and no time, in its parse_time). Characters beyond
+/// undefined behaviour in a release build; and a date, T and no time, in its parse_time; and a } where an
+/// array expects a value, in its parse_value). Characters beyond
 /// ASCII outside strings and comments are refused.
 final class TOMLPreflightTests: XCTestCase {
     func check(_ text: String, line: Int, says words: String, file: StaticString = #filePath, sourceLine: UInt = #line) {
@@ -28,6 +29,15 @@ final class TOMLPreflightTests: XCTestCase {
         check("a = 1979-05-27t\n", line: 1, says: "a date and T must be followed by a time")
         // A string that looks like one is a string.
         check("a = \"1979-05-27T[\"\n", line: 1, says: "unknown key")
+    }
+
+    /// A } where an array expects a value tripped toml++'s parse_value assertion.
+    func testBraceWhereAnArrayExpectsAValue() {
+        check("[access]\nallow = [\"0.0.0.0/0\", }\"\"]\n", line: 2, says: "a value is missing in an array")
+        check("a = [\n  # comment\n  }]\n", line: 3, says: "a value is missing in an array")
+        check("a = [[}]]\n", line: 1, says: "a value is missing in an array")
+        // An inline table in an array is a value; a trailing comma is allowed.
+        check("a = [{b = 1}, {c = 2},]\n", line: 1, says: "unknown key")
     }
 
     func testBeyondASCIIOutsideStrings() {

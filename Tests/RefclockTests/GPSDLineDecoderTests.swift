@@ -61,9 +61,13 @@ final class GPSDLineDecoderTests: XCTestCase {
             // Any class with such a "devices" member, and a device object with one inside.
             #"{"class":"WATCH","devices":[{"class":"DEVICE","path":1}]}"#,
             #"{"class":"DEVICES","devices":[{"class":"DEVICE","devices":[{"class":"DEVICE","path":1}]}]}"#,
+            // A class libgps finds first that is not the object's own, a DEVICE report that is not flat.
+            #"{"clasices":[{"class":"DEVICE","path":1}]}"#,
+            #"{"class":"DEVICE","x":[{"class":"DEVICE","path":1}]}"#,
         ]
-        XCTAssertEqual(try decode(hanging).map(\.malformed), [Bool](repeating: true, count: 8))
-        XCTAssertEqual(try decode(hanging).map(\.lineClass), ["DEVICES", "DEVICES", "DEVICES", "DEVICES", "TPV", "DEVICES", "WATCH", "DEVICES"])
+        XCTAssertEqual(try decode(hanging).map(\.malformed), [Bool](repeating: true, count: 10))
+        XCTAssertEqual(
+            try decode(hanging).map(\.lineClass), ["DEVICES", "DEVICES", "DEVICES", "DEVICES", "TPV", "DEVICES", "WATCH", "DEVICES", "DEVICE", "DEVICE"])
         // The first device is still read when a later one would hang libgps; the others are counted.
         let devices = try decode([
             #"{"class":"DEVICES","devices":[{"class":"DEVICE","path":"/dev/ttyS0","driver":"NMEA0183"},{"class":"DEVICE2","path":"b","flags":"x"}]}"#,
