@@ -175,9 +175,11 @@ static void unpack_line(struct gps_data_t *d, char *line, size_t length, crf_gps
         unpack_devices(d, line, length, r);
         return;
     }
-    // libgps takes the class from the first "class": it finds, anywhere; gpsd writes it first. A line that
-    // does not start with it, or a DEVICE report that is not flat, can send libgps 3.22 into the same loop.
-    if (strncmp(line, "{\"class\":\"", 10) != 0 ||
+    // libgps takes the class from the first "class": it finds, anywhere, and after an object it cannot
+    // decode goes on from a "class": further on; gpsd writes one class, first. A line that does not start
+    // with it, has another one (nested), or a DEVICE report that is not flat can send libgps 3.22 into the
+    // same loop.
+    if (strncmp(line, "{\"class\":\"", 10) != 0 || strstr(line + 2, "\"class\":") != NULL ||
         (strncmp(line, "{\"class\":\"DEVICE\"", 17) == 0 && strpbrk(line + 1, "{[") != NULL)) {
         char cls[sizeof(r->line_class)];
         line_class(line, cls, sizeof(cls));

@@ -64,10 +64,13 @@ final class GPSDLineDecoderTests: XCTestCase {
             // A class libgps finds first that is not the object's own, a DEVICE report that is not flat.
             #"{"clasices":[{"class":"DEVICE","path":1}]}"#,
             #"{"class":"DEVICE","x":[{"class":"DEVICE","path":1}]}"#,
+            // A nested class libgps goes on to after failing on the outer object.
+            #"{"class":"WATCH","deppsvices":[{"class":"DEVICE","path":2}]}"#,
         ]
-        XCTAssertEqual(try decode(hanging).map(\.malformed), [Bool](repeating: true, count: 10))
+        XCTAssertEqual(try decode(hanging).map(\.malformed), [Bool](repeating: true, count: 11))
         XCTAssertEqual(
-            try decode(hanging).map(\.lineClass), ["DEVICES", "DEVICES", "DEVICES", "DEVICES", "TPV", "DEVICES", "WATCH", "DEVICES", "DEVICE", "DEVICE"])
+            try decode(hanging).map(\.lineClass),
+            ["DEVICES", "DEVICES", "DEVICES", "DEVICES", "TPV", "DEVICES", "WATCH", "DEVICES", "DEVICE", "DEVICE", "WATCH"])
         // The first device is still read when a later one would hang libgps; the others are counted.
         let devices = try decode([
             #"{"class":"DEVICES","devices":[{"class":"DEVICE","path":"/dev/ttyS0","driver":"NMEA0183"},{"class":"DEVICE2","path":"b","flags":"x"}]}"#,
