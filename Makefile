@@ -97,8 +97,8 @@ fuzz:
 	cd Fuzz && $(SWIFT) build $(FUZZ_BUILD_FLAGS)
 	for target in $(FUZZ_TARGETS); do \
 		mkdir -p Fuzz/corpus-$${target#fuzz-} && \
-		(cd Fuzz && SWIFT_BACKTRACE=enable=no .build/debug/$$target -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
-			$$(test -f dicts/$$target.dict && echo -dict=dicts/$$target.dict) $$(test $$target = fuzz-config && echo -detect_leaks=0) \
+		(cd Fuzz && SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=$$(test $$target = fuzz-config && echo 0 || echo 1) .build/debug/$$target -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
+			$$(test -f dicts/$$target.dict && echo -dict=dicts/$$target.dict) \
 			corpus-$${target#fuzz-} seeds/$$target) || exit 1; \
 	done
 
