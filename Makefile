@@ -80,21 +80,28 @@ accuracy: deps-build
 	$(SWIFT) build -c release --product accuracy
 	"$$($(SWIFT) build -c release --show-bin-path)/accuracy"
 
-# libFuzzer over the packet parser and server rules, over the timekeeping core and leap-file parsers, and over
-# NTS-KE's record stream, request handling and response parsing (FUZZ_SECONDS each, default 60; new inputs go to
-# Fuzz/corpus-*, the committed seeds are read from Fuzz/seeds/<target>). Not part of `make test`.
+# libFuzzer, one target after the other, FUZZ_SECONDS each (default 60): NTP packets and server rules, the
+# timekeeping core, GPS dates, NTS-KE's record stream, request handling and response parsing, NTS cookies and
+# the cookie key file, the node's TOML configuration and the fleet inventory, chrony key files, leap-second
+# files, gpsd's JSON through libgps (list: FUZZ_TARGETS; Fuzz/Package.swift says what each covers). The
+# targets' bodies are Tests/FuzzHarness; the committed seeds (Fuzz/seeds/<target>) are replayed in `make test`
+# by FuzzSeedTests, and read here with the new inputs in Fuzz/corpus-<target> (not committed). Swift and C
+# (toml++, our C shims) are instrumented; a crash, a hang over 10 s or 2 GB of memory stops the run with the
+# input saved as Fuzz/crash-*, timeout-* or oom-*. fuzz-config runs without leak detection: TOMLKit 0.6.0 leaks
+# every parsed table (LebJe/TOMLKit#26). SWIFT_BACKTRACE is off so that libFuzzer reports crashes. Not part
+# of `make test`.
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= fuzz-ntp fuzz-time fuzz-gps fuzz-ntske-records fuzz-ntske-request fuzz-ntske-response \
+	fuzz-cookie fuzz-config fuzz-keyfile fuzz-leapfile fuzz-gpsd-json
+FUZZ_BUILD_FLAGS = -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
+	-Xcc -fsanitize=fuzzer-no-link,address -Xcxx -fsanitize=fuzzer-no-link,address
 fuzz:
-	cd Fuzz && $(SWIFT) build -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
-	mkdir -p Fuzz/corpus
-	Fuzz/.build/debug/fuzz-ntp -max_total_time=$(FUZZ_SECONDS) -max_len=1500 Fuzz/corpus
-	mkdir -p Fuzz/corpus-time
-	Fuzz/.build/debug/fuzz-time -max_total_time=$(FUZZ_SECONDS) -max_len=4096 Fuzz/corpus-time
-	mkdir -p Fuzz/corpus-gps
-	Fuzz/.build/debug/fuzz-gps -max_total_time=$(FUZZ_SECONDS) -max_len=4096 Fuzz/corpus-gps
-	for target in fuzz-ntske-records fuzz-ntske-request fuzz-ntske-response; do \
+	cd Fuzz && $(SWIFT) build $(FUZZ_BUILD_FLAGS)
+	for target in $(FUZZ_TARGETS); do \
 		mkdir -p Fuzz/corpus-$${target#fuzz-} && \
-		Fuzz/.build/debug/$$target -max_total_time=$(FUZZ_SECONDS) -max_len=8192 Fuzz/corpus-$${target#fuzz-} Fuzz/seeds/$$target || exit 1; \
+		(cd Fuzz && SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=$$(test $$target = fuzz-config && echo 0 || echo 1) .build/debug/$$target -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
+			$$(test -f dicts/$$target.dict && echo -dict=dicts/$$target.dict) \
+			corpus-$${target#fuzz-} seeds/$$target) || exit 1; \
 	done
 
 clean:

@@ -32,6 +32,11 @@ let package = Package(
         .library(name: "TimeCore", targets: ["TimeCore"]),
         .library(name: "FleetCrypto", targets: ["FleetCrypto"]),
         .library(name: "NTSKECore", targets: ["NTSKECore"]),
+        // For the fuzz package (Fuzz/): the parsers it fuzzes and the shared harnesses.
+        .library(name: "ConfigFile", targets: ["ConfigFile"]),
+        .library(name: "Fleet", targets: ["Fleet"]),
+        .library(name: "Refclock", targets: ["Refclock"]),
+        .library(name: "FuzzHarness", targets: ["FuzzHarness"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -89,10 +94,15 @@ let package = Package(
         // MARK: Models (pure: what crosses between node and tool)
         .target(name: "NodeModels", dependencies: ["NTPCore", "TimeCore"]),
 
-        // TOML files read with every problem located as FILE:LINE: key: message (node configuration, fleet inventory).
+        // TOML files read with every problem located as FILE:LINE: key: message (the node's configuration,
+        // `NodeConfig` and `ConfigLoader`; the fleet inventory's tables). Text in, values or errors out: no I/O.
         .target(
             name: "ConfigFile",
-            dependencies: ["NodeModels", .product(name: "TOMLKit", package: "TOMLKit")]
+            dependencies: [
+                "NodeModels", "NTPCore", "TimeCore",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // The fleet layer: inventory, health verdicts, rotation state machines. Observations in, decisions out.
@@ -201,6 +211,7 @@ let package = Package(
             name: "fleetnode",
             dependencies: [
                 "Node",
+                "ConfigFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -239,6 +250,15 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // The fuzz targets' bodies (one function per target, input bytes in, invariants checked with
+        // precondition): the Fuzz package's libFuzzer executables call them, FuzzSeedTests replays the committed
+        // seeds (Fuzz/seeds/<target>) through them in `make test`.
+        .target(
+            name: "FuzzHarness",
+            dependencies: ["NTPCore", "TimeCore", "NTSKECore", "FleetCrypto", "ConfigFile", "Fleet", "Refclock", "CRefclock"],
+            path: "Tests/FuzzHarness"
+        ),
+        .testTarget(name: "FuzzSeedTests", dependencies: ["FuzzHarness", "NTPCore", "TimeCore", "FleetCrypto", "ConfigFile", "Fleet", "Refclock"]),
         .testTarget(name: "NTPCoreTests", dependencies: ["NTPCore", "FleetCrypto"]),
         .testTarget(name: "TimeCoreTests", dependencies: ["TimeCore", "NTPCore"]),
         // gpsd/gpsfake processes, an NMEA generator and loopback helpers shared by the refclock and node tests.

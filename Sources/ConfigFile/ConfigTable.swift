@@ -24,6 +24,9 @@ public struct ConfigTable {
 
     /// The root table of `text`; a TOML syntax error is reported with its line.
     public init(parsing text: String, file: String) throws(ConfigError) {
+        if let problem = TOMLPreflight.firstProblem(text) {
+            throw ConfigError(file: file, line: problem.line, key: nil, message: problem.message)
+        }
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)

@@ -1,3 +1,4 @@
+import ConfigFile
 import Certificates
 import Foundation
 import NTPCore

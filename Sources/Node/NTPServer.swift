@@ -1,3 +1,4 @@
+import ConfigFile
 import Dispatch
 import NodeModels
 import Foundation

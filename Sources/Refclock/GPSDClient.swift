@@ -260,7 +260,7 @@ public final class GPSDClient: Sendable {
         private func readLoop(_ session: OpaquePointer, delay: inout Duration) -> (String, Bool) {
             let waitMicroseconds = Int32(clamping: max(1, configuration.pollInterval.saturatingNanoseconds / 1000))
             var announced = false
-            var lastFixTime: Int64?
+            var decoder = GPSDReportDecoder()
             var report = crf_gps_report()
             while true {
                 if stopRequested { return ("stopped", announced) }
@@ -275,89 +275,42 @@ public final class GPSDClient: Sendable {
                 }
                 if status == 0 { continue }
                 delay = configuration.reconnectInitialDelay
-                handle(report, announced: &announced, lastFixTime: &lastFixTime)
+                handle(decoder.decode(report), announced: &announced)
             }
         }
 
-        private func handle(_ r: crf_gps_report, announced: inout Bool, lastFixTime: inout Int64?) {
-            let kinds = r.kinds
-            let received = UnixTime(r.received)
-            // TOFF/PPS seconds come 32-bit truncated from libgps 3.22 (GPSDSecondsEra): the receiver's side
-            // is resolved near its last TPV time (full width), or the system clock before one arrived.
-            func real(_ time: crf_time) -> UnixTime {
-                var value = UnixTime(time)
-                value.seconds = GPSDSecondsEra.resolve(value.seconds, near: lastFixTime ?? received.seconds)
-                return value
-            }
-            func system(_ time: crf_time) -> UnixTime {
-                var value = UnixTime(time)
-                value.seconds = GPSDSecondsEra.resolve(value.seconds, near: received.seconds)
-                return value
-            }
-            if kinds & UInt32(CRF_GPS_UNKNOWN) != 0 {
+        /// Counts, logs and yields one decoded line (`GPSDReportDecoder` did the decoding).
+        private func handle(_ decoded: GPSDDecodedReport, announced: inout Bool) {
+            if decoded.malformed {
                 let count = state.withLock { state -> UInt64 in
                     state.statistics.parseErrors += 1
                     return state.statistics.parseErrors
                 }
-                let cls = string(fromCArray: r.line_class)
                 if count <= 10 || count.isMultiple(of: 1000) {
-                    logger.notice("gpsd sent a line libgps could not decode (class \"\(cls)\"), \(count) so far")
+                    logger.notice("gpsd sent a line libgps could not decode (class \"\(decoded.lineClass)\"), \(count) so far")
                 }
                 return
             }
             var events: [GPSDEvent] = []
-            var server: GPSDServerInfo?
-            if kinds & UInt32(CRF_GPS_VERSION) != 0 {
-                server = GPSDServerInfo(
-                    release: string(fromCArray: r.release),
-                    protocolMajor: Int(r.proto_major),
-                    protocolMinor: Int(r.proto_minor)
-                )
-            }
+            let server = decoded.server
             if !announced {
                 announced = true
                 events.append(.connected(server: server))
                 logger.info("connected to gpsd\(server.map { ": \($0)" } ?? "")")
             }
-            if kinds & UInt32(CRF_GPS_DEVICES) != 0, r.device_count > 0 {
-                events.append(.device(GPSDDevice(path: string(fromCArray: r.device_path), driver: string(fromCArray: r.driver))))
-            }
-            if kinds & UInt32(CRF_GPS_TPV) != 0 {
-                let mode = GPSFixMode(gpsdMode: Int(r.mode))
-                if kinds & UInt32(CRF_GPS_TIME) != 0 {
-                    lastFixTime = UnixTime(r.time).seconds
-                    events.append(
-                        .time(
-                            GPSTime(
-                                time: UnixTime(r.time),
-                                received: received,
-                                mode: mode,
-                                status: Int(r.status),
-                                leapSeconds: kinds & UInt32(CRF_GPS_LEAP) != 0 ? Int(r.leap_seconds) : nil,
-                                timeUncertainty: r.ept.isFinite ? r.ept : nil,
-                                device: kinds & UInt32(CRF_GPS_DEVICE) != 0 ? string(fromCArray: r.device_path) : nil
-                            )
-                        )
-                    )
-                } else {
-                    events.append(.fixWithoutTime(mode: mode, received: received))
-                }
-            }
-            if kinds & UInt32(CRF_GPS_SKY) != 0 {
-                events.append(.sky(used: Int(r.satellites_used), visible: Int(r.satellites_visible)))
-            }
-            if kinds & UInt32(CRF_GPS_TOFF) != 0 {
-                events.append(.toff(reference: real(r.toff_real), system: system(r.toff_clock)))
-            }
-            if kinds & UInt32(CRF_GPS_PPS) != 0 {
-                events.append(.pps(reference: real(r.pps_real), system: system(r.pps_clock)))
-            }
+            events += decoded.events
+            var counts = (time: UInt64(0), toff: UInt64(0), pps: UInt64(0))
             var errorText: String?
-            if kinds & UInt32(CRF_GPS_ERROR) != 0 {
-                let text = string(fromCArray: r.error)
-                errorText = text
-                events.append(.gpsdError(text))
-                logger.warning("gpsd reported an error: \(text)")
+            for event in decoded.events {
+                switch event {
+                case .time: counts.time += 1
+                case .toff: counts.toff += 1
+                case .pps: counts.pps += 1
+                case .gpsdError(let text):
+                    errorText = text
+                    logger.warning("gpsd reported an error: \(text)")
+                default: break
+                }
             }
             var dropped: UInt64 = 0
             for event in events {
@@ -365,13 +318,13 @@ public final class GPSDClient: Sendable {
             }
             state.withLock { state in
                 state.statistics.reports += 1
-                state.statistics.lastReport = received
+                state.statistics.lastReport = decoded.received
                 state.statistics.connected = true
                 state.statistics.droppedEvents += dropped
                 if let server { state.statistics.server = server }
-                if kinds & UInt32(CRF_GPS_TIME) != 0 { state.statistics.timeReports += 1 }
-                if kinds & UInt32(CRF_GPS_TOFF) != 0 { state.statistics.toffReports += 1 }
-                if kinds & UInt32(CRF_GPS_PPS) != 0 { state.statistics.ppsReports += 1 }
+                state.statistics.timeReports += counts.time
+                state.statistics.toffReports += counts.toff
+                state.statistics.ppsReports += counts.pps
                 if let errorText {
                     state.statistics.gpsdErrors += 1
                     state.statistics.lastError = "gpsd: \(errorText)"

@@ -1,3 +1,4 @@
+import ConfigFile
 import NodeModels
 import Foundation
 import NTPCore

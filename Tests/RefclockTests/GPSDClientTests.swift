@@ -130,6 +130,31 @@ final class GPSDClientTests: XCTestCase {
         XCTAssertTrue(watch.contains(#""enable":true"#) && watch.contains(#""json":true"#) && watch.contains(#""pps":true"#), watch)
     }
 
+    /// libgps 3.22's gps_unpack loops forever on a DEVICES report whose DEVICE object breaks after its class
+    /// or does not decode (found by fuzz-gpsd-json): without the JSON check before libgps sees a line, the reader thread would spin
+    /// there for good and the reference clock would be lost. The line is counted as a parse error and the
+    /// reports after it arrive.
+    func testAReportThatHangsLibgpsIsCountedAndReadingGoesOn() async throws {
+        let server = try Self.fakeGPSD(lines: [
+            #"{"class":"DEVICES","devices":[{"class":"DEVICE","path":"/dev"ERROR","driver":"NMEA0183"}]}"#,
+            #"{"class":"DEVICES","devices":[{"class":"DEVICE"x}]}"#,
+            #"{"class":"DEVICES","devices":[{"class":"DEVICE","path":"/dev/ttyFAKE","driver":"u-blox"},{"class":"DEVICE","path":1}]}"#,
+            #"{"class":"TPV","device":"/dev/ttyFAKE","mode":3,"time":"2026-01-02T03:04:05.000Z"}"#,
+        ], hold: .seconds(30))
+        defer { server.stop() }
+        let client = GPSDClient(configuration: Self.fastConfiguration(port: server.port))
+        let recorder = StreamRecorder(client.events)
+        client.start()
+        defer { client.stop() }
+        let time = await recorder.first(timeout: .seconds(10)) {
+            if case .time = $0 { return true }
+            return false
+        }
+        XCTAssertNotNil(time, "the TPV after the malformed DEVICES reports never arrived; got \(recorder.elements)")
+        XCTAssertEqual(client.statistics.parseErrors, 2)
+        XCTAssertTrue(recorder.elements.contains(.device(GPSDDevice(path: "/dev/ttyFAKE", driver: "u-blox"))), "\(recorder.elements)")
+    }
+
     /// TOFF and PPS seconds past 2038-01-19T03:14:08Z: libgps 3.22 reads `real_sec`/`clock_sec` through a
     /// 32-bit int (2147483648 becomes -2147483648); the client resolves them near the TPV time and the
     /// system clock, so the events carry the full seconds (without it the reference would be 1901).

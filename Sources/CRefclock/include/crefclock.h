@@ -45,7 +45,7 @@ enum {
 /// One decoded gpsd line, flat. Strings are NUL-terminated (possibly truncated).
 typedef struct {
     uint32_t kinds;
-    crf_time received;          // CLOCK_REALTIME read as soon as gps_read returned
+    crf_time received;          // CLOCK_REALTIME read as soon as the line was received
     crf_time time;              // TPV fix.time (GPS time as UTC)
     int32_t mode;               // 0 not seen, 1 no fix, 2 2D, 3 3D
     int32_t status;             // fix.status (STATUS_*)
@@ -84,6 +84,9 @@ int crf_gps_wait(crf_gps_session *session, int timeout_us);
 /// unblocks it). Returns > 0 with *report filled, 0 when no complete line was available yet, and -1 when
 /// the connection is closed or failed (errno in *error, 0 for an orderly close by gpsd).
 /// TOFF comes from gps_data_t.pps when libgps put it there (3.22's json_toff_read does), else from .toff.
+/// Lines are cut here, not by gps_read, and only a line that is one well-formed JSON object reaches libgps's
+/// gps_unpack (3.22 loops forever on some malformed reports); any other is reported as CRF_GPS_UNKNOWN, as
+/// is a line longer than CRF_GPS_LINE_MAX (dropped).
 int crf_gps_read(crf_gps_session *session, crf_gps_report *report, int *error);
 
 /// From any thread: makes a blocked crf_gps_wait/crf_gps_read of this session return promptly (shuts the
@@ -92,6 +95,28 @@ void crf_gps_interrupt(crf_gps_session *session);
 
 /// Closes the connection and frees the session.
 void crf_gps_close(crf_gps_session *session);
+
+/// The longest line crf_gps_decoder_unpack takes: libgps's own line buffer (GPS_JSON_RESPONSE_MAX * 2
+/// bytes with its NUL), so a longer line never reaches gps_unpack from gpsd either.
+#define CRF_GPS_LINE_MAX 8191
+
+/// libgps's decoding without a connection: one gps_data_t that lines are unpacked into (gps_unpack, as
+/// gps_read does with each line it receives) and decoded exactly as crf_gps_read decodes them. For fuzzing
+/// and tests of the path the node's gpsd reports take. Opaque; not shared between threads.
+typedef struct crf_gps_decoder crf_gps_decoder;
+
+/// A decoder with a zeroed gps_data_t (as gps_open leaves it before the first line), or NULL without memory.
+crf_gps_decoder *crf_gps_decoder_new(void);
+
+/// Unpacks one line (`length` bytes, without its line break; an embedded NUL ends it as it would for
+/// libgps) and decodes it into *report with `received` as its receive time. State carries over from
+/// earlier lines as in a session. Returns 1, or -1 (report marked nothing) for a line longer than
+/// CRF_GPS_LINE_MAX.
+int crf_gps_decoder_unpack(crf_gps_decoder *decoder, const char *bytes, size_t length, crf_time received,
+                           crf_gps_report *report);
+
+/// Frees a decoder (NULL is ignored).
+void crf_gps_decoder_free(crf_gps_decoder *decoder);
 
 /// A message for an error from crf_gps_open/crf_gps_read: negative libgps codes, positive errno values,
 /// 0 for an orderly close by gpsd.

@@ -1,3 +1,4 @@
+import ConfigFile
 import Certificates
 import NetworkEdges
 import NodeModels

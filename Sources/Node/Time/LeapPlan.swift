@@ -1,3 +1,4 @@
+import ConfigFile
 import NodeModels
 import FleetCrypto
 import Foundation
@@ -51,11 +52,7 @@ public final class LeapPlan: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw LeapFileError(message: "cannot read \(path)")
         }
-        let bytes = [UInt8](data)
-        if bytes.starts(with: Array("TZif".utf8)) {
-            return try TZifLeapParser.parse(bytes)
-        }
-        return try LeapSecondsListParser.parse(bytes, sha1: Digest.sha1.hash)
+        return try LeapSecondFile.parse([UInt8](data), sha1: Digest.sha1.hash)
     }
 
     struct LeapFileError: Error, CustomStringConvertible {

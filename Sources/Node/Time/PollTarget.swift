@@ -1,3 +1,4 @@
+import ConfigFile
 import TimeCore
 
 /// What a poller needs to know about a server it polls in client mode: an upstream `[[server]]` or a

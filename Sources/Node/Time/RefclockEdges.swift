@@ -1,3 +1,4 @@
+import ConfigFile
 import Dispatch
 import NodeModels
 import Logging
@@ -35,21 +36,20 @@ extension TimeService {
 
     // MARK: gpsd
 
-    /// gpsd through libgps: TPV time with its receive stamp (the NMEA second, millisecond quality); TOFF when
-    /// gpsd sends it (the same, stamped by gpsd at the serial read: better); gpsd's PPS reports when it has a
-    /// PPS device (microsecond quality). The best kind seen is the only one used, so one source never mixes
-    /// qualities. No samples without a 2D/3D fix: a receiver without a fix reports its RTC.
+    /// gpsd through libgps: which reports become samples is `GPSDSampleSelector`'s (the best of TPV, TOFF and
+    /// PPS seen, never without a 2D/3D fix); here they are filed and the refclock's status kept.
     private func runGPSD(_ refclock: NodeConfig.Refclock, logger: Logger) async {
         let id = SourceID(refclock.name)
         let endpoint = (try? SocketEndpoint(parsing: refclock.gpsd, defaultPort: 2947)) ?? SocketEndpoint(host: "127.0.0.1", port: 2947)
         let client = GPSDClient(configuration: .init(host: endpoint.host, port: endpoint.port), logger: logger)
         client.start()
         defer { client.stop() }
-        enum Quality: Int { case tpv, toff, pps }
-        var best = Quality.tpv
-        var mode = GPSFixMode.notSeen
+        var selector = GPSDSampleSelector()
         var wasConnected = false
         for await event in client.events {
+            if let sample = selector.sample(for: event) {
+                addReferenceSample(reference: sample.reference, system: sample.system, dispersion: sample.dispersion, from: id)
+            }
             switch event {
             case .connected(let server):
                 logger.info("connected to gpsd", metadata: ["gpsd": "\(server.map { "\($0)" } ?? refclock.gpsd)"])
@@ -67,32 +67,16 @@ extension TimeService {
                     $0.connected = false
                     $0.note = "gpsd: \(reason)"
                 }
-                best = .tpv
             case .device(let device):
                 logger.info("gpsd device", metadata: ["device": "\(device.path)", "driver": "\(device.driver)"])
             case .time(let time):
-                mode = time.mode
                 updateRefclock(refclock.name, report: true) { $0.fixMode = time.mode.rawValue }
-                if best == .tpv && time.mode.rawValue >= GPSFixMode.twoD.rawValue {
-                    addReferenceSample(reference: time.time, system: time.received, dispersion: 1e-3, from: id)
-                }
             case .fixWithoutTime(let fixMode, _):
-                mode = fixMode
                 updateRefclock(refclock.name, report: true) { $0.fixMode = fixMode.rawValue }
-            case .toff(let reference, let system):
+            case .toff, .pps:
                 // A report like a TPV: status's "last report" (and the silent-refclock health rule) must not
-                // depend on which of gpsd's messages carries the time.
+                // depend on which of gpsd's messages carries the time (the selector above takes the samples).
                 updateRefclock(refclock.name, report: true) { _ in }
-                if best.rawValue <= Quality.toff.rawValue, mode.rawValue >= GPSFixMode.twoD.rawValue {
-                    best = .toff
-                    addReferenceSample(reference: reference, system: system, dispersion: 1e-3, from: id)
-                }
-            case .pps(let reference, let system):
-                updateRefclock(refclock.name, report: true) { _ in }
-                if mode.rawValue >= GPSFixMode.twoD.rawValue {
-                    best = .pps
-                    addReferenceSample(reference: reference, system: system, dispersion: 1e-6, from: id)
-                }
             case .sky(let used, let visible):
                 updateRefclock(refclock.name) {
                     $0.satellitesUsed = used
