@@ -71,7 +71,9 @@ public final class NTSKEServer: Service, Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // TCP_NODELAY at IPPROTO_TCP: `.socketOption(.tcp_nodelay)` set SO_DEBUG (the same number at
+            // SOL_SOCKET), which needs CAP_NET_ADMIN: as any user but root every NTS-KE connection was closed.
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 guard shared.admit(channel.remoteAddress) else {
                     return channel.close()
