@@ -44,9 +44,11 @@ test: deps
 #   make sanitize-asan / make sanitize-tsan         one of them
 FILTER ?=
 SANITIZE_FILTER = $(if $(FILTER),--filter '$(FILTER)',)
-ASAN_ENV = ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1 \
+# SWIFT_BACKTRACE=enable=no: Swift's own crash handler would catch a sanitizer's abort, trip over ASan itself
+# (memserver_read) and leave the process hanging instead of exiting.
+ASAN_ENV = SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/sanitizers/lsan.supp:print_suppressions=0
-TSAN_ENV = TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=$(CURDIR)/scripts/sanitizers/tsan.supp
+TSAN_ENV = SWIFT_BACKTRACE=enable=no TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=$(CURDIR)/scripts/sanitizers/tsan.supp
 sanitize: sanitize-asan sanitize-tsan
 sanitize-asan: deps
 	$(SWIFT) build --build-tests --scratch-path .build-asan --sanitize=address $(SWIFT_FLAGS)
