@@ -9,7 +9,7 @@ SWIFT_FLAGS ?=
 export TMPDIR := $(CURDIR)/.build/tmp
 $(shell mkdir -p $(CURDIR)/.build/tmp)
 
-.PHONY: deps deps-build deps-demo build release test demo demo-check install uninstall bench bench-fleet accuracy fuzz clean
+.PHONY: deps deps-build deps-demo build release test sanitize sanitize-asan sanitize-tsan demo demo-check install uninstall bench bench-fleet accuracy fuzz clean
 
 deps:
 	./scripts/install-deps.sh test
@@ -34,6 +34,30 @@ test: deps
 	./scripts/check-deploy.sh
 	$(MAKE) demo-check
 	rm -rf .build/tmp/*
+
+# The test suite under AddressSanitizer and under ThreadSanitizer (not part of `make test`: each is a full
+# build of its own, in .build-asan and .build-tsan, and runs several times slower). SwiftPM's --sanitize
+# instruments our C shims as well as the Swift code; the fleetnode processes the tests start are the
+# instrumented build too and inherit the options. A finding fails the run: ASan stops at the first error,
+# TSan at the first race (halt_on_error=1); leaks are reported too (detect_leaks=1). Third-party false
+# positives only go in scripts/sanitizers/*.supp, each with its reason.
+#   make sanitize                                   every test, both sanitizers
+#   make sanitize FILTER='NTPCoreTests|ServingTests' the tests swift test --filter selects
+#   make sanitize-asan / make sanitize-tsan         one of them
+FILTER ?=
+SANITIZE_FILTER = $(if $(FILTER),--filter '$(FILTER)',)
+# SWIFT_BACKTRACE=enable=no: Swift's own crash handler would catch a sanitizer's abort, trip over ASan itself
+# (memserver_read) and leave the process hanging instead of exiting.
+ASAN_ENV = SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/sanitizers/lsan.supp:print_suppressions=0
+TSAN_ENV = SWIFT_BACKTRACE=enable=no TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=$(CURDIR)/scripts/sanitizers/tsan.supp
+sanitize: sanitize-asan sanitize-tsan
+sanitize-asan: deps
+	$(SWIFT) build --build-tests --scratch-path .build-asan --sanitize=address $(SWIFT_FLAGS)
+	$(ASAN_ENV) $(SWIFT) test --skip-build --scratch-path .build-asan --sanitize=address $(SANITIZE_FILTER) $(SWIFT_FLAGS)
+sanitize-tsan: deps
+	$(SWIFT) build --build-tests --scratch-path .build-tsan --sanitize=thread $(SWIFT_FLAGS)
+	$(TSAN_ENV) $(SWIFT) test --skip-build --scratch-path .build-tsan --sanitize=thread $(SANITIZE_FILTER) $(SWIFT_FLAGS)
 
 # The demo end to end, briefly (CI): it must finish, print its tour, and leave no process behind.
 demo-check:
@@ -105,4 +129,4 @@ fuzz:
 	done
 
 clean:
-	rm -rf .build Fuzz/.build demo-run install-root
+	rm -rf .build .build-asan .build-tsan Fuzz/.build demo-run install-root

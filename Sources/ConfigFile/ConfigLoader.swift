@@ -53,7 +53,7 @@ public enum ConfigLoader {
 
     private static func readNode(_ root: ConfigTable, into config: inout NodeConfig) throws(ConfigError) {
         if let node = try root.table("node") {
-            try node.allowOnly(["name", "log_level", "status_socket"])
+            try node.allowOnly(["name", "log_level", "status_socket", "user"])
             if let name = try node.string("name") {
                 guard !name.isEmpty else { throw node.error("name", "must not be empty") }
                 config.name = name
@@ -67,6 +67,10 @@ public enum ConfigLoader {
             if let socket = try node.string("status_socket") {
                 guard socket.hasPrefix("/") else { throw node.error("status_socket", "must be an absolute path") }
                 config.statusSocket = socket
+            }
+            if let user = try node.string("user") {
+                guard !user.isEmpty else { throw node.error("user", "must not be empty (leave it out for no privilege drop)") }
+                config.user = user
             }
         }
     }

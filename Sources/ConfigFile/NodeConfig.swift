@@ -216,6 +216,9 @@ public struct NodeConfig: Sendable, Equatable {
     public var logLevel: Logger.Level = .info
     /// Local status socket (JSON), readable by the owner and group only.
     public var statusSocket: String = "/run/fleetnode/status.sock"
+    /// `[node] user`: started as root, the node binds its ports, then runs as this user with no capability
+    /// but CAP_SYS_TIME for the system clock driver (chronyd's `-u`; see `PrivilegeDrop`). nil: no drop.
+    public var user: String?
     public var clock = Clock()
     public var refclocks: [Refclock] = []
     /// `[keys] file`: symmetric NTP keys in chrony's key file format (mode 0600; reloaded on SIGHUP).

@@ -53,7 +53,7 @@ public enum NTSKEClient {
     ) async throws -> Result {
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connect(host: host, port: Int(port)).get()
         let promise = channel.eventLoop.makePromise(of: Result.self)
         let name = serverName ?? host

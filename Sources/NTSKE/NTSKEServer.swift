@@ -111,7 +111,9 @@ public final class NTSKEServer: Service, Sendable {
                     if limits.sessionRate != nil { try sync.addHandler(NTSKESessionScreen(shared: shared)) }
                 }
             }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // TCP_NODELAY at IPPROTO_TCP: `.socketOption(.tcp_nodelay)` set SO_DEBUG (the same number at
+            // SOL_SOCKET), which needs CAP_NET_ADMIN: as any user but root every NTS-KE connection was closed.
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 do {
                     // TLS, then framing into one request message (at most the request limit), the budget's

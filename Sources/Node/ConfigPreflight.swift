@@ -22,6 +22,13 @@ public enum ConfigPreflight {
     /// Every problem of `config` (loaded from a file already), none when it would start.
     public static func problems(_ config: NodeConfig, now: Date = Date()) -> [Problem] {
         var problems: [Problem] = []
+        if let user = config.user {
+            do throws(NodeStartError) {
+                _ = try PrivilegeDrop.account(named: user)
+            } catch {
+                problems.append(Problem(key: "node.user", message: error.message.replacingOccurrences(of: "[node] user ", with: "")))
+            }
+        }
         if let nts = config.nts {
             problems += certificateAndKey(certificate: nts.certificate, privateKey: nts.privateKey, table: "nts", now: now)
             if FileManager.default.fileExists(atPath: nts.keyFile) {

@@ -19,6 +19,7 @@ public final class MetricsServer: Service, Sendable {
     let registry: PrometheusCollectorRegistry
     let logger: Logger
     private let bound = Mutex<String?>(nil)
+    private let listening = Mutex<(any Channel)?>(nil)
     /// A scraper needs one connection every few seconds: 4 at once and 2 new ones a second per source
     /// (burst 8), 128 in all, so an attacker on 100 addresses renews the pool at most 200 times a second and
     /// a scrape keeps its place far longer than it takes.
@@ -39,7 +40,9 @@ public final class MetricsServer: Service, Sendable {
     /// "address:port" once listening.
     public var listener: String? { bound.withLock { $0 } }
 
-    public func run() async throws {
+    /// Binds the listener (before the privilege drop, so a port below 1024 works); `run` serves it.
+    public func bind() async throws {
+        if listening.withLock({ $0 }) != nil { return }
         let registry = self.registry
         let budget = self.budget
         let logger = self.logger
@@ -67,7 +70,13 @@ public final class MetricsServer: Service, Sendable {
         let port = channel.localAddress?.port ?? Int(endpoint.port)
         let text = endpoint.host.contains(":") ? "[\(endpoint.host)]:\(port)" : "\(endpoint.host):\(port)"
         bound.withLock { $0 = text }
+        listening.withLock { $0 = channel }
         logger.info("serving Prometheus metrics", metadata: ["listen": "\(text)"])
+    }
+
+    public func run() async throws {
+        try await bind()
+        guard let channel = listening.withLock({ $0 }) else { return }
         try? await gracefulShutdown()
         try? await channel.close()
     }

@@ -35,14 +35,30 @@ public final class NodeDaemon: Sendable {
     private let startedMonotonic = ContinuousClock.now
     private let reloads = Atomic<Int>(0)
     private let logLevel: LogLevelControl
+    /// `[node] user` or `--user`, when started as root (see `PrivilegeDrop`); nil: no drop.
+    private let privilegeDrop: PrivilegeDrop?
+    /// The user asked for, even when not root (logged: the drop is then skipped).
+    private let requestedUser: String?
 
     /// Loads the configuration and binds the sockets; throws a message meant for the operator.
     /// `logLevel` is the control the process's log handlers consult (see `ControlledLogHandler`).
     /// `metrics`: the Prometheus registry swift-metrics was bootstrapped onto (`NodeMetrics.bootstrap`), served
     /// when the configuration has a `[metrics]` table.
-    public init(configPath: String, logger baseLogger: Logger, logLevel: LogLevelControl, metrics: PrometheusCollectorRegistry? = nil) throws {
+    /// `user`: `fleetnode run --user`, over `[node] user`.
+    public init(
+        configPath: String, logger baseLogger: Logger, logLevel: LogLevelControl, metrics: PrometheusCollectorRegistry? = nil,
+        user: String? = nil
+    ) throws {
         let config = try ConfigLoader.load(file: configPath)
         logLevel.current = config.logLevel
+        // The user is looked up before anything is opened: one that does not exist stops the node at once.
+        let requestedUser = user ?? config.user
+        self.requestedUser = requestedUser
+        if let requestedUser, geteuid() == 0 {
+            privilegeDrop = PrivilegeDrop(account: try PrivilegeDrop.account(named: requestedUser), driver: config.clock.driver)
+        } else {
+            privilegeDrop = nil
+        }
         var logger = baseLogger
         logger[metadataKey: "node"] = "\(config.name)"
         self.logLevel = logLevel
@@ -184,6 +200,11 @@ public final class NodeDaemon: Sendable {
         if nts != nil, siblings != nil {
             services.append(Entry(service: PeriodicTask(interval: .seconds(1)) { [self] in self.steerNTS() }))
         }
+        // Every privileged bind happens before the drop: NTP and NTS-KE (in init), metrics and admin here. The
+        // status socket is bound afterwards, as the user, in the directory prepared for it.
+        try await metricsServer?.bind()
+        try await adminServer?.bind()
+        try dropPrivileges()
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("open-file limit", metadata: ["descriptors": "\(DescriptorLimit.current.description)"])
@@ -192,6 +213,29 @@ public final class NodeDaemon: Sendable {
         }
         try await group.run()
         logger.info("stopped")
+    }
+
+    /// Started as root with a user: refclocks opened, directories given to the user, root dropped on every
+    /// thread (see `PrivilegeDrop`). Otherwise nothing changes; either way the credentials are logged.
+    private func dropPrivileges() throws(NodeStartError) {
+        let credentials = ProcessCredentials.current().map { "\($0)" } ?? "unknown (/proc/self/status unreadable)"
+        guard let drop = privilegeDrop else {
+            if geteuid() == 0 {
+                logger.warning("running as root: set [node] user (or --user) to run unprivileged once the ports are bound", metadata: ["credentials": "\(credentials)"])
+            } else if let requestedUser {
+                logger.info("not started as root: no privilege drop to user \"\(requestedUser)\" needed", metadata: ["credentials": "\(credentials)"])
+            } else {
+                logger.info("running unprivileged", metadata: ["credentials": "\(credentials)"])
+            }
+            return
+        }
+        time.openRefclocksBeforeDrop()
+        try drop.prepare(self.config.withLock { $0 }, configPath: configPath, logger: logger)
+        try drop.apply()
+        logger.notice("root privileges dropped", metadata: [
+            "user": "\(drop.account.name)",
+            "credentials": "\(ProcessCredentials.current().map { "\($0)" } ?? "unknown")",
+        ])
     }
 
     /// Re-reads the configuration file and applies the access list, rate limit, local stratum and log level.

@@ -142,28 +142,9 @@ public final class SHMRefclock: Sendable {
     ) throws(SHMError) -> SHMSample {
         let result: Result<SHMSample, SHMError> = state.withLock { state in
             let segment: Segment
-            if let attached = state.segment {
-                segment = attached
-            } else {
-                var error: Int32 = 0
-                guard let address = crf_shm_attach(Int32(unit), &error) else {
-                    let failure: SHMError
-                    switch -error {
-                    case ENOENT: failure = .segmentMissing(unit: unit)
-                    case EACCES, EPERM: failure = .permissionDenied(unit: unit)
-                    default: failure = .attachFailed(unit: unit, errno: -error, message: errnoMessage(-error))
-                    }
-                    state.statistics.attachFailures += 1
-                    if state.lastAttachError != failure {
-                        logger.warning("\(failure)")
-                        state.lastAttachError = failure
-                    }
-                    return .failure(failure)
-                }
-                segment = Segment(address: address)
-                state.segment = segment
-                state.lastAttachError = nil
-                logger.info("attached NTP shared memory unit \(unit)")
+            switch attach(&state) {
+            case .success(let attached): segment = attached
+            case .failure(let failure): return .failure(failure)
             }
             var sample = crf_shm_sample()
             let status = crf_shm_read_hooked(segment.address, &sample, hook, context)
@@ -189,6 +170,36 @@ public final class SHMRefclock: Sendable {
             }
         }
         return try result.get()
+    }
+
+    /// Attaches the segment now rather than at the first poll: a node about to drop root attaches gpsd's
+    /// root-only units (0 and 1) while it still may; the attachment outlives the drop.
+    public func attach() throws(SHMError) {
+        try state.withLock { state in attach(&state).map { _ in () } }.get()
+    }
+
+    private func attach(_ state: inout State) -> Result<Segment, SHMError> {
+        if let attached = state.segment { return .success(attached) }
+        var error: Int32 = 0
+        guard let address = crf_shm_attach(Int32(unit), &error) else {
+            let failure: SHMError
+            switch -error {
+            case ENOENT: failure = .segmentMissing(unit: unit)
+            case EACCES, EPERM: failure = .permissionDenied(unit: unit)
+            default: failure = .attachFailed(unit: unit, errno: -error, message: errnoMessage(-error))
+            }
+            state.statistics.attachFailures += 1
+            if state.lastAttachError != failure {
+                logger.warning("\(failure)")
+                state.lastAttachError = failure
+            }
+            return .failure(failure)
+        }
+        let segment = Segment(address: address)
+        state.segment = segment
+        state.lastAttachError = nil
+        logger.info("attached NTP shared memory unit \(unit)")
+        return .success(segment)
     }
 
     /// Detaches the segment; the next poll attaches again (useful after the writer recreated it).

@@ -21,6 +21,9 @@ struct Run: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Configuration file.")
     var config = "/etc/fleetnode/fleetnode.toml"
 
+    @Option(name: .shortAndLong, help: "Started as root: run as this user once the ports are bound (overrides [node] user).")
+    var user: String?
+
     func run() async throws {
         let level = LogLevelControl(.info)
         LoggingSystem.bootstrap { label in ControlledLogHandler(label: label, control: level) }
@@ -28,12 +31,18 @@ struct Run: AsyncParsableCommand {
         let registry = NodeMetrics.bootstrap()
         let daemon: NodeDaemon
         do {
-            daemon = try NodeDaemon(configPath: config, logger: logger, logLevel: level, metrics: registry)
+            daemon = try NodeDaemon(configPath: config, logger: logger, logLevel: level, metrics: registry, user: user)
         } catch {
             FileHandle.standardError.write(Data("fleetnode: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        try await daemon.run()
+        do {
+            try await daemon.run()
+        } catch let error as NodeStartError {
+            // A listener that cannot bind or a privilege drop that failed: said plainly, exit 1.
+            FileHandle.standardError.write(Data("fleetnode: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -32,6 +32,8 @@ final class CheckConfigTests: XCTestCase {
             .deletingLastPathComponent().appendingPathComponent("deploy/examples/fleetnode.toml")
         let loaded = try ConfigLoader.load(file: example.path)
         XCTAssertEqual(loaded.name, "time01")
+        XCTAssertEqual(loaded.user, "fleetnode", "started as root, the example node drops to fleetnode")
+        XCTAssertNil(config.user, "no privilege drop unless a user is named")
         XCTAssertEqual(loaded.policy.rateLimit, try RateLimitPolicy(interval: 3, burst: 8, leak: 2, kod: 0))
     }
 

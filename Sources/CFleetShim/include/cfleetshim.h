@@ -1,5 +1,6 @@
 // The Linux calls that Swift's Glibc module cannot import: recvmmsg/sendmmsg (need _GNU_SOURCE), the
-// SO_TIMESTAMPING constants and CMSG_* macros, struct timex / clock_adjtime. Written by hand because no
+// SO_TIMESTAMPING constants and CMSG_* macros, struct timex / clock_adjtime, capset/prctl/tgkill (the
+// privilege drop). Written by hand because no
 // listed Swift package exposes them (SwiftNIO's datagram channel delivers no receive timestamps).
 // Every symbol is prefixed `cfs_` so it cannot collide with another shim (the CNIOLinux convention).
 #ifndef CFLEETSHIM_H
@@ -113,6 +114,18 @@ uint64_t cfs_monotonic_raw_ns(void);
 
 /// 1 when this process has CAP_SYS_TIME in its effective set, 0 when not, -errno when it cannot tell.
 int cfs_has_cap_sys_time(void);
+
+/// The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap), or -1.
+int cfs_cap_last_cap(void);
+
+/// Drops root for good, on every thread of the process (as chronyd -u does, single-threaded): the bounding
+/// set reduced to `keep`, then setgroups(groups), setresgid(gid), setresuid(uid), then the permitted and
+/// effective sets exactly `keep` (a mask of capability bits, e.g. 1 << 25 for CAP_SYS_TIME, or 0), the
+/// inheritable and ambient sets empty, keep-caps cleared and no_new_privs set. Every thread's
+/// /proc/self/task/N/status is checked afterwards. Must be called as root (euid 0). Returns 0, or -errno with
+/// a message in `err`; on failure the process is in an unknown state and should exit.
+int cfs_drop_privileges(uint32_t uid, uint32_t gid, const uint32_t *groups, int group_count, uint64_t keep,
+                        char *err, size_t errlen);
 
 /// The kernel clock state, read with clock_adjtime(CLOCK_REALTIME) and modes = 0: it never changes the clock.
 typedef struct cfs_kernel_clock {

@@ -88,7 +88,13 @@ public final class AdminServer: Service, Sendable {
     /// Connections refused at the TLS handshake (no, foreign or expired client certificate; not TLS).
     public var handshakeFailures: Int { refusedHandshakes.load(ordering: .relaxed) }
 
-    public func run() async throws {
+    private typealias Listener = NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+    /// Bound by `bind`, taken by `run`.
+    private let listening = Mutex<Listener?>(nil)
+
+    /// Binds the listener (before the privilege drop, so a port below 1024 works); `run` serves it.
+    public func bind() async throws {
+        if bound.withLock({ $0 }) != nil { return }
         let tls = self.tls
         let budget = self.budget
         let logger = self.logger
@@ -119,8 +125,14 @@ public final class AdminServer: Service, Sendable {
         let host = configuration.listen.host
         let text = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         bound.withLock { $0 = text }
+        listening.withLock { $0 = server }
         logger.info("admin API listening (HTTPS, client certificates required)", metadata: ["listen": "\(text)"])
+    }
 
+    public func run() async throws {
+        try await bind()
+        guard let server = listening.withLock({ value in defer { value = nil }; return value }) else { return }
+        let logger = self.logger
         let routes = self.routes.withLock { $0 }
         await cancelWhenGracefulShutdown {
             try? await withThrowingDiscardingTaskGroup { group in

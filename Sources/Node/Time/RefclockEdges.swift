@@ -20,6 +20,30 @@ extension TimeService {
         }
     }
 
+    /// Before the privilege drop: opens each PPS device (enabling assert capture needs CAP_SYS_TIME) and
+    /// attaches each shared-memory segment (gpsd makes units 0 and 1 root-only), as chronyd opens its
+    /// refclocks before it drops root. One that fails now is retried by its loop as the node's user, which
+    /// then needs the device's group (`dialout` for /dev/pps0) or a unit gpsd makes world-readable (2 or more).
+    func openRefclocksBeforeDrop() {
+        for refclock in configuration.refclocks {
+            var logger = logger
+            logger[metadataKey: "refclock"] = "\(refclock.name)"
+            switch refclock.driver {
+            case .pps:
+                if let device = try? PPSDevice(path: refclock.device, logger: logger) {
+                    preopenedPPS.withLock { $0[refclock.name] = device }
+                }
+            case .shm:
+                let segment = SHMRefclock(unit: refclock.unit, logger: logger)
+                if (try? segment.attach()) != nil {
+                    preopenedSHM.withLock { $0[refclock.name] = segment }
+                }
+            case .gpsd:
+                break  // TCP to gpsd: nothing privileged
+            }
+        }
+    }
+
     private func updateRefclock(_ name: String, report: Bool = false, _ change: (inout TimekeepingStatus.Refclock) -> Void) {
         refclockStatus.withLock { status in
             if var entry = status[name] {
@@ -96,7 +120,7 @@ extension TimeService {
     /// gpsd's NTP shared-memory segment, read once a second (gpsd writes it once per fix).
     private func runSHM(_ refclock: NodeConfig.Refclock, logger: Logger) async {
         let id = SourceID(refclock.name)
-        let segment = SHMRefclock(unit: refclock.unit, logger: logger)
+        let segment = preopenedSHM.withLock { $0.removeValue(forKey: refclock.name) } ?? SHMRefclock(unit: refclock.unit, logger: logger)
         defer { segment.detach() }
         var lastProblem: String?
         while !Task.isCancelled {
@@ -137,7 +161,7 @@ extension TimeService {
         while !Task.isCancelled {
             let device: PPSDevice
             do {
-                device = try PPSDevice(path: refclock.device, logger: logger)
+                device = try preopenedPPS.withLock { $0.removeValue(forKey: refclock.name) } ?? PPSDevice(path: refclock.device, logger: logger)
             } catch {
                 logger.warning("PPS device not usable; retrying", metadata: ["error": "\(error)", "retry": "\(retry)"])
                 updateRefclock(refclock.name) {

@@ -5,6 +5,7 @@ import FleetCrypto
 import Foundation
 import Logging
 import NTPCore
+import Refclock
 import ServiceLifecycle
 import Synchronization
 import TimeCore
@@ -27,6 +28,10 @@ public final class TimeService: Service, Sendable {
     private let lastReference = Mutex<(SourceID?, Bool)>((nil, false))
     private let leapIndicator = Mutex<LeapIndicator>(.noWarning)
     private let systemDriver: SystemClockDriver?
+    /// PPS devices and shared-memory segments opened before the privilege drop (`openRefclocksBeforeDrop`),
+    /// taken by their refclock's loop when it starts.
+    let preopenedPPS = Mutex<[String: PPSDevice]>([:])
+    let preopenedSHM = Mutex<[String: SHMRefclock]>([:])
     private let metrics = TimekeepingMetrics()
     private let previousStates = Mutex<[SourceID: SourceState]>([:])
 

@@ -29,9 +29,17 @@ final class NodeProcess {
         return url
     }
 
-    /// Starts a node. `config` is the TOML body without [node] (added here with the status socket).
-    /// `launcher` runs the node under another program (for example `ip netns exec NS`).
-    init(config: String, launcher: [String] = [], file: StaticString = #filePath, line: UInt = #line) async throws {
+    /// More `[node]` lines (for example `user = "nobody"`).
+    private let nodeLines: String
+
+    /// Starts a node. `config` is the TOML body without [node] (added here with the status socket, and
+    /// `nodeSettings`). `launcher` runs the node under another program (for example `ip netns exec NS`);
+    /// `arguments` go after `run --config FILE`.
+    init(
+        config: String, nodeSettings: String = "", launcher: [String] = [], arguments: [String] = [],
+        file: StaticString = #filePath, line: UInt = #line
+    ) async throws {
+        nodeLines = nodeSettings
         directory = try Self.makeDirectory()
         statusSocket = directory.appendingPathComponent("status.sock").path
         configURL = directory.appendingPathComponent("fleetnode.toml")
@@ -44,10 +52,10 @@ final class NodeProcess {
         let node = Self.binDirectory.appendingPathComponent("fleetnode").path
         if let first = launcher.first {
             process.executableURL = URL(fileURLWithPath: first)
-            process.arguments = Array(launcher.dropFirst()) + [node, "run", "--config", configURL.path]
+            process.arguments = Array(launcher.dropFirst()) + [node, "run", "--config", configURL.path] + arguments
         } else {
             process.executableURL = URL(fileURLWithPath: node)
-            process.arguments = ["run", "--config", configURL.path]
+            process.arguments = ["run", "--config", configURL.path] + arguments
         }
         process.standardOutput = log
         process.standardError = log
@@ -77,6 +85,7 @@ final class NodeProcess {
             name = "test-node"
             log_level = "\(logLevel)"
             status_socket = "\(statusSocket)"
+            \(nodeLines)
 
             \(config)
             """
