@@ -1,3 +1,4 @@
+import ConfigFile
 import CFleetShim
 import Foundation
 import Logging
