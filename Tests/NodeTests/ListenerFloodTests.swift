@@ -33,7 +33,7 @@ final class ListenerFloodTests: XCTestCase {
         try await waitFor(node) { $0.adminListener != nil }
         let adminListener = try await node.adminListener()
         let port = try XCTUnwrap(Int(adminListener.split(separator: ":").last ?? ""))
-        try await flood(node: node, port: port, payload: .tls, pause: 0.05, admin: access.credentials)
+        try await flood(node: node, port: port, payload: .tls, pause: 0.05, admin: access.credentials, places: 320)
         XCTAssertTrue(node.log.contains("open-file limit"), "the descriptor limit is logged at start")
     }
 
@@ -52,7 +52,7 @@ final class ListenerFloodTests: XCTestCase {
         let listener = try XCTUnwrap(status.metricsListener)
         let port = try XCTUnwrap(Int(listener.split(separator: ":").last ?? ""))
         // A scraper is not authenticated: its own source's rate (2 a second) bounds how fast it may ask.
-        try await flood(node: node, port: port, payload: .http, pause: 0.5, admin: nil)
+        try await flood(node: node, port: port, payload: .http, pause: 0.5, admin: nil, places: 128)
         let metrics = try PrometheusScrape.scrape("http://\(listener)/metrics")
         XCTAssertTrue(metrics.contains { $0.hasPrefix("fleetnode_connections_refused_total{listener=metrics") }, "refusals are counted")
     }
@@ -122,7 +122,8 @@ final class ListenerFloodTests: XCTestCase {
     }
 
     /// 1,000 attacker connections from 100 addresses; the good client's 100 tries while they are held.
-    private func flood(node: NodeProcess, port: Int, payload: ConnectionFlood.Payload, pause: Double, admin: AdminCredentials?) async throws {
+    /// `places`: the listener's budget (admin 320, metrics 128): the node may hold that many connections, no more.
+    private func flood(node: NodeProcess, port: Int, payload: ConnectionFlood.Payload, pause: Double, admin: AdminCredentials?, places: Int) async throws {
         let pid = node.process.processIdentifier
         let before = ProcessFootprint(pid: pid)
         let attack = try ConnectionFlood.attack(port: port, addresses: 100, perAddress: 10, seconds: 75, payload: payload, in: directory)
@@ -148,7 +149,9 @@ final class ListenerFloodTests: XCTestCase {
         print(figures)
         XCTAssertGreaterThanOrEqual(good.ok, 99, "\(figures)\nfailures: \(good.failures)")
         XCTAssertGreaterThanOrEqual(peak, 500, "the attacker held its connections: \(figures)")
-        XCTAssertLessThan(during.descriptors, before.descriptors + 300, "descriptors bounded: \(figures)")
+        // Every place taken (an idle machine fills all of them within the 4 s) plus a few in passing: accepted
+        // and not yet screened, or closed and not yet released.
+        XCTAssertLessThan(during.descriptors, before.descriptors + places + 16, "descriptors bounded by the \(places) places: \(figures)")
         XCTAssertLessThan(during.residentKiB, before.residentKiB + 100 * 1024, "memory bounded: \(figures)")
         XCTAssertLessThan(after.descriptors, before.descriptors + 20, "descriptors released: \(figures)")
         XCTAssertTrue(node.process.isRunning)
