@@ -34,10 +34,12 @@ python3 - deploy/monitoring/grafana-fleetnode.json deploy/monitoring/fleetnode-a
 import json, re, sys
 dashboard = json.load(open(sys.argv[1]))
 rules = open(sys.argv[2]).read()
-# Every metric the dashboard and the rules use is one the node exports (Sources/Node/**/*Metrics*.swift).
+# Every metric the dashboard and the rules use is one the node exports: named in the node's own sources or in
+# the edge libraries it links that count for it (the connection budgets, NTS-KE, the reference clocks).
 import glob
 exported = set()
-for path in glob.glob("Sources/Node/**/*.swift", recursive=True):
+paths = [p for folder in ("Node", "NetworkEdges", "NTSKE", "Refclock") for p in glob.glob(f"Sources/{folder}/**/*.swift", recursive=True)]
+for path in paths:
     exported |= set(re.findall(r'"(fleetnode_[a-z_]+)"', open(path).read()))
 used = set(re.findall(r'fleetnode_[a-z_]+', json.dumps(dashboard) + rules)) - {"fleetnode"}
 unknown = sorted(m for m in used if m not in exported)
