@@ -1,19 +1,13 @@
+import TimeCore
+
 /// The harness's NMEA side: a ZDA sentence for a Unix second (as a receiver sends it, with its checksum) and
-/// the date gpsd would read back from one. Proleptic Gregorian (H. Hinnant's civil algorithms); anything
+/// the date gpsd would read back from one. Proleptic Gregorian (TimeCore's `UTCDate`); anything
 /// that is not a well-formed sentence with a valid checksum and in-range fields reads as nil.
 enum NMEADateText {
     static func zda(unixSeconds: Int64) -> String {
-        let days = unixSeconds >= 0 ? unixSeconds / 86_400 : (unixSeconds / 86_400) - (unixSeconds % 86_400 == 0 ? 0 : 1)
-        let secondOfDay = unixSeconds - days * 86_400
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let date = UTCDate(unix: unixSeconds)
+        let secondOfDay = unixSeconds - date.daysSinceEpoch * UTCDate.secondsPerDay
+        let (day, month, year) = (Int64(date.day), Int64(date.month), date.year)
         func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
         let body = "GPZDA,\(two(secondOfDay / 3600))\(two(secondOfDay / 60 % 60))\(two(secondOfDay % 60)).00,\(two(day)),\(two(month)),\(year),00,00"
         return "$\(body)*\(checksum(body))\r\n"
@@ -31,12 +25,7 @@ enum NMEADateText {
               let year = Int64(fields[4]), (0..<24).contains(hh), (0..<60).contains(mm), (0..<61).contains(ss),
               (1...31).contains(day), (1...12).contains(month), (-1_000_000...1_000_000).contains(year)
         else { return nil }
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return (era * 146_097 + doe - 719_468) * 86_400 + hh * 3600 + mm * 60 + ss
+        return UTCDate(year: year, month: Int(month), day: Int(day)).daysSinceEpoch * UTCDate.secondsPerDay + hh * 3600 + mm * 60 + ss
     }
 
     static func checksum(_ body: String) -> String {

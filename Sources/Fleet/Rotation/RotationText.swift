@@ -1,3 +1,5 @@
+import TimeCore
+
 /// A rotation in an operator's words: the plan (`--dry-run`, and before asking to start) and where it
 /// stands (`rotate status`, progress lines). Pure text; no key material is ever part of a plan.
 public enum RotationText {
@@ -67,23 +69,13 @@ public enum RotationText {
     }
 }
 
-/// Unix seconds as UTC ISO 8601 ("2026-12-02T10:15:00Z"), without Foundation.
+/// Unix seconds as UTC ISO 8601 ("2026-12-02T10:15:00Z"), without Foundation (the calendar is TimeCore's `UTCDate`).
 public enum ISODate {
     public static func text(_ seconds: Double) -> String {
         let total = Int64(seconds.rounded(.down))
-        let days = total >= 0 ? total / 86_400 : (total - 86_399) / 86_400
-        let rest = total - days * 86_400
-        // Howard Hinnant's civil-from-days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(year)-\(two(month))-\(two(day))T\(two(rest / 3_600)):\(two(rest % 3_600 / 60)):\(two(rest % 60))Z"
+        let date = UTCDate(unix: total)
+        let rest = total - date.daysSinceEpoch * UTCDate.secondsPerDay
+        func two<T: BinaryInteger>(_ value: T) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(date.year)-\(two(date.month))-\(two(date.day))T\(two(rest / 3_600)):\(two(rest % 3_600 / 60)):\(two(rest % 60))Z"
     }
 }

@@ -25,13 +25,6 @@ enum NodeFloor {
         guard parts.count == 3, let monthIndex = months.firstIndex(of: String(parts[0])), let day = Int64(parts[1]),
               let year = Int64(parts[2]), (1...31).contains(day), (1970...9999).contains(year)
         else { return nil }
-        // Days from civil (H. Hinnant), as UTCDate does.
-        let month = Int64(monthIndex + 1)
-        let y = month <= 2 ? year - 1 : year
-        let era = y / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return (era * 146_097 + dayOfEra - 719_468) * 86_400
+        return UTCDate(year: year, month: monthIndex + 1, day: Int(day)).daysSinceEpoch * UTCDate.secondsPerDay
     }
 }

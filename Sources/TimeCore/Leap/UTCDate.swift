@@ -5,29 +5,29 @@
 ///
 /// Days are counted with the civil-from-days algorithm of H. Hinnant ("chrono-Compatible Low-Level Date
 /// Algorithms"), which is exact for every Int64 day count used here and needs no tables.
-struct UTCDate: Hashable, Sendable {
-    var year: Int64
+public struct UTCDate: Hashable, Sendable {
+    public var year: Int64
     /// 1...12
-    var month: Int
+    public var month: Int
     /// 1...31
-    var day: Int
+    public var day: Int
 
-    static let secondsPerDay: Int64 = 86_400
+    public static let secondsPerDay: Int64 = 86_400
 
     /// The date containing the POSIX time `unix` (a day is [00:00:00, 24:00:00), so midnight belongs to the
     /// day it starts).
-    init(unix: Int64) {
+    public init(unix: Int64) {
         self.init(daysSinceEpoch: Self.floorDiv(unix, Self.secondsPerDay))
     }
 
-    init(year: Int64, month: Int, day: Int) {
+    public init(year: Int64, month: Int, day: Int) {
         self.year = year
         self.month = month
         self.day = day
     }
 
     /// The date `days` days after 1970-01-01.
-    init(daysSinceEpoch days: Int64) {
+    public init(daysSinceEpoch days: Int64) {
         let z = days + 719_468
         let era = Self.floorDiv(z, 146_097)
         let dayOfEra = z - era * 146_097  // [0, 146096]
@@ -40,7 +40,7 @@ struct UTCDate: Hashable, Sendable {
     }
 
     /// Days from 1970-01-01 to this date.
-    var daysSinceEpoch: Int64 {
+    public var daysSinceEpoch: Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = Self.floorDiv(y, 400)
         let yearOfEra = y - era * 400
@@ -62,7 +62,7 @@ struct UTCDate: Hashable, Sendable {
     }
 
     /// Division rounding towards minus infinity (Swift's `/` truncates towards zero).
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+    public static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         let q = a / b
         return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
     }
