@@ -38,7 +38,7 @@ import Foundation
 import NTPCore
 import NTSKE
 import NTSKECore
-import Synchronization
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
 import Glibc
@@ -119,7 +119,7 @@ func processCount(of pid: Int32) -> Int { children(of: pid).reduce(1) { $0 + pro
 
 /// Runs async work from this synchronous top-level code (the NIO client and NTS-KE for cookies).
 final class Box<T: Sendable>: Sendable {
-    let value = Mutex<Result<T, any Error>?>(nil)
+    let value = NIOLockedValueBox<Result<T, any Error>?>(nil)
 }
 
 func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
@@ -128,14 +128,14 @@ func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) thr
     Task {
         do {
             let value = try await body()
-            box.value.withLock { $0 = .success(value) }
+            box.value.withLockedValue { $0 = .success(value) }
         } catch {
-            box.value.withLock { $0 = .failure(error) }
+            box.value.withLockedValue { $0 = .failure(error) }
         }
         done.signal()
     }
     done.wait()
-    return try box.value.withLock { $0! }.get()
+    return try box.value.withLockedValue { $0! }.get()
 }
 
 struct ServerUnderTest {

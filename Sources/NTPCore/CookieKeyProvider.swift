@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The one place both halves of NTS read the site's cookie master keys from (RFC 8915 §6): NTS-KE seals the
 /// cookies it hands out under the current key (§4.1.6), the NTP server opens the cookies clients bring and
@@ -10,12 +10,12 @@ import Synchronization
 public final class CookieKeyProvider: Sendable {
     /// The AEAD implementation the master keys' ciphers are made with, and NTS-KE's key lengths come from.
     public let ciphers: any AEADCipherFactory
-    private let published: Mutex<NTSServerConfiguration?>
+    private let published: NIOLockedValueBox<NTSServerConfiguration?>
 
     /// A provider with no keys yet (readers see nil until the first ``publish(_:)``).
     public init(ciphers: any AEADCipherFactory) {
         self.ciphers = ciphers
-        self.published = Mutex(nil)
+        self.published = NIOLockedValueBox(nil)
     }
 
     /// A provider serving `keySet` from the start.
@@ -25,11 +25,11 @@ public final class CookieKeyProvider: Sendable {
     }
 
     /// The keys in use now with their ciphers, or nil before any were published.
-    public var current: NTSServerConfiguration? { published.withLock { $0 } }
+    public var current: NTSServerConfiguration? { published.withLockedValue { $0 } }
 
     /// Serves `keySet` from the next read on. The ciphers are made before the swap, outside the lock.
     public func publish(_ keySet: CookieKeySet) {
         let configuration = NTSServerConfiguration(keySet: keySet, ciphers: ciphers)
-        published.withLock { $0 = configuration }
+        published.withLockedValue { $0 = configuration }
     }
 }

@@ -6,7 +6,7 @@ import NIOPosix
 import NTPCore
 import NTSKECore
 import ServiceLifecycle
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The NTS-KE server (RFC 8915 §4) on TCP (4460 by default): accepts connections within its connection
 /// budget and hands each to its own handler. The TLS context can be replaced at any time (certificate
@@ -28,21 +28,21 @@ public final class NTSKEServer: Service, Sendable {
     private let shared: Shared
 
     final class Shared: Sendable {
-        let tls: Mutex<TLSContext>
-        let responder: Mutex<NTSKEResponder>
+        let tls: NIOLockedValueBox<TLSContext>
+        let responder: NIOLockedValueBox<NTSKEResponder>
         let limits: NTSKELimits
         let statistics: NTSKEStatistics
         let random: @Sendable () -> any RandomNumberGenerator
         let budget: ConnectionBudget
-        let sessionLimiter: Mutex<RateLimiter?>
+        let sessionLimiter: NIOLockedValueBox<RateLimiter?>
         let logger: Logger
 
         init(
             tls: TLSContext, responder: NTSKEResponder, limits: NTSKELimits, statistics: NTSKEStatistics,
             random: @escaping @Sendable () -> any RandomNumberGenerator, logger: Logger
         ) {
-            self.tls = Mutex(tls)
-            self.responder = Mutex(responder)
+            self.tls = NIOLockedValueBox(tls)
+            self.responder = NIOLockedValueBox(responder)
             self.limits = limits
             self.statistics = statistics
             self.random = random
@@ -60,7 +60,7 @@ public final class NTSKEServer: Service, Sendable {
                     }
                 }
             }
-            self.sessionLimiter = Mutex(limits.sessionRate.map { RateLimiter(policy: $0, capacity: 16_384) })
+            self.sessionLimiter = NIOLockedValueBox(limits.sessionRate.map { RateLimiter(policy: $0, capacity: 16_384) })
             self.logger = logger
         }
 
@@ -68,7 +68,7 @@ public final class NTSKEServer: Service, Sendable {
         func withinSessionRate(_ address: SocketAddress?) -> Bool {
             guard let text = address?.ipAddress, let ip = IPAddress(text) else { return true }
             var random = SystemRandomNumberGenerator()
-            let verdict = sessionLimiter.withLock { limiter in
+            let verdict = sessionLimiter.withLockedValue { limiter in
                 limiter?.check(ip.unmapped, now: NIODeadline.now().uptimeNanoseconds, using: &random, leaking: false) ?? .respond
             }
             guard verdict == .respond else {
@@ -118,7 +118,7 @@ public final class NTSKEServer: Service, Sendable {
                 do {
                     // TLS, then framing into one request message (at most the request limit), the budget's
                     // deadlines and place (kept for good once the request is complete), then the exchange.
-                    let connection = try TLSConnection(context: shared.tls.withLock { $0 }, isServer: true)
+                    let connection = try TLSConnection(context: shared.tls.withLockedValue { $0 }, isServer: true)
                     let handlers: [ChannelHandler] = [
                         NTSKETLSHandler(connection: connection, role: .server),
                         ByteToMessageHandler(NTSKEMessageDecoder(maximumMessageLength: shared.limits.maximumRequestLength)),
@@ -127,7 +127,7 @@ public final class NTSKEServer: Service, Sendable {
                             isHandshakeCompleted: { $0 is NTSKETLSHandler.HandshakeCompleted },
                             isRequestComplete: { _ in true }),
                         NTSKEServerHandler(
-                            session: connection, responder: shared.responder.withLock { $0 }, random: shared.random,
+                            session: connection, responder: shared.responder.withLockedValue { $0 }, random: shared.random,
                             statistics: shared.statistics, logger: shared.logger),
                     ]
                     return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandlers(handlers) }
@@ -159,14 +159,14 @@ public final class NTSKEServer: Service, Sendable {
 
     /// Serves the new certificate to new connections from now on.
     public func replaceTLSContext(_ context: TLSContext) {
-        shared.tls.withLock { $0 = context }
+        shared.tls.withLockedValue { $0 = context }
     }
 
-    public var tlsContext: TLSContext { shared.tls.withLock { $0 } }
+    public var tlsContext: TLSContext { shared.tls.withLockedValue { $0 } }
 
     /// Changes what new sessions are told (for example a Server Negotiation record pointing at a sibling).
     public func replaceResponder(_ responder: NTSKEResponder) {
-        shared.responder.withLock { $0 = responder }
+        shared.responder.withLockedValue { $0 = responder }
     }
 
     /// Connections held now (unfinished, or being answered).

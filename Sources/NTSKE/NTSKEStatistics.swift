@@ -1,15 +1,15 @@
 import NodeModels
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Shared, lock-protected NTS-KE counters.
 public final class NTSKEStatistics: Sendable {
-    private let counters = Mutex(NTSKECounters())
+    private let counters = NIOLockedValueBox(NTSKECounters())
 
     public init() {}
 
-    public var snapshot: NTSKECounters { counters.withLock { $0 } }
+    public var snapshot: NTSKECounters { counters.withLockedValue { $0 } }
 
     func update(_ change: (inout NTSKECounters) -> Void) {
-        counters.withLock { change(&$0) }
+        counters.withLockedValue { change(&$0) }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NTSKE
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// Swaps a renewed certificate into the NTS-KE server without a restart: certbot (or the fleet tool) writes
@@ -11,7 +12,7 @@ final class CertificateWatcher: Sendable {
     private let privateKey: String
     private let server: NTSKEServer
     private let logger: Logger
-    private let lastSeen: Mutex<[Date?]>
+    private let lastSeen: NIOLockedValueBox<[Date?]>
     private let swaps = Atomic<Int>(0)
 
     init(certificate: String, privateKey: String, server: NTSKEServer, logger: Logger) {
@@ -19,7 +20,7 @@ final class CertificateWatcher: Sendable {
         self.privateKey = privateKey
         self.server = server
         self.logger = logger
-        self.lastSeen = Mutex([Self.modified(certificate), Self.modified(privateKey)])
+        self.lastSeen = NIOLockedValueBox([Self.modified(certificate), Self.modified(privateKey)])
     }
 
     /// Certificate swaps done since start.
@@ -28,7 +29,7 @@ final class CertificateWatcher: Sendable {
     /// Loads the files if either changed since last seen.
     func checkForChange() {
         let now = [Self.modified(certificate), Self.modified(privateKey)]
-        let changed = lastSeen.withLock { seen in
+        let changed = lastSeen.withLockedValue { seen in
             defer { seen = now }
             return seen != now
         }
@@ -57,7 +58,7 @@ final class CertificateWatcher: Sendable {
     func apply(_ context: TLSContext, reason: String) {
         server.replaceTLSContext(context)
         swaps.add(1, ordering: .relaxed)
-        lastSeen.withLock { $0 = [Self.modified(certificate), Self.modified(privateKey)] }
+        lastSeen.withLockedValue { $0 = [Self.modified(certificate), Self.modified(privateKey)] }
         logger.notice("NTS-KE certificate installed", metadata: [
             "reason": "\(reason)", "subject": "\(context.certificate?.subject ?? "?")", "sha256": "\(context.certificate?.sha256 ?? "?")",
         ])

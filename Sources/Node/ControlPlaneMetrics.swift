@@ -1,13 +1,13 @@
 import NodeModels
 import Foundation
 import Metrics
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// What status knows beyond the packet path and the time service, as metrics: NTS-KE sessions and failures
 /// (counters fed by the difference between two status snapshots), the certificate's seconds to expiry, the
 /// current cookie master key's age, and the symmetric keys held. Sampled every few seconds.
 final class ControlPlaneMetrics: Sendable {
-    private let previous = Mutex<NTSKECounters?>(nil)
+    private let previous = NIOLockedValueBox<NTSKECounters?>(nil)
     private let sessions = Counter(label: "fleetnode_ntske_sessions_total")
     private let handshakeFailures = Counter(label: "fleetnode_ntske_handshake_failures_total")
     private let errorResponses = Counter(label: "fleetnode_ntske_error_responses_total")
@@ -19,12 +19,12 @@ final class ControlPlaneMetrics: Sendable {
     private let cookieKeys = Gauge(label: "fleetnode_nts_cookie_keys")
     private let symmetricKeys = Gauge(label: "fleetnode_symmetric_keys")
     private let siblings = SiblingMetrics()
-    private let storeFailures = Mutex<UInt64?>(nil)
+    private let storeFailures = NIOLockedValueBox<UInt64?>(nil)
     private let storeWritable = Gauge(label: "fleetnode_state_database_writable")
     private let storeWriteFailures = Counter(label: "fleetnode_state_database_write_failures_total")
     private let storePending = Gauge(label: "fleetnode_state_database_pending_rows")
     private let keyFileWritable = Gauge(label: "fleetnode_nts_key_file_writable")
-    private let keyFileFailures = Mutex<UInt64?>(nil)
+    private let keyFileFailures = NIOLockedValueBox<UInt64?>(nil)
     private let keyFileWriteFailures = Counter(label: "fleetnode_nts_key_file_write_failures_total")
     private let openDescriptors = Gauge(label: "fleetnode_open_descriptors")
     private let descriptorLimit = Gauge(label: "fleetnode_descriptor_limit")
@@ -41,7 +41,7 @@ final class ControlPlaneMetrics: Sendable {
         if let store = status.stateStore {
             storeWritable.record(store.failing ? 0 : 1)
             storePending.record(Double(store.pending))
-            let last = storeFailures.withLock { stored in
+            let last = storeFailures.withLockedValue { stored in
                 defer { stored = store.writeFailures }
                 return stored ?? 0
             }
@@ -49,7 +49,7 @@ final class ControlPlaneMetrics: Sendable {
         }
         guard let nts = status.nts else { return }
         let counters = nts.ntske
-        let last = previous.withLock { stored in
+        let last = previous.withLockedValue { stored in
             defer { stored = counters }
             return stored ?? NTSKECounters()
         }
@@ -69,7 +69,7 @@ final class ControlPlaneMetrics: Sendable {
         if let keyFile = nts.keyFile {
             keyFileWritable.record(keyFile.failingSince == nil ? 1 : 0)
             // writeFailures counts the current run of failures (0 once one gets through): count its growth.
-            let last = keyFileFailures.withLock { stored in
+            let last = keyFileFailures.withLockedValue { stored in
                 defer { stored = keyFile.writeFailures }
                 return stored ?? 0
             }

@@ -1,4 +1,5 @@
 import NodeModels
+import NIOConcurrencyHelpers
 import FleetCrypto
 import Foundation
 import NTPCore
@@ -17,8 +18,8 @@ extension CookieKeyStore {
     /// The keys the NTP server opens cookies with: the file's keys plus the staged ones; the file's current
     /// key stays the one that seals (it is last).
     public var serving: CookieKeySet {
-        keys.withLock { set in
-            staged.withLock { staged in Self.serving(set: set, staged: staged) }
+        keys.withLockedValue { set in
+            staged.withLockedValue { staged in Self.serving(set: set, staged: staged) }
         }
     }
 
@@ -36,8 +37,8 @@ extension CookieKeyStore {
 
     /// Every key with its state, previous first, then current, then staged.
     public func info(now: Int64) -> [CookieKeyInfo] {
-        keys.withLock { set in
-            staged.withLock { staged in
+        keys.withLockedValue { set in
+            staged.withLockedValue { staged in
                 Self.info(set: set, staged: staged, now: now)
             }
         }
@@ -123,8 +124,8 @@ extension CookieKeyStore {
     private func change(
         now: Int64, _ body: (inout CookieKeySet, inout [CookieKey]) throws(CookieKeyChangeError) -> Bool
     ) throws(CookieKeyChangeError) -> CookieKeyResult {
-        let result: Result<CookieKeyResult, CookieKeyChangeError> = keys.withLock { set in
-            staged.withLock { staged in
+        let result: Result<CookieKeyResult, CookieKeyChangeError> = keys.withLockedValue { set in
+            staged.withLockedValue { staged in
                 var nextSet = set
                 var nextStaged = staged
                 do {

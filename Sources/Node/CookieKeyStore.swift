@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import NTPCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The site's NTS cookie master keys on this node: loaded from the key file at start (created with a fresh
 /// key if missing), rotated on schedule when this node is in charge of rotation, and always persisted before
@@ -16,15 +16,15 @@ import Synchronization
 /// NTS-KE both read. It publishes while holding its lock, so publications come in the order of the changes.
 public final class CookieKeyStore: Sendable {
     public let path: String
-    let keys: Mutex<CookieKeySet>
+    let keys: NIOLockedValueBox<CookieKeySet>
     /// Staged keys, oldest first; persisted in `stagedPath`.
-    let staged: Mutex<[CookieKey]>
+    let staged: NIOLockedValueBox<[CookieKey]>
     /// Where the keys to serve are published, if anywhere.
     let provider: CookieKeyProvider?
     let logger: Logger
     /// Writes of the key file failing now (disk full, read-only, directory not writable): since when, how
     /// many, the last error; nil while they get through. The keys in memory stay in use meanwhile.
-    let writeFault = Mutex<KeyFileWriteFault?>(nil)
+    let writeFault = NIOLockedValueBox<KeyFileWriteFault?>(nil)
 
     /// - Parameter provider: receives the keys to serve now and after every change.
     public init(path: String, history: Int, now: Int64, logger: Logger, publishingTo provider: CookieKeyProvider? = nil) throws {
@@ -50,23 +50,23 @@ public final class CookieKeyStore: Sendable {
             }
         }
         let stagedKeys = try Self.loadStaged(path + Self.stagedSuffix, excluding: set)
-        keys = Mutex(set)
-        staged = Mutex(stagedKeys)
+        keys = NIOLockedValueBox(set)
+        staged = NIOLockedValueBox(stagedKeys)
         provider?.publish(Self.serving(set: set, staged: stagedKeys))
     }
 
-    public var current: CookieKeySet { keys.withLock { $0 } }
+    public var current: CookieKeySet { keys.withLockedValue { $0 } }
 
     /// Rotates when the newest key is older than `interval` seconds (0: never). Returns the new set when it
     /// rotated; the new key is on disk before anyone seals with it.
     @discardableResult
     public func rotateIfDue(now: Int64, interval: Int64) throws -> CookieKeySet? {
         guard interval > 0 else { return nil }
-        return try keys.withLock { set -> CookieKeySet? in
+        return try keys.withLockedValue { set -> CookieKeySet? in
             guard set.needsRotation(now: now, interval: interval) else { return nil }
             var random = SystemRandomNumberGenerator()
             var next = set
-            let stagedIDs = Set(staged.withLock { $0.map(\.id) })
+            let stagedIDs = Set(staged.withLockedValue { $0.map(\.id) })
             var id = set.nextID
             while stagedIDs.contains(id) || set.key(id: id) != nil { id &+= 1 }
             do {
@@ -76,7 +76,7 @@ public final class CookieKeyStore: Sendable {
             }
             try recordingWrite(now: now) { try Self.persist(next, to: path) }
             set = next
-            publish(set: next, staged: staged.withLock { $0 })
+            publish(set: next, staged: staged.withLockedValue { $0 })
             logger.notice("rotated NTS cookie master key", metadata: ["key.id": "\(next.current.id)", "keys": "\(next.keys.count)"])
             return next
         }
@@ -94,9 +94,9 @@ public final class CookieKeyStore: Sendable {
             throw CookieKeyStoreError(message: "\(path): \(error)")
         }
         let stagedKeys = try Self.loadStaged(stagedPath, excluding: set)
-        keys.withLock { current in
+        keys.withLockedValue { current in
             current = set
-            staged.withLock { $0 = stagedKeys }
+            staged.withLockedValue { $0 = stagedKeys }
             publish(set: set, staged: stagedKeys)
         }
         return set
@@ -126,7 +126,7 @@ public final class CookieKeyStore: Sendable {
     func recordingWrite<T>(now: Int64, _ write: () throws -> T) throws -> T {
         do {
             let result = try write()
-            let cleared = writeFault.withLock { fault in
+            let cleared = writeFault.withLockedValue { fault in
                 defer { fault = nil }
                 return fault
             }
@@ -135,7 +135,7 @@ public final class CookieKeyStore: Sendable {
             }
             return result
         } catch {
-            let first = writeFault.withLock { fault -> Bool in
+            let first = writeFault.withLockedValue { fault -> Bool in
                 if fault == nil {
                     fault = KeyFileWriteFault(since: now, failures: 1, error: "\(error)")
                     return true
@@ -154,8 +154,8 @@ public final class CookieKeyStore: Sendable {
     /// While writes fail: writes the current keys again (same content, through a temporary file), so the fault
     /// clears by itself once the file can be written, without waiting for the next key change.
     func retryWriteIfFailing(now: Int64) {
-        guard writeFault.withLock({ $0 != nil }) else { return }
-        keys.withLock { set in
+        guard writeFault.withLockedValue({ $0 != nil }) else { return }
+        keys.withLockedValue { set in
             _ = try? recordingWrite(now: now) { try Self.persist(set, to: path) }
         }
     }

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Metrics
 import NodeModels
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Follows the node's own health verdict (`AdminHealth`, the rules `/v1/health` answers with) every few
 /// seconds: logs each fault once when it appears or changes severity and once when it clears (absent from
@@ -14,7 +14,7 @@ import Synchronization
 final class HealthMonitor: Sendable {
     private let logger: Logger
     /// Faults raised and not yet cleared, with the samples in a row they have been absent from.
-    private let active = Mutex<[String: (reason: AdminHealth.Reason, absent: Int)]>([:])
+    private let active = NIOLockedValueBox<[String: (reason: AdminHealth.Reason, absent: Int)]>([:])
     /// Samples in a row a fault must be absent from before it counts as cleared: a figure hovering at a
     /// threshold (a jitter, an age) would otherwise be logged at every crossing.
     static let clearAfter = 2
@@ -30,7 +30,7 @@ final class HealthMonitor: Sendable {
         let health = AdminHealth(status: status, now: Int64(now.timeIntervalSince1970))
         var current: [String: AdminHealth.Reason] = [:]
         for reason in health.reasons { current[reason.fault ?? reason.message] = reason }
-        let (raised, cleared) = active.withLock { active -> ([AdminHealth.Reason], [String]) in
+        let (raised, cleared) = active.withLockedValue { active -> ([AdminHealth.Reason], [String]) in
             var raised: [AdminHealth.Reason] = []
             for (fault, reason) in current.sorted(by: { $0.key < $1.key }) {
                 if active[fault]?.reason.severity != reason.severity { raised.append(reason) }

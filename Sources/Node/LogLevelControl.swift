@@ -1,5 +1,5 @@
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The node's log level, changeable at run time (SIGHUP reload) for every logger at once.
 ///
@@ -7,15 +7,15 @@ import Synchronization
 /// `ControlledLogHandler` on every message instead, so one reload reaches the loggers that services already
 /// hold. The executable creates one and hands it to both the logging bootstrap and the daemon.
 public final class LogLevelControl: Sendable {
-    private let level: Mutex<Logger.Level>
+    private let level: NIOLockedValueBox<Logger.Level>
 
     public init(_ level: Logger.Level) {
-        self.level = Mutex(level)
+        self.level = NIOLockedValueBox(level)
     }
 
     public var current: Logger.Level {
-        get { level.withLock { $0 } }
-        set { level.withLock { $0 = newValue } }
+        get { level.withLockedValue { $0 } }
+        set { level.withLockedValue { $0 = newValue } }
     }
 }
 

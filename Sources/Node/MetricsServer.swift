@@ -6,7 +6,7 @@ import NIOHTTP1
 import NIOPosix
 import Prometheus
 import ServiceLifecycle
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// `[metrics]`: the swift-metrics values of the node (bootstrapped onto swift-prometheus's registry by the
 /// executable) in the Prometheus text format, on an HTTP listener of its own (`GET /metrics`; anything else
@@ -18,8 +18,8 @@ public final class MetricsServer: Service, Sendable {
     let endpoint: SocketEndpoint
     let registry: PrometheusCollectorRegistry
     let logger: Logger
-    private let bound = Mutex<String?>(nil)
-    private let listening = Mutex<(any Channel)?>(nil)
+    private let bound = NIOLockedValueBox<String?>(nil)
+    private let listening = NIOLockedValueBox<(any Channel)?>(nil)
     /// A scraper needs one connection every few seconds: 4 at once and 2 new ones a second per source
     /// (burst 8), 128 in all, so an attacker on 100 addresses renews the pool at most 200 times a second and
     /// a scrape keeps its place far longer than it takes.
@@ -38,11 +38,11 @@ public final class MetricsServer: Service, Sendable {
     }
 
     /// "address:port" once listening.
-    public var listener: String? { bound.withLock { $0 } }
+    public var listener: String? { bound.withLockedValue { $0 } }
 
     /// Binds the listener (before the privilege drop, so a port below 1024 works); `run` serves it.
     public func bind() async throws {
-        if listening.withLock({ $0 }) != nil { return }
+        if listening.withLockedValue({ $0 }) != nil { return }
         let registry = self.registry
         let budget = self.budget
         let logger = self.logger
@@ -69,14 +69,14 @@ public final class MetricsServer: Service, Sendable {
             .get()
         let port = channel.localAddress?.port ?? Int(endpoint.port)
         let text = endpoint.host.contains(":") ? "[\(endpoint.host)]:\(port)" : "\(endpoint.host):\(port)"
-        bound.withLock { $0 = text }
-        listening.withLock { $0 = channel }
+        bound.withLockedValue { $0 = text }
+        listening.withLockedValue { $0 = channel }
         logger.info("serving Prometheus metrics", metadata: ["listen": "\(text)"])
     }
 
     public func run() async throws {
         try await bind()
-        guard let channel = listening.withLock({ $0 }) else { return }
+        guard let channel = listening.withLockedValue({ $0 }) else { return }
         try? await gracefulShutdown()
         try? await channel.close()
     }

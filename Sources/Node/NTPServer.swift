@@ -5,19 +5,20 @@ import Foundation
 import Logging
 import NTPCore
 import ServiceLifecycle
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// What every receive loop of the server shares. The rules are read once per batch; the rate limiter is
 /// the only state written on the packet path, so it has a lock of its own, held briefly once per batch.
 final class ServerShared: Sendable {
-    let rules: Mutex<NTPServerRules>
+    let rules: NIOLockedValueBox<NTPServerRules>
     /// NTS's cookie master keys, shared with NTS-KE; nil when the node serves no NTS. Read once per batch.
-    let cookieKeys = Mutex<CookieKeyProvider?>(nil)
-    let limiter: Mutex<RateLimiter>
+    let cookieKeys = NIOLockedValueBox<CookieKeyProvider?>(nil)
+    let limiter: NIOLockedValueBox<RateLimiter>
     /// Our responses' timestamps for interleaved mode (RFC 9769 §2): written after each batch is sent and
     /// when kernel transmit timestamps come back, read for requests in the interleaved form. Shared by all
     /// loops: a client's successive requests (chrony opens a new source port for each) reach any socket.
-    let timestamps: Mutex<ServerTimestampTable>
+    let timestamps: NIOLockedValueBox<ServerTimestampTable>
     let serving: ServingState
     let clock: any NodeClock
     let statistics: ServerStatistics
@@ -32,9 +33,9 @@ final class ServerShared: Sendable {
         logger: Logger, predictTransmit: Bool = true
     ) {
         self.predictTransmit = predictTransmit
-        self.rules = Mutex(rules)
-        self.limiter = Mutex(RateLimiter(policy: rules.policy.rateLimit ?? .chronyDefault, capacity: rateLimitCapacity))
-        self.timestamps = Mutex(ServerTimestampTable(capacity: rateLimitCapacity))
+        self.rules = NIOLockedValueBox(rules)
+        self.limiter = NIOLockedValueBox(RateLimiter(policy: rules.policy.rateLimit ?? .chronyDefault, capacity: rateLimitCapacity))
+        self.timestamps = NIOLockedValueBox(ServerTimestampTable(capacity: rateLimitCapacity))
         self.serving = serving
         self.clock = clock
         self.statistics = statistics
@@ -94,30 +95,30 @@ public final class NTPServer: Service, Sendable {
 
     /// Applies a reloaded access list and rate limit without touching the sockets.
     public func update(policy: ServerPolicy) {
-        shared.rules.withLock { $0.policy = policy }
-        if let rateLimit = policy.rateLimit { shared.limiter.withLock { $0.policy = rateLimit } }
+        shared.rules.withLockedValue { $0.policy = policy }
+        if let rateLimit = policy.rateLimit { shared.limiter.withLockedValue { $0.policy = rateLimit } }
     }
 
-    public var policy: ServerPolicy { shared.rules.withLock { $0.policy } }
+    public var policy: ServerPolicy { shared.rules.withLockedValue { $0.policy } }
 
     /// Serves NTS with the keys `provider` holds, from the next batch on; each batch reads the provider's
     /// current keys, so rotations, reloads and admin changes reach the packet path without a call here.
     public func serveNTS(from provider: CookieKeyProvider?) {
-        shared.cookieKeys.withLock { $0 = provider }
+        shared.cookieKeys.withLockedValue { $0 = provider }
     }
 
     /// Accepts requests under these symmetric keys from the next packet on (start, key file reload).
     public func update(symmetric: SymmetricServerConfiguration?) {
-        shared.rules.withLock { $0.symmetric = symmetric }
+        shared.rules.withLockedValue { $0.symmetric = symmetric }
     }
 
-    public var symmetricConfiguration: SymmetricServerConfiguration? { shared.rules.withLock { $0.symmetric } }
+    public var symmetricConfiguration: SymmetricServerConfiguration? { shared.rules.withLockedValue { $0.symmetric } }
 
     /// Siblings' authenticated requests as this server saw them.
     var siblingTraffic: SiblingTraffic { shared.siblingTraffic }
 
     public func busiestClients(limit: Int) -> [ClientActivity] {
-        shared.limiter.withLock { $0.busiestClients(limit: limit) }
+        shared.limiter.withLockedValue { $0.busiestClients(limit: limit) }
     }
 
     public func run() async throws {

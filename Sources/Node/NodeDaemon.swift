@@ -6,6 +6,7 @@ import Logging
 import Prometheus
 import NTPCore
 import ServiceLifecycle
+import NIOConcurrencyHelpers
 import Synchronization
 import UnixSignals
 
@@ -13,7 +14,7 @@ import UnixSignals
 /// stops cleanly on SIGTERM/SIGINT and reloads what can change at run time on SIGHUP.
 public final class NodeDaemon: Sendable {
     public let configPath: String
-    private let config: Mutex<NodeConfig>
+    private let config: NIOLockedValueBox<NodeConfig>
     private let clock: SoftwareClock
     private let serving: ServingState
     private let statistics = ServerStatistics()
@@ -63,7 +64,7 @@ public final class NodeDaemon: Sendable {
         logger[metadataKey: "node"] = "\(config.name)"
         self.logLevel = logLevel
         self.configPath = configPath
-        self.config = Mutex(config)
+        self.config = NIOLockedValueBox(config)
         self.logger = logger
         self.healthMonitor = HealthMonitor(logger: logger)
         self.clock = SoftwareClock(driverName: config.clock.driver.rawValue)
@@ -147,7 +148,7 @@ public final class NodeDaemon: Sendable {
     /// NTS steering, checked every couple of seconds: see `NTSSteering`.
     private func steerNTS() {
         guard let nts else { return }
-        guard let settings = config.withLock({ $0.nts }), settings.steer, let siblings else {
+        guard let settings = config.withLockedValue({ $0.nts }), settings.steer, let siblings else {
             nts.steer(to: nil)
             return
         }
@@ -174,7 +175,7 @@ public final class NodeDaemon: Sendable {
 
     /// Runs until SIGTERM or SIGINT.
     public func run() async throws {
-        let statusPath = config.withLock { $0.statusSocket }
+        let statusPath = config.withLockedValue { $0.statusSocket }
         let status = StatusServer(path: statusPath, logger: logger) { [self] in self.status() }
         let reload = ReloadOnHangup { [self] in _ = try? self.reload() }
         typealias Entry = ServiceGroupConfiguration.ServiceConfiguration
@@ -230,7 +231,7 @@ public final class NodeDaemon: Sendable {
             return
         }
         time.openRefclocksBeforeDrop()
-        try drop.prepare(self.config.withLock { $0 }, configPath: configPath, logger: logger)
+        try drop.prepare(self.config.withLockedValue { $0 }, configPath: configPath, logger: logger)
         try drop.apply()
         logger.notice("root privileges dropped", metadata: [
             "user": "\(drop.account.name)",
@@ -249,7 +250,7 @@ public final class NodeDaemon: Sendable {
             logger.error("configuration reload failed, keeping the running configuration", metadata: ["error": "\(error)"])
             throw error
         }
-        let previous = config.withLock { old in
+        let previous = config.withLockedValue { old in
             defer { old = next }
             return old
         }
@@ -311,7 +312,7 @@ public final class NodeDaemon: Sendable {
         }
         let uptime = ContinuousClock.now - startedMonotonic
         return NodeStatus(
-            name: config.withLock { $0.name },
+            name: config.withLockedValue { $0.name },
             version: ProductVersion.current,
             uptimeSeconds: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
             clock: .init(

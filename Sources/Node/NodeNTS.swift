@@ -9,7 +9,7 @@ import NTPCore
 import NTSKE
 import NTSKECore
 import ServiceLifecycle
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The node's NTS (RFC 8915): the cookie master keys, the NTS-KE server, certificate renewal and key
 /// rotation. The key store publishes every key change to one provider that the NTP server and NTS-KE both read.
@@ -29,7 +29,7 @@ final class NodeNTS: Sendable {
     let logger: Logger
     /// The NTS-KE policy as configured; steering replaces its server and port.
     private let basePolicy: NTSKEServerPolicy
-    private let steering = Mutex<SocketEndpoint?>(nil)
+    private let steering = NIOLockedValueBox<SocketEndpoint?>(nil)
 
     /// - Parameter ntpPort: the node's own NTP port, advertised in Port Negotiation when it is not 123 and
     ///   the configuration names none.
@@ -89,7 +89,7 @@ final class NodeNTS: Sendable {
     /// or, with nil, back at this node's own. Cookies are sealed under the site's shared master key, so the
     /// sibling opens them. Connections in progress finish with the responder they started with.
     func steer(to sibling: SocketEndpoint?) {
-        let changed = steering.withLock { current in
+        let changed = steering.withLockedValue { current in
             defer { current = sibling }
             return current != sibling
         }
@@ -105,7 +105,7 @@ final class NodeNTS: Sendable {
         keyEstablishment.replaceResponder(NTSKEResponder(policy: policy, cookieKeys: cookieKeys))
     }
 
-    var steeredTo: SocketEndpoint? { steering.withLock { $0 } }
+    var steeredTo: SocketEndpoint? { steering.withLockedValue { $0 } }
 
     /// The services to run beside the NTP server.
     var services: [any Service] {
@@ -151,7 +151,7 @@ final class NodeNTS: Sendable {
             rotateIntervalSeconds: configuration.rotateInterval,
             ntske: statistics.snapshot,
             activeConnections: keyEstablishment.activeConnections,
-            keyFile: keys.writeFault.withLock { fault in
+            keyFile: keys.writeFault.withLockedValue { fault in
                 NodeStatus.NTS.KeyFile(path: keys.path, failingSince: fault?.since, writeFailures: fault?.failures ?? 0, lastError: fault?.error)
             })
     }

@@ -1,4 +1,5 @@
 import CFleetShim
+import NIOConcurrencyHelpers
 import FleetCrypto
 import Logging
 import NTPCore
@@ -97,8 +98,8 @@ final class ReceiveLoop: @unchecked Sendable {
         let monotonic = cfs_monotonic_ns()
 
         // Phase 1, no lock: who asks and what (access list, mode, parse).
-        var rules = shared.rules.withLock { $0 }
-        rules.nts = shared.cookieKeys.withLock { $0 }?.current
+        var rules = shared.rules.withLockedValue { $0 }
+        rules.nts = shared.cookieKeys.withLockedValue { $0 }?.current
         admissions.removeAll(keepingCapacity: true)
         for index in 0..<count {
             let i = Int32(index)
@@ -120,7 +121,7 @@ final class ReceiveLoop: @unchecked Sendable {
         }
         // Phase 2: the shared rate limiter, one lock for the whole batch.
         if rules.policy.rateLimit != nil {
-            shared.limiter.withLock { limiter in
+            shared.limiter.withLockedValue { limiter in
                 for index in admissions.indices {
                     if case .admitted = admissions[index].admission {
                         admissions[index].verdict = limiter.check(admissions[index].source, now: monotonic, using: &random)
@@ -139,7 +140,7 @@ final class ReceiveLoop: @unchecked Sendable {
             }
         }
         if interleavedForm {
-            shared.timestamps.withLock { table in
+            shared.timestamps.withLockedValue { table in
                 for (index, admitted) in admissions.enumerated() {
                     if case .admitted(let packet) = admitted.admission {
                         earlier[index] = table.earlier(for: packet.header, from: admitted.source)
@@ -332,7 +333,7 @@ final class ReceiveLoop: @unchecked Sendable {
             nextTransmitID &+= UInt32(truncatingIfNeeded: delivered)
         }
         if queuedReplies.prefix(delivered).contains(where: { $0.sent.saved }) {
-            shared.timestamps.withLock { table in
+            shared.timestamps.withLockedValue { table in
                 for (decision, sent) in queuedReplies.prefix(delivered) where sent.saved {
                     if case .reply(let reply) = decisions[decision] {
                         table.sent(reply, to: sent.client, transmit: sent.transmit, using: &random)
@@ -371,7 +372,7 @@ final class ReceiveLoop: @unchecked Sendable {
         }
         predictor.learn()
         guard !kernelUpdates.isEmpty else { return }
-        shared.timestamps.withLock { table in
+        shared.timestamps.withLockedValue { table in
             for update in kernelUpdates {
                 table.update(client: update.client, receive: update.receive, transmit: update.transmit, source: .kernel)
             }

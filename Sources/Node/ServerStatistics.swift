@@ -1,7 +1,7 @@
 import NodeModels
 import Metrics
 import NTPCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The NTP server's counters: kept exactly for status (every datagram counted once) and mirrored to
 /// swift-metrics for whatever metrics backend the process bootstraps (Prometheus comes with the control plane).
@@ -9,7 +9,7 @@ public final class ServerStatistics: Sendable {
     /// Reasons beyond the protocol core's: the kernel refused to send a decided response.
     public static let sendFailed = "sendFailed"
 
-    private let counters = Mutex(ServerCounters())
+    private let counters = NIOLockedValueBox(ServerCounters())
     private let receivedMetric = Counter(label: "fleetnode_ntp_received_total")
     private let answeredMetric = Counter(label: "fleetnode_ntp_answered_total")
     private let kissMetric = Counter(label: "fleetnode_ntp_kiss_of_death_total")
@@ -32,7 +32,7 @@ public final class ServerStatistics: Sendable {
         droppedMetrics = dropped
     }
 
-    public var snapshot: ServerCounters { counters.withLock { $0 } }
+    public var snapshot: ServerCounters { counters.withLockedValue { $0 } }
 
     /// Adds the outcome of one batch (one lock and a few metric updates per batch, not per packet).
     func record(_ tally: BatchTally) {
@@ -50,7 +50,7 @@ public final class ServerStatistics: Sendable {
         }
         if tally.sendFailed > 0 { delta.dropped[Self.sendFailed] = UInt64(tally.sendFailed) }
         if !tally.precision.isEmpty { delta.precision = tally.precision }
-        let precision = counters.withLock { counters in
+        let precision = counters.withLockedValue { counters in
             counters.add(delta)
             return delta.precision == nil ? nil : counters.precision
         }

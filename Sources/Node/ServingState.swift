@@ -1,5 +1,5 @@
 import NTPCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Where the node's served time comes from right now, turned into the RFC 5905 system variables that every
 /// response carries: the time service's latest state when a source is selected (or in holdover), else a
@@ -13,23 +13,23 @@ public final class ServingState: Sendable {
         case disciplined(name: String, state: ServerState)
     }
 
-    private let source: Mutex<Source>
+    private let source: NIOLockedValueBox<Source>
     /// The `[local] stratum` fallback used while no source is selected.
-    private let fallback: Mutex<UInt8?>
+    private let fallback: NIOLockedValueBox<UInt8?>
     public let precision: Int8
 
     public init(source: Source, precision: Int8) {
-        self.source = Mutex(source)
-        if case .local(let stratum) = source { fallback = Mutex(stratum) } else { fallback = Mutex(nil) }
+        self.source = NIOLockedValueBox(source)
+        if case .local(let stratum) = source { fallback = NIOLockedValueBox(stratum) } else { fallback = NIOLockedValueBox(nil) }
         self.precision = precision
     }
 
-    public var current: Source { source.withLock { $0 } }
+    public var current: Source { source.withLockedValue { $0 } }
 
     /// Sets the `[local] stratum` fallback (configuration load and reload).
     public func setLocal(stratum: UInt8?) {
-        fallback.withLock { $0 = stratum }
-        source.withLock { current in
+        fallback.withLockedValue { $0 = stratum }
+        source.withLockedValue { current in
             if case .disciplined = current { return }
             current = stratum.map { .local(stratum: $0) } ?? .unsynchronized
         }
@@ -37,8 +37,8 @@ public final class ServingState: Sendable {
 
     /// The time service publishes here: a state when synchronised (or holding over), nil when it is not.
     public func publish(name: String?, state: ServerState?) {
-        let local = fallback.withLock { $0 }
-        source.withLock { current in
+        let local = fallback.withLockedValue { $0 }
+        source.withLockedValue { current in
             if let name, let state, state.isSynchronized {
                 current = .disciplined(name: name, state: state)
             } else {
@@ -48,7 +48,7 @@ public final class ServingState: Sendable {
     }
 
     public func set(_ newSource: Source) {
-        source.withLock { $0 = newSource }
+        source.withLockedValue { $0 = newSource }
     }
 
     /// The system variables at `now`.

@@ -1,18 +1,18 @@
 import NodeModels
 import Metrics
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Sibling peering as metrics, per sibling: exchanges this node completed and failed polling it, and its
 /// requests this node answered and rejected (a wrong or retired key shows up here first), whether it is
 /// reachable now and whether its requests are being rejected now (1 or 0), plus whether new
 /// NTS clients are being steered away. Counters fed by the difference between two status snapshots.
 final class SiblingMetrics: Sendable {
-    private let previous = Mutex<[String: NodeStatus.Sibling]>([:])
+    private let previous = NIOLockedValueBox<[String: NodeStatus.Sibling]>([:])
     private let steered = Gauge(label: "fleetnode_nts_steered")
 
     func record(_ status: NodeStatus) {
         steered.record(status.ntsSteeredTo == nil ? 0 : 1)
-        let last = previous.withLock { stored in
+        let last = previous.withLockedValue { stored in
             defer { stored = Dictionary(status.siblings.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first }) }
             return stored
         }

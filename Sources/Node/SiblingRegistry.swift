@@ -1,7 +1,7 @@
 import ConfigFile
 import NodeModels
 import NTPCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The node's siblings (`[[sibling]]`): each one's key set, a *send* key and the *accepted* keys, and what
 /// polling it has seen. Key sets change without a restart, through a configuration reload or `change(_:)`
@@ -29,25 +29,25 @@ public final class SiblingRegistry: Sendable {
         var managed = false
     }
 
-    private let entries: Mutex<[Entry]>
+    private let entries: NIOLockedValueBox<[Entry]>
 
     public init(_ siblings: [NodeConfig.Sibling]) {
         // Addresses were checked to be numeric when the configuration was read.
-        entries = Mutex(siblings.compactMap { sibling in
+        entries = NIOLockedValueBox(siblings.compactMap { sibling in
             IPAddress(sibling.host).map { Entry(sibling: sibling, address: $0.unmapped) }
         })
     }
 
-    public var siblings: [NodeConfig.Sibling] { entries.withLock { $0.map(\.sibling) } }
+    public var siblings: [NodeConfig.Sibling] { entries.withLockedValue { $0.map(\.sibling) } }
 
     /// The key a request to `name` carries now (looked up at every poll).
     public func sendKey(for name: String) -> UInt32? {
-        entries.withLock { $0.first { $0.sibling.name == name }?.sibling.key }
+        entries.withLockedValue { $0.first { $0.sibling.name == name }?.sibling.key }
     }
 
     /// The server's per-address key sets.
     public var restrictions: [IPAddress: Set<UInt32>] {
-        entries.withLock { entries in
+        entries.withLockedValue { entries in
             var result: [IPAddress: Set<UInt32>] = [:]
             // Two siblings on one address (different ports) share the union of their sets.
             for entry in entries { result[entry.address, default: []].formUnion(entry.sibling.accept) }
@@ -87,7 +87,7 @@ public final class SiblingRegistry: Sendable {
     }
 
     private func update(_ name: String, _ body: (inout Entry) -> Void) {
-        entries.withLock { entries in
+        entries.withLockedValue { entries in
             if let index = entries.firstIndex(where: { $0.sibling.name == name }) { body(&entries[index]) }
         }
     }
@@ -96,7 +96,7 @@ public final class SiblingRegistry: Sendable {
 
     /// Key sets restored from the state database at start: they replace the configuration's for these siblings.
     func restore(_ sets: [String: (key: UInt32, accept: Set<UInt32>)]) {
-        entries.withLock { entries in
+        entries.withLockedValue { entries in
             for index in entries.indices {
                 guard let set = sets[entries[index].sibling.name] else { continue }
                 entries[index].sibling.key = set.key
@@ -111,7 +111,7 @@ public final class SiblingRegistry: Sendable {
     /// restart: pollers are started once), and of siblings whose keys the state database holds (the
     /// configuration's keys no longer apply to them).
     public func applyKeys(from siblings: [NodeConfig.Sibling]) -> (changed: [String], needRestart: [String], managed: [String]) {
-        entries.withLock { entries in
+        entries.withLockedValue { entries in
             var changed: [String] = []
             var managed: [String] = []
             for index in entries.indices {
@@ -142,7 +142,7 @@ public final class SiblingRegistry: Sendable {
         _ operation: SiblingKeyOperation, siblings names: [String]? = nil, knownKeys: Set<UInt32>,
         persistent: Bool = false, persist: (NodeConfig.Sibling) throws(SiblingKeyError) -> Void = { _ throws(SiblingKeyError) in }
     ) throws(SiblingKeyError) -> Bool {
-        try entries.withLock { entries throws(SiblingKeyError) -> Bool in
+        try entries.withLockedValue { entries throws(SiblingKeyError) -> Bool in
             let targets: [Int]
             if let names {
                 var found: [Int] = []
@@ -190,7 +190,7 @@ public final class SiblingRegistry: Sendable {
     // MARK: Status
 
     func status(traffic: SiblingTraffic) -> [NodeStatus.Sibling] {
-        entries.withLock { $0 }.map { entry in
+        entries.withLockedValue { $0 }.map { entry in
             let served = traffic.entry(for: entry.address)
             return NodeStatus.Sibling(
                 name: entry.sibling.name, address: entry.sibling.host, port: Int(entry.sibling.port),

@@ -1,7 +1,7 @@
 import Foundation
 import NodeModels
 import NTPCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The server side of sibling peering: requests that arrived from siblings' addresses, answered per key or
 /// rejected with the reason, so a sibling polling with a wrong or retired key is reported by the node it
@@ -16,17 +16,17 @@ final class SiblingTraffic: Sendable {
         var rejectingSince: Double?
     }
 
-    private let entries = Mutex<[IPAddress: Entry]>([:])
+    private let entries = NIOLockedValueBox<[IPAddress: Entry]>([:])
 
     func answered(from address: IPAddress, keyID: UInt32) {
-        entries.withLock {
+        entries.withLockedValue {
             $0[address, default: Entry()].answeredByKey[keyID, default: 0] += 1
             $0[address]?.rejectingSince = nil
         }
     }
 
     func rejected(from address: IPAddress, keyID: UInt32, reason: String, now: Double = Date().timeIntervalSince1970) {
-        entries.withLock { entries in
+        entries.withLockedValue { entries in
             var entry = entries[address, default: Entry()]
             entry.rejected += 1
             entry.lastRejection = reason
@@ -35,7 +35,7 @@ final class SiblingTraffic: Sendable {
         }
     }
 
-    func entry(for address: IPAddress) -> Entry { entries.withLock { $0[address] ?? Entry() } }
+    func entry(for address: IPAddress) -> Entry { entries.withLockedValue { $0[address] ?? Entry() } }
 
     /// Why a sibling's request under `keyID` was not answered.
     static func reason(keyID: UInt32, from address: IPAddress, configuration: SymmetricServerConfiguration) -> String {

@@ -1,6 +1,6 @@
 import CFleetShim
 import NTPCore
-import Synchronization
+import NIOConcurrencyHelpers
 import TimeCore
 
 /// The default clock driver: served time is a function of the node's own local timescale, which the
@@ -20,7 +20,7 @@ public final class SoftwareClock: NodeClock {
         var servedLeap: LeapAdjustment?
     }
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
     /// CLOCK_REALTIME − CLOCK_MONOTONIC_RAW at start, nanoseconds.
     private let epoch: Int64
     public let precision: Int8
@@ -32,20 +32,20 @@ public final class SoftwareClock: NodeClock {
         let real = Self.systemNow()
         let mono = Int64(bitPattern: cfs_monotonic_raw_ns())
         self.epoch = real.nanosecondsSinceEpoch &- mono
-        self.state = Mutex(State(model: model))
+        self.state = NIOLockedValueBox(State(model: model))
         self.precision = Self.measurePrecision()
     }
 
-    public var model: ClockModel { state.withLock { $0.model } }
+    public var model: ClockModel { state.withLockedValue { $0.model } }
 
     /// Sets a new model (the discipline does this; nothing else changes served time).
     public func apply(_ model: ClockModel) {
-        state.withLock { $0.model = model }
+        state.withLockedValue { $0.model = model }
     }
 
     /// Sets the leap corrections (the leap plan does this when a leap is scheduled).
     public func setLeap(utc: LeapAdjustment?, served: LeapAdjustment?) {
-        state.withLock {
+        state.withLockedValue {
             $0.utcLeap = utc
             $0.servedLeap = served
         }
@@ -70,12 +70,12 @@ public final class SoftwareClock: NodeClock {
     /// Served time at a local time: what clients get (leap seconds stepped or smeared).
     public func served(atLocal local: LocalTime) -> UnixTime {
         // Computed under the lock, reading the state in place: copying it out would retain the leap arrays.
-        state.withLock { Self.time(at: local, model: $0.model, leap: $0.servedLeap) }
+        state.withLockedValue { Self.time(at: local, model: $0.model, leap: $0.servedLeap) }
     }
 
     /// UTC at a local time (leap seconds stepped): what the node's own measurements of sources compare with.
     public func utc(atLocal local: LocalTime) -> UnixTime {
-        state.withLock { Self.time(at: local, model: $0.model, leap: $0.utcLeap) }
+        state.withLockedValue { Self.time(at: local, model: $0.model, leap: $0.utcLeap) }
     }
 
     /// The disciplined time at `local` with a leap correction on top.
@@ -95,7 +95,7 @@ public final class SoftwareClock: NodeClock {
 
     public func systemConversion() -> SystemTimeConversion {
         let offset = systemToLocal()
-        return state.withLock { SystemTimeConversion(systemToLocal: offset, model: $0.model, leap: $0.servedLeap) }
+        return state.withLockedValue { SystemTimeConversion(systemToLocal: offset, model: $0.model, leap: $0.servedLeap) }
     }
 
     public var correction: ClockCorrection {

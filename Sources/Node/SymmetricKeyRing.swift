@@ -3,7 +3,7 @@ import FleetCrypto
 import Foundation
 import Logging
 import NTPCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The node's symmetric NTP keys (RFC 5905 §7.5, RFC 8573) from `[keys] file`, in chrony's key file format so
 /// existing keys carry over. Loaded at start (a bad file stops the node) and on SIGHUP (a bad file keeps the
@@ -11,8 +11,8 @@ import Synchronization
 /// Key material never reaches a log line or status: only ids, types and lengths.
 public final class SymmetricKeyRing: Sendable {
     public let path: String
-    private let keys = Mutex<[UInt32: SymmetricKey]>([:])
-    private let loaded = Mutex<Date?>(nil)
+    private let keys = NIOLockedValueBox<[UInt32: SymmetricKey]>([:])
+    private let loaded = NIOLockedValueBox<Date?>(nil)
     public let computer: any MACComputer = OpenSSLMACComputer()
 
     public struct LoadError: Error, CustomStringConvertible {
@@ -41,27 +41,27 @@ public final class SymmetricKeyRing: Sendable {
         } catch {
             throw LoadError(description: "\(path): \(error)")
         }
-        keys.withLock { current in
+        keys.withLockedValue { current in
             current = Dictionary(parsed.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         }
-        loaded.withLock { $0 = Date() }
+        loaded.withLockedValue { $0 = Date() }
     }
 
     /// Keys installed through the admin API and kept in the state database (sibling keys staged with their
     /// material); the key file's keys win on an id held by both.
-    private let managed = Mutex<[UInt32: SymmetricKey]>([:])
+    private let managed = NIOLockedValueBox<[UInt32: SymmetricKey]>([:])
 
-    public func key(_ id: UInt32) -> SymmetricKey? { keys.withLock { $0[id] } ?? managed.withLock { $0[id] } }
+    public func key(_ id: UInt32) -> SymmetricKey? { keys.withLockedValue { $0[id] } ?? managed.withLockedValue { $0[id] } }
 
     public var all: [SymmetricKey] {
-        let file = keys.withLock { $0 }
-        let merged = file.merging(managed.withLock { $0 }) { fromFile, _ in fromFile }
+        let file = keys.withLockedValue { $0 }
+        let merged = file.merging(managed.withLockedValue { $0 }) { fromFile, _ in fromFile }
         return merged.values.sorted { $0.id < $1.id }
     }
 
     /// Adds (or replaces) managed keys.
     public func addManaged(_ added: [SymmetricKey]) {
-        managed.withLock { for key in added { $0[key.id] = key } }
+        managed.withLockedValue { for key in added { $0[key.id] = key } }
     }
 
     /// What the server accepts from now on: every key held, and from the addresses in `restrictions` (the

@@ -3,7 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import NTPCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A gpsd client over libgps: connects to gpsd (TCP host:port), asks it to stream JSON reports
 /// (`?WATCH` with `enable`, `json` and, by default, `pps` for TOFF and PPS reports), and turns them into
@@ -119,12 +119,12 @@ public final class GPSDClient: Sendable {
     }
 
     public var statistics: Statistics {
-        core.state.withLock { $0.statistics }
+        core.state.withLockedValue { $0.statistics }
     }
 
     /// True from `start()` until the reader thread has exited.
     public var isRunning: Bool {
-        core.state.withLock { $0.running }
+        core.state.withLockedValue { $0.running }
     }
 
     // MARK: - Reader
@@ -148,7 +148,7 @@ public final class GPSDClient: Sendable {
         let configuration: Configuration
         let logger: Logger
         let continuation: AsyncStream<GPSDEvent>.Continuation
-        let state = Mutex(State())
+        let state = NIOLockedValueBox(State())
         /// Signalled by `requestStop` to cut a reconnect backoff short.
         let wakeup = DispatchSemaphore(value: 0)
 
@@ -159,7 +159,7 @@ public final class GPSDClient: Sendable {
         }
 
         func start() {
-            let shouldStart = state.withLock { state -> Bool in
+            let shouldStart = state.withLockedValue { state -> Bool in
                 guard !state.started, !state.stopRequested else { return false }
                 state.started = true
                 state.running = true
@@ -176,7 +176,7 @@ public final class GPSDClient: Sendable {
         }
 
         func requestStop() {
-            let (wasStarted, alreadyStopping) = state.withLock { state -> (Bool, Bool) in
+            let (wasStarted, alreadyStopping) = state.withLockedValue { state -> (Bool, Bool) in
                 let already = state.stopRequested
                 state.stopRequested = true
                 if let session = state.session {
@@ -193,7 +193,7 @@ public final class GPSDClient: Sendable {
         }
 
         private var stopRequested: Bool {
-            state.withLock { $0.stopRequested }
+            state.withLockedValue { $0.stopRequested }
         }
 
         private func run() {
@@ -204,7 +204,7 @@ public final class GPSDClient: Sendable {
                 let opened = crf_gps_open(configuration.host, String(configuration.port), configuration.watchPPS ? 1 : 0, &error)
                 guard let session = opened else {
                     let reason = String(cString: crf_gps_errstr(error))
-                    state.withLock {
+                    state.withLockedValue {
                         $0.statistics.connectFailures += 1
                         $0.statistics.lastError = "connect: \(reason)"
                     }
@@ -219,7 +219,7 @@ public final class GPSDClient: Sendable {
                     continue
                 }
                 announcedFailure = nil
-                let registered = state.withLock { state -> Bool in
+                let registered = state.withLockedValue { state -> Bool in
                     state.session = SessionHandle(pointer: session)
                     state.statistics.connects += 1
                     if state.statistics.connects > 1 { state.statistics.reconnects += 1 }
@@ -232,7 +232,7 @@ public final class GPSDClient: Sendable {
                 if registered {
                     (reason, announced) = readLoop(session, delay: &delay)
                 }
-                state.withLock { state in
+                state.withLockedValue { state in
                     state.session = nil
                     state.statistics.connected = false
                     crf_gps_close(session)
@@ -252,7 +252,7 @@ public final class GPSDClient: Sendable {
                     delay = min(delay * 2, configuration.reconnectMaxDelay)
                 }
             }
-            state.withLock { $0.running = false }
+            state.withLockedValue { $0.running = false }
             continuation.finish()
         }
 
@@ -282,7 +282,7 @@ public final class GPSDClient: Sendable {
         /// Counts, logs and yields one decoded line (`GPSDReportDecoder` did the decoding).
         private func handle(_ decoded: GPSDDecodedReport, announced: inout Bool) {
             if decoded.malformed {
-                let count = state.withLock { state -> UInt64 in
+                let count = state.withLockedValue { state -> UInt64 in
                     state.statistics.parseErrors += 1
                     return state.statistics.parseErrors
                 }
@@ -316,7 +316,7 @@ public final class GPSDClient: Sendable {
             for event in events {
                 if case .dropped = continuation.yield(event) { dropped += 1 }
             }
-            state.withLock { state in
+            state.withLockedValue { state in
                 state.statistics.reports += 1
                 state.statistics.lastReport = decoded.received
                 state.statistics.connected = true

@@ -1,7 +1,7 @@
 import CRefclock
 import Logging
 import NTPCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
 import Glibc
@@ -92,7 +92,7 @@ public final class PPSDevice: PPSPulseSource {
     private let logger: Logger
     /// The descriptor, -1 once closed. Held during a fetch, so `close()` waits for a fetch in progress
     /// (at most its timeout) and a descriptor is never used after it was closed.
-    private let descriptor: Mutex<Int32>
+    private let descriptor: NIOLockedValueBox<Int32>
 
     /// Opens and prepares the device. Throws `PPSError` with an operator-readable description.
     public init(path: String, logger: Logger = Logger(label: "timefleet.refclock.pps")) throws(PPSError) {
@@ -123,7 +123,7 @@ public final class PPSDevice: PPSPulseSource {
             }
             throw Self.ioctlError(path: path, operation: "PPS_SETPARAMS", errno: -enableStatus)
         }
-        descriptor = Mutex(fd)
+        descriptor = NIOLockedValueBox(fd)
         logger.info("PPS device open, capabilities 0x\(String(caps, radix: 16))")
     }
 
@@ -134,7 +134,7 @@ public final class PPSDevice: PPSPulseSource {
     /// The latest assert event, waiting at most `timeout` for a new one (RFC 2783 `time_pps_fetch`; zero
     /// returns the latest event at once). A pulse whose `sequence` equals the previous one is not new.
     public func fetch(timeout: Duration) throws(PPSError) -> PPSPulse {
-        let result: Result<PPSPulse, PPSError> = descriptor.withLock { fd in
+        let result: Result<PPSPulse, PPSError> = descriptor.withLockedValue { fd in
             guard fd >= 0 else { return .failure(.closed(path: path)) }
             var time = crf_time()
             var sequence: UInt32 = 0
@@ -153,7 +153,7 @@ public final class PPSDevice: PPSPulseSource {
 
     /// Closes the device; later fetches throw `.closed`.
     public func close() {
-        descriptor.withLock { fd in
+        descriptor.withLockedValue { fd in
             if fd >= 0 {
                 crf_close(fd)
                 fd = -1

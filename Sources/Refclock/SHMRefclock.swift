@@ -1,7 +1,7 @@
 import CRefclock
 import Logging
 import NTPCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
 import Glibc
@@ -93,7 +93,7 @@ public final class SHMRefclock: Sendable {
 
     public let unit: Int
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     public init(unit: Int, logger: Logger = Logger(label: "timefleet.refclock.shm")) {
         self.unit = unit
@@ -103,7 +103,7 @@ public final class SHMRefclock: Sendable {
     }
 
     deinit {
-        state.withLock { state in
+        state.withLockedValue { state in
             if let segment = state.segment { crf_shm_detach(segment.address) }
             state.segment = nil
         }
@@ -112,9 +112,9 @@ public final class SHMRefclock: Sendable {
     /// The key of this unit's segment.
     public var key: Int32 { crf_shm_key(Int32(unit)) }
 
-    public var statistics: Statistics { state.withLock { $0.statistics } }
+    public var statistics: Statistics { state.withLockedValue { $0.statistics } }
 
-    public var isAttached: Bool { state.withLock { $0.segment != nil } }
+    public var isAttached: Bool { state.withLockedValue { $0.segment != nil } }
 
     /// Takes the segment's sample if there is a new one.
     public func poll() throws(SHMError) -> SHMSample {
@@ -140,7 +140,7 @@ public final class SHMRefclock: Sendable {
         hook: (@convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void)?,
         context: UnsafeMutableRawPointer?
     ) throws(SHMError) -> SHMSample {
-        let result: Result<SHMSample, SHMError> = state.withLock { state in
+        let result: Result<SHMSample, SHMError> = state.withLockedValue { state in
             let segment: Segment
             switch attach(&state) {
             case .success(let attached): segment = attached
@@ -175,7 +175,7 @@ public final class SHMRefclock: Sendable {
     /// Attaches the segment now rather than at the first poll: a node about to drop root attaches gpsd's
     /// root-only units (0 and 1) while it still may; the attachment outlives the drop.
     public func attach() throws(SHMError) {
-        try state.withLock { state in attach(&state).map { _ in () } }.get()
+        try state.withLockedValue { state in attach(&state).map { _ in () } }.get()
     }
 
     private func attach(_ state: inout State) -> Result<Segment, SHMError> {
@@ -204,7 +204,7 @@ public final class SHMRefclock: Sendable {
 
     /// Detaches the segment; the next poll attaches again (useful after the writer recreated it).
     public func detach() {
-        state.withLock { state in
+        state.withLockedValue { state in
             if let segment = state.segment { crf_shm_detach(segment.address) }
             state.segment = nil
         }

@@ -1,7 +1,7 @@
 // Test support: deadlines for async tests, and a recorder that drains an AsyncStream in the background so
 // tests can wait for an event with a timeout instead of blocking on `next()` forever.
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Polls `condition` every `interval` until it holds or `timeout` passes. Returns whether it held.
 package func waitUntil(
@@ -31,7 +31,7 @@ package final class StreamRecorder<Element: Sendable>: Sendable {
         let finishedFlag = self.finishedFlag
         let consumer = Task {
             for await element in stream {
-                recorded.withLock { $0.append(Timed(element: element, instant: .now)) }
+                recorded.withLockedValue { $0.append(Timed(element: element, instant: .now)) }
             }
             finishedFlag.value = true
         }
@@ -65,17 +65,17 @@ package final class StreamRecorder<Element: Sendable>: Sendable {
 
 /// A value behind a lock, as a class so closures and threads can share it.
 package final class LockedBox<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
+    private let mutex: NIOLockedValueBox<Value>
 
-    package init(_ value: Value) { mutex = Mutex(value) }
+    package init(_ value: Value) { mutex = NIOLockedValueBox(value) }
 
     package var value: Value {
-        get { mutex.withLock { $0 } }
-        set { mutex.withLock { $0 = newValue } }
+        get { mutex.withLockedValue { $0 } }
+        set { mutex.withLockedValue { $0 = newValue } }
     }
 
     @discardableResult
-    package func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        try mutex.withLock { try body(&$0) }
+    package func withLockedValue<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        try mutex.withLockedValue { try body(&$0) }
     }
 }

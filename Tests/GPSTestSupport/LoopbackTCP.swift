@@ -1,6 +1,7 @@
 // Test support: loopback TCP for tests: a free port finder, a readiness probe, and a small threaded server
 // (used for a live NMEA feed that gpsd reads from, and a scripted fake gpsd). Glibc + Synchronization only.
 import Foundation
+import NIOConcurrencyHelpers
 import Synchronization
 
 #if canImport(Glibc)
@@ -115,7 +116,7 @@ package final class LoopbackServer: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let acceptedCount = Atomic<Int>(0)
-    private let acceptTimes = Mutex<[ContinuousClock.Instant]>([])
+    private let acceptTimes = NIOLockedValueBox<[ContinuousClock.Instant]>([])
 
     /// Listens on `port` (0: any free port) and starts accepting.
     package init(port: UInt16 = 0, handler: @escaping Handler) throws {
@@ -145,7 +146,7 @@ package final class LoopbackServer: Sendable {
     package var accepted: Int { acceptedCount.load(ordering: .relaxed) }
 
     /// When each connection was accepted.
-    package var acceptInstants: [ContinuousClock.Instant] { acceptTimes.withLock { $0 } }
+    package var acceptInstants: [ContinuousClock.Instant] { acceptTimes.withLockedValue { $0 } }
 
     /// Stops accepting, tells the handler to return, closes the listener; waits up to 5 s for the thread.
     package func stop() {
@@ -165,7 +166,7 @@ package final class LoopbackServer: Sendable {
             let client = accept(listener, nil, nil)
             if client < 0 { continue }
             acceptedCount.add(1, ordering: .relaxed)
-            acceptTimes.withLock { $0.append(.now) }
+            acceptTimes.withLockedValue { $0.append(.now) }
             handler(LoopbackConnection(fd: client), isStopping)
             close(client)
         }
@@ -198,7 +199,7 @@ package final class NMEAFeedServer: Sendable {
                 }
                 if isStopping() { return }
                 if !connection.send(generator.epoch(second: next + offsetSeconds).joined()) { return }
-                sent.withLock { $0.append(next + offsetSeconds) }
+                sent.withLockedValue { $0.append(next + offsetSeconds) }
             }
         }
     }

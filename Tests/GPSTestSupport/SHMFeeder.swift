@@ -31,11 +31,11 @@ package final class SHMFeeder: Sendable {
         self.unit = unit
         self.segment = segment
         let state = self.state
-        state.withLock { $0.offsetNanoseconds = offsetNanoseconds }
+        state.withLockedValue { $0.offsetNanoseconds = offsetNanoseconds }
         nonisolated(unsafe) let target = segment
         let thread = Thread {
             while true {
-                let (offset, running, stopped) = state.withLock { ($0.offsetNanoseconds, $0.running, $0.stopped) }
+                let (offset, running, stopped) = state.withLockedValue { ($0.offsetNanoseconds, $0.running, $0.stopped) }
                 if stopped { break }
                 if running {
                     let now = crt_realtime_now()
@@ -50,13 +50,13 @@ package final class SHMFeeder: Sendable {
     }
 
     /// The reference clock's error: what it reports minus true (system) time.
-    package func setOffset(nanoseconds: Int64) { state.withLock { $0.offsetNanoseconds = nanoseconds } }
+    package func setOffset(nanoseconds: Int64) { state.withLockedValue { $0.offsetNanoseconds = nanoseconds } }
 
     /// Pause (a lost GPS) or resume writing.
-    package func setRunning(_ running: Bool) { state.withLock { $0.running = running } }
+    package func setRunning(_ running: Bool) { state.withLockedValue { $0.running = running } }
 
     package func stop() {
-        state.withLock { $0.stopped = true }
+        state.withLockedValue { $0.stopped = true }
         usleep(250_000)
         crf_shm_detach(segment)
         _ = crt_shm_remove(Int32(unit))

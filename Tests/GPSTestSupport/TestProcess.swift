@@ -2,7 +2,7 @@
 // stopped by that group's id (SIGTERM, then SIGKILL) and never by name. Every process still running at exit
 // is killed by an atexit hook. Depends only on Glibc, Foundation and Synchronization (copyable as is).
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +15,7 @@ package final class TestProcess: Sendable {
     package let arguments: [String]
     /// Where stdout and stderr go.
     package let logPath: String
-    private let reaped = Mutex<Int32?>(nil)
+    private let reaped = NIOLockedValueBox<Int32?>(nil)
 
     package enum SpawnError: Error, CustomStringConvertible {
         case spawnFailed(String, Int32)
@@ -107,7 +107,7 @@ package final class TestProcess: Sendable {
     }
 
     private func reap(blocking: Bool) -> Int32? {
-        reaped.withLock { status in
+        reaped.withLockedValue { status in
             if let status { return status }
             var word: Int32 = 0
             let result = waitpid(pid, &word, blocking ? 0 : WNOHANG)
@@ -127,7 +127,7 @@ package final class TestProcess: Sendable {
 /// Process groups started by tests, killed at exit if a test failed to stop them.
 package final class TestProcessRegistry: Sendable {
     package static let shared = TestProcessRegistry()
-    private let groups = Mutex<Set<pid_t>>([])
+    private let groups = NIOLockedValueBox<Set<pid_t>>([])
 
     private init() {
         atexit {
@@ -135,11 +135,11 @@ package final class TestProcessRegistry: Sendable {
         }
     }
 
-    package func add(_ pid: pid_t) { groups.withLock { _ = $0.insert(pid) } }
-    package func remove(_ pid: pid_t) { groups.withLock { _ = $0.remove(pid) } }
+    package func add(_ pid: pid_t) { groups.withLockedValue { _ = $0.insert(pid) } }
+    package func remove(_ pid: pid_t) { groups.withLockedValue { _ = $0.remove(pid) } }
 
     package func killAll() {
-        let pids = groups.withLock { groups -> Set<pid_t> in
+        let pids = groups.withLockedValue { groups -> Set<pid_t> in
             let all = groups
             groups.removeAll()
             return all

@@ -4,7 +4,7 @@ import Foundation
 import Logging
 @testable import Node
 @testable import TimeCore
-import Synchronization
+import NIOConcurrencyHelpers
 import XCTest
 
 /// The node's state database through its public API: schema, key operations, history, drift, file modes and
@@ -57,12 +57,12 @@ final class NodeStoreTests: XCTestCase {
     }
 
     func testKeyOperationsAreTransactionalAndIdempotent() throws {
-        let clock = Mutex(1_000.0)
-        let store = try NodeStore(path: path, now: { clock.withLock { $0 } })
+        let clock = NIOLockedValueBox(1_000.0)
+        let store = try NodeStore(path: path, now: { clock.withLockedValue { $0 } })
         let one = Data(repeating: 1, count: 16)
         let staged = try store.stageKey(.symmetric, id: 1, type: "AES128", material: one)
         XCTAssertEqual(staged.state, .staged)
-        clock.withLock { $0 = 1_001 }
+        clock.withLockedValue { $0 = 1_001 }
         XCTAssertEqual(try store.stageKey(.symmetric, id: 1, type: "AES128", material: one), staged, "the same request again: the same key")
         assertThrows(.keyConflict(set: "symmetric", id: 1)) { try store.stageKey(.symmetric, id: 1, type: "AES128", material: Data(repeating: 2, count: 16)) }
         assertThrows(.keyConflict(set: "symmetric", id: 1)) { try store.stageKey(.symmetric, id: 1, type: "SHA1", material: one) }
@@ -71,7 +71,7 @@ final class NodeStoreTests: XCTestCase {
         XCTAssertEqual(active.state, .active)
         XCTAssertEqual(try store.activateKey(.symmetric, id: 1), active)
         try store.stageKey(.symmetric, id: 2, type: "AES256", material: Data(repeating: 3, count: 32))
-        clock.withLock { $0 = 1_002 }
+        clock.withLockedValue { $0 = 1_002 }
         try store.activateKey(.symmetric, id: 2)
         let keys = try store.keys(kind: .symmetric)
         XCTAssertEqual(keys.map(\.state), [.staged, .active], "the old key demoted in the same transaction")
@@ -131,8 +131,8 @@ final class NodeStoreTests: XCTestCase {
     }
 
     func testRetentionPrunesMeasurementsAndKeepsTheJournal() throws {
-        let clock = Mutex(1_000_000.0)
-        let store = try NodeStore(path: path, now: { clock.withLock { $0 } })
+        let clock = NIOLockedValueBox(1_000_000.0)
+        let store = try NodeStore(path: path, now: { clock.withLockedValue { $0 } })
         func sample(_ utc: Double) -> SourceSampleRecord { .init(source: "GPS", local: Int64(utc), utc: utc, offset: 1e-6, delay: 0, dispersion: 1e-7) }
         func update(_ utc: Double) -> ClockUpdateRecord {
             .init(local: Int64(utc), utc: utc, offset: 0, rmsOffset: 0, frequencyPPM: 1, skewPPM: 0.1, errorBound: nil, source: nil, synchronized: false, updates: 1)

@@ -4,7 +4,7 @@ import Foundation
 import Logging
 import NodeModels
 import NTSKE
-import Synchronization
+import NIOConcurrencyHelpers
 import XCTest
 @testable import Node
 
@@ -223,9 +223,9 @@ extension StorageFaultTests {
 
 /// Log messages kept in memory, to count what a fault logs.
 final class CollectedLog: Sendable {
-    private let stored = Mutex<[String]>([])
+    private let stored = NIOLockedValueBox<[String]>([])
 
-    var messages: [String] { stored.withLock { $0 } }
+    var messages: [String] { stored.withLockedValue { $0 } }
 
     func count(_ text: String) -> Int { messages.filter { $0.contains(text) }.count }
 
@@ -240,7 +240,7 @@ final class CollectedLog: Sendable {
         }
 
         func log(event: LogEvent) {
-            log.stored.withLock { $0.append("\(event.message)") }
+            log.stored.withLockedValue { $0.append("\(event.message)") }
         }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import Node
-import Synchronization
+import NIOConcurrencyHelpers
 import XCTest
 
 /// `kill -9` during key writes never leaves a broken store: `fleetnode store-exercise` rotates keys and
@@ -12,8 +12,8 @@ import XCTest
 final class StoreCrashTests: XCTestCase {
     /// The exerciser's stdout, collected as it comes.
     final class Output: Sendable {
-        let text = Mutex("")
-        var lines: [String] { text.withLock { $0.split(separator: "\n").map(String.init) } }
+        let text = NIOLockedValueBox("")
+        var lines: [String] { text.withLockedValue { $0.split(separator: "\n").map(String.init) } }
     }
 
     /// What a round's output says the store may hold: the last acknowledged state, or the announced one.
@@ -60,7 +60,7 @@ final class StoreCrashTests: XCTestCase {
             let output = Output()
             pipe.fileHandleForReading.readabilityHandler = { handle in
                 let data = handle.availableData
-                output.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
+                output.text.withLockedValue { $0 += String(decoding: data, as: UTF8.self) }
             }
             try process.run()
             // Every fifth round is killed anywhere from the start (opening, WAL recovery, migration); the others
@@ -74,7 +74,7 @@ final class StoreCrashTests: XCTestCase {
             process.waitUntilExit()
             pipe.fileHandleForReading.readabilityHandler = nil
             let rest = pipe.fileHandleForReading.readDataToEndOfFile()
-            output.text.withLock { $0 += String(decoding: rest, as: UTF8.self) }
+            output.text.withLockedValue { $0 += String(decoding: rest, as: UTF8.self) }
             XCTAssertEqual(process.terminationReason, .uncaughtSignal, "round \(round): the exerciser stopped on its own: \(output.lines.suffix(3))")
 
             let lines = output.lines

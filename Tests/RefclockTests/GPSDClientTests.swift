@@ -36,7 +36,7 @@ final class GPSDClientTests: XCTestCase {
         try LoopbackServer { connection, isStopping in
             guard connection.send(version + "\n") else { return }
             if let watch = connection.readLine(timeout: .seconds(5)) {
-                watches?.withLock { $0.append(watch) }
+                watches?.withLockedValue { $0.append(watch) }
             }
             for line in lines where !isStopping() {
                 guard connection.send(line + "\n") else { return }
@@ -125,7 +125,7 @@ final class GPSDClientTests: XCTestCase {
         XCTAssertEqual(stats.server?.release, "3.22")
         XCTAssertEqual(stats.reports, UInt64(Self.script.count + 1 - 4), "VERSION and the script, less the 4 bad lines")
 
-        let watch = try XCTUnwrap(watches.withLock { $0.first })
+        let watch = try XCTUnwrap(watches.withLockedValue { $0.first })
         XCTAssertTrue(watch.hasPrefix("?WATCH="), watch)
         XCTAssertTrue(watch.contains(#""enable":true"#) && watch.contains(#""json":true"#) && watch.contains(#""pps":true"#), watch)
     }
@@ -201,9 +201,9 @@ final class GPSDClientTests: XCTestCase {
         let client = GPSDClient(configuration: configuration)
         client.start()
         defer { client.stop() }
-        let got = await waitUntil(timeout: .seconds(5)) { watches.withLock { !$0.isEmpty } }
+        let got = await waitUntil(timeout: .seconds(5)) { watches.withLockedValue { !$0.isEmpty } }
         XCTAssertTrue(got)
-        let watch = watches.withLock { $0.first } ?? ""
+        let watch = watches.withLockedValue { $0.first } ?? ""
         XCTAssertFalse(watch.contains(#""pps":true"#), watch)
     }
 

@@ -3,7 +3,7 @@ import CRefclock
 import CRefclockTestSupport
 import Foundation
 import NTPCore
-import Synchronization
+import NIOConcurrencyHelpers
 import XCTest
 
 @testable import Refclock
@@ -61,12 +61,12 @@ final class PPSDeviceTests: XCTestCase {
             let dropped = crt_thread_set_euid(65534)
             let result = Result { () throws(PPSError) -> PPSDevice in try PPSDevice(path: file) }
             let restored = crt_thread_set_euid(0)
-            outcome.withLock { $0 = (result, dropped, restored) }
+            outcome.withLockedValue { $0 = (result, dropped, restored) }
             done.signal()
         }
         thread.start()
         XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
-        let (result, dropped, restored) = outcome.withLock { $0 }
+        let (result, dropped, restored) = outcome.withLockedValue { $0 }
         XCTAssertEqual(dropped, 0)
         XCTAssertEqual(restored, 0)
         XCTAssertEqual(geteuid(), 0, "the test thread never changed")
@@ -124,14 +124,14 @@ final class PPSDeviceTests: XCTestCase {
 
 /// A PPSPulseSource for tests: pulses are made by `pulse()`; fetch with a timeout waits for a new one.
 final class SimulatedPPS: PPSPulseSource {
-    private let state: Mutex<(next: UnixTime, latest: PPSPulse, fetched: UInt32)>
+    private let state: NIOLockedValueBox<(next: UnixTime, latest: PPSPulse, fetched: UInt32)>
 
     init(start: UnixTime) {
-        state = Mutex((start, PPSPulse(assert: UnixTime(seconds: 0, nanoseconds: 0), sequence: 0), 0))
+        state = NIOLockedValueBox((start, PPSPulse(assert: UnixTime(seconds: 0, nanoseconds: 0), sequence: 0), 0))
     }
 
     func pulse() {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.latest = PPSPulse(assert: state.next, sequence: state.latest.sequence + 1)
             state.next = state.next.adding(nanoseconds: 1_000_000_000)
         }
@@ -140,7 +140,7 @@ final class SimulatedPPS: PPSPulseSource {
     func fetch(timeout: Duration) throws(PPSError) -> PPSPulse {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let fresh = state.withLock { state -> PPSPulse? in
+            let fresh = state.withLockedValue { state -> PPSPulse? in
                 guard timeout == .zero || state.latest.sequence != state.fetched else { return nil }
                 state.fetched = state.latest.sequence
                 return state.latest

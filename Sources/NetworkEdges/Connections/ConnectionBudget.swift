@@ -1,6 +1,6 @@
 import Metrics
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The connection budget of one TCP listener (the admin API, metrics, NTS-KE). A listener that simply refuses
 /// newcomers when full belongs to whoever fills it first, so here:
@@ -81,25 +81,25 @@ public final class ConnectionBudget: Sendable {
 
     public let listener: String
     public let limits: Limits
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
     private let observer: (@Sendable (Event) -> Void)?
     /// The counters by reason, made on first use and kept: under a reconnect flood a refusal is counted
     /// thousands of times a second, and looking a metric up in the registry each time costs more than the
     /// refusal itself.
-    private let counters = Mutex<[String: Counter]>([:])
+    private let counters = NIOLockedValueBox<[String: Counter]>([:])
 
     /// - Parameter observer: told of every refusal and budget closure (after the metric is counted), for a
     ///   listener that keeps statistics of its own; called on the thread that decided, without locks held.
     public init(listener: String, limits: Limits, observer: (@Sendable (Event) -> Void)? = nil) {
         self.listener = listener
         self.limits = limits
-        self.state = Mutex(State(rate: ConnectionRate(limits: limits.rate)))
+        self.state = NIOLockedValueBox(State(rate: ConnectionRate(limits: limits.rate)))
         self.observer = observer
     }
 
     /// Connections held now, and of those not yet authenticated.
     public var held: (total: Int, unauthenticated: Int) {
-        state.withLock { ($0.entries.count, $0.unauthenticated) }
+        state.withLockedValue { ($0.entries.count, $0.unauthenticated) }
     }
 
     /// The cheap first look at a connection just accepted, before any handler or TLS state is made for it:
@@ -107,7 +107,7 @@ public final class ConnectionBudget: Sendable {
     /// reconnects from costing more than an accept and a close each. Takes the source's rate token.
     /// `now`: monotonic nanoseconds.
     public func screen(_ source: ConnectionSource, now: UInt64 = NIODeadline.now().uptimeNanoseconds) -> Refusal? {
-        let refusal: Refusal? = state.withLock { state in
+        let refusal: Refusal? = state.withLockedValue { state in
             if state.unauthenticatedBySource[source, default: 0] >= limits.perSource { return .perSource }
             // The rate only matters under pressure (the unauthenticated places half taken): it bounds how
             // fast an attacker churns a full pool, and should not refuse an operator's retries on an idle one.
@@ -123,7 +123,7 @@ public final class ConnectionBudget: Sendable {
     /// full, or says why not. `close` closes it if it is evicted later.
     public func admit(_ source: ConnectionSource, close: @escaping @Sendable () -> Void) -> Result<Ticket, RefusalError> {
         var evicted: (@Sendable () -> Void)?
-        let result: Result<Ticket, RefusalError> = state.withLock { state in
+        let result: Result<Ticket, RefusalError> = state.withLockedValue { state in
             if state.unauthenticatedBySource[source, default: 0] >= limits.perSource {
                 return .failure(RefusalError(reason: .perSource))
             }
@@ -157,7 +157,7 @@ public final class ConnectionBudget: Sendable {
     }
 
     private func counter(_ label: String, _ reason: String) -> Counter {
-        counters.withLock { counters in
+        counters.withLockedValue { counters in
             let key = label + "/" + reason
             if let counter = counters[key] { return counter }
             let counter = Counter(label: label, dimensions: [("listener", listener), ("reason", reason)])
@@ -169,7 +169,7 @@ public final class ConnectionBudget: Sendable {
     /// The connection proved who it is (a verified client certificate): it no longer counts against its
     /// source, cannot be evicted, may use the reserved places, and its rate token is given back.
     public func authenticated(_ ticket: Ticket) {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard var entry = state.entries[ticket.id], !entry.authenticated else { return }
             entry.authenticated = true
             state.entries[ticket.id] = entry
@@ -180,7 +180,7 @@ public final class ConnectionBudget: Sendable {
 
     /// The connection closed (or was evicted: then nothing is left to release).
     public func release(_ ticket: Ticket) {
-        state.withLock { Self.remove(ticket.id, from: &$0) }
+        state.withLockedValue { Self.remove(ticket.id, from: &$0) }
     }
 
     public func count(_ closure: Closure) {

@@ -9,6 +9,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// `[admin]`: the admin API over HTTPS with mutual TLS (swift-nio-ssl). The handshake itself refuses every
@@ -33,10 +34,10 @@ public final class AdminServer: Service, Sendable {
     static let idleTimeout = TimeAmount.seconds(10)
 
     let configuration: NodeConfig.Admin
-    private let routes = Mutex(AdminRoutes())
+    private let routes = NIOLockedValueBox(AdminRoutes())
     let logger: Logger
     private let tls: NIOSSLContext
-    private let bound = Mutex<String?>(nil)
+    private let bound = NIOLockedValueBox<String?>(nil)
     private let refusedHandshakes = Atomic<Int>(0)
     /// Accepts that failed for want of descriptors (status and health read it).
     let acceptFailures = AcceptFailures()
@@ -74,7 +75,7 @@ public final class AdminServer: Service, Sendable {
 
     /// The routes to serve (set once the node is built: they call back into it).
     public func install(routes: AdminRoutes) {
-        self.routes.withLock { $0 = routes }
+        self.routes.withLockedValue { $0 = routes }
     }
 
     /// The API's own certificate, as `GET /v1/certificates` shows it.
@@ -83,18 +84,18 @@ public final class AdminServer: Service, Sendable {
     }
 
     /// "address:port" once listening.
-    public var listener: String? { bound.withLock { $0 } }
+    public var listener: String? { bound.withLockedValue { $0 } }
 
     /// Connections refused at the TLS handshake (no, foreign or expired client certificate; not TLS).
     public var handshakeFailures: Int { refusedHandshakes.load(ordering: .relaxed) }
 
     private typealias Listener = NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
     /// Bound by `bind`, taken by `run`.
-    private let listening = Mutex<Listener?>(nil)
+    private let listening = NIOLockedValueBox<Listener?>(nil)
 
     /// Binds the listener (before the privilege drop, so a port below 1024 works); `run` serves it.
     public func bind() async throws {
-        if bound.withLock({ $0 }) != nil { return }
+        if bound.withLockedValue({ $0 }) != nil { return }
         let tls = self.tls
         let budget = self.budget
         let logger = self.logger
@@ -124,16 +125,16 @@ public final class AdminServer: Service, Sendable {
         let port = server.channel.localAddress?.port ?? Int(configuration.listen.port)
         let host = configuration.listen.host
         let text = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        bound.withLock { $0 = text }
-        listening.withLock { $0 = server }
+        bound.withLockedValue { $0 = text }
+        listening.withLockedValue { $0 = server }
         logger.info("admin API listening (HTTPS, client certificates required)", metadata: ["listen": "\(text)"])
     }
 
     public func run() async throws {
         try await bind()
-        guard let server = listening.withLock({ value in defer { value = nil }; return value }) else { return }
+        guard let server = listening.withLockedValue({ value in defer { value = nil }; return value }) else { return }
         let logger = self.logger
-        let routes = self.routes.withLock { $0 }
+        let routes = self.routes.withLockedValue { $0 }
         await cancelWhenGracefulShutdown {
             try? await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { connections in

@@ -1,7 +1,7 @@
 import NodeModels
 import Foundation
 import NTPCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The node's admin API routes: reads from the node's status and stores, writes that validate, persist,
 /// then apply, and answer only after that. Writes run one at a time.
@@ -155,8 +155,8 @@ extension NodeDaemon {
 
 /// Runs the admin API's writes one at a time (they read, check and replace files).
 final class SerialWrites: Sendable {
-    private let lock = Mutex(())
-    func run<T: Sendable>(_ body: () -> T) -> T { lock.withLock { _ in body() } }
+    private let lock = NIOLockedValueBox(())
+    func run<T: Sendable>(_ body: () -> T) -> T { lock.withLockedValue { _ in body() } }
 }
 
 extension NodeDaemon {

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The node's persistent state in one SQLite file through GRDB: keys and their history, the drift, the
 /// rolling measurement history and the event journal.
@@ -16,8 +16,8 @@ import Synchronization
 public final class NodeStore: Sendable {
     public let path: String
     /// The open database; replaced by `reopen()` after its filesystem failed and was repaired.
-    private let current: Mutex<DatabasePool>
-    var pool: DatabasePool { current.withLock { $0 } }
+    private let current: NIOLockedValueBox<DatabasePool>
+    var pool: DatabasePool { current.withLockedValue { $0 } }
     /// Unix seconds now; injected by tests.
     let now: @Sendable () -> Double
 
@@ -28,7 +28,7 @@ public final class NodeStore: Sendable {
     public init(path: String, now: @escaping @Sendable () -> Double = NodeStore.systemNow) throws(StoreError) {
         self.path = path
         self.now = now
-        current = Mutex(try Self.openPool(path))
+        current = NIOLockedValueBox(try Self.openPool(path))
     }
 
     /// Opens the database at `path` again and uses it from now on. For a filesystem that went read-only
@@ -37,7 +37,7 @@ public final class NodeStore: Sendable {
     /// operator fixes. Throws, keeping the current database, while the path cannot be opened.
     func reopen() throws(StoreError) {
         let fresh = try Self.openPool(path)
-        current.withLock { $0 = fresh }
+        current.withLockedValue { $0 = fresh }
     }
 
     private static func openPool(_ path: String) throws(StoreError) -> DatabasePool {

@@ -2,7 +2,7 @@ import NodeModels
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
+import NIOConcurrencyHelpers
 import TimeCore
 
 /// The `StateRecorder` over a `NodeStore`: buffers samples, clock updates and events in memory and writes
@@ -46,11 +46,11 @@ public final class StoreRecorder: StateRecorder, Service {
         var lastUpdates = 0
     }
 
-    private let pending = Mutex(Pending())
-    private let counters = Mutex(Counters())
-    private let observers = Mutex(Observers())
+    private let pending = NIOLockedValueBox(Pending())
+    private let counters = NIOLockedValueBox(Counters())
+    private let observers = NIOLockedValueBox(Observers())
     /// One flush at a time (the periodic task and the final flush at shutdown).
-    private let flushing = Mutex(())
+    private let flushing = NIOLockedValueBox(())
 
     public init(store: NodeStore, retention: Double = 604_800, flushInterval: Double = 5, maxPending: Int = 200_000, logger: Logger) throws(StoreError) {
         self.store = store
@@ -59,7 +59,7 @@ public final class StoreRecorder: StateRecorder, Service {
         self.maxPending = maxPending
         self.logger = logger
         let events = try store.eventCount()
-        counters.withLock { $0.events = events }
+        counters.withLockedValue { $0.events = events }
     }
 
     // MARK: StateRecorder
@@ -85,7 +85,7 @@ public final class StoreRecorder: StateRecorder, Service {
     public func saveDrift(_ drift: DriftFile.Contents) {
         do {
             try store.saveDrift(frequencyPPM: drift.frequencyPPM, skewPPM: drift.skewPPM)
-            counters.withLock { $0.lastWrite = store.now() }
+            counters.withLockedValue { $0.lastWrite = store.now() }
             succeeded()
         } catch {
             failed(error)
@@ -93,16 +93,16 @@ public final class StoreRecorder: StateRecorder, Service {
     }
 
     public func recordSample(_ sample: SourceSampleRecord) {
-        let dropped = pending.withLock { pending in
+        let dropped = pending.withLockedValue { pending in
             pending.samples.append(sample)
             return trim(&pending)
         }
-        if dropped > 0 { counters.withLock { $0.dropped += UInt64(dropped) } }
+        if dropped > 0 { counters.withLockedValue { $0.dropped += UInt64(dropped) } }
     }
 
     public func observe(_ timekeeping: TimekeepingStatus, local: LocalTime, utc: Double) {
         let tracking = timekeeping.tracking
-        let (events, update) = observers.withLock { observers -> ([EventRecord], ClockUpdateRecord?) in
+        let (events, update) = observers.withLockedValue { observers -> ([EventRecord], ClockUpdateRecord?) in
             let events = observers.sources.transitions(timekeeping.sources, at: utc)
             guard tracking.updates != observers.lastUpdates else { return (events, nil) }
             observers.lastUpdates = tracking.updates
@@ -113,24 +113,24 @@ public final class StoreRecorder: StateRecorder, Service {
             return (events, update)
         }
         guard !events.isEmpty || update != nil else { return }
-        let dropped = pending.withLock { pending in
+        let dropped = pending.withLockedValue { pending in
             pending.events += events
             if let update { pending.updates.append(update) }
             return trim(&pending)
         }
-        if dropped > 0 { counters.withLock { $0.dropped += UInt64(dropped) } }
+        if dropped > 0 { counters.withLockedValue { $0.dropped += UInt64(dropped) } }
     }
 
     /// Journal events for certificate and key changes seen in the node's status.
     public func observe(node status: NodeStatus) {
-        let events = observers.withLock { $0.node.events(status, at: store.now()) }
+        let events = observers.withLockedValue { $0.node.events(status, at: store.now()) }
         record(events)
     }
 
     /// Queues events for the next flush.
     public func record(_ events: [EventRecord]) {
         guard !events.isEmpty else { return }
-        pending.withLock { $0.events += events }
+        pending.withLockedValue { $0.events += events }
     }
 
     /// Drops the oldest measurements beyond `maxPending`; returns how many.
@@ -152,15 +152,15 @@ public final class StoreRecorder: StateRecorder, Service {
     /// Writes everything buffered in one transaction; on failure the rows go back to the buffer.
     @discardableResult
     public func flush() -> Bool {
-        flushing.withLock { _ in
-            let batch = pending.withLock { pending in
+        flushing.withLockedValue { _ in
+            let batch = pending.withLockedValue { pending in
                 defer { pending = Pending() }
                 return pending
             }
             guard batch.count > 0 else { return true }
             do {
                 try store.append(samples: batch.samples, updates: batch.updates, events: batch.events)
-                counters.withLock {
+                counters.withLockedValue {
                     $0.lastWrite = store.now()
                     $0.events += batch.events.count
                     $0.measurementsWritten += UInt64(batch.samples.count + batch.updates.count)
@@ -169,13 +169,13 @@ public final class StoreRecorder: StateRecorder, Service {
                 return true
             } catch {
                 failed(error)
-                let dropped = pending.withLock { pending in
+                let dropped = pending.withLockedValue { pending in
                     pending.samples = batch.samples + pending.samples
                     pending.updates = batch.updates + pending.updates
                     pending.events = batch.events + pending.events
                     return trim(&pending)
                 }
-                counters.withLock { $0.dropped += UInt64(dropped) }
+                counters.withLockedValue { $0.dropped += UInt64(dropped) }
                 return false
             }
         }
@@ -185,7 +185,7 @@ public final class StoreRecorder: StateRecorder, Service {
     public func prune() {
         do {
             let deleted = try store.prune(retention: retention)
-            counters.withLock { $0.lastPrune = .now }
+            counters.withLockedValue { $0.lastPrune = .now }
             if deleted > 0 { logger.debug("pruned measurement history", metadata: ["rows": "\(deleted)"]) }
         } catch {
             failed(error)
@@ -196,7 +196,7 @@ public final class StoreRecorder: StateRecorder, Service {
     /// (A prune that deletes nothing proves nothing, so only flushes and drift saves clear the state.)
     private func failed(_ error: any Error) {
         let now = store.now()
-        let first = counters.withLock { counters -> Bool in
+        let first = counters.withLockedValue { counters -> Bool in
             counters.writeFailures += 1
             counters.lastError = "\(error)"
             defer { if counters.failingSince == nil { counters.failingSince = now } }
@@ -223,7 +223,7 @@ public final class StoreRecorder: StateRecorder, Service {
     private func reopenIfDue(after error: any Error, now: Double) {
         let text = "\(error)"
         guard ["(SQLite error 8)", "(SQLite error 10)", "(SQLite error 14)"].contains(where: text.contains) else { return }
-        let due = counters.withLock { counters -> Bool in
+        let due = counters.withLockedValue { counters -> Bool in
             guard now - (counters.lastReopen ?? 0) >= Self.reopenInterval else { return false }
             counters.lastReopen = now
             return true
@@ -249,7 +249,7 @@ public final class StoreRecorder: StateRecorder, Service {
 
     /// A write got through: a failing database is writable again.
     private func succeeded() {
-        let recovered = counters.withLock { counters -> (since: Double, failures: UInt64)? in
+        let recovered = counters.withLockedValue { counters -> (since: Double, failures: UInt64)? in
             guard let since = counters.failingSince else { return nil }
             counters.failingSince = nil
             return (since, counters.writeFailures)
@@ -272,7 +272,7 @@ public final class StoreRecorder: StateRecorder, Service {
             while !Task.isCancelled {
                 try? await Task.sleep(for: self.flushInterval)
                 self.flush()
-                let due = self.counters.withLock { $0.lastPrune.map { ContinuousClock.now - $0 >= self.pruneInterval } ?? true }
+                let due = self.counters.withLockedValue { $0.lastPrune.map { ContinuousClock.now - $0 >= self.pruneInterval } ?? true }
                 if due { self.prune() }
             }
         }
@@ -281,8 +281,8 @@ public final class StoreRecorder: StateRecorder, Service {
     }
 
     public func status() -> StateStoreStatus {
-        let waiting = pending.withLock { $0.count }
-        return counters.withLock {
+        let waiting = pending.withLockedValue { $0.count }
+        return counters.withLockedValue {
             StateStoreStatus(
                 path: store.path, sizeBytes: store.sizeOnDisk(), lastWrite: $0.lastWrite, events: $0.events,
                 measurementsWritten: $0.measurementsWritten, pending: waiting, dropped: $0.dropped,

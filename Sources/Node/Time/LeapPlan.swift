@@ -4,14 +4,14 @@ import FleetCrypto
 import Foundation
 import Logging
 import NTPCore
-import Synchronization
+import NIOConcurrencyHelpers
 import TimeCore
 
 /// The node's leap-second plan: the table from `[clock] leap_file` (IETF/NIST leap-seconds.list with its
 /// SHA-1 checked, or a TZif file such as right/UTC), the sources' vote when the table cannot decide, and the
 /// `LeapController` that turns them into the served leap indicator and the clock's corrections.
 public final class LeapPlan: Sendable {
-    private let controller: Mutex<LeapController>
+    private let controller: NIOLockedValueBox<LeapController>
     let file: String?
     let loadError: String?
     let expires: Int64?
@@ -44,7 +44,7 @@ public final class LeapPlan: Sendable {
         self.loadError = loadError
         loadedTable = configuration.leapFile != nil && loadError == nil ? table : nil
         expires = table.expires
-        controller = Mutex(LeapController(table: table, mode: mode, since: start))
+        controller = NIOLockedValueBox(LeapController(table: table, mode: mode, since: start))
     }
 
     /// Reads `path` as TZif when it starts with the TZif magic, else as leap-seconds.list with its hash checked.
@@ -63,14 +63,14 @@ public final class LeapPlan: Sendable {
     /// Updates the plan at UTC `now` with the sources' indicators; returns the indicator to serve and the
     /// corrections for the clock.
     func update(at now: UnixTime, sources: [LeapIndicator]) -> (indicator: LeapIndicator, utc: LeapAdjustment, served: LeapAdjustment) {
-        controller.withLock { controller in
+        controller.withLockedValue { controller in
             let indicator = controller.update(atUnix: now.seconds, sourceLeaps: sources)
             return (indicator, controller.utc, controller.served)
         }
     }
 
     func status(at now: UnixTime) -> TimekeepingStatus.Leap {
-        let next = controller.withLock { $0.nextLeap(after: now.seconds) }
+        let next = controller.withLockedValue { $0.nextLeap(after: now.seconds) }
         return TimekeepingStatus.Leap(
             file: file, expires: expires, expired: expires.map { $0 <= now.seconds } ?? false,
             nextLeap: next?.unix, nextLeapInsert: next?.insert, mode: modeName, note: loadError)

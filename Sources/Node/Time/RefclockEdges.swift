@@ -1,4 +1,5 @@
 import ConfigFile
+import NIOConcurrencyHelpers
 import Dispatch
 import NodeModels
 import Logging
@@ -31,12 +32,12 @@ extension TimeService {
             switch refclock.driver {
             case .pps:
                 if let device = try? PPSDevice(path: refclock.device, logger: logger) {
-                    preopenedPPS.withLock { $0[refclock.name] = device }
+                    preopenedPPS.withLockedValue { $0[refclock.name] = device }
                 }
             case .shm:
                 let segment = SHMRefclock(unit: refclock.unit, logger: logger)
                 if (try? segment.attach()) != nil {
-                    preopenedSHM.withLock { $0[refclock.name] = segment }
+                    preopenedSHM.withLockedValue { $0[refclock.name] = segment }
                 }
             case .gpsd:
                 break  // TCP to gpsd: nothing privileged
@@ -45,7 +46,7 @@ extension TimeService {
     }
 
     private func updateRefclock(_ name: String, report: Bool = false, _ change: (inout TimekeepingStatus.Refclock) -> Void) {
-        refclockStatus.withLock { status in
+        refclockStatus.withLockedValue { status in
             if var entry = status[name] {
                 change(&entry)
                 if report { entry.reports += 1 }
@@ -54,7 +55,7 @@ extension TimeService {
         }
         if report {
             let now = clock.localNow()
-            refclockLastReport.withLock { $0[name] = now }
+            refclockLastReport.withLockedValue { $0[name] = now }
         }
     }
 
@@ -120,7 +121,7 @@ extension TimeService {
     /// gpsd's NTP shared-memory segment, read once a second (gpsd writes it once per fix).
     private func runSHM(_ refclock: NodeConfig.Refclock, logger: Logger) async {
         let id = SourceID(refclock.name)
-        let segment = preopenedSHM.withLock { $0.removeValue(forKey: refclock.name) } ?? SHMRefclock(unit: refclock.unit, logger: logger)
+        let segment = preopenedSHM.withLockedValue { $0.removeValue(forKey: refclock.name) } ?? SHMRefclock(unit: refclock.unit, logger: logger)
         defer { segment.detach() }
         var lastProblem: String?
         while !Task.isCancelled {
@@ -161,7 +162,7 @@ extension TimeService {
         while !Task.isCancelled {
             let device: PPSDevice
             do {
-                device = try preopenedPPS.withLock { $0.removeValue(forKey: refclock.name) } ?? PPSDevice(path: refclock.device, logger: logger)
+                device = try preopenedPPS.withLockedValue { $0.removeValue(forKey: refclock.name) } ?? PPSDevice(path: refclock.device, logger: logger)
             } catch {
                 logger.warning("PPS device not usable; retrying", metadata: ["error": "\(error)", "retry": "\(retry)"])
                 updateRefclock(refclock.name) {

@@ -2,7 +2,7 @@ import ConfigFile
 import CFleetShim
 import Logging
 import NTPCore
-import Synchronization
+import NIOConcurrencyHelpers
 import TimeCore
 
 /// `[clock] driver = "system"`: besides serving the software clock, steer the kernel clock onto it with
@@ -15,13 +15,13 @@ final class SystemClockDriver: Sendable {
         }
     }
 
-    private let steering: Mutex<KernelSteering>
+    private let steering: NIOLockedValueBox<KernelSteering>
     private let logger: Logger
 
     init(configuration: NodeConfig.Clock, logger: Logger) throws {
         guard cfs_has_cap_sys_time() == 1 else { throw MissingCapability() }
         // The kernel clock steps only during the first updates (chrony's `makestep 0.1 3`) unless told otherwise.
-        steering = Mutex(KernelSteering(
+        steering = NIOLockedValueBox(KernelSteering(
             stepThreshold: configuration.stepThreshold, stepLimit: configuration.stepLimit < 0 ? 3 : configuration.stepLimit))
         self.logger = logger
     }
@@ -31,7 +31,7 @@ final class SystemClockDriver: Sendable {
         let system = SoftwareClock.systemNow()
         let served = clock.served(fromSystem: system)
         let offset = Double(served.nanoseconds(since: system)) * 1e-9
-        let plan = steering.withLock { $0.plan(servedMinusSystem: offset, frequency: clock.model.frequency) }
+        let plan = steering.withLockedValue { $0.plan(servedMinusSystem: offset, frequency: clock.model.frequency) }
         let leapBits: Int32 = switch leap {
         case .insertSecond: 1
         case .deleteSecond: 2

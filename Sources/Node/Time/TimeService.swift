@@ -7,7 +7,7 @@ import Logging
 import NTPCore
 import Refclock
 import ServiceLifecycle
-import Synchronization
+import NIOConcurrencyHelpers
 import TimeCore
 
 /// Runs the node's timekeeping: the sources' edges (gpsd, SHM, PPS, upstream servers) file samples, and once
@@ -18,22 +18,22 @@ public final class TimeService: Service, Sendable {
     let serving: ServingState
     let logger: Logger
     let configuration: NodeConfig
-    private let keeper: Mutex<TimeKeeper>
-    private let notes = Mutex<[SourceID: String]>([:])
-    let refclockStatus: Mutex<[String: TimekeepingStatus.Refclock]>
+    private let keeper: NIOLockedValueBox<TimeKeeper>
+    private let notes = NIOLockedValueBox<[SourceID: String]>([:])
+    let refclockStatus: NIOLockedValueBox<[String: TimekeepingStatus.Refclock]>
     /// Local time of each refclock's last report, for the age shown in status.
-    let refclockLastReport = Mutex<[String: LocalTime]>([:])
+    let refclockLastReport = NIOLockedValueBox<[String: LocalTime]>([:])
     private let driftFile: DriftFile?
     let leap: LeapPlan
-    private let lastReference = Mutex<(SourceID?, Bool)>((nil, false))
-    private let leapIndicator = Mutex<LeapIndicator>(.noWarning)
+    private let lastReference = NIOLockedValueBox<(SourceID?, Bool)>((nil, false))
+    private let leapIndicator = NIOLockedValueBox<LeapIndicator>(.noWarning)
     private let systemDriver: SystemClockDriver?
     /// PPS devices and shared-memory segments opened before the privilege drop (`openRefclocksBeforeDrop`),
     /// taken by their refclock's loop when it starts.
-    let preopenedPPS = Mutex<[String: PPSDevice]>([:])
-    let preopenedSHM = Mutex<[String: SHMRefclock]>([:])
+    let preopenedPPS = NIOLockedValueBox<[String: PPSDevice]>([:])
+    let preopenedSHM = NIOLockedValueBox<[String: SHMRefclock]>([:])
     private let metrics = TimekeepingMetrics()
-    private let previousStates = Mutex<[SourceID: SourceState]>([:])
+    private let previousStates = NIOLockedValueBox<[SourceID: SourceState]>([:])
 
     let keys: SymmetricKeyRing?
     let siblings: SiblingRegistry?
@@ -102,8 +102,8 @@ public final class TimeService: Service, Sendable {
         var timeKeeper = TimeKeeper(configuration: keeperConfiguration, sources: definitions, frequency: frequency, skew: skew, base: base)
         timeKeeper.floor = floor
         timeKeeper.leapTableValidUntil = leap.loadedTable?.expires
-        keeper = Mutex(timeKeeper)
-        refclockStatus = Mutex(Dictionary(uniqueKeysWithValues: configuration.refclocks.map {
+        keeper = NIOLockedValueBox(timeKeeper)
+        refclockStatus = NIOLockedValueBox(Dictionary(uniqueKeysWithValues: configuration.refclocks.map {
             ($0.name, TimekeepingStatus.Refclock(name: $0.name, driver: $0.driver.rawValue))
         }))
     }
@@ -210,7 +210,7 @@ public final class TimeService: Service, Sendable {
     func update() {
         let local = clock.localNow()
         let kernelSynchronized = Self.kernelClockSynchronized()
-        let (model, state, reference, synchronized, outcome, adjustments, events) = keeper.withLock { keeper in
+        let (model, state, reference, synchronized, outcome, adjustments, events) = keeper.withLockedValue { keeper in
             keeper.systemClockSynchronized = kernelSynchronized
             let outcome = keeper.update(now: local)
             let utc = UnixTime(nanosecondsSinceEpoch: keeper.utc(at: local))
@@ -225,7 +225,7 @@ public final class TimeService: Service, Sendable {
             default: logger.warning("\(event)")
             }
         }
-        leapIndicator.withLock { $0 = adjustments.indicator }
+        leapIndicator.withLockedValue { $0 = adjustments.indicator }
         clock.setLeap(utc: adjustments.utc, served: adjustments.served)
         if synchronized, let systemDriver, outcome != nil {
             systemDriver.steer(clock: clock, leap: adjustments.indicator, errorBound: state.rootDelay / 2 + state.rootDispersion)
@@ -235,7 +235,7 @@ public final class TimeService: Service, Sendable {
         if case .stepped(let offset) = outcome {
             logger.notice("served time stepped", metadata: ["offset": "\(offset)", "source": "\(reference?.name ?? "-")"])
         }
-        let previous = lastReference.withLock { value in
+        let previous = lastReference.withLockedValue { value in
             defer { value = (reference, synchronized) }
             return value
         }
@@ -251,7 +251,7 @@ public final class TimeService: Service, Sendable {
     /// Logs a source becoming a falseticker, or usable again, with selection's reason: a reference clock
     /// outvoted by the siblings is the GPS cross-check firing and must be loud.
     private func logTransitions(_ sources: [SourceReport]) {
-        let previous = previousStates.withLock { states in
+        let previous = previousStates.withLockedValue { states in
             defer { states = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0.state) }) }
             return states
         }
@@ -270,7 +270,7 @@ public final class TimeService: Service, Sendable {
 
     func saveDrift() {
         guard driftFile != nil || recorder != nil else { return }
-        let (frequency, skew, updates) = keeper.withLock { ($0.model.frequency, $0.discipline.skew, $0.discipline.updates) }
+        let (frequency, skew, updates) = keeper.withLockedValue { ($0.model.frequency, $0.discipline.skew, $0.discipline.updates) }
         guard updates > 2 else { return }
         let contents = DriftFile.Contents(frequencyPPM: frequency * 1e6, skewPPM: skew * 1e6)
         recorder?.saveDrift(contents)
@@ -295,7 +295,7 @@ public final class TimeService: Service, Sendable {
     /// confirm-step`). Returns what was confirmed, nil when nothing was held.
     @discardableResult
     public func confirmStep() -> String? {
-        let confirmed = keeper.withLock { $0.confirmStep() }
+        let confirmed = keeper.withLockedValue { $0.confirmStep() }
         if let confirmed {
             logger.notice("operator confirmed the \(confirmed)")
         } else {
@@ -308,19 +308,19 @@ public final class TimeService: Service, Sendable {
 
 
     func polled(_ id: SourceID) {
-        keeper.withLock { $0.polled(id) }
+        keeper.withLockedValue { $0.polled(id) }
     }
 
     func sourceRestarted(_ id: SourceID) {
-        keeper.withLock { $0.sourceRestarted(id) }
+        keeper.withLockedValue { $0.sourceRestarted(id) }
     }
 
     func heardWithoutTime(_ id: SourceID) {
-        keeper.withLock { $0.heardWithoutTime(id) }
+        keeper.withLockedValue { $0.heardWithoutTime(id) }
     }
 
     func note(_ id: SourceID, _ message: String?) {
-        notes.withLock { $0[id] = message }
+        notes.withLockedValue { $0[id] = message }
     }
 
     /// An NTP measurement taken against the system clock (T1, T4 from CLOCK_REALTIME), re-expressed against
@@ -335,7 +335,7 @@ public final class TimeService: Service, Sendable {
             delay: measurement.delay, dispersion: measurement.dispersion, rootDelay: measurement.rootDelay,
             rootDispersion: measurement.rootDispersion, stratum: measurement.stratum, leap: measurement.leap,
             referenceID: measurement.referenceID)
-        let accepted = keeper.withLock { $0.add(sample, from: id) }
+        let accepted = keeper.withLockedValue { $0.add(sample, from: id) }
         note(id, accepted ? nil : "sample refused")
         if accepted { recordSample(id, local: sample.localTime, offset: sample.offset, delay: sample.delay, dispersion: sample.dispersion) }
         return accepted
@@ -346,7 +346,7 @@ public final class TimeService: Service, Sendable {
     @discardableResult
     func addReferenceSample(reference: UnixTime, system: UnixTime, dispersion: Double, leap: LeapIndicator = .noWarning, from id: SourceID) -> Bool {
         let local = clock.local(fromSystem: system)
-        let (accepted, offset) = keeper.withLock { keeper in
+        let (accepted, offset) = keeper.withLockedValue { keeper in
             let offset = Double(reference.nanosecondsSinceEpoch &- keeper.utc(at: local)) * 1e-9
             return (keeper.add(SourceSample(localTime: local, offset: offset, dispersion: dispersion, leap: leap), from: id), offset)
         }
@@ -358,7 +358,7 @@ public final class TimeService: Service, Sendable {
     @discardableResult
     func addPulse(system: UnixTime, from id: SourceID) -> PulseOutcome {
         let local = clock.local(fromSystem: system)
-        let outcome = keeper.withLock { $0.addPulse(from: id, local: local) }
+        let outcome = keeper.withLockedValue { $0.addPulse(from: id, local: local) }
         if case .accepted(let offset) = outcome { recordSample(id, local: local, offset: offset, dispersion: 0) }
         return outcome
     }
@@ -367,18 +367,18 @@ public final class TimeService: Service, Sendable {
 
     public func status() -> TimekeepingStatus {
         let local = clock.localNow()
-        let leapIndicator = leapIndicator.withLock { $0 }
-        let (tracking, sources) = keeper.withLock { keeper in
+        let leapIndicator = leapIndicator.withLockedValue { $0 }
+        let (tracking, sources) = keeper.withLockedValue { keeper in
             return (keeper.tracking(at: local, precision: clock.precision, leap: leapIndicator), keeper.sourceReports(at: local))
         }
-        let notes = notes.withLock { $0 }
+        let notes = notes.withLockedValue { $0 }
         let annotated = sources.map { report in
             var report = report
             if let note = notes[report.id], report.state == .unusable || report.note != nil { report.note = note }
             return report
         }
-        let lastReports = refclockLastReport.withLock { $0 }
-        let refclocks = refclockStatus.withLock { status in
+        let lastReports = refclockLastReport.withLockedValue { $0 }
+        let refclocks = refclockStatus.withLockedValue { status in
             configuration.refclocks.compactMap { refclock -> TimekeepingStatus.Refclock? in
                 guard var entry = status[refclock.name] else { return nil }
                 entry.lastReportAge = lastReports[refclock.name].map { local.seconds(since: $0) }

@@ -1,6 +1,6 @@
 import NodeModels
 import Metrics
-import Synchronization
+import NIOConcurrencyHelpers
 import TimeCore
 
 /// The time service's state as swift-metrics gauges, updated once a second; Prometheus names in base units
@@ -16,18 +16,18 @@ final class TimekeepingMetrics: Sendable {
     private let rootDispersion = Gauge(label: "fleetnode_root_dispersion_seconds")
     private let errorBound = Gauge(label: "fleetnode_clock_error_bound_seconds")
     private let holdover = Gauge(label: "fleetnode_holdover_seconds")
-    private let perSource = Mutex<[String: [Gauge]]>([:])
+    private let perSource = NIOLockedValueBox<[String: [Gauge]]>([:])
     /// Per source: the counters of samples dropped as part of a held jump and as below the floor, and the
     /// totals already counted (the keeper reports totals since start; counters take the increase).
-    private let drops = Mutex<[String: (jumped: Counter, belowFloor: Counter, counted: (UInt64, UInt64))]>([:])
-    private let perRefclock = Mutex<[String: [Gauge]]>([:])
+    private let drops = NIOLockedValueBox<[String: (jumped: Counter, belowFloor: Counter, counted: (UInt64, UInt64))]>([:])
+    private let perRefclock = NIOLockedValueBox<[String: [Gauge]]>([:])
 
     /// `fleetnode_source_dropped_jumped_total` and `fleetnode_source_dropped_below_floor_total`: a receiver
     /// that jumped (a week-number rollover, a firmware bug) or names a date before the floor, as a rate
     /// monitoring can alert on, rather than totals in status only.
     private func recordDrops(_ source: SourceReport) {
         let jumped = source.droppedJumped ?? 0, belowFloor = source.droppedBelowFloor ?? 0
-        drops.withLock { table in
+        drops.withLockedValue { table in
             let dimensions = [("source", source.id.name)]
             var entry = table[source.id.name] ?? (
                 Counter(label: "fleetnode_source_dropped_jumped_total", dimensions: dimensions),
@@ -52,7 +52,7 @@ final class TimekeepingMetrics: Sendable {
         if let bound = t.errorBound { errorBound.record(bound) }
         holdover.record(t.holdoverSeconds ?? 0)
         for source in status.sources {
-            let gauges = perSource.withLock { table in
+            let gauges = perSource.withLockedValue { table in
                 if let existing = table[source.id.name] { return existing }
                 let dimensions = [("source", source.id.name)]
                 let made = [
@@ -75,7 +75,7 @@ final class TimekeepingMetrics: Sendable {
             recordDrops(source)
         }
         for refclock in status.refclocks {
-            let gauges = perRefclock.withLock { table in
+            let gauges = perRefclock.withLockedValue { table in
                 if let existing = table[refclock.name] { return existing }
                 let dimensions = [("refclock", refclock.name)]
                 let made = [

@@ -42,12 +42,12 @@ final class IPCNamespace: Sendable {
         let stopped = self.stopped
         let thread = Thread {
             let status = crt_unshare_ipc()
-            outcome.withLock { $0 = (status, crt_ipc_namespace_id()) }
+            outcome.withLockedValue { $0 = (status, crt_ipc_namespace_id()) }
             ready.signal()
             guard status == 0 else { return }
             while true {
                 available.wait()
-                let next = jobs.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+                let next = jobs.withLockedValue { $0.isEmpty ? nil : $0.removeFirst() }
                 if let next { next.run() }
                 if stopped.value && jobs.value.isEmpty { return }
             }
@@ -68,7 +68,7 @@ final class IPCNamespace: Sendable {
             result = Result { try body() }
             done.signal()
         }
-        jobs.withLock { $0.append(job) }
+        jobs.withLockedValue { $0.append(job) }
         available.signal()
         done.wait()
         return try result!.get()
