@@ -142,7 +142,8 @@ public final class SiblingRegistry: Sendable {
         _ operation: SiblingKeyOperation, siblings names: [String]? = nil, knownKeys: Set<UInt32>,
         persistent: Bool = false, persist: (NodeConfig.Sibling) throws(SiblingKeyError) -> Void = { _ throws(SiblingKeyError) in }
     ) throws(SiblingKeyError) -> Bool {
-        try entries.withLockedValue { entries throws(SiblingKeyError) -> Bool in
+        // NIOLockedValueBox rethrows untyped errors: the typed error travels out as a Result.
+        try entries.withLockedValue { entries in Result { () throws(SiblingKeyError) -> Bool in
             let targets: [Int]
             if let names {
                 var found: [Int] = []
@@ -184,7 +185,7 @@ public final class SiblingRegistry: Sendable {
                 if persistent { entries[index].managed = true }
             }
             return changed
-        }
+        } }.get()
     }
 
     // MARK: Status

@@ -295,6 +295,28 @@ final class RotationTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("reinstall the previous NTS-KE certificate on ntp1"), result.stdout)
         let after = try run(site, ["certs", "show", "ntp1", "--json"]).stdout
         XCTAssertEqual(try servedFingerprint(after), try servedFingerprint(before))
+
+        // A node whose NTS-KE address reaches another server (a NAT or load-balancer mistake: here ntp2's
+        // nts_ke names ntp1's port): its new certificate installs through the admin API but never shows in a
+        // handshake, so fleetctl puts the previous one back by itself and stops; once the inventory is right,
+        // `rotate resume` pushes ntp2 again and finishes.
+        let goodInventory = try String(contentsOfFile: site.inventoryPath, encoding: .utf8)
+        let keAddresses = goodInventory.split(separator: "\n").filter { $0.hasPrefix("nts_ke = ") }.map(String.init)
+        XCTAssertEqual(keAddresses.count, 3, goodInventory)
+        let misrouted = goodInventory
+            .replacingOccurrences(of: keAddresses[1], with: keAddresses[0])
+            .replacingOccurrences(of: "[thresholds]\n", with: "[thresholds]\nrotation_verify_timeout = 3\n")
+        try misrouted.write(toFile: site.inventoryPath, atomically: true, encoding: .utf8)
+        let ntp2Before = try servedFingerprint(try run(site, ["certs", "show", "ntp2", "--json"]).stdout)
+        result = try run(site, ["rotate", "certs", "--yes", "--dir", pki])
+        XCTAssertNotEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertTrue((result.stdout + result.stderr).contains("ntp2 rolled back to its previous certificate"), result.stdout + result.stderr)
+        XCTAssertEqual(try servedFingerprint(try run(site, ["certs", "show", "ntp2", "--json"]).stdout), ntp2Before,
+                       "ntp2 serves the certificate it had before the failed push")
+        try goodInventory.write(toFile: site.inventoryPath, atomically: true, encoding: .utf8)
+        result = try run(site, ["rotate", "resume"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertNotEqual(try servedFingerprint(try run(site, ["certs", "show", "ntp2", "--json"]).stdout), ntp2Before)
         try await Task.sleep(for: .seconds(1))
         XCTAssertEqual(try clients.failuresSince(chronyBefore), [:], "chrony clients keep their NTS sessions across certificate swaps")
         let sweep = try await settledSweep(site)

@@ -76,6 +76,6 @@ enum ExternalTool {
 final class LockedData: @unchecked Sendable {
     private let lock = NSLock()
     private var data = Data()
-    func set(_ value: Data) { lock.withLockedValue { data = value } }
-    func get() -> Data { lock.withLockedValue { data } }
+    func set(_ value: Data) { lock.withLock { data = value } }
+    func get() -> Data { lock.withLock { data } }
 }
