@@ -305,9 +305,11 @@ final class RotationTests: XCTestCase {
         XCTAssertEqual(keAddresses.count, 3, goodInventory)
         let misrouted = goodInventory
             .replacingOccurrences(of: keAddresses[1], with: keAddresses[0])
-            .replacingOccurrences(of: "[thresholds]\n", with: "[thresholds]\nrotation_verify_timeout = 3\n")
+            .replacingOccurrences(of: "rotation_verify_timeout = 30", with: "rotation_verify_timeout = 3")
         try misrouted.write(toFile: site.inventoryPath, atomically: true, encoding: .utf8)
-        let ntp2Before = try servedFingerprint(try run(site, ["certs", "show", "ntp2", "--json"]).stdout)
+        let shown = try run(site, ["certs", "show", "ntp2", "--json"])
+        XCTAssertEqual(shown.status, 0, shown.stderr)
+        let ntp2Before = try servedFingerprint(shown.stdout)
         result = try run(site, ["rotate", "certs", "--yes", "--dir", pki])
         XCTAssertNotEqual(result.status, 0, result.stdout + result.stderr)
         XCTAssertTrue((result.stdout + result.stderr).contains("ntp2 rolled back to its previous certificate"), result.stdout + result.stderr)
