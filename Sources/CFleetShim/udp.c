@@ -344,6 +344,15 @@ ssize_t cfs_recv_stamped(int fd, void *buffer, size_t length, int timeout_ms, in
     if (ready < 0) return -errno;
     if (ready == 0) return 0;
     uint8_t control[CFS_CONTROL_LEN];
+    if ((pfd.revents & POLLERR) && !(pfd.revents & POLLIN)) {
+        /* A transmit timestamp that came late (the error queue wakes poll): take it off the queue so the
+           caller's wait does not spin; a socket error (ECONNREFUSED) falls through to recvmsg below. */
+        struct msghdr e;
+        memset(&e, 0, sizeof e);
+        e.msg_control = control;
+        e.msg_controllen = sizeof control;
+        if (recvmsg(fd, &e, MSG_ERRQUEUE | MSG_DONTWAIT) >= 0) return 0;
+    }
     struct iovec iov = {.iov_base = buffer, .iov_len = length};
     struct msghdr h;
     memset(&h, 0, sizeof h);
@@ -435,4 +444,19 @@ int cfs_batch_tx_stamps(int fd, cfs_batch *b, cfs_tx_stamp *out, int max) {
         if (parse_tx_stamp(&b->err_msgs[i].msg_hdr, &out[found])) found++;
     }
     return found;
+}
+
+int cfs_read_tx_stamp(int fd, int timeout_ms, cfs_tx_stamp *out) {
+    struct pollfd pfd = {.fd = fd, .events = 0};
+    int ready = poll(&pfd, 1, timeout_ms);
+    if (ready < 0) return -errno;
+    if (ready == 0 || !(pfd.revents & POLLERR)) return 0;
+    uint8_t control[CFS_CONTROL_LEN];
+    struct msghdr h;
+    memset(&h, 0, sizeof h);
+    h.msg_control = control;
+    h.msg_controllen = sizeof control;
+    ssize_t n = recvmsg(fd, &h, MSG_ERRQUEUE | MSG_DONTWAIT);
+    if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+    return parse_tx_stamp(&h, out);
 }

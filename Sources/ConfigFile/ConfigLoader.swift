@@ -286,7 +286,7 @@ public enum ConfigLoader {
     }
 
     private static func readServer(_ table: ConfigTable) throws(ConfigError) -> NodeConfig.Server {
-        try table.allowOnly(optionKeys.union(["address", "nts", "ke_port", "ca", "iburst", "minpoll", "maxpoll", "key"]))
+        try table.allowOnly(optionKeys.union(["address", "nts", "ke_port", "ca", "iburst", "minpoll", "maxpoll", "key", "xleave"]))
         guard let address = try table.string("address") else {
             throw table.error("address", "is required: \"host\" or \"host:port\"")
         }
@@ -304,6 +304,7 @@ public enum ConfigLoader {
             server.ca = ca
         }
         server.iburst = try table.bool("iburst") ?? true
+        server.xleave = try table.bool("xleave") ?? false
         if let key = try table.int("key", in: 1...Int(UInt32.max)) { server.key = UInt32(key) }
         if let minPoll = try table.int("minpoll", in: -4...17) { server.minPoll = minPoll }
         if let maxPoll = try table.int("maxpoll", in: -4...17) { server.maxPoll = maxPoll }
@@ -313,7 +314,7 @@ public enum ConfigLoader {
     }
 
     private static func readSibling(_ table: ConfigTable) throws(ConfigError) -> NodeConfig.Sibling {
-        try table.allowOnly(optionKeys.union(["address", "key", "accept", "iburst", "minpoll", "maxpoll"]))
+        try table.allowOnly(optionKeys.union(["address", "key", "accept", "iburst", "minpoll", "maxpoll", "xleave"]))
         guard let address = try table.string("address") else {
             throw table.error("address", "is required: \"host\" or \"host:port\" of the sibling's NTP service")
         }
@@ -339,6 +340,7 @@ public enum ConfigLoader {
         }
         var sibling = NodeConfig.Sibling(host: endpoint.host, port: endpoint.port, key: UInt32(key), accept: accept)
         sibling.iburst = try table.bool("iburst") ?? true
+        sibling.xleave = try table.bool("xleave") ?? false
         if let minPoll = try table.int("minpoll", in: -4...17) { sibling.minPoll = minPoll }
         if let maxPoll = try table.int("maxpoll", in: -4...17) { sibling.maxPoll = maxPoll }
         guard sibling.minPoll <= sibling.maxPoll else { throw table.error("maxpoll", "must not be below minpoll (\(sibling.minPoll))") }

@@ -145,6 +145,10 @@ public struct NodeConfig: Sendable, Equatable {
         public var ca: String?
         /// Four quick requests at start (2 s apart) instead of one (chrony `iburst`).
         public var iburst = true
+        /// Interleaved client mode (RFC 9769 §2, chrony's `xleave`): requests name the previous answer, so
+        /// the server can send the kernel's transmit timestamp of that answer. Off unless asked, as in chrony;
+        /// with a server that does not interleave, answers simply stay basic.
+        public var xleave = false
         /// Poll interval bounds, log2 seconds (chrony `minpoll`/`maxpoll`).
         public var minPoll: Int = 6
         public var maxPoll: Int = 10
@@ -179,6 +183,10 @@ public struct NodeConfig: Sendable, Equatable {
         /// stage the new key in every node's `accept`, switch `key`, then drop the old key from `accept`.
         public var accept: Set<UInt32>
         public var iburst = true
+        /// Interleaved client mode (RFC 9769 §2, chrony's `xleave`): requests name the previous answer, so
+        /// the server can send the kernel's transmit timestamp of that answer. Off unless asked, as in chrony;
+        /// with a server that does not interleave, answers simply stay basic.
+        public var xleave = false
         /// Poll interval bounds, log2 seconds; siblings sit on one LAN, so they are polled more often than
         /// upstream servers.
         public var minPoll: Int = 4

@@ -31,11 +31,22 @@ public enum ClientExchange {
         } catch {
             throw .malformed(error)
         }
-        let header = packet.header
+        guard packet.header.mode == .server || packet.header.mode == .symmetricPassive else {
+            throw .unexpectedMode(packet.header.mode)
+        }
+        guard packet.header.originTimestamp == sentTransmit else { throw .bogusOrigin }
+        try check(packet.header)
+        return measurement(
+            header: packet.header, t1: t1, t2: packet.header.receiveTimestamp, t3: packet.header.transmitTimestamp, t4: t4,
+            localPrecision: localPrecision)
+    }
+
+    /// The RFC 5905 §8 packet tests other than the origin match (which depends on the mode, basic or
+    /// interleaved): a server-mode packet, no kiss, synchronised, non-zero receive and transmit timestamps.
+    public static func check(_ header: NTPHeader) throws(ExchangeError) {
         guard header.mode == .server || header.mode == .symmetricPassive else {
             throw .unexpectedMode(header.mode)
         }
-        guard header.originTimestamp == sentTransmit else { throw .bogusOrigin }
         // RFC 5905 §7.4: a kiss is stratum 0 with an ASCII code; an unsynchronised server also sends stratum 0,
         // but with a zero (or otherwise non-ASCII) reference id.
         if header.stratum == 0, let code = header.referenceID.asciiString, !code.isEmpty {
@@ -45,9 +56,14 @@ public enum ClientExchange {
             throw .unsynchronized
         }
         guard header.receiveTimestamp != .zero, header.transmitTimestamp != .zero else { throw .zeroTimestamp }
+    }
 
-        let t2 = header.receiveTimestamp
-        let t3 = header.transmitTimestamp
+    /// Offset, delay and dispersion from the four timestamps of one exchange (RFC 5905 §8), with what
+    /// `header` says about the server. In interleaved mode (RFC 9769 §2) the four belong to the previous
+    /// exchange and only T3 comes from `header`.
+    public static func measurement(
+        header: NTPHeader, t1: NTPTimestamp, t2: NTPTimestamp, t3: NTPTimestamp, t4: NTPTimestamp, localPrecision: Double
+    ) -> NTPMeasurement {
         let offset = ((t2 - t1).seconds + (t3 - t4).seconds) / 2
         let serverPrecision = precisionSeconds(header.precision)
         let rawDelay = (t4 - t1).seconds - (t3 - t2).seconds

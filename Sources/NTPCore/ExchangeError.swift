@@ -10,6 +10,9 @@ public enum ExchangeError: Error, Hashable, Sendable, CustomStringConvertible {
     case unsynchronized
     /// A zero receive or transmit timestamp.
     case zeroTimestamp
+    /// An interleaved answer whose transmit timestamp cannot belong to the exchange it names (before that
+    /// exchange's receive timestamp, or too long after it).
+    case bogusInterleaved
 
     public var description: String {
         switch self {
@@ -19,6 +22,7 @@ public enum ExchangeError: Error, Hashable, Sendable, CustomStringConvertible {
         case .kissOfDeath(let code): return "Kiss-o'-Death \(code)"
         case .unsynchronized: return "server is not synchronised (leap 3)"
         case .zeroTimestamp: return "server sent a zero receive or transmit timestamp"
+        case .bogusInterleaved: return "interleaved transmit timestamp does not fit the exchange it names"
         }
     }
 }

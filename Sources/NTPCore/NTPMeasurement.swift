@@ -18,6 +18,11 @@ public struct NTPMeasurement: Hashable, Sendable {
     /// The server's receive and transmit timestamps (T2, T3) as sent.
     public var serverReceive: NTPTimestamp
     public var serverTransmit: NTPTimestamp
+    /// The answer was interleaved (RFC 9769 §2): the four timestamps are those of the previous exchange.
+    public var interleaved = false
+    /// For an interleaved answer, T4 of the exchange measured (the local receive time of the previous
+    /// response), so the sample is filed at the time it was taken, not one poll later; nil: T4 is now.
+    public var localReceive: NTPTimestamp? = nil
 
     /// RFC 5905 §11.2.1 root distance: the error bound of time taken from this server.
     public var rootDistance: Double {

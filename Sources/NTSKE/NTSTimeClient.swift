@@ -15,9 +15,12 @@ public actor NTSTimeClient {
         public var trust: TLSContext
         public var ciphers: any AEADCipherFactory
         public var timeoutMilliseconds: Int32
+        /// Interleaved client mode (RFC 9769 §2, chrony's `xleave`): see ``InterleavedClient``.
+        public var xleave: Bool
 
         public init(host: String, kePort: UInt16 = 4460, serverName: String? = nil, trust: TLSContext,
-                    ciphers: any AEADCipherFactory, timeoutMilliseconds: Int32 = 2000) {
+                    ciphers: any AEADCipherFactory, timeoutMilliseconds: Int32 = 2000, xleave: Bool = false) {
+            self.xleave = xleave
             self.host = host
             self.kePort = kePort
             self.serverName = serverName
@@ -52,17 +55,31 @@ public actor NTSTimeClient {
     public let configuration: Configuration
     private var jar: NTSCookieJar?
     private var ntpServer: SocketEndpoint?
+    private var interleave: InterleavedClient
 
     public init(configuration: Configuration) {
         self.configuration = configuration
+        interleave = InterleavedClient(enabled: configuration.xleave)
     }
+
+    /// How the answers came (basic, interleaved, dropped): for status.
+    public var interleaveStatistics: InterleavedClient.Statistics { interleave.statistics }
 
     public var cookiesLeft: Int { jar?.cookies.count ?? 0 }
 
     /// Forgets keys and cookies (the next query runs NTS-KE).
     public func reset() { jar = nil }
 
+    /// One authenticated measurement. With `xleave`, an answer that gives no new sample (see
+    /// ``InterleavedClient``) is reported as rejected; ``poll()`` tells it apart.
     public func query() async throws -> Result {
+        guard let result = try await poll() else { throw Failure.rejected("the answer named an exchange already measured") }
+        return result
+    }
+
+    /// One authenticated exchange: its measurement, or nil for a good answer without a new sample (an
+    /// interleaved answer naming an exchange that a basic answer already measured).
+    public func poll() async throws -> Result? {
         var rekeyed = false
         if jar?.isEmpty ?? true {
             try await establish()
@@ -89,22 +106,27 @@ public actor NTSTimeClient {
         jar = NTSCookieJar(keys: result.keys, cookies: result.cookies)
         // RFC 8915 §4.1.7/4.1.8: NTP goes to the negotiated server and port, else the NTS-KE host on 123.
         ntpServer = SocketEndpoint(host: result.ntpServer ?? configuration.host, port: result.ntpPort ?? 123)
+        // Perhaps another server: nothing earlier to name.
+        interleave.reset()
     }
 
     private enum NTSClientOutcome: Error { case nak }
 
-    private func exchange(rekeyed: Bool) throws -> Result {
+    private func exchange(rekeyed: Bool) throws -> Result? {
         guard var jar, let server = ntpServer, let (cookie, placeholders) = jar.take() else {
             throw Failure.rejected("no cookies")
         }
         self.jar = jar  // the cookie is spent whatever happens next
+        var interleave = self.interleave
+        defer { self.interleave = interleave }
         switch try Self.exchange(
             cookie: cookie, placeholders: placeholders, keys: jar.keys, server: server, ciphers: configuration.ciphers,
-            timeoutMilliseconds: configuration.timeoutMilliseconds)
+            timeoutMilliseconds: configuration.timeoutMilliseconds, interleaved: &interleave)
         {
         case .authenticated(let measurement, let cookies):
             jar.add(cookies)
             self.jar = jar
+            guard let measurement else { return nil }
             return Result(measurement: measurement, server: server, ranKeyEstablishment: rekeyed, cookiesLeft: jar.cookies.count, aead: jar.keys.algorithm)
         case .nak:
             self.jar = nil
@@ -130,20 +152,54 @@ public actor NTSTimeClient {
         cookie: [UInt8], placeholders: Int = 0, keys: NTSKeys, server: SocketEndpoint, ciphers: any AEADCipherFactory,
         timeoutMilliseconds: Int32
     ) throws -> ExchangeOutcome {
+        var basic = InterleavedClient(enabled: false)
+        switch try exchange(
+            cookie: cookie, placeholders: placeholders, keys: keys, server: server, ciphers: ciphers,
+            timeoutMilliseconds: timeoutMilliseconds, interleaved: &basic)
+        {
+        case .authenticated(let measurement?, let cookies): return .authenticated(measurement, cookies: cookies)
+        case .authenticated(nil, _): return .rejected("no sample")  // only interleaved answers give none
+        case .nak: return .nak
+        case .rejected(let why): return .rejected(why)
+        }
+    }
+
+    /// What one NTS-protected exchange of a source in (possibly) interleaved mode came to.
+    enum PollOutcome: Sendable {
+        /// Authenticated; the measurement is nil for an answer that gives no new sample.
+        case authenticated(NTPMeasurement?, cookies: [[UInt8]])
+        case nak
+        case rejected(String)
+    }
+
+    /// One NTS-protected exchange whose request `state` shapes (RFC 9769 §2 with RFC 8915 §5.7): the
+    /// interleaved fields are in the header that the authenticator covers, each request has its own unique
+    /// identifier, and an answer's origin must be one of the request's values (others are dropped and
+    /// counted in `state`). With `state` enabled, T1 is the kernel's transmit timestamp.
+    static func exchange(
+        cookie: [UInt8], placeholders: Int, keys: NTSKeys, server: SocketEndpoint, ciphers: any AEADCipherFactory,
+        timeoutMilliseconds: Int32, interleaved state: inout InterleavedClient
+    ) throws -> PollOutcome {
         var random = SystemRandomNumberGenerator()
-        let transmit = NTPTimestamp(rawValue: random.next())
+        let request = state.request(using: &random)
         let (packet, uniqueIdentifier) = NTSClientRequest.build(
-            header: ClientExchange.request(transmit: transmit), cookie: cookie, placeholders: placeholders,
+            header: request.header, cookie: cookie, placeholders: placeholders,
             keys: keys, ciphers: ciphers, using: &random)
         let client = NTPQueryClient(server: server, timeoutMilliseconds: timeoutMilliseconds)
-        let exchange = try client.exchange(packet) { response in
-            (try? NTPHeader(parsing: response))?.originTimestamp == transmit
+        let exchange = try client.exchange(packet, transmitStamp: state.enabled) { response in
+            guard let header = try? NTPHeader(parsing: response) else { return false }
+            if request.classify(origin: header.originTimestamp) == .foreign {
+                state.droppedForeign()
+                return false
+            }
+            return true
         }
         switch NTSClient.verify(response: exchange.response, uniqueIdentifier: uniqueIdentifier, keys: keys, ciphers: ciphers) {
         case .authenticated(let cookies):
             do {
-                let measurement = try ClientExchange.measure(
-                    response: exchange.response, sentTransmit: transmit, t1: exchange.t1, t4: exchange.t4, localPrecision: 1e-6)
+                let measurement = try state.complete(
+                    request, response: exchange.response, localTransmit: exchange.kernelTransmit ?? exchange.t1,
+                    localReceive: exchange.t4, localPrecision: 1e-6)
                 return .authenticated(measurement, cookies: cookies)
             } catch {
                 return .rejected("\(error)")

@@ -48,15 +48,49 @@ public struct NTPQueryClient: Sendable {
         let exchange = try self.exchange(request) { response in
             // Not the answer to this request (a late or stray datagram): keep waiting.
             guard response.count >= NTPHeader.length, (try? NTPHeader(parsing: response))?.originTimestamp == cookie else { return false }
-            guard let key, let computer else { return true }
-            guard let mac = try? NTPPacket(parsing: response).mac, mac.keyID == key.id else { return false }
-            return response.withUnsafeBytes { bytes in
-                SymmetricAuthentication.verify(
-                    mac, message: UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - mac.encodedLength)]), key: key, computer: computer)
-            }
+            return Self.authentic(response, key: key, computer: computer)
         }
         return try ClientExchange.measure(
             response: exchange.response, sentTransmit: cookie, t1: exchange.t1, t4: exchange.t4, localPrecision: 1e-6)
+    }
+
+    /// One exchange of a source polled with interleaved mode allowed (RFC 9769 §2, chrony's `xleave`): the
+    /// request comes from `state` (interleaved form when it can name an earlier answer), T1 is the kernel's
+    /// transmit timestamp and T4 the kernel's receive timestamp, and `state` decides what the answer means.
+    /// A datagram whose origin is neither of the request's values is dropped, counted in `state`, and the
+    /// wait goes on. Returns nil for a good answer that gives no new sample (see `InterleavedClient`).
+    /// MAC handling as ``query(key:computer:)``: the MAC covers the final request, interleaved fields included.
+    public func query(
+        interleaved state: inout InterleavedClient, key: SymmetricKey? = nil, computer: (any MACComputer)? = nil
+    ) throws -> NTPMeasurement? {
+        var random = SystemRandomNumberGenerator()
+        let request = state.request(version: version, using: &random)
+        var packet = NTPPacket(header: request.header)
+        if let key, let computer {
+            let header = packet.header.serialized()
+            packet.mac = header.withUnsafeBytes { SymmetricAuthentication.mac(for: $0, key: key, computer: computer) }
+        }
+        let exchange = try self.exchange(packet.serialized(), transmitStamp: true) { response in
+            guard response.count >= NTPHeader.length, let header = try? NTPHeader(parsing: response) else { return false }
+            if request.classify(origin: header.originTimestamp) == .foreign {
+                state.droppedForeign()
+                return false
+            }
+            return Self.authentic(response, key: key, computer: computer)
+        }
+        return try state.complete(
+            request, response: exchange.response, localTransmit: exchange.kernelTransmit ?? exchange.t1, localReceive: exchange.t4,
+            localPrecision: 1e-6)
+    }
+
+    /// Without a key every response is taken; with one, only a response with a valid MAC under that key.
+    static func authentic(_ response: [UInt8], key: SymmetricKey?, computer: (any MACComputer)?) -> Bool {
+        guard let key, let computer else { return true }
+        guard let mac = try? NTPPacket(parsing: response).mac, mac.keyID == key.id else { return false }
+        return response.withUnsafeBytes { bytes in
+            SymmetricAuthentication.verify(
+                mac, message: UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - mac.encodedLength)]), key: key, computer: computer)
+        }
     }
 
     /// A request sent and the response it got, with the local send (T1) and receive (T4) times.
@@ -64,20 +98,35 @@ public struct NTPQueryClient: Sendable {
         public var response: [UInt8]
         public var t1: NTPTimestamp
         public var t4: NTPTimestamp
+        /// The kernel's transmit timestamp of the request, when asked for and the socket gave one.
+        public var kernelTransmit: NTPTimestamp? = nil
     }
 
+    /// How long to wait for the kernel's transmit timestamp after a send (it comes at once on loopback and
+    /// with software stamps; a late one is dropped from the error queue while waiting for the answer).
+    static let transmitStampWaitMilliseconds: Int32 = 5
+
     /// Sends `request` and waits for the first datagram that `matches` accepts (others are ignored), reading
-    /// T4 from the kernel receive timestamp when the socket has one. Also the transport of NTS queries.
-    public func exchange(_ request: [UInt8], matches: ([UInt8]) -> Bool) throws -> Exchange {
+    /// T4 from the kernel receive timestamp when the socket has one, and with `transmitStamp` the kernel's
+    /// transmit timestamp of the request (`SO_TIMESTAMPING`, error queue). Also the transport of NTS queries.
+    public func exchange(_ request: [UInt8], transmitStamp: Bool = false, matches: ([UInt8]) -> Bool) throws -> Exchange {
         var mode: Int32 = 0
         var message = [CChar](repeating: 0, count: 256)
         let fd = cfs_udp_connect_from(server.host, server.port, localAddress, &mode, &message, message.count)
         guard fd >= 0 else { throw Failure(String(nulTerminated: message)) }
         defer { cfs_close(fd) }
+        let stamping = transmitStamp && cfs_enable_tx_timestamps(fd) == 0
 
         let t1 = NTPTimestamp(Self.systemNow())
         let sent = request.withUnsafeBytes { cfs_send(fd, $0.baseAddress, $0.count) }
         guard sent == request.count else { throw Failure("send to \(server) failed: \(String(cString: strerror(Int32(-sent))))") }
+        var kernelTransmit: NTPTimestamp?
+        if stamping {
+            var stamp = cfs_tx_stamp()
+            if cfs_read_tx_stamp(fd, Self.transmitStampWaitMilliseconds, &stamp) == 1 {
+                kernelTransmit = NTPTimestamp(UnixTime(seconds: stamp.sec, nanoseconds: UInt32(stamp.nsec)))
+            }
+        }
 
         var buffer = [UInt8](repeating: 0, count: 4096)
         let start = cfs_monotonic_ns()
@@ -98,7 +147,7 @@ public struct NTPQueryClient: Sendable {
                 let response = Array(buffer[0..<length])
                 if matches(response) {
                     let t4 = stamped == 1 ? UnixTime(seconds: seconds, nanoseconds: UInt32(nanoseconds)) : now
-                    return Exchange(response: response, t1: t1, t4: NTPTimestamp(t4))
+                    return Exchange(response: response, t1: t1, t4: NTPTimestamp(t4), kernelTransmit: kernelTransmit)
                 }
             }
             remaining = limit - Int64(cfs_monotonic_ns() - start)

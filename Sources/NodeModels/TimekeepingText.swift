@@ -63,9 +63,20 @@ public enum TimekeepingText {
             let age = source.lastSampleAge.map { ageText($0) } ?? "-"
             let offset = source.offset.map(shortTime) ?? "-"
             let jitter = source.jitter.map(shortTime) ?? "-"
-            lines.append("\(source.state.symbol) \(name) \(pad(String(stratum), 7)) \(pad(String(source.reach, radix: 8), 5)) \(pad(age, 6)) \(pad(offset, 10)) \(pad(jitter, 10))  \(source.note ?? "")\(dropText(source))")
+            lines.append("\(source.state.symbol) \(name) \(pad(String(stratum), 7)) \(pad(String(source.reach, radix: 8), 5)) \(pad(age, 6)) \(pad(offset, 10)) \(pad(jitter, 10))  \(source.note ?? "")\(dropText(source))\(interleaveText(source))")
         }
         return lines
+    }
+
+    /// " [xleave: interleaved, 40 interleaved/2 basic samples, 1 bogus]" for a source polled with `xleave`.
+    static func interleaveText(_ source: SourceReport) -> String {
+        guard let interleaved = source.interleaved else { return "" }
+        var text = " [xleave: \(interleaved ? "interleaved" : "basic")"
+        if let samples = source.interleavedSamples, let basic = source.basicSamples {
+            text += ", \(samples) interleaved/\(basic) basic samples"
+        }
+        if let bogus = source.bogusResponses, bogus > 0 { text += ", \(bogus) bogus" }
+        return text + "]"
     }
 
     /// " [dropped: 12 jumped, 3 below floor]" when a reference clock's samples were held or refused.

@@ -332,7 +332,7 @@ final class SiblingCluster {
     static func start(
         testCase: XCTestCase, count: Int = 3, keys: @escaping KeyChoice = { _, _ in (key: 1, accept: [1]) },
         extra: @escaping (Int) -> String = { _ in "" }, gps: [Bool]? = nil, gpsOffsets: [Int64]? = nil,
-        notStarted: Set<Int> = [], port chosenPort: UInt16? = nil
+        notStarted: Set<Int> = [], port chosenPort: UInt16? = nil, siblingOptions: String = ""
     ) async throws -> SiblingCluster {
         let directory = try NodeProcess.makeDirectory()
         let keyFile = directory.appendingPathComponent("ntp.keys").path
@@ -377,6 +377,7 @@ final class SiblingCluster {
                     minpoll = 0
                     maxpoll = 0
                     iburst = false
+                    \(siblingOptions)
 
                     """
             }

@@ -88,6 +88,10 @@ int cfs_reset_tx_counter(int fd);
 /// (one recvmmsg). Returns how many were stored in `out`, or -errno.
 int cfs_batch_tx_stamps(int fd, cfs_batch *batch, cfs_tx_stamp *out, int max);
 
+/// Waits up to `timeout_ms` for one transmit timestamp on `fd`'s error queue (a client socket after
+/// cfs_enable_tx_timestamps and one send). Returns 1 with `*out` set, 0 when none came, or -errno.
+int cfs_read_tx_stamp(int fd, int timeout_ms, cfs_tx_stamp *out);
+
 /// A connected UDP client socket to `host` (numeric or a name) and `port`, with kernel receive timestamps
 /// enabled when available. Returns the descriptor, or -1 with a message in `err`.
 int cfs_udp_connect(const char *host, uint16_t port, int *stamp_mode, char *err, size_t errlen);

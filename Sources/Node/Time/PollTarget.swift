@@ -12,6 +12,8 @@ struct PollTarget: Sendable {
     var kePort: UInt16 = 4460
     var ca: String?
     var iburst = true
+    /// Interleaved client mode requested (`xleave = true`).
+    var xleave = false
     var minPoll: Int
     var maxPoll: Int
     /// The symmetric key id the next request carries, nil for none.
@@ -29,6 +31,7 @@ struct PollTarget: Sendable {
         kePort = server.kePort
         ca = server.ca
         iburst = server.iburst
+        xleave = server.xleave
         minPoll = server.minPoll
         maxPoll = server.maxPoll
         let key = server.key
@@ -41,6 +44,7 @@ struct PollTarget: Sendable {
         host = sibling.host
         port = sibling.port
         iburst = sibling.iburst
+        xleave = sibling.xleave
         minPoll = sibling.minPoll
         maxPoll = sibling.maxPoll
         let name = sibling.name

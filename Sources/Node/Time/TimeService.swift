@@ -20,6 +20,8 @@ public final class TimeService: Service, Sendable {
     let configuration: NodeConfig
     private let keeper: NIOLockedValueBox<TimeKeeper>
     private let notes = NIOLockedValueBox<[SourceID: String]>([:])
+    /// How the answers of sources polled with `xleave` came, for status.
+    private let interleaving = NIOLockedValueBox<[SourceID: InterleavedClient.Statistics]>([:])
     let refclockStatus: NIOLockedValueBox<[String: TimekeepingStatus.Refclock]>
     /// Local time of each refclock's last report, for the age shown in status.
     let refclockLastReport = NIOLockedValueBox<[String: LocalTime]>([:])
@@ -319,15 +321,21 @@ public final class TimeService: Service, Sendable {
         keeper.withLockedValue { $0.heardWithoutTime(id) }
     }
 
+    func interleaved(_ id: SourceID, _ statistics: InterleavedClient.Statistics) {
+        interleaving.withLockedValue { $0[id] = statistics }
+    }
+
     func note(_ id: SourceID, _ message: String?) {
         notes.withLockedValue { $0[id] = message }
     }
 
     /// An NTP measurement taken against the system clock (T1, T4 from CLOCK_REALTIME), re-expressed against
-    /// served time. Returns false when the keeper refused it.
+    /// served time. An interleaved measurement is of the previous exchange and is filed at its time.
+    /// Returns false when the keeper refused it.
     @discardableResult
     func addNetworkSample(_ measurement: NTPMeasurement, from id: SourceID) -> Bool {
-        let system = SoftwareClock.systemNow()
+        let now = SoftwareClock.systemNow()
+        let system = measurement.localReceive?.unixTime(near: now) ?? now
         let local = clock.local(fromSystem: system)
         let servedMinusSystem = Double(clock.utc(atLocal: local).nanoseconds(since: system)) * 1e-9
         let sample = SourceSample(
@@ -372,9 +380,16 @@ public final class TimeService: Service, Sendable {
             return (keeper.tracking(at: local, precision: clock.precision, leap: leapIndicator), keeper.sourceReports(at: local))
         }
         let notes = notes.withLockedValue { $0 }
+        let interleaving = interleaving.withLockedValue { $0 }
         let annotated = sources.map { report in
             var report = report
             if let note = notes[report.id], report.state == .unusable || report.note != nil { report.note = note }
+            if let statistics = interleaving[report.id] {
+                report.interleaved = statistics.lastInterleaved ?? false
+                report.interleavedSamples = statistics.interleavedSamples
+                report.basicSamples = statistics.basicSamples
+                report.bogusResponses = statistics.bogus
+            }
             return report
         }
         let lastReports = refclockLastReport.withLockedValue { $0 }

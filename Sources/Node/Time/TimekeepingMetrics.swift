@@ -21,6 +21,26 @@ final class TimekeepingMetrics: Sendable {
     /// totals already counted (the keeper reports totals since start; counters take the increase).
     private let drops = NIOLockedValueBox<[String: (jumped: Counter, belowFloor: Counter, counted: (UInt64, UInt64))]>([:])
     private let perRefclock = NIOLockedValueBox<[String: [Gauge]]>([:])
+    /// Per source polled with `xleave`: whether its newest sample came from an interleaved answer, and the
+    /// answers dropped for an origin that was neither of the request's values (with the total counted).
+    private let interleaving = NIOLockedValueBox<[String: (interleaved: Gauge, bogus: Counter, counted: UInt64)]>([:])
+
+    /// `fleetnode_source_interleaved` (1 while the source answers in interleaved mode, RFC 9769) and
+    /// `fleetnode_source_bogus_responses_total`: a rising count means stale, duplicated or spoofed answers.
+    private func recordInterleaving(_ source: SourceReport) {
+        guard let interleaved = source.interleaved else { return }
+        let bogus = source.bogusResponses ?? 0
+        interleaving.withLockedValue { table in
+            let dimensions = [("source", source.id.name)]
+            var entry = table[source.id.name] ?? (
+                Gauge(label: "fleetnode_source_interleaved", dimensions: dimensions),
+                Counter(label: "fleetnode_source_bogus_responses_total", dimensions: dimensions), 0)
+            entry.interleaved.record(interleaved ? 1 : 0)
+            if bogus > entry.counted { entry.bogus.increment(by: Int64(bogus - entry.counted)) }
+            entry.counted = max(bogus, entry.counted)
+            table[source.id.name] = entry
+        }
+    }
 
     /// `fleetnode_source_dropped_jumped_total` and `fleetnode_source_dropped_below_floor_total`: a receiver
     /// that jumped (a week-number rollover, a firmware bug) or names a date before the floor, as a rate
@@ -73,6 +93,7 @@ final class TimekeepingMetrics: Sendable {
             gauges[4].record(source.heldJump == nil ? 0 : 1)
             gauges[5].record(source.belowFloor == true ? 1 : 0)
             recordDrops(source)
+            recordInterleaving(source)
         }
         for refclock in status.refclocks {
             let gauges = perRefclock.withLockedValue { table in

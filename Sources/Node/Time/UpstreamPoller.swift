@@ -14,7 +14,8 @@ import TimeCore
 /// Like chrony: `iburst` sends four requests two seconds apart at start, then the interval starts at
 /// `minpoll` and doubles after eight good samples in a row, up to `maxpoll`; a failed or rejected exchange
 /// halves it again (never below `minpoll`). NTS goes through the project's NTS client (key establishment,
-/// cookie jar, re-keying when cookies run out).
+/// cookie jar, re-keying when cookies run out). With `xleave`, the source is polled in interleaved mode when
+/// the server answers so (RFC 9769 §2, ``InterleavedClient``: the per-source state lives here, between polls).
 struct UpstreamPoller: Sendable {
     let server: PollTarget
     let service: TimeService
@@ -29,7 +30,8 @@ struct UpstreamPoller: Sendable {
         if server.nts {
             do {
                 let trust = try TLSContext.client(trustedCertificates: server.ca, alpn: "ntske/1")
-                nts = NTSTimeClient(configuration: .init(host: server.host, kePort: server.kePort, trust: trust, ciphers: NettleCipherFactory()))
+                nts = NTSTimeClient(configuration: .init(
+                    host: server.host, kePort: server.kePort, trust: trust, ciphers: NettleCipherFactory(), xleave: server.xleave))
             } catch {
                 logger.error("cannot set up NTS for this source", metadata: ["error": "\(error)"])
                 service.note(id, "NTS setup failed: \(error)")
@@ -41,9 +43,15 @@ struct UpstreamPoller: Sendable {
         var poll = server.minPoll
         var good = 0
         var burst = server.iburst ? 4 : 1
+        var interleave = InterleavedClient(enabled: server.xleave)
         while !Task.isCancelled {
             service.polled(id)
-            let outcome = await measure(nts: nts)
+            let outcome = await measure(nts: nts, interleave: &interleave)
+            if server.xleave {
+                var statistics = interleave.statistics
+                if let nts { statistics = await nts.interleaveStatistics }
+                service.interleaved(id, statistics)
+            }
             switch outcome {
             case .success(let measurement, let key):
                 server.siblings?.replied(from: id.name, key: key)
@@ -56,6 +64,9 @@ struct UpstreamPoller: Sendable {
                 } else {
                     good = 0
                 }
+            case .repeated(let key):
+                // An interleaved answer naming an exchange already measured: answered, but no new sample.
+                server.siblings?.replied(from: id.name, key: key)
             case .withoutTime(let message, let answered):
                 // The server answered unsynchronised, or nothing listens there: for a sibling, that settles the
                 // start-up cross-check wait (it cannot check this node's reference clock).
@@ -88,6 +99,8 @@ struct UpstreamPoller: Sendable {
     enum Outcome: Sendable {
         /// A measurement, and the key id its reply was authenticated with.
         case success(NTPMeasurement, key: UInt32?)
+        /// A good answer without a new sample (``InterleavedClient``: it named an exchange already measured).
+        case repeated(key: UInt32?)
         case failure(String)
         /// An authentic answer from a server that is not synchronised (leap 3), or a refusal (no server
         /// listening): the source exists or not, but has no time to give now. `answered`: it answered (as
@@ -95,10 +108,11 @@ struct UpstreamPoller: Sendable {
         case withoutTime(String, answered: Bool)
     }
 
-    private func measure(nts: NTSTimeClient?) async -> Outcome {
+    private func measure(nts: NTSTimeClient?, interleave: inout InterleavedClient) async -> Outcome {
         if let nts {
             do {
-                return .success(try await nts.query().measurement, key: nil)
+                guard let result = try await nts.poll() else { return .repeated(key: nil) }
+                return .success(result.measurement, key: nil)
             } catch {
                 return .failure("\(error)")
             }
@@ -113,20 +127,36 @@ struct UpstreamPoller: Sendable {
         server.siblings?.requestSent(to: id.name)
         let computer = service.keys?.computer
         // The query blocks on its socket for up to its timeout: keep it off the cooperative pool.
-        return await withCheckedContinuation { [key] continuation in
-            DispatchQueue.global().async {
-                do {
-                    continuation.resume(returning: .success(try client.query(key: key, computer: computer), key: key?.id))
-                } catch {
-                    if case ExchangeError.unsynchronized = error {
-                        continuation.resume(returning: .withoutTime("\(error)", answered: true))
-                    } else if let failure = error as? NTPQueryClient.Failure, failure.refused {
-                        continuation.resume(returning: .withoutTime("\(error)", answered: false))
-                    } else {
-                        continuation.resume(returning: .failure("\(error)"))
-                    }
-                }
+        let before = interleave
+        let result: (Outcome, InterleavedClient) = await withCheckedContinuation { (continuation: CheckedContinuation<(Outcome, InterleavedClient), Never>) in
+            DispatchQueue.global().async { [key] in
+                continuation.resume(returning: Self.query(client, key: key, computer: computer, interleave: before))
             }
+        }
+        interleave = result.1
+        return result.0
+    }
+
+    /// One blocking exchange, in interleaved mode when `interleave` is enabled; returns the state after it.
+    private static func query(
+        _ client: NTPQueryClient, key: SymmetricKey?, computer: (any MACComputer)?, interleave: InterleavedClient
+    ) -> (Outcome, InterleavedClient) {
+        var state = interleave
+        do {
+            guard state.enabled else {
+                return (.success(try client.query(key: key, computer: computer), key: key?.id), state)
+            }
+            guard let measurement = try client.query(interleaved: &state, key: key, computer: computer) else {
+                return (.repeated(key: key?.id), state)
+            }
+            return (.success(measurement, key: key?.id), state)
+        } catch {
+            if case ExchangeError.unsynchronized = error {
+                return (.withoutTime("\(error)", answered: true), state)
+            } else if let failure = error as? NTPQueryClient.Failure, failure.refused {
+                return (.withoutTime("\(error)", answered: false), state)
+            }
+            return (.failure("\(error)"), state)
         }
     }
 }

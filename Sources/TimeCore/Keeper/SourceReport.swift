@@ -32,4 +32,12 @@ public struct SourceReport: Sendable, Equatable, Codable {
     /// True while the newest sample was refused for naming a time below the floor; nil from nodes that do
     /// not say.
     public var belowFloor: Bool? = nil
+    /// For a network source polled with interleaved mode allowed (`xleave`, RFC 9769 §2): whether its newest
+    /// sample came from an interleaved answer, the samples from interleaved and from basic answers, and the
+    /// answers dropped for an origin that was neither of the request's (or an interleaved transmit
+    /// timestamp that did not fit). nil for other sources and from nodes that do not say.
+    public var interleaved: Bool? = nil
+    public var interleavedSamples: UInt64? = nil
+    public var basicSamples: UInt64? = nil
+    public var bogusResponses: UInt64? = nil
 }
