@@ -23,7 +23,9 @@ final class InterleavedClientInteropTests: XCTestCase {
     /// Polls 16 times a second until the source has `samples` interleaved samples; checks and returns it.
     func interleavedSource(_ node: NodeProcess, samples: UInt64 = 12, file: StaticString = #filePath, line: UInt = #line) async throws -> SourceReport {
         try await waitFor(node, seconds: 30) { status in
-            status.timekeeping?.sources.contains { $0.interleaved == true && $0.interleavedSamples ?? 0 >= samples } ?? false
+            status.timekeeping?.sources.contains {
+                $0.interleaved == true && $0.interleavedSamples ?? 0 >= samples && $0.offset != nil && $0.rootDistance != nil
+            } ?? false
         }
         let status = try await node.status()
         let source = try XCTUnwrap(status.timekeeping?.sources.first { $0.interleaved != nil }, file: file, line: line)
@@ -93,7 +95,9 @@ final class InterleavedClientInteropTests: XCTestCase {
         defer { cluster.stop() }
         for node in cluster.nodes {
             try await waitFor(node, seconds: 40) { status in
-                status.timekeeping?.sources.contains { $0.kind == .sibling && $0.interleaved == true && $0.interleavedSamples ?? 0 >= 3 } ?? false
+                status.timekeeping?.sources.contains {
+                    $0.kind == .sibling && $0.interleaved == true && $0.interleavedSamples ?? 0 >= 3 && $0.offset != nil
+                } ?? false
             }
             let status = try await node.status()
             let sibling = try XCTUnwrap(status.timekeeping?.sources.first { $0.kind == .sibling })
