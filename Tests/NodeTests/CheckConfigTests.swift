@@ -129,6 +129,7 @@ final class CheckConfigTests: XCTestCase {
             address = "time.example.net:4123"
             nts = true
             maxpoll = 8
+            xleave = true
             """)
         XCTAssertEqual(config.clock.leapMode, .smear)
         XCTAssertEqual(config.clock.minSources, 2)
@@ -141,6 +142,7 @@ final class CheckConfigTests: XCTestCase {
         XCTAssertEqual(config.servers.map(\.host), ["192.0.2.10", "time.example.net"])
         XCTAssertEqual(config.servers[1].port, 4123)
         XCTAssertTrue(config.servers[1].nts)
+        XCTAssertEqual(config.servers.map(\.xleave), [false, true], "interleaved only when asked, as chrony's xleave")
 
         assertError("[[refclock]]\nname = \"A\"\n", line: 1, key: "refclock[1].driver", contains: "is required")
         assertError("[[refclock]]\ndriver = \"gpsd\"\n[[refclock]]\ndriver = \"sonar\"\n", line: 4, key: "refclock[2].driver", contains: "not one of gpsd, shm, pps")
@@ -148,6 +150,7 @@ final class CheckConfigTests: XCTestCase {
         assertError("[[refclock]]\ndriver = \"shm\"\nunit = 256\n", line: 3, key: "refclock[1].unit", contains: "between 0 and 255")
         assertError("[[refclock]]\ndriver = \"gpsd\"\n[[refclock]]\nname = \"GPS\"\ndriver = \"shm\"\n", line: 4, key: "refclock[2].name", contains: "used twice")
         assertError("[[server]]\nadress = \"x\"\n", line: 2, key: "server[1].adress", contains: "unknown key")
+        assertError("[[server]]\naddress = \"a\"\nxleave = \"yes\"\n", line: 3, key: "server[1].xleave", contains: "expected type")
         assertError("[[server]]\naddress = \"a\"\nminpoll = 9\nmaxpoll = 4\n", line: 4, key: "server[1].maxpoll", contains: "must not be below minpoll")
         assertError("[clock]\nleap_mode = \"jump\"\n", line: 2, key: "clock.leap_mode", contains: "not one of step, smear")
         assertError("[clock]\n\nmax_first_step = -5\n", line: 3, key: "clock.max_first_step", contains: "must be between 0.0 and 4000000000.0, got -5.0")
