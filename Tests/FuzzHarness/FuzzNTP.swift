@@ -4,7 +4,9 @@ import NTPCore
 /// One libFuzzer input: an arbitrary datagram (NTS fields included). Checks what every packet rule promises:
 /// - parsing never traps, and whatever parses serialises back to the same bytes;
 /// - the server rules never trap, answer only client requests, echo the transmit timestamp as origin, and
-///   never answer with more bytes than were received.
+///   never answer with more bytes than were received;
+/// - the client side (an `xleave` source, RFC 9769) takes the datagram as the answer to its second request
+///   (origin set to one of the request's values) without trapping, and measures only finite numbers.
 public func fuzzNTP(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let bytes = UnsafeRawBufferPointer(start: data, count: count)
 
@@ -37,6 +39,25 @@ public func fuzzNTP(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         precondition(Array(wire[24..<32]) == Array(bytes[40..<48]), "origin is not the request's transmit timestamp")
         precondition(wire[0] & 7 == 4, "response not in server mode")
         if attempt == 3, case .symmetric(let key) = reply.trailer { precondition(key.id == 2, "a sibling answered under a key it may not use") }
+    }
+
+    var client = InterleavedClient(enabled: true)
+    let first = client.request(using: &random)
+    let t = NTPTimestamp(rawValue: 0xE000_0001_0000_0000)
+    let basic = NTPPacket(header: NTPHeader(
+        leap: .noWarning, version: 4, mode: .server, stratum: 1, poll: 0, precision: -20, rootDelay: NTPShort(seconds: 0),
+        rootDispersion: NTPShort(seconds: 0), referenceID: ReferenceID(rawValue: 0), referenceTimestamp: t,
+        originTimestamp: first.transmit, receiveTimestamp: NTPTimestamp(rawValue: t.rawValue | 1), transmitTimestamp: t)).serialized()
+    precondition((try? client.complete(first, response: basic, localTransmit: t, localReceive: t, localPrecision: 1e-6)) != nil, "basic answer refused")
+    let second = client.request(using: &random)
+    var datagram = Array(bytes)
+    if datagram.count >= 48, let receive = second.receive {
+        datagram[0] = datagram[0] & ~7 | 4  // server mode, so the seeds (requests) reach the measurement
+        let origin = (datagram[1] & 1 == 1 ? receive : second.transmit).rawValue
+        for index in 0..<8 { datagram[24 + index] = UInt8(truncatingIfNeeded: origin >> (56 - 8 * index)) }
+    }
+    if let measurement = try? client.complete(second, response: datagram, localTransmit: t, localReceive: t, localPrecision: 1e-6) {
+        precondition(measurement.offset.isFinite && measurement.delay.isFinite && measurement.delay > 0, "a measurement out of nothing")
     }
     return 0
 }
