@@ -103,6 +103,7 @@ final class InterleavedClientInteropTests: XCTestCase {
             let sibling = try XCTUnwrap(status.timekeeping?.sources.first { $0.kind == .sibling })
             XCTAssertEqual(sibling.bogusResponses, 0)
             XCTAssertLessThan(abs(sibling.offset ?? 1), 0.001)
+            XCTAssertGreaterThan(status.ntp.precision?.interleaved ?? 0, 0, "its server side answered the other interleaved")
         }
     }
 
