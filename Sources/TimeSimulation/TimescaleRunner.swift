@@ -41,7 +41,7 @@ public struct TimescaleRunner {
     public func run() -> Result {
         var definitions: [SourceDefinition] = []
         if scenario.gps != nil {
-            definitions.append(SourceDefinition(id: SourceID("GPS"), kind: .gps, options: scenario.gpsOptions, poll: 1))
+            definitions.append(SourceDefinition(id: SourceID("GPS"), kind: scenario.gpsKind, options: scenario.gpsOptions, poll: 1))
         }
         for (index, other) in scenario.others.enumerated() {
             definitions.append(SourceDefinition(
@@ -91,9 +91,9 @@ public struct TimescaleRunner {
             if scenario.confirmations.contains(k) { _ = keeper.confirmStep() }
             if scenario.restarts.contains(k) { keeper.sourceRestarted(SourceID("GPS")) }
             if let claim = scenario.gps?(k) {
-                // gpsd's time of the second, arriving 0.1 s after it (compensated), with 0.3 ms jitter: within
-                // the 1 ms dispersion each sample claims (at 3 sigma).
-                let received = t &+ 100_000_000 &+ Int64((noise.normal(0.3e-3) * 1e9).rounded())
+                // gpsd's time of the second, arriving 0.1 s after it (compensated), with 0.3 ms jitter (by
+                // default): within the 1 ms dispersion each sample claims (at 3 sigma).
+                let received = t &+ 100_000_000 &+ Int64((noise.normal(scenario.gpsJitter) * 1e9).rounded())
                 let local = oscillator.local(at: received)
                 var claimed = utc(t) &+ 100_000_000 &+ Int64((claim * 1e9).rounded())
                 // gpsd's rendering of 23:59:60: the leap second itself named 00:00:00.
@@ -102,7 +102,7 @@ public struct TimescaleRunner {
                 }
                 let offset = Double(claimed &- keeper.utc(at: local)) * 1e-9
                 let leap = scenario.gpsLeap?(k) ?? .noWarning
-                keeper.add(SourceSample(localTime: local, offset: offset, dispersion: 1e-3, leap: leap), from: SourceID("GPS"))
+                keeper.add(SourceSample(localTime: local, offset: offset, dispersion: scenario.gpsDispersion, leap: leap), from: SourceID("GPS"))
             }
             for (index, other) in scenario.others.enumerated() where k % scenario.otherPoll == index % scenario.otherPoll {
                 let id = SourceID(other.name)

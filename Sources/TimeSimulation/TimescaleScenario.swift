@@ -34,6 +34,13 @@ public struct TimescaleScenario: Sendable {
     /// The GPS receiver's claim (gpsd TPV, NMEA quality); nil: no GPS.
     public var gps: Claim?
     public var gpsOptions = SourceOptions()
+    /// The reference clock's kind: `.gps` (gpsd's TPV) or `.shm` (an NTP shared-memory segment, as chrony's
+    /// `refclock SHM`); both are jump-checked, and each has its own jitter limit.
+    public var gpsKind: SourceKind = .gps
+    /// One-sigma reading noise of each sample on top of its claim (gpsd-grade NMEA: 0.3 ms), and the
+    /// dispersion each sample claims (gpsd: 1 ms; an SHM segment: its precision, 1 µs).
+    public var gpsJitter = 0.3e-3
+    public var gpsDispersion = 1e-3
     /// The leap indicator the GPS reports at second k (e.g. SHM leap bits), when it reports one.
     public var gpsLeap: (@Sendable (Int) -> LeapIndicator)?
     /// Network sources (upstream servers or siblings), polled every `otherPoll` seconds.

@@ -161,7 +161,7 @@ final class AdminBodyTests: XCTestCase {
     }
 
     /// A reference clock jittering beyond what its kind shows when it works: PPS over 1 ms, SHM over 50 ms;
-    /// gpsd's serial TPV time and network sources are not judged.
+    /// gpsd's serial TPV time and network sources are not judged. Whether selection still follows it is said.
     func testHealthSaysWhenARefclockJittersWildly() {
         var status = AdminViewsTests.status()
         status.serving.source = "PPS"
@@ -178,6 +178,10 @@ final class AdminBodyTests: XCTestCase {
         let health = AdminHealth(status: status, now: 0)
         XCTAssertEqual(health.reasons.map(\.fault), ["refclock-jitter:S-pps", "refclock-jitter:S-shm"])
         XCTAssertEqual(health.reasons.last?.message, "source S-shm (shm) jitters 150.0 ms, over the 50 ms such a reference clock shows when it works")
+        // Selection no longer follows it (`SourceKind.jitterLimit`): health says so.
+        status.timekeeping?.sources[1].state = .jittery
+        XCTAssertEqual(AdminHealth(status: status, now: 0).reasons.last?.message,
+                       "source S-shm (shm) jitters 150.0 ms, over the 50 ms such a reference clock shows when it works; not followed until it steadies")
     }
 
     func testCredentialsFromOptionsThenEnvironment() throws {

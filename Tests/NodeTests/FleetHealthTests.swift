@@ -110,6 +110,39 @@ final class FleetHealthTests: XCTestCase {
                       "\(liar.reasons.map(\.message))")
         site.cluster.feeders[1].setOffset(nanoseconds: 0)
 
+        // ntp1's receiver jumps 2 s (a firmware bug): its samples are held apart and its siblings keep the
+        // old time, so it follows them; `fleetctl health` warns `gps-jump` with the reason and `fleetctl
+        // sources` shows the held source, and both clear when the receiver is right again.
+        site.cluster.feeders[0].setOffset(nanoseconds: 2_000_000_000)
+        try await waitFor(site.cluster.nodes[0], seconds: 30) { status in
+            status.timekeeping?.sources.first { $0.id.name == "GPS" }?.note?.contains("keeps the old time") == true
+        }
+        sweep = try site.sweep()
+        XCTAssertEqual(sweep.status, 1, sweep.stderr)
+        let jumped = try XCTUnwrap(sweep.health.node("ntp1"))
+        XCTAssertEqual(jumped.verdict, "WARN", "\(jumped.reasons.map(\.message))")
+        let jumpReason = try XCTUnwrap(jumped.reasons.first { $0.check == "gps-jump" }, "\(jumped.reasons.map(\.message))")
+        XCTAssertEqual(jumpReason.severity, "WARN")
+        XCTAssertTrue(jumpReason.message.hasPrefix("GPS time jumped on GPS: +2.0") && jumpReason.message.contains("samples held apart")
+            && jumpReason.message.contains("keeps the old time: not followed"), jumpReason.message)
+        let jumpTable = try site.fleetctl(["health", "-v", "ntp1"])
+        XCTAssertEqual(jumpTable.status, 1, jumpTable.stderr)
+        XCTAssertTrue(jumpTable.stdout.contains("WARN  GPS time jumped on GPS: +2.0"), jumpTable.stdout)
+        let heldSources = try site.fleetctl(["sources", "ntp1"])
+        XCTAssertEqual(heldSources.status, 0, heldSources.stderr)
+        let gpsLine = heldSources.stdout.split(separator: "\n").first { $0.contains("GPS") && $0.contains("time jumped by +2.0") }
+        XCTAssertNotNil(gpsLine, heldSources.stdout)
+        XCTAssertTrue(gpsLine?.contains("jumped]") == true && gpsLine?.contains("keeps the old time") == true, heldSources.stdout)
+        site.cluster.feeders[0].setOffset(nanoseconds: 0)
+        try await waitFor(site.cluster.nodes[0], seconds: 30) { status in
+            status.serving.stratum == 1 && status.timekeeping?.sources.first { $0.id.name == "GPS" }?.heldJump == nil
+        }
+        sweep = try site.sweep()
+        XCTAssertFalse(sweep.health.node("ntp1")?.reasons.contains { $0.check == "gps-jump" } ?? true, "\(sweep.health.node("ntp1")?.reasons.map(\.message) ?? [])")
+        let clearedSources = try site.fleetctl(["sources", "ntp1"])
+        XCTAssertFalse(clearedSources.stdout.contains("time jumped"), clearedSources.stdout)
+        print("jumped GPS as fleetctl shows it: \(jumpReason.message) | \(gpsLine ?? "-")")
+
         // ntp1 hangs (SIGSTOP: the kernel still accepts its connections, nothing answers): CRIT, and the
         // others are still judged, within the deadline (3 s).
         let hung = try XCTUnwrap(site.cluster.node(0))

@@ -19,6 +19,26 @@ final class SelectionTests: XCTestCase {
         SourceSelection.select(sources, now: 0, policy: policy)
     }
 
+    /// A reference clock jittering beyond what its kind shows when it works (PPS 1 ms, SHM 50 ms) is `~` with
+    /// the figures; gpsd's serial time has no limit of its own below maxjitter, and network sources none.
+    func testReferenceClockBeyondItsKindsJitterLimitIsJittery() {
+        let result = select([
+            source("PPS", offset: 0, distance: 0.01, kind: .pps, stratum: 0, jitter: 0.002),
+            source("SHM", offset: 0, distance: 0.5, kind: .shm, stratum: 0, jitter: 0.173),
+            source("GPS", offset: 0, distance: 0.5, kind: .gps, stratum: 0, jitter: 0.173),
+            source("SHM2", offset: 0, distance: 0.05, kind: .shm, stratum: 0, jitter: 0.04),
+        ])
+        XCTAssertEqual(result.state(of: SourceID("PPS")), .jittery)
+        XCTAssertEqual(result.verdict(for: SourceID("PPS"))?.note, "jitter 2.0 ms, beyond the 1.0 ms a working pps clock shows")
+        XCTAssertEqual(result.state(of: SourceID("SHM")), .jittery)
+        XCTAssertEqual(result.verdict(for: SourceID("SHM"))?.note, "jitter 173.0 ms, beyond the 50.0 ms a working shm clock shows")
+        XCTAssertEqual(result.selected, SourceID("SHM2"), "within its limit, and the closest")
+        XCTAssertNotEqual(result.state(of: SourceID("GPS")), .jittery)
+        let alone = select([source("SHM", offset: 0, distance: 0.5, kind: .shm, stratum: 0, jitter: 0.173)])
+        XCTAssertNil(alone.selected)
+        XCTAssertEqual(alone.failure, .noSelectableSources(unreachable: 0))
+    }
+
     func testThreeAgreeingAndOneFalseticker() {
         let result = select([
             source("a", offset: 0.0010, distance: 0.004),

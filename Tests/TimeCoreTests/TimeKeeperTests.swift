@@ -59,6 +59,51 @@ final class TimeKeeperTests: XCTestCase {
         }
     }
 
+    /// The published root dispersion carries the system jitter (RFC 5905's clock_update(), chrony's standard
+    /// deviation): a lone GPS whose samples scatter by ±0.2 s tells clients so, not only its 1 ms dispersion.
+    func testPublishedRootDispersionCarriesTheJitter() throws {
+        let id = SourceID("GPS")
+        var keeper = TimeKeeper(sources: [SourceDefinition(id: id, kind: .gps, poll: 1)])
+        for k in 0..<8 {
+            keeper.add(SourceSample(localTime: start + Int64(k) * second, offset: k % 2 == 0 ? 0.2 : -0.2, dispersion: 1e-3), from: id)
+            keeper.update(now: start + Int64(k) * second)
+        }
+        let now = start + 7 * second
+        XCTAssertEqual(keeper.selection?.selected, id)
+        let jitter = try XCTUnwrap(keeper.selection?.jitter)
+        XCTAssertGreaterThan(jitter, 0.1)
+        XCTAssertGreaterThanOrEqual(keeper.serverState(at: now, precision: -20).rootDispersion, jitter)
+        XCTAssertGreaterThanOrEqual(keeper.errorBound(at: now), jitter)
+    }
+
+    /// A lone SHM clock that scatters by ±0.4 s is `~` and not followed: the node holds over on what it had,
+    /// says why, and follows it again once it steadies; scattered samples never leave it held as a "jump"
+    /// (they are measured from the served clock, not from the last, possibly scattered, sample).
+    func testJitteringReferenceClockIsHeldOverAndFollowedAgain() {
+        let id = SourceID("SHM")
+        var keeper = TimeKeeper(sources: [SourceDefinition(id: id, kind: .shm, poll: 1)])
+        var k: Int64 = 0
+        func feed(_ offset: Double) {
+            keeper.add(SourceSample(localTime: start + k * second, offset: offset, dispersion: 1e-6), from: id)
+            keeper.update(now: start + k * second)
+            k += 1
+        }
+        for _ in 0..<30 { feed(0) }
+        XCTAssertEqual(keeper.selection?.selected, id)
+        // +0.4, -0.4, ...: each 0.8 s from the last sample (beyond the 0.5 s jump threshold), 0.4 s from the
+        // served clock.
+        for n in 0..<20 { feed(n % 2 == 0 ? 0.4 : -0.4) }
+        XCTAssertNil(keeper.selection?.selected)
+        XCTAssertEqual(keeper.sourceReports(at: start + k * second).first?.state, .jittery)
+        let reason = keeper.tracking(at: start + k * second, precision: -20).reason ?? "-"
+        XCTAssertTrue(reason.contains("jittery: jitter") && reason.contains("holding over"), reason)
+        XCTAssertEqual(keeper.serverState(at: start + k * second, precision: -20).stratum, 1, "holding over")
+        XCTAssertEqual(keeper.sourceReports(at: start + k * second).first?.droppedJumped, 0)
+        for _ in 0..<10 { feed(0) }
+        XCTAssertEqual(keeper.selection?.selected, id, "followed again once steady")
+        XCTAssertFalse(keeper.drainEvents().contains { if case .jumpHeld = $0 { true } else { false } })
+    }
+
     func testHoldoverThenUnsynchronisedAfterTheLimit() {
         var configuration = TimeKeeperConfiguration()
         configuration.holdoverLimit = 600

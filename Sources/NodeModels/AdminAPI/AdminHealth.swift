@@ -51,16 +51,10 @@ public struct AdminHealth: AdminBody {
     /// an SHM writer a sample, a PPS device a pulse, every second).
     public static let refclockSilentSeconds: Double = 10
 
-    /// A reference clock jittering more than this is broken or disturbed: a PPS edge is good to microseconds;
-    /// an SHM segment carries gpsd's PPS (microseconds) or its serial NMEA time (a few milliseconds to a few
-    /// tens of them), so beyond 50 ms it is wrong for either. gpsd's TPV time is serial time, coarse by
-    /// nature (it numbers PPS seconds): none. Network sources: none (their jitter is the path's).
+    /// A reference clock jittering more than this is broken or disturbed (`SourceKind.jitterLimit`: the same
+    /// limit beyond which selection stops following it).
     public static func jitterLimit(_ kind: SourceKind) -> Double? {
-        switch kind {
-        case .pps: 0.001
-        case .shm: 0.050
-        default: nil
-        }
+        kind.jitterLimit
     }
 
     /// The verdict for `status` at `now` (Unix seconds). Pure, so every rule is unit-tested.
@@ -142,7 +136,8 @@ public struct AdminHealth: AdminBody {
         for source in status.timekeeping?.sources ?? [] {
             guard let limit = Self.jitterLimit(source.kind), let jitter = source.jitter, jitter > limit else { continue }
             reasons.append(.init(.degraded, "source \(source.id.name) (\(source.kind.rawValue)) jitters \(String(format: "%.1f", jitter * 1000)) ms, "
-                + "over the \(String(format: "%g", limit * 1000)) ms such a reference clock shows when it works", fault: "refclock-jitter:\(source.id.name)"))
+                + "over the \(String(format: "%g", limit * 1000)) ms such a reference clock shows when it works"
+                + (source.state == .selected || source.state == .combined ? "" : "; not followed until it steadies"), fault: "refclock-jitter:\(source.id.name)"))
         }
         if let descriptors = status.descriptors, descriptors.atLimit(now: Double(now)) {
             let limit = descriptors.limit.map(String.init) ?? "unlimited"

@@ -19,8 +19,13 @@ public struct TimeKeeper: Sendable {
         var estimate: SourceEstimate?
         var state: SourceState = .unusable
         var note: String? = "no samples yet"
-        /// Why selection called the source a falseticker (for status), nil otherwise.
-        var falsetickerNote: String?
+        /// Why selection called the source a falseticker or too jittery to follow (for status), nil otherwise.
+        var selectionNote: String?
+        /// The filter's jitter is beyond the kind's `SourceKind.jitterLimit`: its samples scatter, so one far
+        /// from the last is scatter more than news. Its jumps are still held and counted, but not logged one
+        /// by one (health already says the clock jitters; a clock scattering by a second would log a line
+        /// every few seconds).
+        var scattering = false
         /// The source answered unsynchronised (leap 3) or refused: it has no time to give.
         var answeredWithoutTime = false
         /// A reference clock whose time jumped: the samples since, held apart (`ReferenceJump`).
@@ -188,6 +193,21 @@ public struct TimeKeeper: Sendable {
     /// when it may be filed, false when it belongs to a held jump.
     private mutating func checkJump(_ raw: SourceSample, served: Double, id: SourceID, source: inout Source) -> Bool {
         guard let last = source.samples.last else { return source.jump == nil }
+        // The source the served clock follows (selected, or held over on) is judged against the served
+        // clock, which rests on its filtered time, not against its last single sample: a wildly jittering
+        // clock's last sample may itself be far off, and a sample back on the served time would then be
+        // taken for a jump, and the source held for good (alone, nothing can confirm or refute it).
+        if referenceSource == id, let lastUpdate = discipline.lastUpdate {
+            let drift = discipline.dispersionRate * max(0, raw.localTime.seconds(since: lastUpdate))
+            if abs(served) <= configuration.jumpThreshold + drift {
+                if let jump = source.jump {
+                    if !source.scattering { events.append(.jumpReverted(id, size: jump.size)) }
+                    source.jump = nil
+                    source.jumpNote = nil
+                }
+                return true
+            }
+        }
         let lastServed = last.offset - discipline.model.correction(at: last.localTime)
         let elapsed = max(0, raw.localTime.seconds(since: last.localTime))
         // What the clock may have drifted since the last good sample, on top of the threshold.
@@ -201,20 +221,20 @@ public struct TimeKeeper: Sendable {
                 return false
             }
             if abs(served - lastServed) <= allowance {
-                events.append(.jumpReverted(id, size: jump.size))
+                if !source.scattering { events.append(.jumpReverted(id, size: jump.size)) }
                 source.jump = nil
                 source.jumpNote = nil
                 return true
             }
             var newJump = ReferenceJump(size: served - lastServed, sample: raw, lastGoodLocal: last.localTime)
-            events.append(.jumpHeld(id, size: served - lastServed))
+            if !source.scattering { events.append(.jumpHeld(id, size: served - lastServed)) }
             receiverLeap(&newJump, id: id, local: raw.localTime, served: served)
             source.jump = newJump
             return false
         }
         guard abs(served - lastServed) > allowance else { return true }
         var newJump = ReferenceJump(size: served - lastServed, sample: raw, lastGoodLocal: last.localTime)
-        events.append(.jumpHeld(id, size: served - lastServed))
+        if !source.scattering { events.append(.jumpHeld(id, size: served - lastServed)) }
         receiverLeap(&newJump, id: id, local: raw.localTime, served: served)
         source.jump = newJump
         return false
@@ -354,6 +374,7 @@ public struct TimeKeeper: Sendable {
             guard var source = sources[id] else { continue }
             source.estimate = estimate(of: source, now: now)
             source.note = note(for: source, now: now)
+            source.scattering = source.estimate.map { estimate in source.definition.kind.jitterLimit.map { estimate.jitter > $0 } ?? false } ?? false
             if let estimate = source.estimate, source.note == nil { estimates.append(estimate) }
             sources[id] = source
         }
@@ -363,9 +384,9 @@ public struct TimeKeeper: Sendable {
                 source.note = note(for: source, now: now)
                 if let estimate = source.estimate, source.note == nil { estimates.append(estimate) }
                 sources[id] = source
-            } else {
-                let jumpNote = sources[id]?.jumpNote
-                sources[id]?.note = jumpNote
+            } else if var source = sources[id] {
+                source.note = heldNote(source)
+                sources[id] = source
             }
         }
         if awaitingCrossCheck(estimates, now: now) {
@@ -378,8 +399,8 @@ public struct TimeKeeper: Sendable {
         selection = result
         for id in order {
             sources[id]?.state = result.states[id] ?? .unusable
-            let note = falsetickerNote(for: id, in: result)
-            sources[id]?.falsetickerNote = note
+            let note = selectionNote(for: id, in: result)
+            sources[id]?.selectionNote = note
         }
         guard let selectedID = result.selected, let offset = result.offset, let chosen = sources[selectedID], let estimate = chosen.estimate else {
             if lostSince == nil { lostSince = now }
@@ -387,7 +408,10 @@ public struct TimeKeeper: Sendable {
         }
         lostSince = nil
         announcedLeap = result.leap
-        lastSelected = (chosen.definition, estimate, result.rootDelay, result.rootDispersion)
+        // The published root dispersion carries the system jitter, as RFC 5905's clock_update() adds it (and
+        // chrony its sources' standard deviation): a reference clock whose samples scatter widely is followed
+        // through a filter whose estimate is only as good as that scatter, and clients must be told so.
+        lastSelected = (chosen.definition, estimate, result.rootDelay, result.rootDispersion + result.jitter)
         // A reference clock's filter estimate overlaps its previous ones sample for sample; feeding each
         // would hand the discipline correlated points (its runs test then sees a misfit that is not there).
         // Like chrony's refclock poll, feed one estimate per poll interval: windows that do not overlap.
@@ -518,7 +542,14 @@ public struct TimeKeeper: Sendable {
 
     /// Why nothing is selected: selection's reason, or when no source even reached selection, each source's note.
     private var unselectedReason: String {
-        if let reason = selection?.reason, selection?.failure != .noSources { return reason }
+        if let reason = selection?.reason, selection?.failure != .noSources {
+            // Every source `?` or `~`: and why each one is (a jittering reference clock says by how much).
+            if case .noSelectableSources = selection?.failure {
+                let notes = order.compactMap { id in sources[id].flatMap { source in (source.note ?? source.selectionNote).map { "\(id): \($0)" } } }
+                if !notes.isEmpty { return "\(reason): \(notes.joined(separator: "; "))" }
+            }
+            return reason
+        }
         let notes = order.compactMap { id in sources[id].flatMap { source in source.note.map { "\(id): \($0)" } } }
         return notes.isEmpty ? (selection?.reason ?? "no sources") : notes.joined(separator: "; ")
     }
@@ -541,7 +572,7 @@ public struct TimeKeeper: Sendable {
                 offset: source.estimate?.offset, jitter: source.estimate?.jitter,
                 rootDistance: source.estimate?.rootDistance(at: now, dispersionRate: configuration.dispersionRate),
                 samples: source.samples.count, accepted: source.accepted, dropped: source.dropped,
-                note: source.note ?? source.falsetickerNote ?? source.floorNote, statistics: statistics(of: source),
+                note: source.note ?? source.selectionNote ?? source.floorNote, statistics: statistics(of: source),
                 droppedJumped: source.droppedJumped, droppedBelowFloor: source.droppedBelowFloor,
                 heldJump: source.jump?.size, belowFloor: source.floorNote != nil)
         }
@@ -603,11 +634,18 @@ public struct TimeKeeper: Sendable {
             localTime: raw.localTime, dispersion: raw.dispersion, jitter: 0, sampleCount: 1, reach: source.reach.value)
     }
 
-    /// For a falseticker: whom it disagrees with and by how much. A reference clock outvoted by network
+    /// For a source too jittery to follow: how much, and what the node does instead. For a falseticker: whom
+    /// it disagrees with and by how much. A reference clock outvoted by network
     /// sources (typically the node's siblings) is the GPS cross-check at work: a spoofed or jammed receiver
     /// at one antenna is outvoted by the site's other nodes, and this says so in status.
-    private func falsetickerNote(for id: SourceID, in result: SelectionResult) -> String? {
-        guard let verdict = result.verdict(for: id), verdict.state == .falseticker, let source = sources[id] else { return nil }
+    private func selectionNote(for id: SourceID, in result: SelectionResult) -> String? {
+        guard let verdict = result.verdict(for: id), let source = sources[id] else { return nil }
+        if verdict.state == .jittery {
+            let instead = result.selected.map { "following \($0.name) instead" }
+                ?? (lastSelected != nil ? "holding over on what it said while steady" : "nothing else to follow")
+            return "jittery: \(verdict.note ?? "jitter beyond maxjitter"); not used until it steadies (\(instead))"
+        }
+        guard verdict.state == .falseticker else { return nil }
         let majority = result.verdicts.filter { $0.state == .selected || $0.state == .combined || $0.state == .notCombined }.map(\.id)
         guard let estimate = source.estimate, let offset = result.offset, !majority.isEmpty else {
             return "falseticker: \(verdict.note ?? "outside the majority")"
@@ -620,8 +658,17 @@ public struct TimeKeeper: Sendable {
         return "falseticker: \(what) the majority (\(names)) by \(sign)\(difference.formatted3) ms, beyond the error bounds (±\(distance) ms); not used"
     }
 
+    /// A source with a held jump: the jump's note, and first, when its samples scatter beyond its kind's
+    /// limit, that it jitters (the "jump" is then most likely scatter, and it is not followed either way).
+    private func heldNote(_ source: Source) -> String {
+        let held = source.jumpNote ?? "time jumped: samples held"
+        guard source.scattering, let jitter = source.estimate?.jitter, let limit = source.definition.kind.jitterLimit else { return held }
+        return "jittery: jitter \(DecimalText.fixed(jitter * 1e3, places: 1)) ms, beyond the \(DecimalText.fixed(limit * 1e3, places: 1)) ms a working "
+            + "\(source.definition.kind.rawValue) clock shows, and samples beyond the jump threshold held; not used until it steadies (\(held))"
+    }
+
     private func note(for source: Source, now: LocalTime) -> String? {
-        if source.jump != nil { return source.jumpNote ?? "time jumped: samples held" }
+        if source.jump != nil { return heldNote(source) }
         guard let newest = source.samples.last else { return source.floorNote ?? "no samples yet" }
         let age = now.seconds(since: newest.localTime)
         let limit = source.definition.kind.isReferenceClock

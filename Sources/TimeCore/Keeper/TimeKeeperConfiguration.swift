@@ -29,7 +29,8 @@ public struct TimeKeeperConfiguration: Sendable, Equatable {
     public var crossCheckGrace: Double = 60
     /// A reference clock (gpsd, SHM) sample further than this from the source's previous one (plus what the
     /// clock may have drifted since) is a jump (`ReferenceJump`): held apart, not used. Above NMEA's
-    /// jitter (tens of milliseconds), below a leap second.
+    /// jitter (tens of milliseconds), below a leap second. The source the served clock follows is measured
+    /// from the served clock instead (its filtered time, not its last sample, which may be scatter).
     public var jumpThreshold: Double = 0.5
     /// A held jump is followed, when another source agrees with it (or an operator confirms), only after
     /// it has lasted this many seconds.

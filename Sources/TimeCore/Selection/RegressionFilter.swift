@@ -13,7 +13,12 @@
 /// 3. With 4 or more kept samples, fit a least-squares line and take its value at the newest kept sample's time:
 ///    for a clock drifting linearly the fit is unbiased there, whereas a plain mean would be late by the drift over
 ///    half the window; its variance at the end point is about 4σ²/n, well under one sample's σ². With fewer, take
-///    the newest kept sample. Jitter is the residual standard deviation (or the RMS difference to the newest).
+///    the newest kept sample. Jitter is the residual standard deviation (or the RMS difference to the newest)
+///    of *all* the samples, the rejected ones included: rejection keeps a glitch out of the offset, but a clock
+///    whose samples scatter must say so. Judged by the kept ones alone, a clock jumping within ±300 ms could
+///    look steady to 30 ms (five of eight samples happening to cluster) while 270 ms off, and a node stepped
+///    to it and published a bound of 0.12 s; its jitter is what its root distance, its kind's jitter limit
+///    (`SourceKind.jitterLimit`) and the published bound rest on.
 enum RegressionFilter {
     static func evaluate(
         _ samples: [SourceSample], outlierLimit: Double, minimumKeptFraction: Double
@@ -55,13 +60,20 @@ enum RegressionFilter {
         let keptOffsets = kept.map { offsets[$0] }
         let last = samples[newestKept]
         var offset = last.offset
-        var jitter = RobustStatistics.rmsDifference(keptOffsets, to: last.offset)
+        var jitter = RobustStatistics.rmsDifference(offsets, to: last.offset)
         var dispersion = last.dispersion
-        if kept.count >= 4,
-            let fit = RobustStatistics.leastSquares(x: keptTimes, y: keptOffsets, at: times[newestKept])
+        if kept.count >= 4, let fit = RobustStatistics.lineFit(x: keptTimes, y: keptOffsets),
+            fit.value(at: times[newestKept]).isFinite
         {
-            offset = fit.value
-            jitter = fit.residualDeviation
+            offset = fit.value(at: times[newestKept])
+            // Every sample's residual, the rejected ones included, over n − 2 degrees of freedom: the same
+            // as the fit's own residual deviation when nothing was rejected.
+            var squares = 0.0
+            for (time, value) in zip(times, offsets) {
+                let residual = value - fit.value(at: time)
+                squares += residual * residual
+            }
+            jitter = max(fit.residualDeviation, (squares / Double(max(1, count - 2))).squareRoot())
             dispersion = kept.reduce(0.0) { $0 + samples[$1].dispersion } / Double(kept.count)
         }
         return FilterResult(

@@ -7,8 +7,8 @@ import NTPCore
 /// Steps:
 /// 1. Sanity (`?`): `noselect`, unreachable (reach register 0, RFC 5905 §13), no samples, a broken estimate (NaN,
 ///    negative delay or dispersion), leap indicator 3 (the source is unsynchronised), stratum 16 or more
-///    (RFC 5905 MAXSTRAT), root distance beyond `maxDistance`. Then jitter beyond `maxJitter` (`~`). The rest
-///    are the candidates.
+///    (RFC 5905 MAXSTRAT), root distance beyond `maxDistance`. Then jitter beyond `maxJitter`, or a reference
+///    clock's beyond its kind's `SourceKind.jitterLimit` (`~`). The rest are the candidates.
 /// 2. Intersection (RFC 5905 §11.2.1, see `CorrectnessIntersection`): the largest group of candidates whose
 ///    correctness intervals share a point must be a majority (more than half); when trusted candidates exist, the
 ///    group with the most trusted sources wins and the majority is counted among the trusted ones (chrony `trust`).
@@ -204,6 +204,9 @@ public enum SourceSelection {
         if source.stratum >= 16 { return (.unusable, "stratum \(source.stratum)") }
         if distance > policy.maxDistance { return (.unusable, "root distance beyond maxdistance") }
         if source.jitter > policy.maxJitter { return (.jittery, "jitter beyond maxjitter") }
+        if let limit = source.kind.jitterLimit, source.jitter > limit {
+            return (.jittery, "jitter \(DecimalText.fixed(source.jitter * 1e3, places: 1)) ms, beyond the \(DecimalText.fixed(limit * 1e3, places: 1)) ms a working \(source.kind.rawValue) clock shows")
+        }
         return (nil, nil)
     }
 
