@@ -346,6 +346,22 @@ defer { equalNode.terminate(); equalNode.waitUntilExit() }
 let defaultNode = try startNode("node-default", port: defaultPort, extra: "")
 defer { defaultNode.terminate(); defaultNode.waitUntilExit() }
 
+// Interrupted (Ctrl-C, SIGTERM): stop the three servers by PID and remove the work directory, as the defers would.
+let serverPIDs = [chrony.processIdentifier, equalNode.processIdentifier, defaultNode.processIdentifier]
+let workPath = work.path
+var signalSources: [any DispatchSourceSignal] = []
+for number in [SIGINT, SIGTERM] {
+    signal(number, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+    source.setEventHandler {
+        for pid in serverPIDs { kill(pid, SIGTERM) }
+        try? FileManager.default.removeItem(atPath: workPath)
+        exit(1)
+    }
+    source.resume()
+    signalSources.append(source)
+}
+
 guard waitForAnswer(port: chronyPort), waitForAnswer(port: equalPort), waitForAnswer(port: defaultPort) else {
     say("a server did not answer; logs in \(work.path)")
     exit(1)
