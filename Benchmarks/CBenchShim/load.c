@@ -58,41 +58,6 @@ static int64_t ntp_transmit_ns(const uint8_t *p) {
     return unix_sec * 1000000000LL + (int64_t)(((uint64_t)frac * 1000000000ULL) >> 32);
 }
 
-int cbs_recv_many_stamped(int fd, int max, int64_t *errors_ns, int *errors) {
-    static __thread uint8_t sink[CBS_MANY_MAX][512];
-    static __thread uint8_t control[CBS_MANY_MAX][256];
-    struct mmsghdr msgs[CBS_MANY_MAX];
-    struct iovec iov[CBS_MANY_MAX];
-    *errors = 0;
-    if (max > CBS_MANY_MAX) max = CBS_MANY_MAX;
-    if (max <= 0) return 0;
-    memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)max);
-    for (int i = 0; i < max; i++) {
-        iov[i].iov_base = sink[i];
-        iov[i].iov_len = sizeof sink[i];
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-        msgs[i].msg_hdr.msg_control = control[i];
-        msgs[i].msg_hdr.msg_controllen = sizeof control[i];
-    }
-    int n = recvmmsg(fd, msgs, (unsigned int)max, MSG_DONTWAIT, NULL);
-    if (n <= 0) return 0;
-    for (int i = 0; i < n; i++) {
-        if (msgs[i].msg_len < 48) continue;
-        struct msghdr *h = &msgs[i].msg_hdr;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
-            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_TIMESTAMPING) continue;
-            struct scm_timestamping ts;
-            memcpy(&ts, CMSG_DATA(c), sizeof ts);
-            if (ts.ts[0].tv_sec == 0) continue;
-            int64_t rx = (int64_t)ts.ts[0].tv_sec * 1000000000LL + ts.ts[0].tv_nsec;
-            errors_ns[(*errors)++] = rx - ntp_transmit_ns(sink[i]);
-            break;
-        }
-    }
-    return n;
-}
-
 int64_t cbs_realtime_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

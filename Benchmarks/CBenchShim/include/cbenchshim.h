@@ -12,12 +12,6 @@ int cbs_send_many(int fd, const uint8_t *data, int length, int count);
 /// `timeout_ms` for the first). Returns how many were received.
 int cbs_recv_many(int fd, int max, int timeout_ms);
 
-/// cbs_recv_many for NTP replies on a socket with kernel receive timestamps (CLOCK_REALTIME): stores, for
-/// each reply with a stamp, the stamp minus the reply's transmit timestamp in nanoseconds in `errors_ns`
-/// (room for `max`) and their number in `*errors`. On loopback both clocks are one: this is how late T3
-/// was, plus the loopback delivery. Returns how many datagrams were received.
-int cbs_recv_many_stamped(int fd, int max, int64_t *errors_ns, int *errors);
-
 /// CLOCK_REALTIME in nanoseconds (the clock of the kernel receive timestamps).
 int64_t cbs_realtime_ns(void);
 
