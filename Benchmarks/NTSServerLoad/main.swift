@@ -663,7 +663,9 @@ let trust = try TLSContext.client(trustedCertificates: certificate, alpn: NTSKES
 // chronyd: a loopback NTS server, never touching the clock (-x, no CAP_SYS_TIME), pinned to CPU 1. Its
 // NTS-KE helper processes (`ntsprocesses`, 1 by default in chrony 4.3; left at the default, as deployed)
 // are forked by the pinned process and stay on CPU 1; their CPU time is counted with chronyd's.
-// maxntsconnections (100 per process) is also left at its default, as fleetnode's max_connections (100).
+// maxntsconnections (100 per process) is also left at its default. chronyd has no per-source budget; the
+// node's (`max_connections_per_source`, 8 by default) would refuse most of the generator's KE_CONCURRENCY
+// sessions from 127.0.0.1, so it is raised to KE_CONCURRENCY here.
 let chronyDir = work.appendingPathComponent("chrony").path
 try FileManager.default.createDirectory(atPath: chronyDir, withIntermediateDirectories: true)
 let chronyConf = work.appendingPathComponent("chrony.conf").path
@@ -702,6 +704,7 @@ try """
     private_key = "\(privateKey)"
     key_file = "\(work.path)/nts-cookie-keys"
     threads = 1
+    max_connections_per_source = \(max(keConcurrency, 8))
     """.write(toFile: nodeConf, atomically: true, encoding: .utf8)
 let node = try launch(taskset, ["-c", "1", fleetnodePath, "run", "--config", nodeConf], log: work.appendingPathComponent("fleetnode.log").path)
 launched.append(node)
