@@ -58,12 +58,23 @@ static int64_t ntp_transmit_ns(const uint8_t *p) {
     return unix_sec * 1000000000LL + (int64_t)(((uint64_t)frac * 1000000000ULL) >> 32);
 }
 
-int cbs_recv_many_stamped(int fd, int max, int64_t *errors_ns, int *errors) {
+int64_t cbs_realtime_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static uint64_t be64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+    return v;
+}
+
+int cbs_recv_replies(int fd, int max, cbs_reply *replies) {
     static __thread uint8_t sink[CBS_MANY_MAX][512];
     static __thread uint8_t control[CBS_MANY_MAX][256];
     struct mmsghdr msgs[CBS_MANY_MAX];
     struct iovec iov[CBS_MANY_MAX];
-    *errors = 0;
     if (max > CBS_MANY_MAX) max = CBS_MANY_MAX;
     if (max <= 0) return 0;
     memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)max);
@@ -78,15 +89,19 @@ int cbs_recv_many_stamped(int fd, int max, int64_t *errors_ns, int *errors) {
     int n = recvmmsg(fd, msgs, (unsigned int)max, MSG_DONTWAIT, NULL);
     if (n <= 0) return 0;
     for (int i = 0; i < n; i++) {
+        cbs_reply *r = &replies[i];
+        memset(r, 0, sizeof *r);
+        r->length = (int32_t)msgs[i].msg_len;
         if (msgs[i].msg_len < 48) continue;
+        r->origin = be64(sink[i] + 24);
+        r->receive = be64(sink[i] + 32);
+        r->transmit_ns = ntp_transmit_ns(sink[i]);
         struct msghdr *h = &msgs[i].msg_hdr;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
             if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_TIMESTAMPING) continue;
             struct scm_timestamping ts;
             memcpy(&ts, CMSG_DATA(c), sizeof ts);
-            if (ts.ts[0].tv_sec == 0) continue;
-            int64_t rx = (int64_t)ts.ts[0].tv_sec * 1000000000LL + ts.ts[0].tv_nsec;
-            errors_ns[(*errors)++] = rx - ntp_transmit_ns(sink[i]);
+            if (ts.ts[0].tv_sec != 0) r->rx_ns = (int64_t)ts.ts[0].tv_sec * 1000000000LL + ts.ts[0].tv_nsec;
             break;
         }
     }

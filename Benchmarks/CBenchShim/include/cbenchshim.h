@@ -12,10 +12,22 @@ int cbs_send_many(int fd, const uint8_t *data, int length, int count);
 /// `timeout_ms` for the first). Returns how many were received.
 int cbs_recv_many(int fd, int max, int timeout_ms);
 
-/// cbs_recv_many for NTP replies on a socket with kernel receive timestamps (CLOCK_REALTIME): stores, for
-/// each reply with a stamp, the stamp minus the reply's transmit timestamp in nanoseconds in `errors_ns`
-/// (room for `max`) and their number in `*errors`. On loopback both clocks are one: this is how late T3
-/// was, plus the loopback delivery. Returns how many datagrams were received.
-int cbs_recv_many_stamped(int fd, int max, int64_t *errors_ns, int *errors);
+/// CLOCK_REALTIME in nanoseconds (the clock of the kernel receive timestamps).
+int64_t cbs_realtime_ns(void);
+
+/// One NTP reply as the generator needs it: its kernel receive timestamp (CLOCK_REALTIME, 0 when none came),
+/// its origin and receive timestamps as sent (raw 64-bit NTP), and its transmit timestamp T3 in nanoseconds
+/// since the Unix epoch. `length` < 48: not an NTP reply (the other fields are 0).
+typedef struct {
+    int64_t rx_ns;
+    uint64_t origin;
+    uint64_t receive;
+    int64_t transmit_ns;
+    int32_t length;
+} cbs_reply;
+
+/// Receives up to `max` waiting replies (at most 256) without blocking, on a socket with kernel receive
+/// timestamps, into `replies`. Returns how many were received.
+int cbs_recv_replies(int fd, int max, cbs_reply *replies);
 
 #endif
