@@ -22,7 +22,8 @@
 #      average, its counters (fleetnode status --json), the clients' counters, into samples.csv, then judges the
 #      run (verdict.txt, exit status) and plots it (soak.png, gnuplot).
 # Everything lives in .build/soak-run (git-ignored; TMPDIR too), kept after the run for reading; every process
-# started here is stopped by PID on any way out. SOAK_BUILD=release uses a release build (default: debug).
+# started here is stopped by PID on any way out. SOAK_BUILD=release uses a release build (default: debug);
+# SOAK_BIN=DIR uses the binaries in DIR as they are; SOAK_RUN_DIR moves the run's folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -52,14 +53,21 @@ say() { printf '\n== %s\n' "$*"; }
 
 buildtmp="$root/.build/tmp"
 mkdir -p "$buildtmp"
-say "building fleetnode, fleetctl and soak-load ($build build; a first build takes 15-40 min on 2 cores)"
-for product in fleetnode fleetctl soak-load; do
-  TMPDIR="$buildtmp" swift build -c "$build" --product "$product" >"$root/.build/soak-build.log" 2>&1 ||
-    { tail -n 30 "$root/.build/soak-build.log"; echo "soak: the build failed (.build/soak-build.log)" >&2; exit 1; }
+if [ -n "${SOAK_BIN:-}" ]; then
+  bin=$SOAK_BIN   # already built (a test runs this inside its own SwiftPM run)
+else
+  say "building fleetnode, fleetctl and soak-load ($build build; a first build takes 15-40 min on 2 cores)"
+  for product in fleetnode fleetctl soak-load; do
+    TMPDIR="$buildtmp" swift build -c "$build" --product "$product" >"$root/.build/soak-build.log" 2>&1 ||
+      { tail -n 30 "$root/.build/soak-build.log"; echo "soak: the build failed (.build/soak-build.log)" >&2; exit 1; }
+  done
+  bin="$(TMPDIR="$buildtmp" swift build -c "$build" --show-bin-path)"
+fi
+for tool in fleetnode fleetctl soak-load; do
+  [ -x "$bin/$tool" ] || { echo "soak: no $bin/$tool" >&2; exit 1; }
 done
-bin="$(TMPDIR="$buildtmp" swift build -c "$build" --show-bin-path)"
 
-run="$root/.build/soak-run"
+run="${SOAK_RUN_DIR:-$root/.build/soak-run}"
 if [ -f "$run/soak.pids" ]; then
   for pid in $(cat "$run/soak.pids"); do
     if kill -0 "$pid" 2>/dev/null; then echo "soak: another soak is running (PID $pid): stop it first" >&2; exit 1; fi
@@ -71,7 +79,7 @@ chmod 700 "$run"
 export TMPDIR="$run/tmp"
 
 names=(ntp1 ntp2)
-addrs=(127.0.0.71 127.0.0.72)
+addrs=(${SOAK_ADDRESSES:-127.0.0.71 127.0.0.72})   # SOAK_ADDRESSES: two other loopback addresses (two soaks at once)
 ntp_port=11323; ke_port=14660; metrics_port=19323; admin_port=19324
 pids=()
 helpers=()
