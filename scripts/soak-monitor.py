@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """The soak's sampler and judge (scripts/soak.sh).
 
-    soak-monitor.py sample RUN_DIR PID FLEETNODE STATUS_SOCKET INTERVAL
+    soak-monitor.py sample RUN_DIR PID FLEETNODE STATUS_SOCKET INTERVAL NTP_ADDRESS
         every INTERVAL seconds until RUN_DIR/stop exists or PID ends: the node's resident memory, open
         descriptors, threads and CPU (from /proc/PID), the load average, the clients' counters (RUN_DIR/load.jsonl,
         written by soak-load), the attacker's open connections (RUN_DIR/attacker.jsonl) and every counter of
-        `fleetnode status --json`. One row a sample in RUN_DIR/samples.csv; the node's counters in full in
+        `fleetnode status --json`, the datagrams dropped at the node's NTP socket (/proc/net/udp). One row a sample in RUN_DIR/samples.csv; the node's counters in full in
         RUN_DIR/counters.jsonl.
     soak-monitor.py report RUN_DIR
         the verdict (RUN_DIR/verdict.txt; exit 1 when it fails) and the plot (RUN_DIR/soak.png, with gnuplot):
@@ -16,13 +16,14 @@
           rejected responses all 0;
         - every error counter that rose is listed with its cause; one with no known cause fails the run.
 """
-import csv, json, os, re, subprocess, sys, time
+import csv, json, os, re, socket, struct, subprocess, sys, time
 
 COLUMNS = ["t", "utc", "rss_kib", "fds", "threads", "cpu_pct", "load1",
            "offered_per_s", "answered_per_s", "plain_share", "nts_share", "ke_completed", "ke_failed",
            "probe_authenticated", "probe_nak", "probe_rejected", "probe_lost", "attacker_open",
            "ntske_active", "ntske_established", "ntske_timeouts", "ntske_refused", "ntske_evicted",
-           "nts_nak", "nts_auth_failed", "ntp_dropped", "sibling_failures", "sibling_rejected", "mac_failures"]
+           "nts_nak", "nts_auth_failed", "ntp_dropped", "sibling_failures", "sibling_rejected", "mac_failures",
+           "socket_drops"]
 
 
 def flatten(value, prefix=""):
@@ -70,9 +71,21 @@ def proc(pid):
     return rss, fds, threads, ticks / os.sysconf("SC_CLK_TCK")
 
 
-def node_status(fleetnode, socket):
+def socket_drops(address):
+    """Datagrams the kernel dropped at the node's NTP socket (receive buffer full): the last column of
+    /proc/net/udp for the socket bound to ADDRESS (host:port)."""
+    host, port = address.rsplit(":", 1)
+    local = "%08X:%04X" % (struct.unpack("<I", socket.inet_aton(host))[0], int(port))
     try:
-        out = subprocess.run([fleetnode, "status", "--socket", socket, "--json"], capture_output=True, timeout=20, text=True)
+        lines = open("/proc/net/udp").read().splitlines()[1:]
+    except OSError:
+        return ""
+    return sum(int(line.split()[-1]) for line in lines if line.split()[1] == local)
+
+
+def node_status(fleetnode, status_socket):
+    try:
+        out = subprocess.run([fleetnode, "status", "--socket", status_socket, "--json"], capture_output=True, timeout=20, text=True)
         return flatten(json.loads(out.stdout)) if out.returncode == 0 else {}
     except (subprocess.TimeoutExpired, ValueError, OSError):
         return {}
@@ -82,7 +95,7 @@ def total(counters, suffix, contains=""):
     return sum(v for k, v in counters.items() if k.endswith(suffix) and contains in k)
 
 
-def sample(run, pid, fleetnode, socket, interval):
+def sample(run, pid, fleetnode, status_socket, interval, ntp_address):
     start = time.monotonic()
     previous = None
     with open(os.path.join(run, "samples.csv"), "w", newline="") as table, open(os.path.join(run, "counters.jsonl"), "w") as full:
@@ -96,7 +109,7 @@ def sample(run, pid, fleetnode, socket, interval):
             now = time.monotonic()
             load = last_json(os.path.join(run, "load.jsonl"))
             attacker = last_json(os.path.join(run, "attacker.jsonl"))
-            counters = node_status(fleetnode, socket)
+            counters = node_status(fleetnode, status_socket)
             load1 = float(open("/proc/loadavg").read().split()[0])
             row = {"t": round(now - start, 1), "utc": time.strftime("%H:%M:%S", time.gmtime()), "rss_kib": rss, "fds": fds,
                    "threads": threads, "load1": load1, "attacker_open": attacker.get("open", 0)}
@@ -121,7 +134,8 @@ def sample(run, pid, fleetnode, socket, interval):
                        ntp_dropped=total(counters, "", "ntp.dropped."),
                        sibling_failures=total(counters, ".failures", "siblings."),
                        sibling_rejected=total(counters, ".rejected", "siblings."),
-                       mac_failures=counters.get("ntp.dropped.authenticationFailed", 0))
+                       mac_failures=counters.get("ntp.dropped.authenticationFailed", 0),
+                       socket_drops=socket_drops(ntp_address))
             writer.writerow([row.get(c, "") for c in COLUMNS])
             table.flush()
             full.write(json.dumps({"t": row["t"], "counters": counters}) + "\n")
@@ -142,7 +156,14 @@ CAUSES = [
     (r"^ntp\.dropped\.sendFailed", "load: the node's socket send buffer was full at that moment"),
     (r"^siblings\..*\.(failures|consecutiveFailures)$", "sibling polls that timed out (load on a shared machine), not authentication"),
 ]
-ERROR_WORDS = ("fail", "drop", "refus", "timeout", "evict", "nak", "reject", "backoff", "error", "kissOfDeath", "lost")
+
+
+def is_error_counter(key):
+    """A counter of something that went wrong (not a histogram of timestamp errors, not a gauge like errorBound)."""
+    if key.startswith(("ntp.precision.", "timekeeping.", "busiestClients.")) or key.endswith("Since"):
+        return False
+    return key.startswith("ntp.dropped.") or re.search(
+        r"(?i)fail|refus|timeout|evict|nak$|reject|backoff|errorResponses|kissOfDeath|lost", key.split(".")[-1]) is not None
 AUTH = ["ntp.ntsNAK", "ntp.ntsAuthenticationFailed", "ntp.dropped.authenticationFailed"]
 
 
@@ -201,6 +222,10 @@ def report(run):
         sent, load.get("plain_sent", 0), load.get("nts_sent", 0), 100 * received / max(1, sent),
         100 * load.get("plain_received", 0) / max(1, load.get("plain_sent", 0)),
         100 * load.get("nts_received", 0) / max(1, load.get("nts_sent", 0)), 100 * min(shares) if shares else 0))
+    drops = [int(r["socket_drops"]) for r in rows if r.get("socket_drops")]
+    if drops:
+        say("requests dropped at ntp1's NTP socket (receive buffer full, /proc/net/udp): %d (%.3f %% of those sent); the rest of the "
+            "unanswered were lost on the generator's side or late" % (drops[-1] - drops[0], 100 * (drops[-1] - drops[0]) / max(1, sent)))
     ke_ok, ke_bad = load.get("ke_completed", 0), load.get("ke_failed", 0)
     say("good NTS-KE clients under attack: %d of %d sessions completed (%.2f %%)%s" % (
         ke_ok, ke_ok + ke_bad, 100 * ke_ok / max(1, ke_ok + ke_bad),
@@ -225,8 +250,7 @@ def report(run):
         auth_total, ", ".join("%s %d" % kv for kv in sorted(auth.items()))))
     if auth_total:
         failed.append("authentication failures: %d" % auth_total)
-    rose = {k: v for k, v in delta.items() if v > 0 and any(w.lower() in k.lower() for w in ERROR_WORDS)
-            and k not in auth and not k.endswith("Since") and "lastFailure" not in k}
+    rose = {k: v for k, v in delta.items() if v > 0 and is_error_counter(k) and k not in auth}
     if rose:
         say("error counters that rose:")
     for key, value in sorted(rose.items()):
@@ -258,10 +282,12 @@ def plot(run, rows, events):
     starts = [e for e in events if "start" in e[1]]
     labels = "\n".join('set label "%s" at first %f, graph %f right font ",8" tc rgb "#aa3333"' % (
         e[1].split(":")[0], float(e[0]) / 60 - 0.1, 0.12 + 0.12 * i) for i, e in enumerate(starts))
+    times = [float(r["t"]) for r in rows]
+    step = (times[-1] - times[0]) / max(1, len(times) - 1)
     script = f"""
 set terminal pngcairo size 900,720 font ",10"
 set output "{os.path.join(run, 'soak.png')}"
-set multiplot layout 3,1 title "fleetnode soak: the node under test (samples every 10 s)"
+set multiplot layout 3,1 title "fleetnode soak: ntp1 under load, attack and rotations (samples every {step:.0f} s)"
 set grid
 set xrange [0:*]
 set offsets 0, 0, graph 0.15, 0
@@ -289,8 +315,8 @@ unset multiplot
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 7 and sys.argv[1] == "sample":
-        sample(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], float(sys.argv[6]))
+    if len(sys.argv) == 8 and sys.argv[1] == "sample":
+        sample(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], float(sys.argv[6]), sys.argv[7])
     elif len(sys.argv) == 3 and sys.argv[1] == "report":
         sys.exit(report(sys.argv[2]))
     else:

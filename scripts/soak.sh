@@ -10,10 +10,10 @@
 # sibling), each with a simulated GPS (scripts/demo-gps-feeder.py writing NTP shared memory in a private IPC
 # namespace, as in the demo), siblings peering every second with an AES-CMAC key, NTS (certificates from
 # `fleetctl certs`), the admin API and metrics. Then:
-#   1. the node's lossless rate: a short ladder of offered rates, half plain NTP and half NTS-protected NTP
-#      (soak-load measure; skipped when SOAK_RATE is given), and half of it is the soak's load;
-#   2. the attacker (scripts/soak-attacker.py) holds SOAK_ATTACK_ADDRESSES x SOAK_ATTACK_PER_ADDRESS (100 x 4)
-#      trickling, reconnecting NTS-KE connections from 127.1.x.x for the whole run;
+#   1. the attacker (scripts/soak-attacker.py) holds SOAK_ATTACK_ADDRESSES x SOAK_ATTACK_PER_ADDRESS (100 x 4)
+#      trickling, reconnecting NTS-KE connections from 127.1.x.x from now to the end;
+#   2. the node's lossless rate under that attack: a short ladder of offered rates, half plain NTP and half
+#      NTS-protected NTP (soak-load measure; skipped when SOAK_RATE is given); half of it is the soak's load;
 #   3. the load (soak-load run): the plain + NTS requests, good NTS-KE clients (2 sessions/s) and a chrony-like
 #      NTS probe client that verifies every response (5/s);
 #   4. at 45 % of the run: `fleetctl rotate cookie --yes` (cookie_lifetime SOAK_COOKIE_LIFETIME, default 60 s,
@@ -232,11 +232,17 @@ echo "   settled after $(( $(date +%s) - t0 )) s (stratum 1 on GPS, siblings ans
 
 export SOAK_NTP="${addrs[0]}:$ntp_port" SOAK_KE="${addrs[0]}:$ke_port" SOAK_CA="$run/pki/site-ca.pem" SOAK_SERVER_NAME=localhost
 export SOAK_POOL_REFRESH=$pool_refresh
+# The attacker from now to the end: the lossless rate is measured under attack, as the soak runs.
+python3 "$root/scripts/soak-attacker.py" "$ke_port" "$attack_addresses" "$attack_per_address" "$(( seconds + 300 ))" tls "${addrs[0]}" \
+  >"$run/attacker.jsonl" 2>"$run/attacker.log" &
+helpers+=($!)
+remember
+sleep 3
 if [ -n "${SOAK_RATE:-}" ]; then
   rate=$SOAK_RATE
   echo "   offered load: SOAK_RATE=$rate requests/s"
 else
-  say "ntp1's lossless rate (half plain, half NTS; 3-s steps, at most 1 % loss)"
+  say "ntp1's lossless rate under attack (half plain, half NTS; 3-s steps, at most 1 % loss)"
   "$bin/soak-load" measure | tee "$run/measure.txt" | sed 's/^/   /'
   lossless=$(awk '/^lossless/ { print $2 }' "$run/measure.txt")
   [ "${lossless:-0}" -gt 0 ] || { echo "soak: no lossless rate measured" >&2; exit 1; }
@@ -246,13 +252,10 @@ fi
 
 say "the soak: $seconds s, $rate requests/s, attacker ${attack_addresses}x${attack_per_address} connections, rotations at 45 %"
 start=$(date +%s.%N)
-python3 "$root/scripts/soak-attacker.py" "$ke_port" "$attack_addresses" "$attack_per_address" "$(( seconds + 30 ))" tls "${addrs[0]}" \
-  >"$run/attacker.jsonl" 2>"$run/attacker.log" &
-helpers+=($!)
 SOAK_RATE=$rate SOAK_SECONDS=$seconds "$bin/soak-load" run >"$run/load.jsonl" 2>"$run/load.log" &
 load_pid=$!
 helpers+=($load_pid)
-python3 "$root/scripts/soak-monitor.py" sample "$run" "${pids[0]}" "$bin/fleetnode" "$run/ntp1/status.sock" "$interval" 2>"$run/monitor.log" &
+python3 "$root/scripts/soak-monitor.py" sample "$run" "${pids[0]}" "$bin/fleetnode" "$run/ntp1/status.sock" "$interval" "${addrs[0]}:$ntp_port" 2>"$run/monitor.log" &
 monitor_pid=$!
 helpers+=($monitor_pid)
 remember
