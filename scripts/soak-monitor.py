@@ -23,7 +23,7 @@ COLUMNS = ["t", "utc", "rss_kib", "fds", "threads", "cpu_pct", "load1",
            "probe_authenticated", "probe_nak", "probe_rejected", "probe_lost", "attacker_open",
            "ntske_active", "ntske_established", "ntske_timeouts", "ntske_refused", "ntske_evicted",
            "nts_nak", "nts_auth_failed", "ntp_dropped", "sibling_failures", "sibling_rejected", "mac_failures",
-           "socket_drops"]
+           "socket_drops", "runq_wait_pct"]
 
 
 def flatten(value, prefix=""):
@@ -71,6 +71,18 @@ def proc(pid):
     return rss, fds, threads, ticks / os.sysconf("SC_CLK_TCK")
 
 
+def run_queue_wait(pid):
+    """Nanoseconds the node's threads have spent runnable but waiting for a CPU (/proc/PID/task/*/schedstat,
+    second field), summed: on a shared machine, the time other processes (or real-time ones) took from it."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            total += int(open(f"/proc/{pid}/task/{tid}/schedstat").read().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def socket_drops(address):
     """Datagrams the kernel dropped at the node's NTP socket (receive buffer full): the last column of
     /proc/net/udp for the socket bound to ADDRESS (host:port)."""
@@ -104,6 +116,7 @@ def sample(run, pid, fleetnode, status_socket, interval, ntp_address):
         while not os.path.exists(os.path.join(run, "stop")):
             try:
                 rss, fds, threads, cpu = proc(pid)
+                waited = run_queue_wait(pid)
             except (OSError, KeyError, ValueError):
                 break
             now = time.monotonic()
@@ -123,7 +136,8 @@ def sample(run, pid, fleetnode, status_socket, interval, ntp_address):
                            nts_share=round(d("nts_received") / d("nts_sent"), 5) if d("nts_sent") else "",
                            ke_completed=d("ke_completed"), ke_failed=d("ke_failed"),
                            probe_authenticated=d("probe_authenticated"), probe_nak=d("probe_nak"),
-                           probe_rejected=d("probe_rejected"), probe_lost=d("probe_lost"))
+                           probe_rejected=d("probe_rejected"), probe_lost=d("probe_lost"),
+                           runq_wait_pct=round((waited - previous["waited"]) / 1e9 / dt * 100, 1))
             row.update(ntske_active=counters.get("nts.activeConnections", ""),
                        ntske_established=counters.get("nts.ntske.keysEstablished", ""),
                        ntske_timeouts=counters.get("nts.ntske.timeouts", ""),
@@ -140,7 +154,7 @@ def sample(run, pid, fleetnode, status_socket, interval, ntp_address):
             table.flush()
             full.write(json.dumps({"t": row["t"], "counters": counters}) + "\n")
             full.flush()
-            previous = {"now": now, "load": load, "cpu": cpu}
+            previous = {"now": now, "load": load, "cpu": cpu, "waited": waited}
             while time.monotonic() < now + interval and not os.path.exists(os.path.join(run, "stop")):
                 time.sleep(0.5)
 
@@ -226,6 +240,15 @@ def report(run):
     if drops:
         say("requests dropped at ntp1's NTP socket (receive buffer full, /proc/net/udp): %d (%.3f %% of those sent); the rest of the "
             "unanswered were lost on the generator's side or late" % (drops[-1] - drops[0], 100 * (drops[-1] - drops[0]) / max(1, sent)))
+    windows = [(float(r["plain_share"]) + float(r["nts_share"])) / 2 for r in rows if r["plain_share"] and r["nts_share"]]
+    waits = [float(r["runq_wait_pct"]) for r in rows if r["plain_share"] and r["nts_share"] and r.get("runq_wait_pct")]
+    if waits and len(waits) == len(windows):
+        bad = [w for share, w in zip(windows, waits) if share < 0.99]
+        good = [w for share, w in zip(windows, waits) if share >= 0.99]
+        median = lambda v: sorted(v)[len(v) // 2] if v else 0
+        say("windows answering under 99 %%: %d of %d; the node's threads, runnable but waiting for a CPU (/proc schedstat, summed "
+            "over threads), waited a median %.2f s per second in those, %.2f s in the others" % (
+                len(bad), len(windows), median(bad) / 100, median(good) / 100))
     ke_ok, ke_bad = load.get("ke_completed", 0), load.get("ke_failed", 0)
     say("good NTS-KE clients under attack: %d of %d sessions completed (%.2f %%)%s" % (
         ke_ok, ke_ok + ke_bad, 100 * ke_ok / max(1, ke_ok + ke_bad),
