@@ -261,7 +261,8 @@ helpers+=($monitor_pid)
 remember
 event() { echo "$(python3 -c "import time; print(round(time.time() - $start, 1))") $*" >>"$run/events.txt"; echo "   [$(date -u +%H:%M:%S)] $*"; }
 
-sleep $(( seconds * 45 / 100 ))
+sleep $(( seconds * 45 / 100 )) & helpers+=($!)
+wait $! || true   # (a wait, unlike a foreground sleep, lets SIGTERM stop the soak at once)
 event "cookie rotation: start"
 if fleetctl rotate cookie --yes >"$run/rotate-cookie.log" 2>&1; then event "cookie rotation: done"; else event "cookie rotation: FAILED (exit $?)"; fi
 event "symmetric rotation: start"
