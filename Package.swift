@@ -247,6 +247,13 @@ let package = Package(
             path: "Benchmarks/NTSServerLoad"
         ),
 
+        // The soak's clients (`make soak`, scripts/soak.sh): plain and NTS load, good NTS-KE clients, an NTS probe.
+        .executableTarget(
+            name: "soak-load",
+            dependencies: ["BenchSupport", "CBenchShim", "CFleetShim", "NTPCore", "NodeModels", "NetworkEdges", "NTSKE", "FleetCrypto"],
+            path: "Benchmarks/SoakLoad"
+        ),
+
         // 50 real nodes swept by the real fleetctl (`make bench-fleet`).
         .executableTarget(name: "fleet-sweep", dependencies: ["GPSTestSupport"], path: "Benchmarks/FleetSweep"),
 

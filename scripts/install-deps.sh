@@ -4,6 +4,7 @@
 #   scripts/install-deps.sh build   libraries the build links against
 #   scripts/install-deps.sh demo    build + python3 (the demo's simulated GPS feeder); never a time daemon
 #   scripts/install-deps.sh test    demo + the real peers and tools the tests talk to (chrony, ntpdig, gpsd, ...)
+#   scripts/install-deps.sh bench   test + gnuplot (`make soak` plots its curves); not for `make demo` or `make test`
 #
 # Never harms this machine's time service:
 # - every install runs with a policy-rc.d answering 101 (removed afterwards if this script put it there), and the
@@ -33,6 +34,7 @@ declare -A why=(
   [python3-pil]="test: checks the rendered report's pixels"
   [prometheus]="test: promtool checks deploy/monitoring/fleetnode-alerts.yml (its service kept disabled)"
   [systemd]="test: systemd-analyze verify checks deploy/systemd/fleetnode.service"
+  [gnuplot-nox]="bench: make soak plots memory, descriptors and answered rate (PNG)"
 )
 build=(pkg-config openssl libssl-dev nettle-dev libgps-dev libsqlite3-dev)
 demo=("${build[@]}" python3)
@@ -41,7 +43,8 @@ case "$purpose" in
   build) packages=("${build[@]}") ;;
   demo) packages=("${demo[@]}") ;;
   test) packages=("${test[@]}") ;;
-  *) echo "usage: $0 build|demo|test" >&2; exit 64 ;;
+  bench) packages=("${test[@]}" gnuplot-nox) ;;
+  *) echo "usage: $0 build|demo|test|bench" >&2; exit 64 ;;
 esac
 
 missing=()
