@@ -250,7 +250,7 @@ let package = Package(
         // The soak's clients (`make soak`, scripts/soak.sh): plain and NTS load, good NTS-KE clients, an NTS probe.
         .executableTarget(
             name: "soak-load",
-            dependencies: ["BenchSupport", "CBenchShim", "CFleetShim", "NTPCore", "NodeModels", "NetworkEdges", "NTSKE", "FleetCrypto"],
+            dependencies: ["BenchSupport", "CBenchShim", "CFleetShim", "NTPCore", "NodeModels", "NetworkEdges", "NTSKE", "FleetCrypto", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             path: "Benchmarks/SoakLoad"
         ),
 

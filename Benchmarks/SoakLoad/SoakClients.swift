@@ -8,6 +8,7 @@ import NetworkEdges
 import NodeModels
 import NTPCore
 import NTSKE
+import NIOConcurrencyHelpers
 import Synchronization
 
 #if canImport(Glibc)
@@ -48,7 +49,7 @@ let ciphers = NettleCipherFactory()
 
 /// Runs async work from synchronous code (this program's threads are plain threads).
 final class Box<T: Sendable>: Sendable {
-    let value = Mutex<Result<T, any Error>?>(nil)
+    let value = NIOLockedValueBox<Result<T, any Error>?>(nil)
 }
 
 func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
@@ -57,14 +58,14 @@ func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) thr
     Task {
         do {
             let value = try await body()
-            box.value.withLock { $0 = .success(value) }
+            box.value.withLockedValue { $0 = .success(value) }
         } catch {
-            box.value.withLock { $0 = .failure(error) }
+            box.value.withLockedValue { $0 = .failure(error) }
         }
         done.signal()
     }
     done.wait()
-    return try box.value.withLock { $0! }.get()
+    return try box.value.withLockedValue { $0! }.get()
 }
 
 func establish(timeout: Int64 = 3) throws -> NTSKEClientResult {
@@ -119,10 +120,10 @@ struct Counters: Sendable {
 }
 
 final class Shared: Sendable {
-    let counters = Mutex(Counters())
-    let pool = Mutex<RequestPool?>(nil)
+    let counters = NIOLockedValueBox(Counters())
+    let pool = NIOLockedValueBox<RequestPool?>(nil)
     /// The latest good sessions (newest last), for the request pool.
-    let recent = Mutex<[NTSKEClientResult]>([])
+    let recent = NIOLockedValueBox<[NTSKEClientResult]>([])
     let stop = Atomic<Bool>(false)
 }
 let shared = Shared()
@@ -159,9 +160,9 @@ func offer(rate: Int, until end: UInt64, plain: RequestPool) {
     var cursor = (plain: 0, nts: 0)
     var nextSocket = 0
     var lastFlush = start
-    var pool = shared.pool.withLock { $0 }
+    var pool = shared.pool.withLockedValue { $0 }
     func flush() {
-        shared.counters.withLock {
+        shared.counters.withLockedValue {
             $0.plainSent += sent.plain; $0.ntsSent += sent.nts
             $0.plainReceived += got.plain; $0.ntsReceived += got.nts
         }
@@ -216,7 +217,7 @@ func offer(rate: Int, until end: UInt64, plain: RequestPool) {
         if now - lastFlush >= 100_000_000 {
             flush()
             lastFlush = now
-            pool = shared.pool.withLock { $0 }
+            pool = shared.pool.withLockedValue { $0 }
         }
         if receivedPlain + receivedNTS == 0 { usleep(200) }
     }
@@ -242,22 +243,22 @@ func keClients(until end: UInt64) {
         do {
             let result = try establish()
             guard !result.cookies.isEmpty else { throw NTSKEClientError("no cookies") }
-            shared.counters.withLock { $0.keCompleted += 1 }
-            shared.recent.withLock { recent in
+            shared.counters.withLockedValue { $0.keCompleted += 1 }
+            shared.recent.withLockedValue { recent in
                 recent.append(result)
                 if recent.count > 4 { recent.removeFirst(recent.count - 4) }
             }
         } catch {
-            shared.counters.withLock {
+            shared.counters.withLockedValue {
                 $0.keFailed += 1
                 $0.keErrors[reason(error), default: 0] += 1
             }
         }
-        if elapsed - lastPool >= poolRefresh || shared.pool.withLock({ $0 == nil }) {
-            let sessions = shared.recent.withLock { $0 }
+        if elapsed - lastPool >= poolRefresh || shared.pool.withLockedValue({ $0 == nil }) {
+            let sessions = shared.recent.withLockedValue { $0 }
             if sessions.count >= 2, let pool = ntsPool(sessions) {
-                shared.pool.withLock { $0 = pool }
-                shared.counters.withLock { $0.poolRefreshes += 1 }
+                shared.pool.withLockedValue { $0 = pool }
+                shared.counters.withLockedValue { $0.poolRefreshes += 1 }
                 lastPool = elapsed
             }
         }
@@ -291,9 +292,9 @@ func probe(until end: UInt64) {
                 let session = try establish()
                 keys = session.keys
                 jar = session.cookies
-                shared.counters.withLock { $0.probeRekeys += 1 }
+                shared.counters.withLockedValue { $0.probeRekeys += 1 }
             } catch {
-                shared.counters.withLock { $0.probeErrors["NTS-KE: " + reason(error), default: 0] += 1 }
+                shared.counters.withLockedValue { $0.probeErrors["NTS-KE: " + reason(error), default: 0] += 1 }
                 continue
             }
         }
@@ -309,19 +310,19 @@ func probe(until end: UInt64) {
             case .authenticated(let fresh):
                 jar += fresh
                 if jar.count > 8 { jar.removeFirst(jar.count - 8) }
-                shared.counters.withLock { $0.probeAuthenticated += 1 }
+                shared.counters.withLockedValue { $0.probeAuthenticated += 1 }
             case .nak:
                 keys = nil
-                shared.counters.withLock { $0.probeNAK += 1 }
+                shared.counters.withLockedValue { $0.probeNAK += 1 }
             case .rejected(let why):
-                shared.counters.withLock {
+                shared.counters.withLockedValue {
                     $0.probeRejected += 1
                     $0.probeErrors[why, default: 0] += 1
                 }
             }
         } catch {
             // The cookie is spent either way (chrony does not reuse it).
-            shared.counters.withLock {
+            shared.counters.withLockedValue {
                 $0.probeLost += 1
                 $0.probeErrors[reason(error), default: 0] += 1
             }

@@ -53,8 +53,8 @@ for attempt in 0..<50 {
         usleep(200_000)
     }
 }
-shared.recent.withLock { $0 = firstSessions }
-shared.pool.withLock { $0 = ntsPool(firstSessions) }
+shared.recent.withLockedValue { $0 = firstSessions }
+shared.pool.withLockedValue { $0 = ntsPool(firstSessions) }
 
 switch mode {
 case "measure":
@@ -64,9 +64,9 @@ case "measure":
     var best = 0
     var failures = 0
     for rate in rates {
-        shared.counters.withLock { $0 = Counters() }
+        shared.counters.withLockedValue { $0 = Counters() }
         offer(rate: rate, until: cfs_monotonic_ns() + UInt64(stepSeconds * 1e9), plain: plain)
-        let counters = shared.counters.withLock { $0 }
+        let counters = shared.counters.withLockedValue { $0 }
         let sent = counters.plainSent + counters.ntsSent
         let received = counters.plainReceived + counters.ntsReceived
         let loss = sent == 0 ? 1 : 1 - Double(received) / Double(sent)
@@ -98,10 +98,10 @@ case "run":
     ]
     while !shared.stop.load(ordering: .relaxed) && cfs_monotonic_ns() < end {
         usleep(1_000_000)
-        say(json(shared.counters.withLock { $0 }, seconds: Double(cfs_monotonic_ns() - start) / 1e9))
+        say(json(shared.counters.withLockedValue { $0 }, seconds: Double(cfs_monotonic_ns() - start) / 1e9))
     }
     for thread in threads { thread.wait() }
-    say(json(shared.counters.withLock { $0 }, seconds: Double(cfs_monotonic_ns() - start) / 1e9))
+    say(json(shared.counters.withLockedValue { $0 }, seconds: Double(cfs_monotonic_ns() - start) / 1e9))
 default:
     fail("usage: soak-load measure|run (see the comment at the top of Benchmarks/SoakLoad/main.swift)")
 }
