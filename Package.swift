@@ -235,7 +235,7 @@ let package = Package(
 
         // MARK: Benchmarks (not tests: `make bench`, release build, prints ratios against chronyd)
         .target(name: "CBenchShim", path: "Benchmarks/CBenchShim"),
-        .target(name: "BenchSupport", dependencies: ["CFleetShim", "CBenchShim"], path: "Benchmarks/BenchSupport"),
+        .target(name: "BenchSupport", dependencies: ["CFleetShim", "CBenchShim", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], path: "Benchmarks/BenchSupport"),
         .executableTarget(
             name: "ntp-server-load",
             dependencies: ["BenchSupport", "CBenchShim", "CFleetShim", "NTPCore", "NodeModels", "NetworkEdges"],

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""The soak's connection-slot attacker (scripts/soak.sh): the same trickling, reconnecting attacker as the tests'
-ConnectionFlood (Tests/NodeTests/Support/ConnectionFlood.swift), as a file for long runs.
+"""The connection-slot attacker of the soak (scripts/soak.sh) and of the TCP listener flood tests
+(Tests/NodeTests/Support/ConnectionFlood.swift).
 
-    soak-attacker.py PORT ADDRESSES PER_ADDRESS SECONDS [tls|http]
+    connection-attacker.py PORT ADDRESSES PER_ADDRESS SECONDS [tls|http] [HOST]
 
 Holds PER_ADDRESS connections from each of ADDRESSES loopback source addresses (127.1.0.1 and up) to
 127.0.0.1:PORT, sends one byte of a request that never ends every half second on each (a TLS ClientHello

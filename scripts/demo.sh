@@ -153,65 +153,8 @@ python3 "$root/scripts/demo-gps-feeder.py" "$run/gps" "${units[@]}" 2>"$run/gps-
 feeder=$!
 echo "   feeder PID $feeder writes NTP shared memory units ${units[*]} (as gpsd does; IPC namespace: $FLEET_DEMO_IPC)"
 
-node_config() {
-  local i=$1 n=${names[$1]} a=${addrs[$1]}
-  cat <<TOML
-# ${n} of the demo site: GPS (NTP shared memory, as gpsd writes it), siblings over AES-CMAC, NTS, admin API.
-[node]
-name = "$n"
-status_socket = "$run/$n/status.sock"
-
-[ntp]
-listen = ["$a:$ntp_port"]
-threads = 1
-
-[access]
-allow = ["127.0.0.0/8"]
-
-[keys]
-file = "$run/$n/ntp.keys"
-
-[[refclock]]
-name = "GPS"
-driver = "shm"
-unit = ${units[$i]}
-poll = 2
-
-[nts]
-listen = ["$a:$ke_port"]
-certificate = "$run/pki/nodes/$n/nts.pem"
-private_key = "$run/pki/nodes/$n/nts-key.pem"
-key_file = "$run/$n/nts-cookie-keys"
-rotate_interval = 0                 # the site rotates its cookie keys with fleetctl rotate cookie
-ntp_server = "$a"
-ntp_port = $ntp_port
-
-[admin]
-listen = "$a:$admin_port"
-certificate = "$run/pki/nodes/$n/admin.pem"
-private_key = "$run/pki/nodes/$n/admin-key.pem"
-client_ca = "$run/pki/admin-ca.pem"
-
-[state]
-database = "$run/$n/state.sqlite"
-flush_interval = 1
-
-[metrics]
-listen = "$a:$metrics_port"
-TOML
-  for j in 0 1 2; do
-    [ "$j" = "$i" ] && continue
-    cat <<TOML
-
-[[sibling]]
-address = "${addrs[$j]}:$ntp_port"
-key = 1
-accept = [1]
-minpoll = 0
-maxpoll = 0
-TOML
-  done
-}
+site_name=demo
+. "$(dirname "$0")/site-node-config.sh"
 
 start_node() {
   local i=$1 n=${names[$1]}
@@ -226,7 +169,7 @@ say "starting ntp1 (it creates the site's NTS cookie master key), then ntp2 and 
 for i in 0 1 2; do
   mkdir -p "$run/${names[$i]}"
   cp "$run/ntp.keys" "$run/${names[$i]}/ntp.keys"
-  node_config "$i" >"$run/${names[$i]}/fleetnode.toml"
+  site_node_config "$i" >"$run/${names[$i]}/fleetnode.toml"
   "$bin/fleetnode" check-config "$run/${names[$i]}/fleetnode.toml" >/dev/null
 done
 start_node 0

@@ -10,7 +10,7 @@
 # sibling), each with a simulated GPS (scripts/demo-gps-feeder.py writing NTP shared memory in a private IPC
 # namespace, as in the demo), siblings peering every second with an AES-CMAC key, NTS (certificates from
 # `fleetctl certs`), the admin API and metrics. Then:
-#   1. the attacker (scripts/soak-attacker.py) holds SOAK_ATTACK_ADDRESSES x SOAK_ATTACK_PER_ADDRESS (100 x 4)
+#   1. the attacker (scripts/connection-attacker.py) holds SOAK_ATTACK_ADDRESSES x SOAK_ATTACK_PER_ADDRESS (100 x 4)
 #      trickling, reconnecting NTS-KE connections from 127.1.x.x from now to the end;
 #   2. the node's lossless rate under that attack: a short ladder of offered rates, half plain NTP and half
 #      NTS-protected NTP (soak-load measure; skipped when SOAK_RATE is given); half of it is the soak's load;
@@ -147,60 +147,13 @@ chmod 600 "$run/ntp.keys"
 python3 "$root/scripts/demo-gps-feeder.py" "$run/gps" "${units[@]}" 2>"$run/gps-feeder.log" &
 helpers+=($!)
 
+site_name=soak
+. "$(dirname "$0")/site-node-config.sh"
 for i in 0 1; do
-  n=${names[$i]} a=${addrs[$i]} o=${addrs[$(( 1 - i ))]}
+  n=${names[$i]}
   mkdir -p "$run/$n"
   cp "$run/ntp.keys" "$run/$n/ntp.keys"
-  cat >"$run/$n/fleetnode.toml" <<TOML
-[node]
-name = "$n"
-status_socket = "$run/$n/status.sock"
-
-[ntp]
-listen = ["$a:$ntp_port"]
-threads = 1
-
-[access]
-allow = ["127.0.0.0/8"]
-
-[keys]
-file = "$run/$n/ntp.keys"
-
-[[refclock]]
-name = "GPS"
-driver = "shm"
-unit = ${units[$i]}
-poll = 2
-
-[nts]
-listen = ["$a:$ke_port"]
-certificate = "$run/pki/nodes/$n/nts.pem"
-private_key = "$run/pki/nodes/$n/nts-key.pem"
-key_file = "$run/$n/nts-cookie-keys"
-rotate_interval = 0
-ntp_server = "$a"
-ntp_port = $ntp_port
-
-[admin]
-listen = "$a:$admin_port"
-certificate = "$run/pki/nodes/$n/admin.pem"
-private_key = "$run/pki/nodes/$n/admin-key.pem"
-client_ca = "$run/pki/admin-ca.pem"
-
-[state]
-database = "$run/$n/state.sqlite"
-flush_interval = 1
-
-[metrics]
-listen = "$a:$metrics_port"
-
-[[sibling]]
-address = "$o:$ntp_port"
-key = 1
-accept = [1]
-minpoll = 0
-maxpoll = 0
-TOML
+  site_node_config "$i" >"$run/$n/fleetnode.toml"
   "$bin/fleetnode" check-config "$run/$n/fleetnode.toml" >/dev/null
 done
 
@@ -233,7 +186,7 @@ echo "   settled after $(( $(date +%s) - t0 )) s (stratum 1 on GPS, siblings ans
 export SOAK_NTP="${addrs[0]}:$ntp_port" SOAK_KE="${addrs[0]}:$ke_port" SOAK_CA="$run/pki/site-ca.pem" SOAK_SERVER_NAME=localhost
 export SOAK_POOL_REFRESH=$pool_refresh
 # The attacker from now to the end: the lossless rate is measured under attack, as the soak runs.
-python3 "$root/scripts/soak-attacker.py" "$ke_port" "$attack_addresses" "$attack_per_address" "$(( seconds + 300 ))" tls "${addrs[0]}" \
+python3 "$root/scripts/connection-attacker.py" "$ke_port" "$attack_addresses" "$attack_per_address" "$(( seconds + 300 ))" tls "${addrs[0]}" \
   >"$run/attacker.jsonl" 2>"$run/attacker.log" &
 helpers+=($!)
 remember

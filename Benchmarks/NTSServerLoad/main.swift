@@ -126,27 +126,6 @@ func machineBusySeconds() -> Double {
 
 func processCount(of pid: Int32) -> Int { children(of: pid).reduce(1) { $0 + processCount(of: $1) } }
 
-/// Runs async work from this synchronous top-level code (the NIO client and NTS-KE for cookies).
-final class Box<T: Sendable>: Sendable {
-    let value = NIOLockedValueBox<Result<T, any Error>?>(nil)
-}
-
-func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = Box<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        do {
-            let value = try await body()
-            box.value.withLockedValue { $0 = .success(value) }
-        } catch {
-            box.value.withLockedValue { $0 = .failure(error) }
-        }
-        done.signal()
-    }
-    done.wait()
-    return try box.value.withLockedValue { $0! }.get()
-}
-
 struct ServerUnderTest {
     var name: String
     var pid: Int32

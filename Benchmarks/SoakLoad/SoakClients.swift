@@ -47,27 +47,6 @@ let trust: TLSContext = {
 }()
 let ciphers = NettleCipherFactory()
 
-/// Runs async work from synchronous code (this program's threads are plain threads).
-final class Box<T: Sendable>: Sendable {
-    let value = NIOLockedValueBox<Result<T, any Error>?>(nil)
-}
-
-func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = Box<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        do {
-            let value = try await body()
-            box.value.withLockedValue { $0 = .success(value) }
-        } catch {
-            box.value.withLockedValue { $0 = .failure(error) }
-        }
-        done.signal()
-    }
-    done.wait()
-    return try box.value.withLockedValue { $0! }.get()
-}
-
 func establish(timeout: Int64 = 3) throws -> NTSKEClientResult {
     try blocking {
         try await NTSKEClient.establish(host: ke.host, port: ke.port, serverName: serverName, trust: trust, ciphers: ciphers,

@@ -13,64 +13,10 @@ struct ConnectionFlood {
 
     static let python = "/usr/bin/python3"
 
-    static let attackerScript = #"""
-        import json, resource, selectors, socket, sys, time
-        port, addresses, per_address, duration, payload = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
-        data = bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]) + bytes(500) if payload == "tls" \
-            else b"GET /metrics HTTP/1.1\r\nHost: node\r\nX-Slow: " + b"a" * 4000
-        sel = selectors.DefaultSelector()
-        slots = [{"source": "127.1.%d.%d" % (a // 250, a % 250 + 1), "sock": None, "connected": False, "sent": 0, "next": 0.0, "retry": 0.0}
-                 for a in range(addresses) for _ in range(per_address)]
-        connects = closes = 0
-        def drop(slot, now):
-            global closes
-            if slot["sock"] is not None:
-                try: sel.unregister(slot["sock"])
-                except Exception: pass
-                slot["sock"].close()
-                closes += 1
-            slot.update(sock=None, connected=False, sent=0, retry=now + 0.01)
-        def connect(slot, now):
-            global connects
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setblocking(False)
-            try:
-                s.bind((slot["source"], 0))
-                s.connect_ex(("127.0.0.1", port))
-            except OSError:
-                s.close(); slot["retry"] = now + 0.1; return
-            slot.update(sock=s, connected=False, sent=0, next=now)
-            sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE, slot)
-            connects += 1
-        start = time.monotonic(); report = start + 1
-        while time.monotonic() - start < duration:
-            now = time.monotonic()
-            for slot in slots:
-                if slot["sock"] is None and now >= slot["retry"]:
-                    connect(slot, now)
-                elif slot["connected"] and now >= slot["next"] and slot["sent"] < len(data):
-                    try:
-                        slot["sock"].send(data[slot["sent"]:slot["sent"] + 1]); slot["sent"] += 1; slot["next"] = now + 0.5
-                    except OSError:
-                        drop(slot, now)
-            for key, events in sel.select(timeout=0.02):
-                slot = key.data
-                if slot["sock"] is None: continue
-                if events & selectors.EVENT_READ:
-                    try:
-                        if slot["sock"].recv(4096) == b"": drop(slot, now); continue
-                    except (BlockingIOError, InterruptedError): pass
-                    except OSError: drop(slot, now); continue
-                if events & selectors.EVENT_WRITE and not slot["connected"]:
-                    if slot["sock"].getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0: drop(slot, now); continue
-                    slot["connected"] = True
-                    sel.modify(slot["sock"], selectors.EVENT_READ, slot)
-            if now >= report:
-                report += 1
-                print(json.dumps({"open": sum(1 for s in slots if s["connected"]), "connects": connects, "closes": closes}), flush=True)
-        """#
+    /// scripts/connection-attacker.py, which the soak runs too.
+    static let attackerScript = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scripts/connection-attacker.py").path
 
     static let goodClientScript = #"""
         import http.client, json, socket, ssl, sys, time
@@ -137,7 +83,7 @@ struct ConnectionFlood {
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", attackerScript, "\(port)", "\(addresses)", "\(perAddress)", "\(seconds)", payload.rawValue]
+        process.arguments = [attackerScript, "\(port)", "\(addresses)", "\(perAddress)", "\(seconds)", payload.rawValue]
         process.standardOutput = try FileHandle(forWritingTo: output)
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice

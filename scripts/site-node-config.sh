@@ -1,0 +1,62 @@
+# Sourced by scripts/demo.sh and scripts/soak.sh: the fleetnode.toml of node $1 of a site on loopback
+# addresses (GPS as NTP shared memory, siblings over AES-CMAC key 1, NTS, admin API, metrics), on stdout.
+# The caller sets run, names, addrs, units, ntp_port, ke_port, admin_port, metrics_port (and site_name).
+site_node_config() {
+  local i=$1 n=${names[$1]} a=${addrs[$1]}
+  cat <<TOML
+# ${n} of the ${site_name:-loopback} site: GPS (NTP shared memory, as gpsd writes it), siblings over AES-CMAC, NTS, admin API.
+[node]
+name = "$n"
+status_socket = "$run/$n/status.sock"
+
+[ntp]
+listen = ["$a:$ntp_port"]
+threads = 1
+
+[access]
+allow = ["127.0.0.0/8"]
+
+[keys]
+file = "$run/$n/ntp.keys"
+
+[[refclock]]
+name = "GPS"
+driver = "shm"
+unit = ${units[$i]}
+poll = 2
+
+[nts]
+listen = ["$a:$ke_port"]
+certificate = "$run/pki/nodes/$n/nts.pem"
+private_key = "$run/pki/nodes/$n/nts-key.pem"
+key_file = "$run/$n/nts-cookie-keys"
+rotate_interval = 0                 # the site rotates its cookie keys with fleetctl rotate cookie
+ntp_server = "$a"
+ntp_port = $ntp_port
+
+[admin]
+listen = "$a:$admin_port"
+certificate = "$run/pki/nodes/$n/admin.pem"
+private_key = "$run/pki/nodes/$n/admin-key.pem"
+client_ca = "$run/pki/admin-ca.pem"
+
+[state]
+database = "$run/$n/state.sqlite"
+flush_interval = 1
+
+[metrics]
+listen = "$a:$metrics_port"
+TOML
+  for j in "${!addrs[@]}"; do
+    [ "$j" = "$i" ] && continue
+    cat <<TOML
+
+[[sibling]]
+address = "${addrs[$j]}:$ntp_port"
+key = 1
+accept = [1]
+minpoll = 0
+maxpoll = 0
+TOML
+  done
+}
