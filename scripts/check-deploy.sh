@@ -48,5 +48,5 @@ if unknown:
 print(f"check-deploy: dashboard ({len(dashboard['panels'])} panels) and rules use {len(used)} exported metrics")
 PY
 
-for script in scripts/demo.sh scripts/site-node-config.sh scripts/soak.sh scripts/install-deps.sh scripts/install.sh scripts/check-deploy.sh deploy/certbot/fleetctl-deploy-hook; do bash -n "$script"; done
+for script in scripts/demo.sh scripts/loopback-site.sh scripts/soak.sh scripts/install-deps.sh scripts/install.sh scripts/check-deploy.sh deploy/certbot/fleetctl-deploy-hook; do bash -n "$script"; done
 echo "check-deploy: OK"

@@ -19,17 +19,9 @@ cd "$(dirname "$0")/.."
 root="$PWD"
 run="$root/demo-run"
 
+. "$root/scripts/loopback-site.sh"
 # A private IPC namespace for the shared-memory "GPS" (the same process: `unshare` execs this script).
-if [ -z "${FLEET_DEMO_IPC:-}" ]; then
-  if unshare --ipc true 2>/dev/null; then
-    FLEET_DEMO_IPC=private exec unshare --ipc "$root/scripts/demo.sh" "$@"
-  elif unshare --user --map-root-user --ipc true 2>/dev/null; then
-    FLEET_DEMO_IPC=private exec unshare --user --map-root-user --ipc "$root/scripts/demo.sh" "$@"
-  fi
-  echo "demo: cannot create a private IPC namespace (unshare --ipc); using SHM units 40-42 of this machine" >&2
-  export FLEET_DEMO_IPC=shared
-fi
-if [ "$FLEET_DEMO_IPC" = private ]; then units=(0 1 2); else units=(40 41 42); fi
+site_private_ipc demo "$root/scripts/demo.sh" 40 3 "$@"
 
 start_time=$(date +%s)
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -151,10 +143,9 @@ python3 -c 'import secrets; print("1 AES128 HEX:" + secrets.token_hex(16).upper(
 chmod 600 "$run/ntp.keys"
 python3 "$root/scripts/demo-gps-feeder.py" "$run/gps" "${units[@]}" 2>"$run/gps-feeder.log" &
 feeder=$!
-echo "   feeder PID $feeder writes NTP shared memory units ${units[*]} (as gpsd does; IPC namespace: $FLEET_DEMO_IPC)"
+echo "   feeder PID $feeder writes NTP shared memory units ${units[*]} (as gpsd does; IPC namespace: $FLEET_SITE_IPC)"
 
 site_name=demo
-. "$(dirname "$0")/site-node-config.sh"
 
 start_node() {
   local i=$1 n=${names[$1]}

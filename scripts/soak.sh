@@ -28,17 +28,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 
+. "$root/scripts/loopback-site.sh"
 # A private IPC namespace for the shared-memory "GPS" (the same process: `unshare` execs this script).
-if [ -z "${FLEET_SOAK_IPC:-}" ]; then
-  if unshare --ipc true 2>/dev/null; then
-    FLEET_SOAK_IPC=private exec unshare --ipc "$root/scripts/soak.sh" "$@"
-  elif unshare --user --map-root-user --ipc true 2>/dev/null; then
-    FLEET_SOAK_IPC=private exec unshare --user --map-root-user --ipc "$root/scripts/soak.sh" "$@"
-  fi
-  echo "soak: cannot create a private IPC namespace (unshare --ipc); using SHM units 50-51 of this machine" >&2
-  export FLEET_SOAK_IPC=shared
-fi
-if [ "$FLEET_SOAK_IPC" = private ]; then units=(0 1); else units=(50 51); fi
+site_private_ipc soak "$root/scripts/soak.sh" 50 2 "$@"
 
 minutes=${SOAK_MINUTES:-30}
 seconds=${SOAK_SECONDS:-$(( minutes * 60 ))}
@@ -148,7 +140,6 @@ python3 "$root/scripts/demo-gps-feeder.py" "$run/gps" "${units[@]}" 2>"$run/gps-
 helpers+=($!)
 
 site_name=soak
-. "$(dirname "$0")/site-node-config.sh"
 for i in 0 1; do
   n=${names[$i]}
   mkdir -p "$run/$n"
