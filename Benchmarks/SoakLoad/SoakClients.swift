@@ -208,17 +208,8 @@ func offer(rate: Int, until end: UInt64, plain: RequestPool) {
 // MARK: Good NTS-KE clients
 
 func keClients(until end: UInt64) {
-    let interval = 1 / max(keRate, 0.01)
     var lastPool = 0.0
-    let start = cfs_monotonic_ns()
-    var next = 0.0
-    while !shared.stop.load(ordering: .relaxed) && cfs_monotonic_ns() < end {
-        let elapsed = Double(cfs_monotonic_ns() - start) / 1e9
-        if elapsed < next {
-            usleep(UInt32(min(0.2, next - elapsed) * 1e6))
-            continue
-        }
-        next += interval
+    paced(perSecond: keRate, until: end) { elapsed in
         do {
             let result = try establish()
             guard !result.cookies.isEmpty else { throw NTSKEClientError("no cookies") }
@@ -244,19 +235,9 @@ func keClients(until end: UInt64) {
     }
 }
 
-struct NTSKEClientError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-// MARK: The NTS probe (a chrony-like client)
-
-func probe(until end: UInt64) {
-    let interval = 1 / max(probeRate, 0.01)
-    var keys: NTSKeys?
-    var jar: [[UInt8]] = []
-    var random = SystemRandomNumberGenerator()
-    let client = NTPQueryClient(server: .init(host: ntp.host, port: ntp.port), timeoutMilliseconds: 1000)
+/// Calls `body` `perSecond` times a second (with the seconds since the start) until `end` or the stop flag.
+func paced(perSecond rate: Double, until end: UInt64, _ body: (_ elapsed: Double) -> Void) {
+    let interval = 1 / max(rate, 0.01)
     let start = cfs_monotonic_ns()
     var next = 0.0
     while !shared.stop.load(ordering: .relaxed) && cfs_monotonic_ns() < end {
@@ -266,6 +247,23 @@ func probe(until end: UInt64) {
             continue
         }
         next += interval
+        body(elapsed)
+    }
+}
+
+struct NTSKEClientError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+// MARK: The NTS probe (a chrony-like client)
+
+func probe(until end: UInt64) {
+    var keys: NTSKeys?
+    var jar: [[UInt8]] = []
+    var random = SystemRandomNumberGenerator()
+    let client = NTPQueryClient(server: .init(host: ntp.host, port: ntp.port), timeoutMilliseconds: 1000)
+    paced(perSecond: probeRate, until: end) { _ in
         if keys == nil || jar.isEmpty {
             do {
                 let session = try establish()
@@ -274,10 +272,10 @@ func probe(until end: UInt64) {
                 shared.counters.withLockedValue { $0.probeRekeys += 1 }
             } catch {
                 shared.counters.withLockedValue { $0.probeErrors["NTS-KE: " + reason(error), default: 0] += 1 }
-                continue
+                return
             }
         }
-        guard let sessionKeys = keys, !jar.isEmpty else { continue }
+        guard let sessionKeys = keys, !jar.isEmpty else { return }
         let cookie = jar.removeFirst()
         let transmit = NTPTimestamp(rawValue: random.next())
         let (packet, identifier) = NTSClientRequest.build(
