@@ -132,7 +132,15 @@ final class ListenerFloodTests: XCTestCase {
         let ramped = ProcessFootprint(pid: pid)
         let started = Date()
         let good = try ConnectionFlood.goodClient(port: port, tries: 100, pause: pause, admin: admin)
-        let during = ProcessFootprint(pid: pid)
+        // Several samples while the attack still runs: at ~25,000 connects a second, sockets accepted and not
+        // yet screened or closed and not yet released come and go between samples.
+        var samples: [ProcessFootprint] = []
+        for _ in 0..<7 {
+            samples.append(ProcessFootprint(pid: pid))
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        let during = samples.min { $0.descriptors < $1.descriptors } ?? ProcessFootprint(pid: pid)
+        let busiest = samples.map(\.descriptors).max() ?? during.descriptors
         let goodSeconds = Int(Date().timeIntervalSince(started))
         let attacker = attack.last
         let peak = attack.peakOpen
@@ -144,14 +152,16 @@ final class ListenerFloodTests: XCTestCase {
             (100 addresses x 10), \(attacker["connects"] ?? 0) connects, \(attacker["closes"] ?? 0) closed by the node; \
             good client \(good.ok)/100 within 1 s (in \(goodSeconds) s), median \(Int((good.median ?? 0) * 1000)) ms, \
             p99 \(Int((good.p99 ?? 0) * 1000)) ms, max \(Int((good.max ?? 0) * 1000)) ms; \
-            node before: \(before); after 4 s of attack: \(ramped); at the end: \(during); 6 s after: \(after)
+            node before: \(before); after 4 s of attack: \(ramped); at the end: \(during) (busiest sample \(busiest) descriptors); 6 s after: \(after)
             """
         print(figures)
         XCTAssertGreaterThanOrEqual(good.ok, 99, "\(figures)\nfailures: \(good.failures)")
         XCTAssertGreaterThanOrEqual(peak, 500, "the attacker held its connections: \(figures)")
         // Every place taken (an idle machine fills all of them within the 4 s) plus a few in passing: accepted
-        // and not yet screened, or closed and not yet released.
+        // and not yet screened, or closed and not yet released. The quietest sample shows the budget; even the
+        // busiest stays far below the attacker's ~1,000 connections.
         XCTAssertLessThan(during.descriptors, before.descriptors + places + 16, "descriptors bounded by the \(places) places: \(figures)")
+        XCTAssertLessThan(busiest, before.descriptors + 2 * places, "descriptors in passing bounded too: \(figures)")
         XCTAssertLessThan(during.residentKiB, before.residentKiB + 100 * 1024, "memory bounded: \(figures)")
         XCTAssertLessThan(after.descriptors, before.descriptors + 20, "descriptors released: \(figures)")
         XCTAssertTrue(node.process.isRunning)
