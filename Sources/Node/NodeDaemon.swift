@@ -337,7 +337,8 @@ public final class NodeDaemon: Sendable {
             ntsSteeredTo: nts?.steeredTo?.description,
             stateStore: recorder?.status(),
             adminListener: adminServer?.listener,
-            descriptors: descriptorStatus())
+            descriptors: descriptorStatus(),
+            maxQueueDelaySeconds: server.policy.maximumQueueDelay?.seconds)
     }
 
     /// Open descriptors, the limit, and the accepts that failed for want of one on the TCP listeners (NTS-KE,

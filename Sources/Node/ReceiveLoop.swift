@@ -27,6 +27,8 @@ final class ReceiveLoop: @unchecked Sendable {
         var verdict: RateLimitVerdict?
     }
     private var tally = BatchTally()
+    /// How long the socket has stayed non-empty: load shedding applies only to a lasting backlog.
+    private var backlog = ReceiveBacklog()
     private var random = SecureRandomGenerator()
 
     // Interleaved mode and transmit timestamps (RFC 9769 §2), reused batch after batch.
@@ -79,7 +81,10 @@ final class ReceiveLoop: @unchecked Sendable {
             }
             if received > 0 {
                 process(count: received)
-            } else if socket.transmitTimestamps {
+                continue
+            }
+            backlog.read(count: 0, capacity: capacity, at: .zero)
+            if socket.transmitTimestamps {
                 // A wake-up for the error queue alone (POLLERR): stamps that came back after their batch.
                 tally.reset()
                 collectTransmitStamps(conversion: shared.clock.systemConversion())
@@ -96,6 +101,7 @@ final class ReceiveLoop: @unchecked Sendable {
         let conversion = clock.systemConversion()
         let state = shared.serving.snapshot(at: NTPTimestamp(batchTime))
         let monotonic = cfs_monotonic_ns()
+        backlog.read(count: count, capacity: capacity, at: NTPTimestamp(batchTime))
 
         // Phase 1, no lock: who asks and what (access list, mode, parse).
         var rules = shared.rules.withLockedValue { $0 }
@@ -113,9 +119,9 @@ final class ReceiveLoop: @unchecked Sendable {
                 stamped = true
             }
             let source = source(of: i)
-            // Load shedding first: a request that waited too long is not worth parsing.
+            // Load shedding first: under a lasting backlog, a request that waited too long is not worth parsing.
             let admission: NTPServerRules.Admission =
-                stamped && rules.policy.isTooOld(receivedAt: NTPTimestamp(receivedAt), now: NTPTimestamp(batchTime))
+                stamped && rules.policy.isTooOld(receivedAt: NTPTimestamp(receivedAt), now: NTPTimestamp(batchTime), backlog: backlog)
                 ? .drop(.tooOld) : rules.admit(request: request(at: i), from: source)
             admissions.append(Admitted(admission: admission, source: source, receivedAt: NTPTimestamp(receivedAt), verdict: nil))
         }

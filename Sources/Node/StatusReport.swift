@@ -40,6 +40,10 @@ public enum StatusReport {
             lines.append(ServerStatsText.delays("TX stamp error", precision.transmitTimestampError, width: 16))
             lines.append(ServerStatsText.delays("Queueing delay", precision.queueingDelay, width: 16))
         }
+        let shedding = status.maxQueueDelaySeconds.map {
+            "requests waiting over \(($0 * 1e6).rounded() / 1e3) ms are dropped (tooOld) once the backlog has lasted as long"
+        } ?? "off (every request answered, whatever its wait)"
+        lines.append("Load shedding   : \(shedding)")
         lines.append("Rate limiting   : \(status.rateLimiting ? "on" : "off"); config reloads \(status.configReloads)")
         if !status.symmetricKeys.isEmpty {
             lines.append("Symmetric keys  : " + status.symmetricKeys.map { "\($0.id) (\($0.type), \($0.bits) bits)" }.joined(separator: ", "))

@@ -141,6 +141,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var ntp: ServerCounters
     public var busiestClients: [Client]
     public var rateLimiting: Bool
+    /// Load shedding's bound (`[ntp] max_queue_delay`) in seconds, nil when the node answers whatever the wait.
+    public var maxQueueDelaySeconds: Double?
     public var configReloads: Int
     public var nts: NTS?
     /// Sources, selection, discipline, holdover and leap seconds; nil when the node has no time source.
@@ -175,7 +177,7 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     /// Open descriptors, the limit and failed accepts; nil from nodes that did not report it.
     public var descriptors: DescriptorStatus?
 
-    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = [], metricsListener: String? = nil, siblings: [Sibling] = [], ntsSteeredTo: String? = nil, stateStore: StateStoreStatus? = nil, adminListener: String? = nil, descriptors: DescriptorStatus? = nil) {
+    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = [], metricsListener: String? = nil, siblings: [Sibling] = [], ntsSteeredTo: String? = nil, stateStore: StateStoreStatus? = nil, adminListener: String? = nil, descriptors: DescriptorStatus? = nil, maxQueueDelaySeconds: Double? = nil) {
         self.name = name
         self.version = version
         self.uptimeSeconds = uptimeSeconds
@@ -195,5 +197,6 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         self.stateStore = stateStore
         self.adminListener = adminListener
         self.descriptors = descriptors
+        self.maxQueueDelaySeconds = maxQueueDelaySeconds
     }
 }

@@ -77,7 +77,7 @@ final class CheckConfigTests: XCTestCase {
         XCTAssertFalse(try parse("[ntp]\ninterleaved = false\n").policy.interleaved)
         XCTAssertTrue(try parse("").ntp.predictTransmit)
         XCTAssertFalse(try parse("[ntp]\npredict_transmit = false\n").ntp.predictTransmit)
-        XCTAssertNil(try parse("").policy.maximumQueueDelay, "no load shedding unless asked")
+        XCTAssertEqual(try parse("").policy.maximumQueueDelay, NTPDuration(seconds: 0.002), "load shedding on by default (2 ms)")
         XCTAssertEqual(try parse("[ntp]\nmax_queue_delay = 5\n").policy.maximumQueueDelay, NTPDuration(seconds: 0.005))
         XCTAssertNil(try parse("[ntp]\nmax_queue_delay = 0\n").policy.maximumQueueDelay)
     }
