@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/timex.h>
 #include <time.h>
@@ -180,6 +181,13 @@ int cfs_batch_recv(int fd, cfs_batch *b, int timeout_ms) {
         if (ready == 0) return 0;
     }
     return 0;
+}
+
+int cfs_udp_pending(int fd) {
+    // For UDP, FIONREAD gives the size of the next datagram, 0 when none waits (an empty datagram reads as
+    // none too: harmless, it only delays load shedding).
+    int bytes = 0;
+    return ioctl(fd, FIONREAD, &bytes) == 0 && bytes > 0;
 }
 
 const uint8_t *cfs_batch_rx_data(const cfs_batch *b, int i) { return b->rx_data + (size_t)i * (size_t)b->bufsize; }

@@ -5,9 +5,9 @@
 /// arrived at once, is still worth answering (its receive timestamp is the kernel's, so the answer is exact;
 /// only the client's round trip grows). Under sustained overload, answering the oldest requests first makes
 /// every answer late, so there the stale ones are dropped. The two differ in how long the socket stays
-/// non-empty: a read that fills the whole batch means more requests were waiting; the loop is behind from
-/// the first such read until a read that does not fill the batch (the queue ran dry). Only a backlog that
-/// has lasted longer than the bound is overload.
+/// non-empty: the loop is behind from the first read that leaves requests waiting (it filled its batch and
+/// the socket still holds more) until a read that empties the queue. Only a backlog that has lasted longer
+/// than the bound is overload.
 ///
 /// Pure state: the loop passes in each read's size and time (no clock read here).
 public struct ReceiveBacklog: Sendable, Equatable {
@@ -16,9 +16,9 @@ public struct ReceiveBacklog: Sendable, Equatable {
 
     public init() {}
 
-    /// Records one read of `count` datagrams into a batch of `capacity` slots, made at `now`.
-    public mutating func read(count: Int, capacity: Int, at now: NTPTimestamp) {
-        if count >= capacity {
+    /// Records one read, made at `now`, after which requests were still waiting (`leftWaiting`) or not.
+    public mutating func read(leftWaiting: Bool, at now: NTPTimestamp) {
+        if leftWaiting {
             if behindSince == nil { behindSince = now }
         } else {
             behindSince = nil

@@ -83,7 +83,7 @@ final class ReceiveLoop: @unchecked Sendable {
                 process(count: received)
                 continue
             }
-            backlog.read(count: 0, capacity: capacity, at: .zero)
+            backlog.read(leftWaiting: false, at: .zero)
             if socket.transmitTimestamps {
                 // A wake-up for the error queue alone (POLLERR): stamps that came back after their batch.
                 tally.reset()
@@ -101,7 +101,8 @@ final class ReceiveLoop: @unchecked Sendable {
         let conversion = clock.systemConversion()
         let state = shared.serving.snapshot(at: NTPTimestamp(batchTime))
         let monotonic = cfs_monotonic_ns()
-        backlog.read(count: count, capacity: capacity, at: NTPTimestamp(batchTime))
+        // A batch that was not filled emptied the queue; a full one may have (one system call tells).
+        backlog.read(leftWaiting: count == capacity && cfs_udp_pending(socket.descriptor) != 0, at: NTPTimestamp(batchTime))
 
         // Phase 1, no lock: who asks and what (access list, mode, parse).
         var rules = shared.rules.withLockedValue { $0 }

@@ -67,7 +67,7 @@ final class ServerRulesTests: XCTestCase {
         let receivedAt = NTPTimestamp(seconds: 3_900_000_000, fraction: 0)
         func at(_ seconds: Double) -> NTPTimestamp { receivedAt.adding(NTPDuration(seconds: seconds)) }
         var behind = ReceiveBacklog()
-        behind.read(count: 32, capacity: 32, at: receivedAt)
+        behind.read(leftWaiting: true, at: receivedAt)
         XCTAssertFalse(ServerPolicy(maximumQueueDelay: nil).isTooOld(receivedAt: receivedAt, now: at(60), backlog: behind), "no bound: never")
         let policy = ServerPolicy(maximumQueueDelay: NTPDuration(seconds: 0.005))
         XCTAssertEqual(ServerPolicy().maximumQueueDelay, ServerPolicy.defaultMaximumQueueDelay, "on by default")
@@ -75,21 +75,21 @@ final class ServerRulesTests: XCTestCase {
         XCTAssertTrue(policy.isTooOld(receivedAt: receivedAt, now: at(0.006), backlog: behind), "waited longer, behind for longer")
         XCTAssertFalse(policy.isTooOld(receivedAt: receivedAt, now: at(0.006), backlog: ReceiveBacklog()), "a loop that keeps up answers late requests")
         var fresh = ReceiveBacklog()
-        fresh.read(count: 32, capacity: 32, at: at(0.004))
+        fresh.read(leftWaiting: true, at: at(0.004))
         XCTAssertFalse(policy.isTooOld(receivedAt: receivedAt, now: at(0.006), backlog: fresh), "behind for 2 ms only: a burst, not overload")
     }
 
-    func testBacklogLastsFromTheFirstFullReadUntilTheQueueRunsDry() {
+    func testBacklogLastsFromTheFirstReadLeavingRequestsUntilTheQueueRunsDry() {
         let start = NTPTimestamp(seconds: 3_900_000_000, fraction: 0)
         var backlog = ReceiveBacklog()
         XCTAssertEqual(backlog.behind(at: start), .zero)
-        backlog.read(count: 32, capacity: 32, at: start)
-        backlog.read(count: 32, capacity: 32, at: start.adding(NTPDuration(seconds: 0.001)))
+        backlog.read(leftWaiting: true, at: start)
+        backlog.read(leftWaiting: true, at: start.adding(NTPDuration(seconds: 0.001)))
         XCTAssertEqual(backlog.behindSince, start, "the run of full reads began with the first")
         XCTAssertEqual(backlog.behind(at: start.adding(NTPDuration(seconds: 0.003))), NTPDuration(seconds: 0.003))
-        backlog.read(count: 31, capacity: 32, at: start.adding(NTPDuration(seconds: 0.004)))
-        XCTAssertNil(backlog.behindSince, "a read short of the batch emptied the queue")
-        backlog.read(count: 0, capacity: 32, at: .zero)
+        backlog.read(leftWaiting: false, at: start.adding(NTPDuration(seconds: 0.004)))
+        XCTAssertNil(backlog.behindSince, "a read emptied the queue")
+        backlog.read(leftWaiting: false, at: .zero)
         XCTAssertEqual(backlog.behind(at: start.adding(NTPDuration(seconds: 1))), .zero)
     }
 

@@ -261,6 +261,8 @@ final class AdminWriteTests: XCTestCase {
             _ = try await viaB.query()
             XCTFail("A opened a cookie under a key it does not hold")
         } catch {}
+        // The node counts a batch after sending it: the client can have the NAK before the count moves.
+        try await waitFor(a, seconds: 5) { $0.ntp.ntsNAK >= 1 }
         var status = try await a.status()
         XCTAssertGreaterThanOrEqual(status.ntp.ntsNAK, 1, "A answered NTS NAK")
         XCTAssertEqual(status.ntp.ntsAuthenticated, 0)
@@ -269,6 +271,7 @@ final class AdminWriteTests: XCTestCase {
         XCTAssertEqual(staged.keys.map { "\($0.id) \($0.state.rawValue)" }, ["1 current", "7 staged"])
         let result = try await viaB.query()
         XCTAssertEqual(result.server.port, aPort, "answered by A")
+        try await waitFor(a, seconds: 5) { $0.ntp.ntsAuthenticated >= 1 }
         status = try await a.status()
         XCTAssertGreaterThanOrEqual(status.ntp.ntsAuthenticated, 1, "A opened B's cookie under the staged key")
         // A still seals under its current key 1 until the key is activated there too.

@@ -46,6 +46,10 @@ int cfs_batch_capacity(const cfs_batch *batch);
 /// Returns the number received (0 on timeout or EINTR), or -errno on a socket error.
 int cfs_batch_recv(int fd, cfs_batch *batch, int timeout_ms);
 
+/// Whether a datagram is still waiting in the socket's receive queue (FIONREAD): after a receive that
+/// filled its batch, it tells a backlog from a batch that happened to be exactly full. 1 or 0.
+int cfs_udp_pending(int fd);
+
 /// Message `i` of the last receive.
 const uint8_t *cfs_batch_rx_data(const cfs_batch *batch, int i);
 int cfs_batch_rx_length(const cfs_batch *batch, int i);
