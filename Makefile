@@ -60,16 +60,16 @@ TSAN_SKIP = --skip 'testSprayOfAMillionSpoofedAddressesStaysBoundedAndFast|Inter
 ASAN_SKIP = --skip 'UnderConnectionFlood|testRateLimitAnswersBurstThenLimitsWithKissOfDeath'
 # Reports of every instrumented process (the test process and the fleetnode/fleetctl processes the tests
 # start, which inherit these options) go to files under $(REPORTS) (log_path: one file per process, named
-# report.PID), so that a finding in a child process is never lost in a pipe nobody reads or in a test that
+# report.PROGRAM.PID), so that a finding in a child process is never lost in a pipe nobody reads or in a test that
 # only checks the exit status. After the run any report fails the target and is printed. The folder is
 # world-writable (sticky) for nodes that drop to another user.
 ASAN_REPORTS = $(CURDIR)/.build-asan/sanitizer-reports
 TSAN_REPORTS = $(CURDIR)/.build-tsan/sanitizer-reports
 # SWIFT_BACKTRACE=enable=no: Swift's own crash handler would catch a sanitizer's abort, trip over ASan itself
 # (memserver_read) and leave the process hanging instead of exiting.
-ASAN_ENV = SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:log_path=$(ASAN_REPORTS)/report \
+ASAN_ENV = SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:log_exe_name=1:log_path=$(ASAN_REPORTS)/report \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/sanitizers/lsan.supp:print_suppressions=0
-TSAN_ENV = SWIFT_BACKTRACE=enable=no TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=$(CURDIR)/scripts/sanitizers/tsan.supp:log_path=$(TSAN_REPORTS)/report
+TSAN_ENV = SWIFT_BACKTRACE=enable=no TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=$(CURDIR)/scripts/sanitizers/tsan.supp:log_exe_name=1:log_path=$(TSAN_REPORTS)/report
 # $(call sanitizer_reports,FOLDER,STATUS): prints every report in FOLDER and fails if there is one or if
 # the test run failed (STATUS).
 sanitizer_reports = status=$(2); reports=$$(ls $(1)/report* 2>/dev/null); \
