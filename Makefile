@@ -46,21 +46,46 @@ test: deps
 #   make sanitize-asan / make sanitize-tsan         one of them
 FILTER ?=
 SANITIZE_FILTER = $(if $(FILTER),--filter '$(FILTER)',)
-# Under ThreadSanitizer code runs 5-15 times slower: tests that assert a time bound (a million rate-limiter
-# checks within 5 s, interleaved delays under 1 ms) measure the sanitizer, not us, and are skipped there.
-TSAN_SKIP = --skip 'testSprayOfAMillionSpoofedAddressesStaysBoundedAndFast|InterleavedInteropTests'
+# Under ThreadSanitizer code runs 5-15 times slower, under AddressSanitizer 2-3 times: tests that assert a
+# time or rate bound measure the sanitizer, not us, and are skipped there (only those; what they exercise
+# beside speed is covered by other tests that do run):
+# - TSan: a million rate-limiter checks within 5 s, interleaved delays under 1 ms, clients served within 1 s
+#   while a connection flood holds the listeners (*UnderConnectionFlood), the soak smoke's session and
+#   answer rates (SoakSmokeTests).
+# - ASan: the connection-flood tests (*UnderConnectionFlood: 99 of 100 NTS-KE sessions, admin API requests
+#   or metrics scrapes within 1 s each, and the node's memory within a bound that ASan's shadow memory and
+#   quarantine exceed: 537 MB against 231 MB), and the rate-limit test's leak ratio, read with 20 ms
+#   receive deadlines (replies later than that count as dropped).
+TSAN_SKIP = --skip 'testSprayOfAMillionSpoofedAddressesStaysBoundedAndFast|InterleavedInteropTests|UnderConnectionFlood|SoakSmokeTests'
+ASAN_SKIP = --skip 'UnderConnectionFlood|testRateLimitAnswersBurstThenLimitsWithKissOfDeath'
+# Reports of every instrumented process (the test process and the fleetnode/fleetctl processes the tests
+# start, which inherit these options) go to files under $(REPORTS) (log_path: one file per process, named
+# report.PROGRAM.PID), so that a finding in a child process is never lost in a pipe nobody reads or in a test that
+# only checks the exit status. After the run any report fails the target and is printed. The folder is
+# world-writable (sticky) for nodes that drop to another user.
+ASAN_REPORTS = $(CURDIR)/.build-asan/sanitizer-reports
+TSAN_REPORTS = $(CURDIR)/.build-tsan/sanitizer-reports
 # SWIFT_BACKTRACE=enable=no: Swift's own crash handler would catch a sanitizer's abort, trip over ASan itself
 # (memserver_read) and leave the process hanging instead of exiting.
-ASAN_ENV = SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1 \
+ASAN_ENV = SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:log_exe_name=1:log_path=$(ASAN_REPORTS)/report \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/sanitizers/lsan.supp:print_suppressions=0
-TSAN_ENV = SWIFT_BACKTRACE=enable=no TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=$(CURDIR)/scripts/sanitizers/tsan.supp
+TSAN_ENV = SWIFT_BACKTRACE=enable=no TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=$(CURDIR)/scripts/sanitizers/tsan.supp:log_exe_name=1:log_path=$(TSAN_REPORTS)/report
+# $(call sanitizer_reports,FOLDER,STATUS): prints every report in FOLDER and fails if there is one or if
+# the test run failed (STATUS).
+sanitizer_reports = status=$(2); reports=$$(ls $(1)/report* 2>/dev/null); \
+	if [ -n "$$reports" ]; then for r in $$reports; do echo "=== $$r"; cat "$$r"; done; \
+	echo "sanitizer: $$(echo $$reports | wc -w) report(s) in $(1)"; exit 1; fi; exit $$status
 sanitize: sanitize-asan sanitize-tsan
 sanitize-asan: deps
 	$(SWIFT) build --build-tests --scratch-path .build-asan --sanitize=address $(SWIFT_FLAGS)
-	$(ASAN_ENV) $(SWIFT) test --skip-build --scratch-path .build-asan --sanitize=address $(SANITIZE_FILTER) $(SWIFT_FLAGS)
+	rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS) && chmod 1777 $(ASAN_REPORTS)
+	$(ASAN_ENV) $(SWIFT) test --skip-build --scratch-path .build-asan --sanitize=address $(SANITIZE_FILTER) $(ASAN_SKIP) $(SWIFT_FLAGS); \
+	$(call sanitizer_reports,$(ASAN_REPORTS),$$?)
 sanitize-tsan: deps
 	$(SWIFT) build --build-tests --scratch-path .build-tsan --sanitize=thread $(SWIFT_FLAGS)
-	$(TSAN_ENV) $(SWIFT) test --skip-build --scratch-path .build-tsan --sanitize=thread $(SANITIZE_FILTER) $(TSAN_SKIP) $(SWIFT_FLAGS)
+	rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS) && chmod 1777 $(TSAN_REPORTS)
+	$(TSAN_ENV) $(SWIFT) test --skip-build --scratch-path .build-tsan --sanitize=thread $(SANITIZE_FILTER) $(TSAN_SKIP) $(SWIFT_FLAGS); \
+	$(call sanitizer_reports,$(TSAN_REPORTS),$$?)
 
 # The demo end to end, briefly (CI): it must finish, print its tour, and leave no process behind.
 demo-check:

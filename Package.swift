@@ -150,6 +150,7 @@ let package = Package(
                 "NTSKECore",
                 "NodeModels",
                 "NetworkEdges",
+                "FleetCrypto",
                 "CFleetTLS",
                 "Certificates",
                 .product(name: "X509", package: "swift-certificates"),

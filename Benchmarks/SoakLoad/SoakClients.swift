@@ -71,7 +71,7 @@ func plainPool() -> RequestPool {
 
 /// One NTS request per cookie of `sessions`, all of the most common length (one cookie length per AEAD).
 func ntsPool(_ sessions: [NTSKEClientResult]) -> RequestPool? {
-    var random = SystemRandomNumberGenerator()
+    var random = SecureRandomGenerator()  // the requests' nonces (RFC 8915 §5.6), as the node's clients make them
     var packets: [[UInt8]] = []
     for session in sessions {
         for cookie in session.cookies {

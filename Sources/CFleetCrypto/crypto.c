@@ -219,6 +219,10 @@ size_t cfc_take_error(char *buf, size_t len) {
     return strlen(buf);
 }
 
+void cfc_thread_stop(void) {
+    OPENSSL_thread_stop();
+}
+
 void cfc_nettle_version(int *major, int *minor) {
     if (major != NULL) *major = nettle_version_major();
     if (minor != NULL) *minor = nettle_version_minor();

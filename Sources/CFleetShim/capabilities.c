@@ -28,6 +28,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CFS_THREAD_SANITIZER 1
+#include <sanitizer/common_interface_defs.h>
+#endif
+#endif
+
 int cfs_has_cap_sys_time(void) {
     // CapEff in /proc/self/status, bit 25 (CAP_SYS_TIME): reading it needs no library and changes nothing.
     FILE *status = fopen("/proc/self/status", "r");
@@ -291,6 +298,26 @@ static int check_every_thread(uid_t uid, gid_t gid, uint64_t keep, char *err, si
 
 // MARK: the drop
 
+#if CFS_THREAD_SANITIZER
+// ThreadSanitizer builds only (`make sanitize-tsan`): TSan's runtime runs a background thread of its own
+// (started at the first pthread_create) that blocks every signal, so it never answers the per-thread step
+// signal (the drop timed out: "1 of N threads did not answer") and would keep root's credentials and
+// capabilities (the check below would refuse it). The sanitizers' public sandbox notification stops that
+// thread (TSan registers its StopBackgroundThread as the sandboxing callback, which joins it) and caches
+// /proc/self/maps for the symbolizer, which is what a process about to lose privileges needs. Only memory
+// flushing stops with it, which a test run does not need. Once per process (it joins the thread; called
+// with job_lock held).
+static void stop_sanitizer_background_thread(void) {
+    static int stopped = 0;
+    if (stopped) return;
+    stopped = 1;
+    __sanitizer_sandbox_arguments arguments;
+    memset(&arguments, 0, sizeof arguments);
+    arguments.coverage_fd = -1;
+    __sanitizer_sandbox_on_notify(&arguments);
+}
+#endif
+
 int cfs_drop_privileges(uint32_t uid, uint32_t gid, const uint32_t *groups, int group_count, uint64_t keep,
                         char *err, size_t errlen) {
     if (geteuid() != 0) {
@@ -300,6 +327,9 @@ int cfs_drop_privileges(uint32_t uid, uint32_t gid, const uint32_t *groups, int 
     int last_cap = cfs_cap_last_cap();
     if (last_cap < 0) last_cap = 40;
     pthread_mutex_lock(&job_lock);
+#if CFS_THREAD_SANITIZER
+    stop_sanitizer_background_thread();
+#endif
     gid_t *list = calloc(group_count > 0 ? (size_t)group_count : 1, sizeof(gid_t));
     int result = 0;
     if (list == NULL) {

@@ -1,3 +1,4 @@
+import FleetCrypto
 import Logging
 import NetworkEdges
 import NodeModels
@@ -82,13 +83,13 @@ public final class NTSKEServer: Service, Sendable {
     /// Binds every endpoint now, so a bad address or a port in use stops the node at start.
     ///
     /// - Parameters:
-    ///   - random: a generator for each session's cookie nonces (the node passes its CSPRNG).
+    ///   - random: a generator for each session's cookie nonces (by default OpenSSL's CSPRNG, buffered).
     ///   - onAcceptFailure: told of each accept that failed for want of descriptors or memory (the node's
     ///     health says "descriptor limit reached" from these, over all its listeners).
     public init(
         endpoints: [SocketEndpoint], tls: TLSContext, responder: NTSKEResponder, limits: NTSKELimits,
         statistics: NTSKEStatistics, logger: Logger, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        random: @escaping @Sendable () -> any RandomNumberGenerator = { SystemRandomNumberGenerator() },
+        random: @escaping @Sendable () -> any RandomNumberGenerator = { SecureRandomGenerator() },
         onAcceptFailure: (@Sendable () -> Void)? = nil
     ) throws {
         let shared = Shared(tls: tls, responder: responder, limits: limits, statistics: statistics, random: random, logger: logger)

@@ -1,3 +1,4 @@
+import FleetCrypto
 import NetworkEdges
 import NodeModels
 import NIOCore
@@ -180,7 +181,8 @@ public actor NTSTimeClient {
         cookie: [UInt8], placeholders: Int, keys: NTSKeys, server: SocketEndpoint, ciphers: any AEADCipherFactory,
         timeoutMilliseconds: Int32, interleaved state: inout InterleavedClient
     ) throws -> PollOutcome {
-        var random = SystemRandomNumberGenerator()
+        // The request's nonce and unique identifier (RFC 8915 §5.3, §5.6) come from OpenSSL's CSPRNG.
+        var random = SecureRandomGenerator()
         let request = state.request(using: &random)
         let (packet, uniqueIdentifier) = NTSClientRequest.build(
             header: request.header, cookie: cookie, placeholders: placeholders,

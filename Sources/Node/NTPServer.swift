@@ -1,5 +1,6 @@
 import ConfigFile
 import Dispatch
+import FleetCrypto
 import NodeModels
 import Foundation
 import Logging
@@ -131,6 +132,8 @@ public final class NTPServer: Service, Sendable {
             group.enter()
             let thread = Thread {
                 loop.run()
+                // Before the node may go on to exit: see OpenSSLThreadState.
+                OpenSSLThreadState.release()
                 group.leave()
             }
             thread.name = "ntp-rx-\(index)"

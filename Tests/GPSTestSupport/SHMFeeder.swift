@@ -14,6 +14,9 @@ package final class SHMFeeder: Sendable {
     }
 
     private let state = LockedBox(State())
+    /// Signalled by the feeder thread as it exits: `stop()` detaches the segment only after the thread's
+    /// last write (ThreadSanitizer reported the write racing with the detach when stop() only slept).
+    private let finished = DispatchSemaphore(value: 0)
     // The segment is written only by the feeder thread and detached after it stopped.
     nonisolated(unsafe) private let segment: UnsafeMutableRawPointer
 
@@ -33,7 +36,9 @@ package final class SHMFeeder: Sendable {
         let state = self.state
         state.withLockedValue { $0.offsetNanoseconds = offsetNanoseconds }
         nonisolated(unsafe) let target = segment
+        let finished = self.finished
         let thread = Thread {
+            defer { finished.signal() }
             while true {
                 let (offset, running, stopped) = state.withLockedValue { ($0.offsetNanoseconds, $0.running, $0.stopped) }
                 if stopped { break }
@@ -55,9 +60,14 @@ package final class SHMFeeder: Sendable {
     /// Pause (a lost GPS) or resume writing.
     package func setRunning(_ running: Bool) { state.withLockedValue { $0.running = running } }
 
+    /// Stops the feeder thread, waits for it to finish, then removes the segment. Idempotent.
     package func stop() {
-        state.withLockedValue { $0.stopped = true }
-        usleep(250_000)
+        let first = state.withLockedValue { state in
+            defer { state.stopped = true }
+            return !state.stopped
+        }
+        guard first else { return }
+        finished.wait()
         crf_shm_detach(segment)
         _ = crt_shm_remove(Int32(unit))
     }

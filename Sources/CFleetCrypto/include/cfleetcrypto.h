@@ -103,6 +103,13 @@ int cfc_equal(const void *a, const void *b, size_t len);
 /// the queue. Returns the number of characters written; 0 (and an empty string) when the queue was empty.
 size_t cfc_take_error(char *buf, size_t len);
 
+/// Frees this thread's OpenSSL state (its error queue, its RAND_bytes DRBGs: OPENSSL_thread_stop). For a
+/// thread the process started that used libcrypto and is about to exit while the process goes on or shuts
+/// down: OpenSSL would otherwise free that state from a thread-exit destructor, which can run concurrently
+/// with OPENSSL_cleanup at process exit (AddressSanitizer saw a double free at node shutdown). Harmless when
+/// the thread has no OpenSSL state; the thread may use libcrypto again afterwards (the state is remade).
+void cfc_thread_stop(void);
+
 /// The linked Nettle's version (for `fleetnode version`).
 void cfc_nettle_version(int *major, int *minor);
 

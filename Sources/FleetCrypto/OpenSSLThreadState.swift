@@ -1,0 +1,17 @@
+import CFleetCrypto
+
+/// The per-thread state OpenSSL keeps for a thread that used libcrypto (its error queue, the DRBGs behind
+/// `SecureRandom` and `SecureRandomGenerator`).
+///
+/// A thread the process starts itself (the NTP receive threads) releases it as its last step, before it
+/// tells anyone it has finished: left to OpenSSL's thread-exit destructor, the release could run at the same
+/// time as OpenSSL's own cleanup at process exit, and AddressSanitizer saw the two free the same state twice
+/// when a node shut down. Threads of SwiftNIO and the Swift runtime live until the process exits and are
+/// not concerned.
+public enum OpenSSLThreadState {
+    /// Frees the calling thread's OpenSSL state (OPENSSL_thread_stop). Harmless without any; if the thread
+    /// uses libcrypto again, OpenSSL makes the state anew.
+    public static func release() {
+        cfc_thread_stop()
+    }
+}
