@@ -80,11 +80,15 @@ struct ReceiveLoop: @unchecked Sendable {
             }
             if received > 0 {
                 process(count: received)
-            } else if socket.transmitTimestamps {
-                // A wake-up for the error queue alone (POLLERR): stamps that came back after their batch.
-                tally.reset()
-                collectTransmitStamps(conversion: shared.clock.systemConversion())
-                if !tally.precision.isEmpty { shared.statistics.record(tally) }
+            } else {
+                if socket.transmitTimestamps {
+                    // A wake-up for the error queue alone (POLLERR): stamps that came back after their batch.
+                    tally.reset()
+                    collectTransmitStamps(conversion: shared.clock.systemConversion())
+                    if !tally.precision.isEmpty { shared.statistics.record(tally) }
+                }
+                // Quiet (a poll timeout) or nearly: the precision gauges catch up with the last batches.
+                shared.statistics.publishPrecision()
             }
         }
     }
