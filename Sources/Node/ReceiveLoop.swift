@@ -145,8 +145,13 @@ struct ReceiveLoop: @unchecked Sendable {
         let monotonic = cfs_monotonic_ns()
 
         // Phase 1, no lock: who asks and what (access list, mode, parse).
-        var rules = shared.rules.withLockedValue { $0 }
-        rules.nts = shared.cookieKeys.withLockedValue { $0 }?.current
+        // A constant for the batch: a `var` here was copied field by field (retains included) for each call
+        // on it, twice per packet.
+        let rules = {
+            var rules = shared.rules.withLockedValue { $0 }
+            rules.nts = shared.cookieKeys.withLockedValue { $0 }?.current
+            return rules
+        }()
         admissions.removeAll(keepingCapacity: true)
         let interleaved = rules.policy.interleaved
         for index in 0..<count {
