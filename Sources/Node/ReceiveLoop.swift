@@ -56,6 +56,7 @@ struct ReceiveLoop: @unchecked Sendable {
         /// `ServerReply.isInterleaved`, and whether its timestamps are saved (`interleaving != nil`).
         var interleaved: Bool
         var saved: Bool
+        var interleaving: ServerReply.Interleaving?
         var receive: NTPTimestamp
 
         init(_ reply: ServerReply, datagram: Int) {
@@ -69,6 +70,7 @@ struct ReceiveLoop: @unchecked Sendable {
             if case .kissOfDeath = reply.kind { kissOfDeath = true } else { kissOfDeath = false }
             interleaved = reply.isInterleaved
             saved = reply.interleaving != nil
+            interleaving = reply.interleaving
             receive = reply.header.receiveTimestamp
         }
     }
@@ -291,8 +293,9 @@ struct ReceiveLoop: @unchecked Sendable {
         plainWritten.removeAll(keepingCapacity: true)
         for index in 0..<replies.count where facts[index].trailer == .none {
             let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(queued)), count: Self.bufferSize)
-            // A plain reply draws no randomness and needs no NTS keys.
-            let length = replies[index].write(transmit: .zero, to: buffer, mac: mac)
+            // A plain reply draws no randomness and needs no NTS keys. Written where it lies in the array
+            // (`replies[index].write` copied the reply first).
+            let length = replies.withUnsafeBufferPointer { $0[index].write(transmit: .zero, to: buffer, mac: mac) }
             guard length > 0 else {
                 tally.drop(.malformed)
                 continue
@@ -399,7 +402,9 @@ struct ReceiveLoop: @unchecked Sendable {
             shared.timestamps.withLockedValue { table in
                 for position in 0..<delivered where queuedReplies[position].sent.saved {
                     let sent = queuedReplies[position].sent
-                    table.sent(replies[queuedReplies[position].reply], to: sent.client, transmit: sent.transmit, using: &random)
+                    if let interleaving = facts[queuedReplies[position].reply].interleaving {
+                        table.sent(interleaving, receive: sent.receive, to: sent.client, transmit: sent.transmit, using: &random)
+                    }
                 }
             }
         }
