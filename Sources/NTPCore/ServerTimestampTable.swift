@@ -166,9 +166,18 @@ extension ServerTimestampTable {
         _ reply: ServerReply, to client: IPAddress, transmit: NTPTimestamp, using random: inout some RandomNumberGenerator
     ) -> Bool {
         guard let interleaving = reply.interleaving else { return false }
-        if interleaving.earlierTransmit != nil { disable(client: client, receive: interleaving.earlierReceive) }
-        save(client: client, receive: reply.header.receiveTimestamp, transmit: transmit, using: &random)
+        sent(interleaving, receive: reply.header.receiveTimestamp, to: client, transmit: transmit, using: &random)
         return true
+    }
+
+    /// `sent(_:to:transmit:using:)` from the two facts it needs of the reply (its interleaving and its receive
+    /// timestamp), for a caller that keeps them apart from the reply.
+    public mutating func sent(
+        _ interleaving: ServerReply.Interleaving, receive: NTPTimestamp, to client: IPAddress, transmit: NTPTimestamp,
+        using random: inout some RandomNumberGenerator
+    ) {
+        if interleaving.earlierTransmit != nil { disable(client: client, receive: interleaving.earlierReceive) }
+        save(client: client, receive: receive, transmit: transmit, using: &random)
     }
 
     /// The lookup phase for one admitted request: the earlier response's transmit timestamp when the request

@@ -131,6 +131,8 @@ public final class NTPServer: Service, Sendable {
         for (index, loop) in loops.enumerated() {
             group.enter()
             let thread = Thread {
+                // Run in place: the loop's state is this thread's local variable (see ReceiveLoop).
+                var loop = loop
                 loop.run()
                 // Before the node may go on to exit: see OpenSSLThreadState.
                 OpenSSLThreadState.release()

@@ -7,7 +7,12 @@ import Synchronization
 
 /// One receive loop on one SO_REUSEPORT socket, on its own thread: recvmmsg a batch, decide every datagram
 /// with the protocol core, stamp and sendmmsg the replies. The batch buffers belong to this loop alone.
-final class ReceiveLoop: @unchecked Sendable {
+///
+/// A struct that its thread runs in place (`var loop = loop; loop.run()`): its state is then a local
+/// variable whose accesses the compiler checks statically. As a class, every access to a stored `var`
+/// (the per-batch arrays, the tally, the random generator) paid a dynamic exclusivity check, which
+/// callgrind showed to be a fifth of the instructions per answer.
+struct ReceiveLoop: @unchecked Sendable {
     /// Large enough for any valid NTP packet (NTPPacket.maximumLength); longer datagrams arrive cut and are
     /// then rejected by the parser as too long.
     static let bufferSize = 2048
@@ -15,16 +20,59 @@ final class ReceiveLoop: @unchecked Sendable {
 
     private let socket: UDPSocket
     private let shared: ServerShared
-    private let batch: OpaquePointer
+    private let buffers: ReceiveBatch
+    private var batch: OpaquePointer { buffers.pointer }
     private let capacity: Int
-    private var decisions: [ServerDecision]
     private var admissions: [Admitted] = []
+    /// Per received datagram: what became of it.
+    private var outcomes: [Outcome] = []
+    /// The batch's replies in datagram order, and per reply the facts the passes after the decision need,
+    /// taken once: a `ServerReply` is a large value, and each pattern match on one read out of an array
+    /// copied it (callgrind: a tenth of the instructions per answer went to such copies).
+    private var replies: [ServerReply] = []
+    private var facts: [ReplyFacts] = []
 
     private struct Admitted {
         var admission: NTPServerRules.Admission
         var source: IPAddress
         var receivedAt: NTPTimestamp
         var verdict: RateLimitVerdict?
+        /// Admitted (a well-formed client request), and in the interleaved form (RFC 9769 §2) too.
+        var admitted: Bool
+        var interleavedForm: Bool
+    }
+
+    private enum Outcome {
+        case drop(ServerDropReason)
+        /// Answered by `replies[index]`.
+        case reply(Int)
+    }
+
+    private struct ReplyFacts {
+        enum Trailer { case none, symmetric, nts, ntsNAK, ntsAuthenticationFailed }
+        var datagram: Int
+        var trailer: Trailer
+        var kissOfDeath: Bool
+        /// `ServerReply.isInterleaved`, and whether its timestamps are saved (`interleaving != nil`).
+        var interleaved: Bool
+        var saved: Bool
+        var interleaving: ServerReply.Interleaving?
+        var receive: NTPTimestamp
+
+        init(_ reply: ServerReply, datagram: Int) {
+            self.datagram = datagram
+            switch reply.trailer {
+            case .none: trailer = .none
+            case .symmetric: trailer = .symmetric
+            case .nts: trailer = .nts
+            case .ntsNAK(_, let authenticationFailed): trailer = authenticationFailed ? .ntsAuthenticationFailed : .ntsNAK
+            }
+            if case .kissOfDeath = reply.kind { kissOfDeath = true } else { kissOfDeath = false }
+            interleaved = reply.isInterleaved
+            saved = reply.interleaving != nil
+            interleaving = reply.interleaving
+            receive = reply.header.receiveTimestamp
+        }
     }
     private var tally = BatchTally()
     /// How long the socket has stayed non-empty: load shedding applies only to a lasting backlog.
@@ -34,8 +82,8 @@ final class ReceiveLoop: @unchecked Sendable {
     // Interleaved mode and transmit timestamps (RFC 9769 §2), reused batch after batch.
     /// Per received datagram: the earlier response's transmit timestamp, for requests in the interleaved form.
     private var earlier: [(timestamp: NTPTimestamp, source: TransmitTimestampSource)?] = []
-    /// Per queued reply: its decision's index and what the error queue's timestamp will be matched with.
-    private var queuedReplies: [(decision: Int, sent: PendingTransmits.Sent)] = []
+    /// Per queued reply: its index in `replies` and what the error queue's timestamp will be matched with.
+    private var queuedReplies: [(reply: Int, sent: PendingTransmits.Sent)] = []
     /// Sent replies by the socket's datagram number (SOF_TIMESTAMPING_OPT_ID), until their stamps come back.
     private var pending: PendingTransmits
     private var nextTransmitID: UInt32 = 0
@@ -43,22 +91,21 @@ final class ReceiveLoop: @unchecked Sendable {
     private var kernelUpdates: [(client: IPAddress, receive: NTPTimestamp, transmit: NTPTimestamp)] = []
     /// When replies leave, learned from their kernel stamps (`[ntp] predict_transmit`).
     private var predictor = TransmitTimePredictor()
-    private var sealedWritten: [(decision: Int, slot: Int, length: Int, transmit: NTPTimestamp)] = []
-    private var plainWritten: [(decision: Int, interleaved: Bool)] = []
+    private var sealedWritten: [(reply: Int, slot: Int, length: Int, transmit: NTPTimestamp)] = []
+    private var plainWritten: [(reply: Int, interleaved: Bool)] = []
     /// The clock readings before and after the plain replies' stamping pass (the latter just before the send).
     private var stampTimeRead = NTPTimestamp.zero
     private var predictedSendTime = NTPTimestamp.zero
 
     init(socket: UDPSocket, shared: ServerShared, batchSize: Int) throws(NodeStartError) {
-        guard let batch = cfs_batch_create(Int32(batchSize), Int32(Self.bufferSize)) else {
-            throw NodeStartError(message: "cannot allocate receive buffers")
-        }
+        self.buffers = try ReceiveBatch(count: batchSize, bufferSize: Self.bufferSize)
         self.socket = socket
         self.shared = shared
-        self.batch = batch
         self.capacity = batchSize
-        self.decisions = []
-        self.decisions.reserveCapacity(batchSize)
+        self.admissions.reserveCapacity(batchSize)
+        self.outcomes.reserveCapacity(batchSize)
+        self.replies.reserveCapacity(batchSize)
+        self.facts.reserveCapacity(batchSize)
         // Stamps come back within the send call on loopback and within microseconds from a card's driver:
         // a few batches' worth of pending entries is plenty.
         self.pending = PendingTransmits(capacity: batchSize * 8)
@@ -70,9 +117,7 @@ final class ReceiveLoop: @unchecked Sendable {
         self.plainWritten.reserveCapacity(batchSize)
     }
 
-    deinit { cfs_batch_destroy(batch) }
-
-    func run() {
+    mutating func run() {
         while !shared.stopping.load(ordering: .relaxed) {
             let received = Int(cfs_batch_recv(socket.descriptor, batch, Self.pollTimeoutMilliseconds))
             if received < 0 {
@@ -90,10 +135,12 @@ final class ReceiveLoop: @unchecked Sendable {
                 collectTransmitStamps(conversion: shared.clock.systemConversion())
                 if !tally.precision.isEmpty { shared.statistics.record(tally) }
             }
+            // Quiet (a poll timeout) or nearly: the precision gauges catch up with the last batches.
+            shared.statistics.publishPrecision()
         }
     }
 
-    private func process(count: Int) {
+    private mutating func process(count: Int) {
         tally.reset()
         tally.received = count
         let clock = shared.clock
@@ -105,9 +152,15 @@ final class ReceiveLoop: @unchecked Sendable {
         backlog.read(leftWaiting: count == capacity && cfs_udp_pending(socket.descriptor) != 0, at: NTPTimestamp(batchTime))
 
         // Phase 1, no lock: who asks and what (access list, mode, parse).
-        var rules = shared.rules.withLockedValue { $0 }
-        rules.nts = shared.cookieKeys.withLockedValue { $0 }?.current
+        // A constant for the batch: a `var` here was copied field by field (retains included) for each call
+        // on it, twice per packet.
+        let rules = {
+            var rules = shared.rules.withLockedValue { $0 }
+            rules.nts = shared.cookieKeys.withLockedValue { $0 }?.current
+            return rules
+        }()
         admissions.removeAll(keepingCapacity: true)
+        let interleaved = rules.policy.interleaved
         for index in 0..<count {
             let i = Int32(index)
             var receivedAt = batchTime
@@ -124,48 +177,63 @@ final class ReceiveLoop: @unchecked Sendable {
             let admission: NTPServerRules.Admission =
                 stamped && rules.policy.isTooOld(receivedAt: NTPTimestamp(receivedAt), now: NTPTimestamp(batchTime), backlog: backlog)
                 ? .drop(.tooOld) : rules.admit(request: request(at: i), from: source)
-            admissions.append(Admitted(admission: admission, source: source, receivedAt: NTPTimestamp(receivedAt), verdict: nil))
+            var admitted = false
+            var interleavedForm = false
+            if case .admitted(let packet) = admission {
+                admitted = true
+                interleavedForm = interleaved && NTPServerRules.interleavedOrigin(of: packet.header) != nil
+            }
+            admissions.append(Admitted(
+                admission: admission, source: source, receivedAt: NTPTimestamp(receivedAt), verdict: nil, admitted: admitted,
+                interleavedForm: interleavedForm))
         }
         // Phase 2: the shared rate limiter, one lock for the whole batch.
         if rules.policy.rateLimit != nil {
             shared.limiter.withLockedValue { limiter in
-                for index in admissions.indices {
-                    if case .admitted = admissions[index].admission {
-                        admissions[index].verdict = limiter.check(admissions[index].source, now: monotonic, using: &random)
-                    }
+                for index in 0..<admissions.count where admissions[index].admitted {
+                    admissions[index].verdict = limiter.check(admissions[index].source, now: monotonic, using: &random)
                 }
             }
         }
         // Phase 2b: the earlier responses that requests in the interleaved form name, one lock per batch.
         earlier.removeAll(keepingCapacity: true)
         var interleavedForm = false
-        for admitted in admissions {
+        for index in 0..<admissions.count {
             earlier.append(nil)
-            if rules.policy.interleaved, case .admitted(let packet) = admitted.admission,
-               NTPServerRules.interleavedOrigin(of: packet.header) != nil {
-                interleavedForm = true
-            }
+            if admissions[index].interleavedForm { interleavedForm = true }
         }
         if interleavedForm {
             shared.timestamps.withLockedValue { table in
-                for (index, admitted) in admissions.enumerated() {
-                    if case .admitted(let packet) = admitted.admission {
-                        earlier[index] = table.earlier(for: packet.header, from: admitted.source)
+                for index in 0..<admissions.count where admissions[index].interleavedForm {
+                    if case .admitted(let packet) = admissions[index].admission {
+                        earlier[index] = table.earlier(for: packet.header, from: admissions[index].source)
                     }
                 }
             }
         }
-        // Phase 3, no lock: the answers, NTS cryptography included.
-        decisions.removeAll(keepingCapacity: true)
-        for (index, admitted) in admissions.enumerated() {
-            switch admitted.admission {
+        // Phase 3, no lock: the answers, NTS cryptography included. Drops are counted here.
+        outcomes.removeAll(keepingCapacity: true)
+        replies.removeAll(keepingCapacity: true)
+        facts.removeAll(keepingCapacity: true)
+        for index in 0..<admissions.count {
+            let decision: ServerDecision
+            switch admissions[index].admission {
             case .drop(let reason):
-                decisions.append(.drop(reason))
+                decision = .drop(reason)
             case .admitted(let packet):
-                decisions.append(rules.respond(
-                    to: packet, request: request(at: Int32(index)), rateLimit: admitted.verdict,
-                    receivedAt: admitted.receivedAt, state: state, client: admitted.source, earlier: earlier[index],
-                    random: &random))
+                decision = rules.respond(
+                    to: packet, request: request(at: Int32(index)), rateLimit: admissions[index].verdict,
+                    receivedAt: admissions[index].receivedAt, state: state, client: admissions[index].source,
+                    earlier: earlier[index], random: &random)
+            }
+            switch decision {
+            case .drop(let reason):
+                tally.drop(reason)
+                outcomes.append(.drop(reason))
+            case .reply(let reply):
+                outcomes.append(.reply(replies.count))
+                facts.append(ReplyFacts(reply, datagram: index))
+                replies.append(reply)
             }
         }
         if let symmetric = rules.symmetric, !symmetric.restrictions.isEmpty {
@@ -180,15 +248,15 @@ final class ReceiveLoop: @unchecked Sendable {
         // Nothing between the last clock reading and the send call: the bookkeeping comes after.
         let sent = queued > 0 ? Int(cfs_batch_send(socket.descriptor, batch)) : 0
         if predict { recordPredicted() }
-        for (decision, _) in queuedReplies {
-            guard case .reply(let reply) = decisions[decision] else { continue }
-            if case .kissOfDeath = reply.kind { tally.kissOfDeath += 1 }
-            switch reply.trailer {
+        for position in 0..<queuedReplies.count {
+            let fact = facts[queuedReplies[position].reply]
+            if fact.kissOfDeath { tally.kissOfDeath += 1 }
+            switch fact.trailer {
             case .none: break
             case .symmetric: tally.symmetricAuthenticated += 1
             case .nts: tally.ntsAuthenticated += 1
-            case .ntsNAK(_, let authenticationFailed):
-                if authenticationFailed { tally.ntsAuthenticationFailed += 1 } else { tally.ntsNAK += 1 }
+            case .ntsNAK: tally.ntsNAK += 1
+            case .ntsAuthenticationFailed: tally.ntsAuthenticationFailed += 1
             }
         }
         if queued > 0 {
@@ -206,17 +274,12 @@ final class ReceiveLoop: @unchecked Sendable {
     /// `[ntp] predict_transmit = false`: each reply written in turn with the clock as it is written; the batch
     /// leaves afterwards, so a reply's T3 is early by the writing of the replies after it and by the kernel's
     /// sending of the replies before it. Returns how many were queued.
-    private func writeAsRead(clock: any NodeClock, nts: NTSServerConfiguration?, mac: (any MACComputer)?) -> Int {
+    private mutating func writeAsRead(clock: any NodeClock, nts: NTSServerConfiguration?, mac: (any MACComputer)?) -> Int {
         var queued = 0
-        for (index, decision) in decisions.enumerated() {
-            switch decision {
-            case .drop(let reason):
-                tally.drop(reason)
-            case .reply(let reply):
-                let transmit = NTPTimestamp(clock.now())
-                if enqueue(reply, decision: index, slot: queued, position: queued, transmit: transmit, sendTime: .zero, nts: nts, mac: mac) {
-                    queued += 1
-                }
+        for index in 0..<replies.count {
+            let transmit = NTPTimestamp(clock.now())
+            if enqueue(reply: index, slot: queued, position: queued, transmit: transmit, sendTime: .zero, nts: nts, mac: mac) {
+                queued += 1
             }
         }
         return queued
@@ -227,44 +290,40 @@ final class ReceiveLoop: @unchecked Sendable {
     /// each stamped for its place and the sealing still to come after it. Then one clock reading stamps every
     /// plain reply for its place, eight bytes each, and the caller sends at once. Returns how many were queued;
     /// `recordPredicted` does their bookkeeping after the send.
-    private func writePredicted(clock: any NodeClock, nts: NTSServerConfiguration?, mac: (any MACComputer)?) -> Int {
+    private mutating func writePredicted(clock: any NodeClock, nts: NTSServerConfiguration?, mac: (any MACComputer)?) -> Int {
         var sealed = 0
-        for decision in decisions {
-            switch decision {
-            case .drop(let reason): tally.drop(reason)
-            case .reply(let reply): if reply.trailer != .none { sealed += 1 }
-            }
-        }
+        for index in 0..<facts.count where facts[index].trailer != .none { sealed += 1 }
         var queued = 0
+        let batch = self.batch
         plainWritten.removeAll(keepingCapacity: true)
-        for (index, decision) in decisions.enumerated() {
-            guard case .reply(let reply) = decision, case .none = reply.trailer else { continue }
+        for index in 0..<replies.count where facts[index].trailer == .none {
             let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(queued)), count: Self.bufferSize)
-            let length = reply.write(transmit: .zero, to: buffer, nts: nts, mac: mac, random: &random)
+            // A plain reply draws no randomness and needs no NTS keys. Written where it lies in the array
+            // (`replies[index].write` copied the reply first).
+            let length = replies.withUnsafeBufferPointer { $0[index].write(transmit: .zero, to: buffer, mac: mac) }
             guard length > 0 else {
                 tally.drop(.malformed)
                 continue
             }
-            cfs_batch_queue(batch, Int32(queued), Int32(length), Int32(index))
-            plainWritten.append((index, reply.isInterleaved))
+            cfs_batch_queue(batch, Int32(queued), Int32(length), Int32(facts[index].datagram))
+            plainWritten.append((index, facts[index].interleaved))
             queued += 1
         }
         sealedWritten.removeAll(keepingCapacity: true)
         if sealed > 0 {
             var seen = 0
             let start = clock.now()
-            for (index, decision) in decisions.enumerated() {
-                guard case .reply(let reply) = decision, reply.trailer != .none else { continue }
+            for index in 0..<replies.count where facts[index].trailer != .none {
                 let transmit = NTPTimestamp(clock.now()).adding(
                     predictor.delay(position: queued, sealsAfter: sealed - 1 - seen, stamps: plainWritten.count))
                 seen += 1
                 let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(queued)), count: Self.bufferSize)
-                let length = reply.write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
+                let length = replies[index].write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
                 guard length > 0 else {
                     tally.drop(.malformed)
                     continue
                 }
-                cfs_batch_queue(batch, Int32(queued), Int32(length), Int32(index))
+                cfs_batch_queue(batch, Int32(queued), Int32(length), Int32(facts[index].datagram))
                 sealedWritten.append((index, queued, length, transmit))
                 queued += 1
             }
@@ -289,61 +348,67 @@ final class ReceiveLoop: @unchecked Sendable {
     }
 
     /// The bookkeeping of `writePredicted`'s replies, in their order in the send call.
-    private func recordPredicted() {
-        for (position, plain) in plainWritten.enumerated() {
-            guard case .reply(let reply) = decisions[plain.decision] else { continue }
-            record(reply, decision: plain.decision, position: position,
-                   transmit: stampTimeRead.adding(predictor.delay(position: position, stamps: plainWritten.count)),
+    private mutating func recordPredicted() {
+        let plain = plainWritten.count
+        for position in 0..<plain {
+            record(reply: plainWritten[position].reply, position: position,
+                   transmit: stampTimeRead.adding(predictor.delay(position: position, stamps: plain)),
                    sendTime: predictedSendTime)
         }
-        for written in sealedWritten {
-            guard case .reply(let reply) = decisions[written.decision] else { continue }
-            record(reply, decision: written.decision, position: written.slot, transmit: written.transmit, sendTime: predictedSendTime)
+        for written in 0..<sealedWritten.count {
+            record(reply: sealedWritten[written].reply, position: sealedWritten[written].slot,
+                   transmit: sealedWritten[written].transmit, sendTime: predictedSendTime)
         }
         predictor.observeStamping(plainWritten.count, took: predictedSendTime - stampTimeRead)
     }
 
-    /// Writes `reply` into buffer `slot` with `transmit` and queues it; false (counted as malformed) when it
-    /// cannot be written.
-    private func enqueue(
-        _ reply: ServerReply, decision: Int, slot: Int, position: Int, transmit: NTPTimestamp, sendTime: NTPTimestamp,
+    /// Writes `replies[reply]` into buffer `slot` with `transmit` and queues it; false (counted as malformed)
+    /// when it cannot be written.
+    private mutating func enqueue(
+        reply: Int, slot: Int, position: Int, transmit: NTPTimestamp, sendTime: NTPTimestamp,
         nts: NTSServerConfiguration?, mac: (any MACComputer)?
     ) -> Bool {
+        let batch = self.batch
         let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(slot)), count: Self.bufferSize)
-        let length = reply.write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
+        let length = replies[reply].write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
         guard length > 0 else {
             tally.drop(.malformed)
             return false
         }
-        cfs_batch_queue(batch, Int32(slot), Int32(length), Int32(decision))
-        record(reply, decision: decision, position: position, transmit: transmit, sendTime: sendTime)
+        cfs_batch_queue(batch, Int32(slot), Int32(length), Int32(facts[reply].datagram))
+        record(reply: reply, position: position, transmit: transmit, sendTime: sendTime)
         return true
     }
 
     /// A queued reply's bookkeeping: queueing delay, interleaved count, and what its kernel stamp is matched to.
-    private func record(_ reply: ServerReply, decision: Int, position: Int, transmit: NTPTimestamp, sendTime: NTPTimestamp) {
-        tally.precision.queueingDelay.record(nanoseconds: (transmit - admissions[decision].receivedAt).nanoseconds)
-        if reply.isInterleaved { tally.precision.interleaved += 1 }
-        queuedReplies.append((decision, PendingTransmits.Sent(
-            client: admissions[decision].source, receive: reply.header.receiveTimestamp, transmit: transmit,
-            saved: reply.interleaving != nil, interleaved: reply.isInterleaved, position: position, sendTime: sendTime)))
+    private mutating func record(reply: Int, position: Int, transmit: NTPTimestamp, sendTime: NTPTimestamp) {
+        let fact = facts[reply]
+        let datagram = fact.datagram
+        tally.precision.queueingDelay.record(nanoseconds: (transmit - admissions[datagram].receivedAt).nanoseconds)
+        if fact.interleaved { tally.precision.interleaved += 1 }
+        queuedReplies.append((reply, PendingTransmits.Sent(
+            client: admissions[datagram].source, receive: fact.receive, transmit: transmit,
+            saved: fact.saved, interleaved: fact.interleaved, position: position, sendTime: sendTime)))
     }
 
     /// Interleaved mode's bookkeeping once a batch has left: the sent replies wait for their kernel transmit
     /// timestamps by datagram number, responses to requests in the interleaved form are saved for the
     /// client's next request, and the stamps already back (all of them on loopback) are read.
-    private func afterSend(delivered: Int, queued: Int, conversion: SystemTimeConversion) {
+    private mutating func afterSend(delivered: Int, queued: Int, conversion: SystemTimeConversion) {
         if socket.transmitTimestamps {
             for position in 0..<delivered {
                 pending.record(id: nextTransmitID &+ UInt32(truncatingIfNeeded: position), queuedReplies[position].sent)
             }
             nextTransmitID &+= UInt32(truncatingIfNeeded: delivered)
         }
-        if queuedReplies.prefix(delivered).contains(where: { $0.sent.saved }) {
+        var saved = false
+        for position in 0..<delivered where queuedReplies[position].sent.saved { saved = true }
+        if saved {
             shared.timestamps.withLockedValue { table in
-                for (decision, sent) in queuedReplies.prefix(delivered) where sent.saved {
-                    if case .reply(let reply) = decisions[decision] {
-                        table.sent(reply, to: sent.client, transmit: sent.transmit, using: &random)
+                for position in 0..<delivered where queuedReplies[position].sent.saved {
+                    let sent = queuedReplies[position].sent
+                    if let interleaving = facts[queuedReplies[position].reply].interleaving {
+                        table.sent(interleaving, receive: sent.receive, to: sent.client, transmit: sent.transmit, using: &random)
                     }
                 }
             }
@@ -360,11 +425,13 @@ final class ReceiveLoop: @unchecked Sendable {
 
     /// Reads the error queue's transmit timestamps, matches them to the replies sent, measures the basic-mode
     /// error (kernel minus the daemon's T3) and gives saved responses their kernel timestamp.
-    private func collectTransmitStamps(conversion: SystemTimeConversion) {
+    private mutating func collectTransmitStamps(conversion: SystemTimeConversion) {
         kernelUpdates.removeAll(keepingCapacity: true)
+        let descriptor = socket.descriptor
+        let batch = self.batch
         while true {
             let count = Int(stamps.withUnsafeMutableBufferPointer { buffer in
-                cfs_batch_tx_stamps(socket.descriptor, batch, buffer.baseAddress, Int32(buffer.count))
+                cfs_batch_tx_stamps(descriptor, batch, buffer.baseAddress, Int32(buffer.count))
             })
             guard count > 0 else { break }
             for stamp in stamps.prefix(count) where stamp.source == Int32(CFS_TX_KERNEL.rawValue) {
@@ -388,12 +455,12 @@ final class ReceiveLoop: @unchecked Sendable {
 
     /// Siblings' keyed requests, answered or rejected, for the sibling report (only their addresses).
     private func recordSiblingTraffic(_ symmetric: SymmetricServerConfiguration) {
-        for (index, decision) in decisions.enumerated() {
+        for index in 0..<outcomes.count {
             let source = admissions[index].source
             guard symmetric.restrictions[source] != nil, case .admitted(let packet) = admissions[index].admission,
                   let mac = packet.mac
             else { continue }
-            switch decision {
+            switch outcomes[index] {
             case .reply:
                 shared.siblingTraffic.answered(from: source, keyID: mac.keyID)
             case .drop(.authenticationFailed):

@@ -1,3 +1,4 @@
+import CFleetShim
 import NodeModels
 import Metrics
 import NTPCore
@@ -9,7 +10,19 @@ public final class ServerStatistics: Sendable {
     /// Reasons beyond the protocol core's: the kernel refused to send a decided response.
     public static let sendFailed = "sendFailed"
 
-    private let counters = NIOLockedValueBox(ServerCounters())
+    /// The gauges below are recomputed at most this often (and on an idle receive loop's wake-up, see
+    /// `publishPrecision()`): quantiles over the buckets and six gauge updates per batch cost more than
+    /// answering a small batch, and a scrape every few seconds sees no difference.
+    static let precisionGaugeInterval: UInt64 = 100_000_000
+
+    private struct State {
+        var counters = ServerCounters()
+        /// Monotonic nanoseconds of the last gauge update, and whether the precision changed since.
+        var gaugesPublishedAt: UInt64 = 0
+        var gaugesStale = false
+    }
+
+    private let state = NIOLockedValueBox(State())
     private let receivedMetric = Counter(label: "fleetnode_ntp_received_total")
     private let answeredMetric = Counter(label: "fleetnode_ntp_answered_total")
     private let kissMetric = Counter(label: "fleetnode_ntp_kiss_of_death_total")
@@ -32,7 +45,7 @@ public final class ServerStatistics: Sendable {
         droppedMetrics = dropped
     }
 
-    public var snapshot: ServerCounters { counters.withLockedValue { $0 } }
+    public var snapshot: ServerCounters { state.withLockedValue { $0.counters } }
 
     /// Adds the outcome of one batch (one lock and a few metric updates per batch, not per packet).
     func record(_ tally: BatchTally) {
@@ -50,23 +63,18 @@ public final class ServerStatistics: Sendable {
         }
         if tally.sendFailed > 0 { delta.dropped[Self.sendFailed] = UInt64(tally.sendFailed) }
         if !tally.precision.isEmpty { delta.precision = tally.precision }
-        let precision = counters.withLockedValue { counters in
-            counters.add(delta)
-            return delta.precision == nil ? nil : counters.precision
+        let now = delta.precision == nil ? 0 : cfs_monotonic_ns()
+        let precision = state.withLockedValue { state -> ServerPrecision? in
+            state.counters.add(delta)
+            guard delta.precision != nil else { return nil }
+            state.gaugesStale = true
+            return Self.takeDue(&state, now: now)
         }
-        if let precision {
-            if tally.precision.interleaved > 0 { interleavedMetric.increment(by: Int64(tally.precision.interleaved)) }
-            if tally.precision.kernelTransmitTimestamps > 0 {
-                transmitStampMetric.increment(by: Int64(tally.precision.kernelTransmitTimestamps))
-            }
-            let error = precision.transmitTimestampError
-            let queue = precision.queueingDelay
-            let values = [
-                error.meanNanoseconds, error.standardDeviationNanoseconds, Double(error.quantileNanoseconds(0.99)),
-                queue.meanNanoseconds, Double(queue.quantileNanoseconds(0.99)), Double(queue.maximumNanoseconds),
-            ]
-            for (index, (_, gauge)) in precisionGauges.enumerated() { gauge.record(values[index] / 1e9) }
+        if tally.precision.interleaved > 0 { interleavedMetric.increment(by: Int64(tally.precision.interleaved)) }
+        if tally.precision.kernelTransmitTimestamps > 0 {
+            transmitStampMetric.increment(by: Int64(tally.precision.kernelTransmitTimestamps))
         }
+        if let precision { publish(precision) }
 
         receivedMetric.increment(by: Int64(tally.received))
         if tally.answered > 0 { answeredMetric.increment(by: Int64(tally.answered)) }
@@ -75,6 +83,35 @@ public final class ServerStatistics: Sendable {
         if tally.symmetricAuthenticated > 0 { symmetricMetric.increment(by: Int64(tally.symmetricAuthenticated)) }
         if tally.ntsNAK + tally.ntsAuthenticationFailed > 0 { ntsNAKMetric.increment(by: Int64(tally.ntsNAK + tally.ntsAuthenticationFailed)) }
         for (reason, count) in delta.dropped { droppedMetrics[reason]?.increment(by: Int64(count)) }
+    }
+
+    /// Brings the precision gauges up to date if batches changed them since their last update and the interval
+    /// has passed: a receive loop calls this when it wakes with nothing received (at least every poll
+    /// timeout), so the figures of a burst's last batches are published soon after it too.
+    func publishPrecision() {
+        let now = cfs_monotonic_ns()
+        if let precision = state.withLockedValue({ Self.takeDue(&$0, now: now) }) { publish(precision) }
+    }
+
+    /// The precision to publish now, if any: changed since, and not published within the interval.
+    private static func takeDue(_ state: inout State, now: UInt64) -> ServerPrecision? {
+        guard state.gaugesStale, now &- state.gaugesPublishedAt >= precisionGaugeInterval,
+              let precision = state.counters.precision
+        else { return nil }
+        state.gaugesStale = false
+        state.gaugesPublishedAt = now
+        return precision
+    }
+
+    /// Since start: mean, standard deviation and p99 of the transmit timestamp error and of the queueing delay.
+    private func publish(_ precision: ServerPrecision) {
+        let error = precision.transmitTimestampError
+        let queue = precision.queueingDelay
+        let values = [
+            error.meanNanoseconds, error.standardDeviationNanoseconds, Double(error.quantileNanoseconds(0.99)),
+            queue.meanNanoseconds, Double(queue.quantileNanoseconds(0.99)), Double(queue.maximumNanoseconds),
+        ]
+        for (index, (_, gauge)) in precisionGauges.enumerated() { gauge.record(values[index] / 1e9) }
     }
 }
 

@@ -35,10 +35,11 @@ public struct ServerCounters: Codable, Sendable, Equatable {
         ntsNAK += other.ntsNAK
         ntsAuthenticationFailed += other.ntsAuthenticationFailed
         kernelTimestamps += other.kernelTimestamps
+        // In place: a copy of `precision` added to and stored back would copy its histograms' bucket arrays
+        // (two allocations) on every batch.
         if let theirs = other.precision {
-            var ours = precision ?? ServerPrecision()
-            ours.add(theirs)
-            precision = ours
+            if precision == nil { precision = ServerPrecision() }
+            precision!.add(theirs)
         }
         for (reason, count) in other.dropped { dropped[reason, default: 0] += count }
     }
