@@ -27,10 +27,10 @@ public struct ServerPolicy: Sendable, Equatable {
     }
 
     /// Whether a request received at `receivedAt` (kernel timestamp) and read at `now` is shed: it waited
-    /// longer than the bound and the loop has been behind for longer than the bound too (overload, not a
-    /// burst or a descheduled thread).
+    /// longer than the bound and the loop's backlog is lasting (``ReceiveBacklog``: overload, not a burst or
+    /// a descheduled thread).
     public func isTooOld(receivedAt: NTPTimestamp, now: NTPTimestamp, backlog: ReceiveBacklog) -> Bool {
         guard let maximumQueueDelay else { return false }
-        return now - receivedAt > maximumQueueDelay && backlog.behind(at: now) > maximumQueueDelay
+        return now - receivedAt > maximumQueueDelay && backlog.isLasting(longerThan: maximumQueueDelay, at: now)
     }
 }

@@ -128,7 +128,7 @@ struct ReceiveLoop: @unchecked Sendable {
                 process(count: received)
                 continue
             }
-            backlog.read(leftWaiting: false, at: .zero)
+            backlog.read(count: 0, leftWaiting: false, at: .zero)
             if socket.transmitTimestamps {
                 // A wake-up for the error queue alone (POLLERR): stamps that came back after their batch.
                 tally.reset()
@@ -149,7 +149,7 @@ struct ReceiveLoop: @unchecked Sendable {
         let state = shared.serving.snapshot(at: NTPTimestamp(batchTime))
         let monotonic = cfs_monotonic_ns()
         // A batch that was not filled emptied the queue; a full one may have (one system call tells).
-        backlog.read(leftWaiting: count == capacity && cfs_udp_pending(socket.descriptor) != 0, at: NTPTimestamp(batchTime))
+        backlog.read(count: count, leftWaiting: count == capacity && cfs_udp_pending(socket.descriptor) != 0, at: NTPTimestamp(batchTime))
 
         // Phase 1, no lock: who asks and what (access list, mode, parse).
         // A constant for the batch: a `var` here was copied field by field (retains included) for each call

@@ -67,7 +67,7 @@ final class ServerRulesTests: XCTestCase {
         let receivedAt = NTPTimestamp(seconds: 3_900_000_000, fraction: 0)
         func at(_ seconds: Double) -> NTPTimestamp { receivedAt.adding(NTPDuration(seconds: seconds)) }
         var behind = ReceiveBacklog()
-        behind.read(leftWaiting: true, at: receivedAt)
+        behind.read(count: ReceiveBacklog.minimumRequests, leftWaiting: true, at: receivedAt)
         XCTAssertFalse(ServerPolicy(maximumQueueDelay: nil).isTooOld(receivedAt: receivedAt, now: at(60), backlog: behind), "no bound: never")
         let policy = ServerPolicy(maximumQueueDelay: NTPDuration(seconds: 0.005))
         XCTAssertEqual(ServerPolicy().maximumQueueDelay, ServerPolicy.defaultMaximumQueueDelay, "on by default")
@@ -75,21 +75,30 @@ final class ServerRulesTests: XCTestCase {
         XCTAssertTrue(policy.isTooOld(receivedAt: receivedAt, now: at(0.006), backlog: behind), "waited longer, behind for longer")
         XCTAssertFalse(policy.isTooOld(receivedAt: receivedAt, now: at(0.006), backlog: ReceiveBacklog()), "a loop that keeps up answers late requests")
         var fresh = ReceiveBacklog()
-        fresh.read(leftWaiting: true, at: at(0.004))
+        fresh.read(count: ReceiveBacklog.minimumRequests, leftWaiting: true, at: at(0.004))
         XCTAssertFalse(policy.isTooOld(receivedAt: receivedAt, now: at(0.006), backlog: fresh), "behind for 2 ms only: a burst, not overload")
+        var small = ReceiveBacklog()
+        small.read(count: 32, leftWaiting: true, at: receivedAt)
+        XCTAssertFalse(policy.isTooOld(receivedAt: receivedAt, now: at(0.006), backlog: small), "old but small: a starved thread, answered")
     }
 
     func testBacklogLastsFromTheFirstReadLeavingRequestsUntilTheQueueRunsDry() {
         let start = NTPTimestamp(seconds: 3_900_000_000, fraction: 0)
         var backlog = ReceiveBacklog()
         XCTAssertEqual(backlog.behind(at: start), .zero)
-        backlog.read(leftWaiting: true, at: start)
-        backlog.read(leftWaiting: true, at: start.adding(NTPDuration(seconds: 0.001)))
+        backlog.read(count: 32, leftWaiting: true, at: start)
+        backlog.read(count: 32, leftWaiting: true, at: start.adding(NTPDuration(seconds: 0.001)))
         XCTAssertEqual(backlog.behindSince, start, "the run of full reads began with the first")
         XCTAssertEqual(backlog.behind(at: start.adding(NTPDuration(seconds: 0.003))), NTPDuration(seconds: 0.003))
-        backlog.read(leftWaiting: false, at: start.adding(NTPDuration(seconds: 0.004)))
+        XCTAssertEqual(backlog.readWhileBehind, 64)
+        XCTAssertFalse(backlog.isLasting(longerThan: NTPDuration(seconds: 0.002), at: start.adding(NTPDuration(seconds: 0.003))), "64 requests: small")
+        for step in 2...7 { backlog.read(count: 32, leftWaiting: true, at: start.adding(NTPDuration(seconds: 0.001 * Double(step)))) }
+        XCTAssertTrue(backlog.isLasting(longerThan: NTPDuration(seconds: 0.002), at: start.adding(NTPDuration(seconds: 0.003))), "256 requests over 3 ms")
+        XCTAssertFalse(backlog.isLasting(longerThan: NTPDuration(seconds: 0.004), at: start.adding(NTPDuration(seconds: 0.003))), "not for longer than 4 ms")
+        backlog.read(count: 3, leftWaiting: false, at: start.adding(NTPDuration(seconds: 0.008)))
         XCTAssertNil(backlog.behindSince, "a read emptied the queue")
-        backlog.read(leftWaiting: false, at: .zero)
+        XCTAssertEqual(backlog.readWhileBehind, 0)
+        backlog.read(count: 0, leftWaiting: false, at: .zero)
         XCTAssertEqual(backlog.behind(at: start.adding(NTPDuration(seconds: 1))), .zero)
     }
 
