@@ -9,16 +9,17 @@
 # runs with -x (never touches the clock) and without CAP_SYS_TIME; fleetnode is a release build with one
 # receive loop (`threads = 1`), as chronyd has one.
 #
-#   scripts/callgrind-serving.sh [FLEETNODE]        # default .build/release/fleetnode (swift build -c release)
+#   scripts/callgrind-serving.sh [FLEETNODE...]     # default .build/release/fleetnode (swift build -c release)
 #   REQUESTS=4000 XLEAVE=0.5 KEEP=1 scripts/callgrind-serving.sh
+#   scripts/callgrind-serving.sh before/fleetnode after/fleetnode   # several builds against one chronyd run
 #
-# Prints one line per server and the ratio node / chronyd (lower is better). With KEEP=1 the callgrind
+# Prints one line per server and the ratio node / chronyd for each node (lower is better). With KEEP=1 the callgrind
 # files stay in the printed directory: `callgrind_annotate --inclusive=no FILE | head -40` shows where the
 # instructions go.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-node="${1:-$root/.build/release/fleetnode}"
+if [ $# -eq 0 ]; then set -- "$root/.build/release/fleetnode"; fi
 requests="${REQUESTS:-4000}"
 xleave="${XLEAVE:-0.5}"
 chronyd="$(command -v chronyd || true)"
@@ -26,7 +27,9 @@ for tool in valgrind callgrind_control python3 setpriv objcopy; do
     command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 1; }
 done
 [ -n "$chronyd" ] || { echo "needs chronyd (apt-get install chrony; keep its service stopped)" >&2; exit 1; }
-[ -x "$node" ] || { echo "no fleetnode at $node (swift build -c release --product fleetnode)" >&2; exit 1; }
+for node in "$@"; do
+    [ -x "$node" ] || { echo "no fleetnode at $node (swift build -c release --product fleetnode)" >&2; exit 1; }
+done
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/callgrind-serving.XXXXXX")"
 pids=()
@@ -43,8 +46,6 @@ if [ -f "$here/valgrind-sigsuspend.c" ] && command -v cc >/dev/null; then
     cc -shared -fPIC -O2 -o "$work/sigsuspend.so" "$here/valgrind-sigsuspend.c" && preload="$work/sigsuspend.so"
 fi
 
-# Debug info makes valgrind slow to start and is not needed for function names (the symbol table stays).
-objcopy --strip-debug "$node" "$work/fleetnode"
 
 port_chrony=$((21300 + RANDOM % 500))
 port_node=$((port_chrony + 500))
@@ -57,18 +58,20 @@ local stratum 1
 cmdport 0
 pidfile $work/chronyd.pid
 EOF
-cat > "$work/node.toml" <<EOF
+node_config() {  # node_config PORT: a node with one receive loop on 127.0.0.1:PORT
+    cat > "$work/node-$1.toml" <<EOF
 [node]
 name = "callgrind"
 log_level = "warning"
-status_socket = "$work/node.sock"
+status_socket = "$work/node-$1.sock"
 [local]
 stratum = 1
 [ntp]
-listen = ["127.0.0.1:$port_node"]
+listen = ["127.0.0.1:$1"]
 threads = 1
 ${NTP_EXTRA:-}
 EOF
+}
 
 probe() {  # waits until the server on port $1 answers (under valgrind startup takes seconds)
     python3 - "$1" <<'EOF'
@@ -117,13 +120,26 @@ measure() {
 
 echo "callgrind-serving: $requests requests, xleave share $xleave, work $work"
 chrony_line="$(measure chronyd "$port_chrony" setpriv --bounding-set=-sys_time -- "$chronyd" -x -d -u root -f "$work/chrony.conf")"
-node_line="$(LD_PRELOAD_FOR="$preload" measure fleetnode "$port_node" "$work/fleetnode" run --config "$work/node.toml")"
-python3 - "$chrony_line" "$node_line" <<'EOF'
+lines=("$chrony_line")
+index=0
+for node in "$@"; do
+    index=$((index + 1))
+    port=$((port_node + index))
+    # Debug info makes valgrind slow to start and is not needed for function names (the symbol table stays).
+    objcopy --strip-debug "$node" "$work/fleetnode-$index"
+    node_config "$port"
+    name="fleetnode"; [ $# -eq 1 ] || name="fleetnode-$index"
+    lines+=("$(LD_PRELOAD_FOR="$preload" measure "$name" "$port" "$work/fleetnode-$index" run --config "$work/node-$port.toml")")
+done
+[ $# -eq 1 ] || { index=0; for node in "$@"; do index=$((index + 1)); echo "fleetnode-$index: $node"; done; }
+python3 - "${lines[@]}" <<'EOF'
 import sys
 rows = [line.split() for line in sys.argv[1:]]
 per = {}
 for name, instructions, answered, interleaved in rows:
     per[name] = int(instructions) / max(int(answered), 1)
-    print(f"{name:10s} {int(instructions):>14,} instructions  {answered:>5} answers ({interleaved} interleaved)  {per[name]:>8,.0f} per answer")
-print(f"ratio fleetnode / chronyd: {per['fleetnode'] / per['chronyd']:.2f} (lower is better)")
+    print(f"{name:12s} {int(instructions):>14,} instructions  {answered:>5} answers ({interleaved} interleaved)  {per[name]:>8,.0f} per answer")
+for name in per:
+    if name != "chronyd":
+        print(f"ratio {name} / chronyd: {per[name] / per['chronyd']:.2f} (lower is better)")
 EOF

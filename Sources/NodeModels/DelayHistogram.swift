@@ -18,6 +18,8 @@ public struct DelayHistogram: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// Inlinable: the receive loops record two samples per answer from another module.
+    @inlinable
     public mutating func record(nanoseconds value: Int64) {
         if count == 0 || value < minimumNanoseconds { minimumNanoseconds = value }
         if count == 0 || value > maximumNanoseconds { maximumNanoseconds = value }
@@ -31,6 +33,7 @@ public struct DelayHistogram: Codable, Sendable, Equatable {
     /// The index of the bucket holding `value`: the first whose bound is at least `value`, the last for
     /// values above every bound. By comparisons, without walking `bounds` (twice per answer on the packet
     /// path); DelayHistogramTests checks that the two agree.
+    @inlinable
     public static func bucket(of value: Int64) -> Int {
         switch value {
         case ...0: return 0
