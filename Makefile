@@ -60,10 +60,10 @@ SANITIZE_FILTER = $(if $(FILTER),--filter '$(FILTER)',)
 TSAN_SKIP = --skip 'testSprayOfAMillionSpoofedAddressesStaysBoundedAndFast|InterleavedInteropTests|UnderConnectionFlood|SoakSmokeTests|testRateLimitAnswersBurstThenLimitsWithKissOfDeath'
 ASAN_SKIP = --skip 'UnderConnectionFlood|testRateLimitAnswersBurstThenLimitsWithKissOfDeath'
 # Reports of every instrumented process (the test process and the fleetnode/fleetctl processes the tests
-# start, which inherit these options) go to files under $(REPORTS) (log_path: one file per process, named
-# report.PROGRAM.PID), so that a finding in a child process is never lost in a pipe nobody reads or in a test that
-# only checks the exit status. After the run any report fails the target and is printed. The folder is
-# world-writable (sticky) for nodes that drop to another user.
+# start, which inherit these options) go to files in ASAN_REPORTS / TSAN_REPORTS (log_path: one file per
+# process, report.PROGRAM.PID), so that a finding in a child process is never lost in a pipe nobody reads
+# or in a test that only checks the exit status. After the run any report fails the target and is printed.
+# The folder is world-writable (sticky) for nodes that drop to another user.
 ASAN_REPORTS = $(CURDIR)/.build-asan/sanitizer-reports
 TSAN_REPORTS = $(CURDIR)/.build-tsan/sanitizer-reports
 # SWIFT_BACKTRACE=enable=no: Swift's own crash handler would catch a sanitizer's abort, trip over ASan itself
