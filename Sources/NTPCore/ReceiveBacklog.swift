@@ -32,9 +32,14 @@ public struct ReceiveBacklog: Sendable, Equatable {
             if behindSince == nil { behindSince = now }
             readWhileBehind += count
         } else {
-            behindSince = nil
-            readWhileBehind = 0
+            caughtUp()
         }
+    }
+
+    /// Records a wake-up with nothing to read: the queue is empty.
+    public mutating func caughtUp() {
+        behindSince = nil
+        readWhileBehind = 0
     }
 
     /// How long the loop has been behind at `now` (zero while it keeps up).

@@ -53,10 +53,11 @@ struct ReceiveLoop: @unchecked Sendable {
         var datagram: Int
         var trailer: Trailer
         var kissOfDeath: Bool
-        /// `ServerReply.isInterleaved`, and whether its timestamps are saved (`interleaving != nil`).
+        /// `ServerReply.isInterleaved`.
         var interleaved: Bool
-        var saved: Bool
         var interleaving: ServerReply.Interleaving?
+        /// Whether its timestamps are saved for the client's next request.
+        var saved: Bool { interleaving != nil }
         var receive: NTPTimestamp
 
         init(_ reply: ServerReply, datagram: Int) {
@@ -69,7 +70,6 @@ struct ReceiveLoop: @unchecked Sendable {
             }
             if case .kissOfDeath = reply.kind { kissOfDeath = true } else { kissOfDeath = false }
             interleaved = reply.isInterleaved
-            saved = reply.interleaving != nil
             interleaving = reply.interleaving
             receive = reply.header.receiveTimestamp
         }
@@ -128,7 +128,7 @@ struct ReceiveLoop: @unchecked Sendable {
                 process(count: received)
                 continue
             }
-            backlog.read(count: 0, leftWaiting: false, at: .zero)
+            backlog.caughtUp()
             if socket.transmitTimestamps {
                 // A wake-up for the error queue alone (POLLERR): stamps that came back after their batch.
                 tally.reset()
