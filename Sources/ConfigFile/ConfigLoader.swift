@@ -132,7 +132,7 @@ public enum ConfigLoader {
 
     private static func readNTP(_ root: ConfigTable, into config: inout NodeConfig) throws(ConfigError) {
         if let ntp = try root.table("ntp") {
-            try ntp.allowOnly(["listen", "threads", "batch", "socket_buffer", "interleaved", "predict_transmit", "max_queue_delay"])
+            try ntp.allowOnly(["listen", "threads", "batch", "socket_buffer", "interleaved", "predict_transmit", "send", "max_queue_delay"])
             if let listen = try ntp.strings("listen") {
                 guard !listen.isEmpty else { throw ntp.error("listen", "must name at least one address") }
                 config.ntp.listen = try listen.enumerated().map { (index, text) throws(ConfigError) in
@@ -144,6 +144,12 @@ public enum ConfigLoader {
             if let buffer = try ntp.int("socket_buffer", in: 0...(256 << 20)) { config.ntp.socketBuffer = buffer }
             if let interleaved = try ntp.bool("interleaved") { config.policy.interleaved = interleaved }
             if let predict = try ntp.bool("predict_transmit") { config.ntp.predictTransmit = predict }
+            if let send = try ntp.string("send") {
+                guard let mode = NodeConfig.NTP.SendMode(rawValue: send) else {
+                    throw ntp.error("send", "must be \"each\" (a send call per reply, stamped just before it) or \"batch\" (one sendmmsg per batch), not \"\(send)\"")
+                }
+                config.ntp.send = mode
+            }
             if let milliseconds = try ntp.number("max_queue_delay", in: 0...10_000) {
                 config.policy.maximumQueueDelay = milliseconds > 0 ? NTPDuration(seconds: milliseconds / 1000) : nil
             }

@@ -18,9 +18,25 @@ public struct NodeConfig: Sendable, Equatable {
         /// Linux: some 200 queued requests, which a few milliseconds of scheduling delay at a busy site
         /// overflow). Granted up to net.core.rmem_max, or beyond it when the node runs with CAP_NET_ADMIN.
         public var socketBuffer: Int = 4 << 20
-        /// Basic-mode transmit timestamps written for when each reply is expected to leave (its place in the
-        /// sendmmsg batch, learned from kernel transmit timestamps); false: the clock as each reply is written.
+        /// How replies leave (`[ntp] send`): `.each` in a system call of its own, stamped immediately before
+        /// it, as chronyd does; `.batch` all of a batch in one sendmmsg.
+        public var send: SendMode = .each
+        /// With `send = "batch"`: basic-mode transmit timestamps written for when each reply is expected to
+        /// leave (its place in the sendmmsg batch, learned from kernel transmit timestamps); false: the clock
+        /// as each reply is written.
         public var predictTransmit = true
+
+        /// Requests are always read in batches (recvmmsg); this says how the replies go out.
+        public enum SendMode: String, Sendable, Equatable, CaseIterable {
+            /// One send call per reply, its basic-mode T3 (RFC 5905 §8) read just before that call: late
+            /// only by the system call's entry, which is learned from kernel transmit timestamps and added.
+            /// A reply never waits for the others of its batch, nor for a preemption between a batch's
+            /// stamping and its send.
+            case each
+            /// One sendmmsg per batch, every T3 predicted for the reply's place in it (`predictTransmit`):
+            /// fewer system calls, a wider spread of the basic-mode error.
+            case batch
+        }
     }
 
     /// NTS (RFC 8915): the NTS-KE server and NTS-protected NTP. Present when the `[nts]` table is.

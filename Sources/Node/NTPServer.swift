@@ -26,13 +26,16 @@ final class ServerShared: Sendable {
     let siblingTraffic = SiblingTraffic()
     let stopping = Atomic<Bool>(false)
     let logger: Logger
-    /// `[ntp] predict_transmit`: see `TransmitTimePredictor`.
+    /// `[ntp] send`: a send call per reply, or one per batch.
+    let send: NodeConfig.NTP.SendMode
+    /// `[ntp] predict_transmit` (batch sends): see `TransmitTimePredictor`.
     let predictTransmit: Bool
 
     init(
         rules: NTPServerRules, rateLimitCapacity: Int, serving: ServingState, clock: any NodeClock, statistics: ServerStatistics,
-        logger: Logger, predictTransmit: Bool = true
+        logger: Logger, send: NodeConfig.NTP.SendMode = .each, predictTransmit: Bool = true
     ) {
+        self.send = send
         self.predictTransmit = predictTransmit
         self.rules = NIOLockedValueBox(rules)
         self.limiter = NIOLockedValueBox(RateLimiter(policy: rules.policy.rateLimit ?? .chronyDefault, capacity: rateLimitCapacity))
@@ -75,8 +78,12 @@ public final class NTPServer: Service, Sendable {
         self.batchSize = config.ntp.batch
         self.shared = ServerShared(
             rules: NTPServerRules(policy: config.policy), rateLimitCapacity: config.rateLimitClients,
-            serving: serving, clock: clock, statistics: statistics, logger: logger, predictTransmit: config.ntp.predictTransmit)
+            serving: serving, clock: clock, statistics: statistics, logger: logger, send: config.ntp.send,
+            predictTransmit: config.ntp.predictTransmit)
     }
+
+    /// `[ntp] send`, for status.
+    var sendMode: NodeConfig.NTP.SendMode { shared.send }
 
     /// The listeners as bound, for status.
     public var listeners: [NodeStatus.Listener] {

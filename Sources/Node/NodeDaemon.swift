@@ -338,7 +338,7 @@ public final class NodeDaemon: Sendable {
             stateStore: recorder?.status(),
             adminListener: adminServer?.listener,
             descriptors: descriptorStatus(),
-            maxQueueDelaySeconds: server.policy.maximumQueueDelay?.seconds)
+            maxQueueDelaySeconds: server.policy.maximumQueueDelay?.seconds, sendMode: server.sendMode.rawValue)
     }
 
     /// Open descriptors, the limit, and the accepts that failed for want of one on the TCP listeners (NTS-KE,

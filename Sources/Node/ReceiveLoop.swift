@@ -6,7 +6,8 @@ import NTPCore
 import Synchronization
 
 /// One receive loop on one SO_REUSEPORT socket, on its own thread: recvmmsg a batch, decide every datagram
-/// with the protocol core, stamp and sendmmsg the replies. The batch buffers belong to this loop alone.
+/// with the protocol core, stamp and send the replies (`[ntp] send`: each in its own call, stamped just
+/// before it, or the batch in one sendmmsg). The batch buffers belong to this loop alone.
 ///
 /// A struct that its thread runs in place (`var loop = loop; loop.run()`): its state is then a local
 /// variable whose accesses the compiler checks statically. As a class, every access to a stored `var`
@@ -243,11 +244,20 @@ struct ReceiveLoop: @unchecked Sendable {
         let mac = rules.symmetric?.computer
 
         queuedReplies.removeAll(keepingCapacity: true)
-        let predict = shared.predictTransmit
-        let queued = predict ? writePredicted(clock: clock, nts: nts, mac: mac) : writeAsRead(clock: clock, nts: nts, mac: mac)
-        // Nothing between the last clock reading and the send call: the bookkeeping comes after.
-        let sent = queued > 0 ? Int(cfs_batch_send(socket.descriptor, batch)) : 0
-        if predict { recordPredicted() }
+        let queued: Int
+        let delivered: Int
+        let sendError: Int
+        if shared.send == .each {
+            (queued, delivered, sendError) = sendEach(clock: clock, nts: nts, mac: mac)
+        } else {
+            let predict = shared.predictTransmit
+            queued = predict ? writePredicted(clock: clock, nts: nts, mac: mac) : writeAsRead(clock: clock, nts: nts, mac: mac)
+            // Nothing between the last clock reading and the send call: the bookkeeping comes after.
+            let sent = queued > 0 ? Int(cfs_batch_send(socket.descriptor, batch)) : 0
+            if predict { recordPredicted() }
+            delivered = max(0, sent)
+            sendError = sent < 0 ? -sent : 0
+        }
         for position in 0..<queuedReplies.count {
             let fact = facts[queuedReplies[position].reply]
             if fact.kissOfDeath { tally.kissOfDeath += 1 }
@@ -260,18 +270,68 @@ struct ReceiveLoop: @unchecked Sendable {
             }
         }
         if queued > 0 {
-            let delivered = max(0, sent)
             tally.answered = delivered
             tally.sendFailed = queued - delivered
-            if sent < 0 {
-                shared.logger.warning("send failed", metadata: ["errno": "\(-sent)", "listen": "\(socket.endpoint)"])
+            if sendError != 0 {
+                shared.logger.warning("send failed", metadata: ["errno": "\(sendError)", "listen": "\(socket.endpoint)"])
             }
             afterSend(delivered: delivered, queued: queued, conversion: conversion)
         }
         shared.statistics.record(tally)
     }
 
-    /// `[ntp] predict_transmit = false`: each reply written in turn with the clock as it is written; the batch
+    /// `[ntp] send = "each"`: every reply in a send call of its own, its basic-mode T3 read immediately
+    /// before that call plus the learned time from such a reading to the kernel's transmit stamp (`lead`),
+    /// as chronyd stamps each reply just before its sendmsg. A sealed reply (MAC or NTS: T3 must be written
+    /// before it is sealed) adds the learned sealing time. Interleaved replies carry an earlier reply's
+    /// kernel stamp and leave the same way. Returns the replies attempted, those the kernel took, and the
+    /// first send error (an errno, 0 for none). Only sent replies are recorded (`queuedReplies`), in order.
+    private mutating func sendEach(clock: any NodeClock, nts: NTSServerConfiguration?, mac: (any MACComputer)?) -> (Int, Int, Int) {
+        let batch = self.batch
+        let descriptor = socket.descriptor
+        // Every reply is written into the first slot and gone before the next one is written.
+        let slot = cfs_batch_tx_buffer(batch, 0)!
+        let buffer = UnsafeMutableRawBufferPointer(start: slot, count: Self.bufferSize)
+        var attempted = 0
+        var delivered = 0
+        var firstError = 0
+        for index in 0..<replies.count {
+            let length: Int
+            let transmit: NTPTimestamp
+            let sendTime: NTPTimestamp
+            if facts[index].trailer == .none {
+                length = replies.withUnsafeBufferPointer { $0[index].write(transmit: .zero, to: buffer, mac: mac) }
+                sendTime = NTPTimestamp(clock.now())
+                transmit = sendTime.adding(predictor.delay(position: 0))
+                if length > 0, !facts[index].interleaved {
+                    // The transmit timestamp field (RFC 5905 §7.3: bytes 40-47), big-endian, lowest bit clear as `write` leaves it.
+                    UnsafeMutableRawPointer(slot).storeBytes(of: (transmit.rawValue & ~1).bigEndian, toByteOffset: 40, as: UInt64.self)
+                }
+            } else {
+                let start = NTPTimestamp(clock.now())
+                transmit = start.adding(predictor.delay(position: 0, sealsAfter: 1))
+                length = replies[index].write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
+                sendTime = NTPTimestamp(clock.now())
+                predictor.observeSealing(1, took: sendTime - start)
+            }
+            guard length > 0 else {
+                tally.drop(.malformed)
+                continue
+            }
+            cfs_batch_queue(batch, 0, Int32(length), Int32(facts[index].datagram))
+            attempted += 1
+            let sent = Int(cfs_batch_send(descriptor, batch))
+            if sent == 1 {
+                delivered += 1
+                record(reply: index, position: 0, transmit: transmit, sendTime: sendTime)
+            } else if sent < 0, firstError == 0 {
+                firstError = -sent
+            }
+        }
+        return (attempted, delivered, firstError)
+    }
+
+    /// `[ntp] send = "batch"`, `predict_transmit = false`: each reply written in turn with the clock as it is written; the batch
     /// leaves afterwards, so a reply's T3 is early by the writing of the replies after it and by the kernel's
     /// sending of the replies before it. Returns how many were queued.
     private mutating func writeAsRead(clock: any NodeClock, nts: NTSServerConfiguration?, mac: (any MACComputer)?) -> Int {

@@ -44,6 +44,11 @@ public enum StatusReport {
             "requests waiting over \(($0 * 1e6).rounded() / 1e3) ms are dropped (tooOld) once the backlog has lasted as long"
         } ?? "off (every request answered, whatever its wait)"
         lines.append("Load shedding   : \(shedding)")
+        switch status.sendMode {
+        case "each": lines.append("Replies sent    : one per send call, transmit timestamp read just before it")
+        case "batch": lines.append("Replies sent    : one sendmmsg per batch, transmit timestamps predicted for their place")
+        default: break
+        }
         lines.append("Rate limiting   : \(status.rateLimiting ? "on" : "off"); config reloads \(status.configReloads)")
         if !status.symmetricKeys.isEmpty {
             lines.append("Symmetric keys  : " + status.symmetricKeys.map { "\($0.id) (\($0.type), \($0.bits) bits)" }.joined(separator: ", "))

@@ -143,6 +143,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var rateLimiting: Bool
     /// Load shedding's bound (`[ntp] max_queue_delay`) in seconds, nil when the node answers whatever the wait.
     public var maxQueueDelaySeconds: Double?
+    /// How replies leave (`[ntp] send`): "each" (a send call per reply, stamped just before it) or "batch".
+    public var sendMode: String?
     public var configReloads: Int
     public var nts: NTS?
     /// Sources, selection, discipline, holdover and leap seconds; nil when the node has no time source.
@@ -177,7 +179,7 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     /// Open descriptors, the limit and failed accepts; nil from nodes that did not report it.
     public var descriptors: DescriptorStatus?
 
-    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = [], metricsListener: String? = nil, siblings: [Sibling] = [], ntsSteeredTo: String? = nil, stateStore: StateStoreStatus? = nil, adminListener: String? = nil, descriptors: DescriptorStatus? = nil, maxQueueDelaySeconds: Double? = nil) {
+    public init(name: String, version: String, uptimeSeconds: Double, clock: Clock, serving: Serving, listeners: [Listener], ntp: ServerCounters, busiestClients: [Client], rateLimiting: Bool, configReloads: Int, nts: NTS? = nil, timekeeping: TimekeepingStatus? = nil, symmetricKeys: [SymmetricKey] = [], metricsListener: String? = nil, siblings: [Sibling] = [], ntsSteeredTo: String? = nil, stateStore: StateStoreStatus? = nil, adminListener: String? = nil, descriptors: DescriptorStatus? = nil, maxQueueDelaySeconds: Double? = nil, sendMode: String? = nil) {
         self.name = name
         self.version = version
         self.uptimeSeconds = uptimeSeconds
@@ -198,5 +200,6 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         self.adminListener = adminListener
         self.descriptors = descriptors
         self.maxQueueDelaySeconds = maxQueueDelaySeconds
+        self.sendMode = sendMode
     }
 }

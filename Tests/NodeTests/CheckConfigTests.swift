@@ -77,13 +77,16 @@ final class CheckConfigTests: XCTestCase {
         XCTAssertFalse(try parse("[ntp]\ninterleaved = false\n").policy.interleaved)
         XCTAssertTrue(try parse("").ntp.predictTransmit)
         XCTAssertFalse(try parse("[ntp]\npredict_transmit = false\n").ntp.predictTransmit)
+        XCTAssertEqual(try parse("").ntp.send, .each)
+        XCTAssertEqual(try parse("[ntp]\nsend = \"batch\"\n").ntp.send, .batch)
+        assertError("[ntp]\nsend = \"all\"\n", line: 2, key: "ntp.send", contains: "must be \"each\"")
         XCTAssertEqual(try parse("").policy.maximumQueueDelay, NTPDuration(seconds: 0.002), "load shedding on by default (2 ms)")
         XCTAssertEqual(try parse("[ntp]\nmax_queue_delay = 5\n").policy.maximumQueueDelay, NTPDuration(seconds: 0.005))
         XCTAssertNil(try parse("[ntp]\nmax_queue_delay = 0\n").policy.maximumQueueDelay)
     }
 
     func testErrorsNameFileLineAndKey() {
-        assertError("[ntp]\nlisen = [\"127.0.0.1\"]\n", line: 2, key: "ntp.lisen", contains: "unknown key in [ntp] (known: batch, interleaved, listen, max_queue_delay, predict_transmit, socket_buffer, threads)")
+        assertError("[ntp]\nlisen = [\"127.0.0.1\"]\n", line: 2, key: "ntp.lisen", contains: "unknown key in [ntp] (known: batch, interleaved, listen, max_queue_delay, predict_transmit, send, socket_buffer, threads)")
         assertError("[nttp]\n", line: 1, key: "nttp", contains: "unknown key at the top level")
         assertError("[ntp]\nsocket_buffer = -1\n", line: 2, key: "ntp.socket_buffer", contains: "must be between 0 and 268435456, got -1")
         assertError("\n\n[ntp]\nthreads = \"two\"\n", line: 4, key: "ntp.threads", contains: "expected type integer, found string")
