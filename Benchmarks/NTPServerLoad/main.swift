@@ -335,7 +335,7 @@ func startNode(_ name: String, port: UInt16, extra: String) throws -> Process {
         stratum = 1
         [ntp]
         listen = ["127.0.0.1:\(port)"]
-        threads = 1
+        \(extra.contains("threads") ? "" : "threads = 1")
         \(extra)
         \(environment["NTP_EXTRA"] ?? "")
         """.write(toFile: conf, atomically: true, encoding: .utf8)
@@ -343,7 +343,12 @@ func startNode(_ name: String, port: UInt16, extra: String) throws -> Process {
 }
 let equalNode = try startNode("node-equal", port: equalPort, extra: "socket_buffer = 0")
 defer { equalNode.terminate(); equalNode.waitUntilExit() }
-let defaultNode = try startNode("node-default", port: defaultPort, extra: "")
+// `VARIANT='[ntp] lines'`: the third server is the node at equal buffers with these lines instead of the node
+// with its defaults: two settings compared in the same run (e.g. VARIANT='send = "batch"').
+let variant = environment["VARIANT"]
+let thirdName = variant == nil ? "node-default" : "node-variant"
+let thirdLabel = variant.map { "node, equal buffers, \($0.replacingOccurrences(of: "\n", with: "; "))" } ?? "node, defaults"
+let defaultNode = try startNode(thirdName, port: defaultPort, extra: variant.map { "socket_buffer = 0\n\($0)" } ?? "")
 defer { defaultNode.terminate(); defaultNode.waitUntilExit() }
 
 // Interrupted (Ctrl-C, SIGTERM): stop the three servers by PID and remove the work directory, as the defers would.
@@ -370,7 +375,7 @@ guard waitForAnswer(port: chronyPort), waitForAnswer(port: equalPort), waitForAn
 let servers = [
     ServerUnderTest(name: "chronyd", pid: chrony.processIdentifier, port: chronyPort),
     ServerUnderTest(name: "node-equal", pid: equalNode.processIdentifier, port: equalPort),
-    ServerUnderTest(name: "node-default", pid: defaultNode.processIdentifier, port: defaultPort),
+    ServerUnderTest(name: thirdName, pid: defaultNode.processIdentifier, port: defaultPort),
 ]
 func sysctl(_ name: String) -> String {
     (try? String(contentsOfFile: "/proc/sys/net/core/\(name)", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
@@ -382,7 +387,7 @@ say("""
     NTP server load on loopback: generator on CPU 0, servers on CPU \(serverCPUs), one receive loop each.
     chronyd 4.3: kernel-default receive buffer (net.core.rmem_default = \(sysctl("rmem_default")) bytes);
     node-equal: fleetnode with socket_buffer = 0, the same kernel default (EQUAL buffers);
-    node-default: fleetnode with its defaults (socket_buffer 4 MiB, net.core.rmem_max = \(sysctl("rmem_max"))).
+    \(variant.map { "node-variant: fleetnode with socket_buffer = 0 and \($0)" } ?? "node-default: fleetnode with its defaults (socket_buffer 4 MiB, net.core.rmem_max = \(sysctl("rmem_max")))").
     \(clients) clients (\(interleavedClients) in interleaved mode), each polling every clients/rate s; a step passes with
     loss + late < 1 %; ladder \(stepSeconds) s a step up to its first failure, then a sustained \(sustainSeconds) s run, then 2x that.
     """)
@@ -399,7 +404,7 @@ for round in 0..<rounds {
 }
 
 // The node's own view over the whole run: kernel transmit timestamp minus the T3 it wrote, queueing delay.
-for name in ["node-equal", "node-default"] {
+for name in ["node-equal", thirdName] {
     let output = Pipe()
     let status = Process()
     status.executableURL = URL(fileURLWithPath: fleetnodePath)
@@ -452,7 +457,7 @@ let figures: [(label: String, better: String, pick: Pick)] = [
 
 say("\nCommon rate per round (highest ladder rate all three passed): \(runs.map { commonRate($0).map { "\($0)/s" } ?? "none" }.joined(separator: ", "))")
 say("Medians over \(rounds) round(s); ratios are node / chronyd per round (median and range); 'better' says which way is better.\n")
-say("| figure | better | chronyd | node, equal buffers | ratio | node, defaults | ratio |")
+say("| figure | better | chronyd | node, equal buffers | ratio | \(thirdLabel) | ratio |")
 say("| --- | --- | --- | --- | --- | --- | --- |")
 for figure in figures {
     var values: [[Double]] = Array(repeating: [], count: servers.count)
