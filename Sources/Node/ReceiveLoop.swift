@@ -248,7 +248,7 @@ struct ReceiveLoop: @unchecked Sendable {
         let delivered: Int
         let sendError: Int
         if shared.send == .each {
-            (queued, delivered, sendError) = sendEach(clock: clock, nts: nts, mac: mac)
+            (queued, delivered, sendError) = sendEach(clock: conversion, nts: nts, mac: mac)
         } else {
             let predict = shared.predictTransmit
             queued = predict ? writePredicted(clock: clock, nts: nts, mac: mac) : writeAsRead(clock: clock, nts: nts, mac: mac)
@@ -286,7 +286,7 @@ struct ReceiveLoop: @unchecked Sendable {
     /// before it is sealed) adds the learned sealing time. Interleaved replies carry an earlier reply's
     /// kernel stamp and leave the same way. Returns the replies attempted, those the kernel took, and the
     /// first send error (an errno, 0 for none). Only sent replies are recorded (`queuedReplies`), in order.
-    private mutating func sendEach(clock: any NodeClock, nts: NTSServerConfiguration?, mac: (any MACComputer)?) -> (Int, Int, Int) {
+    private mutating func sendEach(clock: SystemTimeConversion, nts: NTSServerConfiguration?, mac: (any MACComputer)?) -> (Int, Int, Int) {
         let batch = self.batch
         let descriptor = socket.descriptor
         // Every reply is written into the first slot and gone before the next one is written.
