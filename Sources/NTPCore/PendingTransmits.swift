@@ -21,6 +21,8 @@ public struct PendingTransmits: Sendable {
         /// for ``TransmitTimePredictor``.
         public var position: Int
         public var sendTime: NTPTimestamp
+        /// Where ``ServerTimestampTable`` saved it (a hint for the kernel stamp's update), when it was.
+        public var slot: Int?
 
         public init(
             client: IPAddress, receive: NTPTimestamp, transmit: NTPTimestamp, saved: Bool, interleaved: Bool, position: Int = 0,
@@ -33,6 +35,7 @@ public struct PendingTransmits: Sendable {
             self.interleaved = interleaved
             self.position = position
             self.sendTime = sendTime
+            self.slot = nil
         }
     }
 

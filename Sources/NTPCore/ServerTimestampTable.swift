@@ -86,10 +86,13 @@ public struct ServerTimestampTable: Sendable {
 
     /// Remembers a response just handed to the kernel: the receive timestamp it carried and the daemon's
     /// transmit timestamp for it (to be replaced by the kernel's, see ``update(client:receive:transmit:source:)``).
+    ///
+    /// Returns the entry's index, a hint for the `update` and `disable` that follow (nil: not saved).
+    @discardableResult
     public mutating func save(
         client: IPAddress, receive: NTPTimestamp, transmit: NTPTimestamp, using random: inout some RandomNumberGenerator
-    ) {
-        guard receive != .zero else { return }
+    ) -> Int? {
+        guard receive != .zero else { return nil }
         if hashKey == nil { hashKey = (random.next(), random.next()) }
         let (high, low) = Self.key(client)
         sequence &+= 1
@@ -101,24 +104,27 @@ public struct ServerTimestampTable: Sendable {
             let entry = entries[index]
             if entry.receive == 0 || (entry.receive == receive.rawValue && entry.high == high && entry.low == low) {
                 entries[index] = fresh
-                return
+                return index
             }
             if entry.sequence < entries[oldest].sequence { oldest = index }
             index &+= 1
         }
         if !entries[oldest].used { evictions &+= 1 }
         entries[oldest] = fresh
+        return oldest
     }
 
     /// Replaces the daemon's transmit timestamp of a saved response with the kernel's (or the card's).
     /// Returns false when the response is not kept, or the new timestamp is not within
     /// -``maximumTransmitAdvance``...``maximumTransmitDelay`` of the daemon's (then it belongs to another
     /// packet and is ignored).
+    /// `hint`: the index `save` returned, checked against the key (another response may have taken the entry
+    /// since) before the keyed hash is computed again.
     @discardableResult
     public mutating func update(
-        client: IPAddress, receive: NTPTimestamp, transmit: NTPTimestamp, source: TransmitTimestampSource
+        client: IPAddress, receive: NTPTimestamp, transmit: NTPTimestamp, source: TransmitTimestampSource, hint: Int? = nil
     ) -> Bool {
-        guard let index = find(client, receive.rawValue), entries[index].source == .daemon else { return false }
+        guard let index = find(client, receive.rawValue, hint: hint), entries[index].source == .daemon else { return false }
         let delay = transmit - NTPTimestamp(rawValue: entries[index].transmit)
         guard delay >= -Self.maximumTransmitAdvance, delay <= Self.maximumTransmitDelay else { return false }
         entries[index].transmit = transmit.rawValue
@@ -127,8 +133,20 @@ public struct ServerTimestampTable: Sendable {
     }
 
     /// Marks a response's timestamps as used by an interleaved answer: they serve no second one.
-    public mutating func disable(client: IPAddress, receive: NTPTimestamp) {
-        if let index = find(client, receive.rawValue) { entries[index].used = true }
+    /// `hint` as for ``update(client:receive:transmit:source:hint:)``: the index ``earlierIndexed(for:from:)`` found.
+    public mutating func disable(client: IPAddress, receive: NTPTimestamp, hint: Int? = nil) {
+        if let index = find(client, receive.rawValue, hint: hint) { entries[index].used = true }
+    }
+
+    /// The entry for the key, trying `hint` first: a keyed hash costs about a hundred instructions, and the
+    /// send path looks each entry up two or three times (lookup, save or disable, kernel stamp).
+    private func find(_ client: IPAddress, _ receive: UInt64, hint: Int?) -> Int? {
+        if let hint, hint >= 0, hint < entries.count, receive != 0 {
+            let (high, low) = Self.key(client)
+            let entry = entries[hint]
+            if entry.receive == receive, entry.high == high, entry.low == low { return hint }
+        }
+        return find(client, receive)
     }
 
     private func find(_ client: IPAddress, _ receive: UInt64) -> Int? {
@@ -172,18 +190,30 @@ extension ServerTimestampTable {
 
     /// `sent(_:to:transmit:using:)` from the two facts it needs of the reply (its interleaving and its receive
     /// timestamp), for a caller that keeps them apart from the reply.
+    ///
+    /// `earlierHint`: where the lookup found the earlier response (``earlierIndexed(for:from:)``). Returns where this
+    /// response was saved, a hint for the kernel stamp's ``update(client:receive:transmit:source:hint:)``.
+    @discardableResult
     public mutating func sent(
         _ interleaving: ServerReply.Interleaving, receive: NTPTimestamp, to client: IPAddress, transmit: NTPTimestamp,
-        using random: inout some RandomNumberGenerator
-    ) {
-        if interleaving.earlierTransmit != nil { disable(client: client, receive: interleaving.earlierReceive) }
-        save(client: client, receive: receive, transmit: transmit, using: &random)
+        using random: inout some RandomNumberGenerator, earlierHint: Int? = nil
+    ) -> Int? {
+        if interleaving.earlierTransmit != nil { disable(client: client, receive: interleaving.earlierReceive, hint: earlierHint) }
+        return save(client: client, receive: receive, transmit: transmit, using: &random)
     }
 
     /// The lookup phase for one admitted request: the earlier response's transmit timestamp when the request
     /// is in the interleaved form and the response is kept and unused.
     public func earlier(for request: NTPHeader, from client: IPAddress) -> (timestamp: NTPTimestamp, source: TransmitTimestampSource)? {
-        guard let origin = NTPServerRules.interleavedOrigin(of: request) else { return nil }
-        return transmit(for: client, receive: origin)
+        earlierIndexed(for: request, from: client).map { ($0.timestamp, $0.source) }
+    }
+
+    /// ``earlier(for:from:)`` with where it was found, a hint for the ``sent(_:receive:to:transmit:using:earlierHint:)``
+    /// that disables it.
+    public func earlierIndexed(for request: NTPHeader, from client: IPAddress) -> (timestamp: NTPTimestamp, source: TransmitTimestampSource, index: Int)? {
+        guard let origin = NTPServerRules.interleavedOrigin(of: request),
+              let index = find(client, origin.rawValue), !entries[index].used
+        else { return nil }
+        return (NTPTimestamp(rawValue: entries[index].transmit), entries[index].source, index)
     }
 }

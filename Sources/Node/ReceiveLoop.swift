@@ -83,13 +83,16 @@ struct ReceiveLoop: @unchecked Sendable {
     // Interleaved mode and transmit timestamps (RFC 9769 §2), reused batch after batch.
     /// Per received datagram: the earlier response's transmit timestamp, for requests in the interleaved form.
     private var earlier: [(timestamp: NTPTimestamp, source: TransmitTimestampSource)?] = []
+    /// Per received datagram: where the timestamp table keeps that earlier response (-1: nowhere), so the
+    /// send path's `disable` need not hash its key again.
+    private var earlierSlots: [Int] = []
     /// Per queued reply: its index in `replies` and what the error queue's timestamp will be matched with.
     private var queuedReplies: [(reply: Int, sent: PendingTransmits.Sent)] = []
     /// Sent replies by the socket's datagram number (SOF_TIMESTAMPING_OPT_ID), until their stamps come back.
     private var pending: PendingTransmits
     private var nextTransmitID: UInt32 = 0
     private var stamps: [cfs_tx_stamp]
-    private var kernelUpdates: [(client: IPAddress, receive: NTPTimestamp, transmit: NTPTimestamp)] = []
+    private var kernelUpdates: [(client: IPAddress, receive: NTPTimestamp, transmit: NTPTimestamp, slot: Int?)] = []
     /// When replies leave, learned from their kernel stamps (`[ntp] predict_transmit`).
     private var predictor = TransmitTimePredictor()
     private var sealedWritten: [(reply: Int, slot: Int, length: Int, transmit: NTPTimestamp)] = []
@@ -112,6 +115,7 @@ struct ReceiveLoop: @unchecked Sendable {
         self.pending = PendingTransmits(capacity: batchSize * 8)
         self.stamps = [cfs_tx_stamp](repeating: cfs_tx_stamp(), count: batchSize)
         self.earlier.reserveCapacity(batchSize)
+        self.earlierSlots.reserveCapacity(batchSize)
         self.queuedReplies.reserveCapacity(batchSize)
         self.kernelUpdates.reserveCapacity(batchSize)
         self.sealedWritten.reserveCapacity(batchSize)
@@ -198,16 +202,20 @@ struct ReceiveLoop: @unchecked Sendable {
         }
         // Phase 2b: the earlier responses that requests in the interleaved form name, one lock per batch.
         earlier.removeAll(keepingCapacity: true)
+        earlierSlots.removeAll(keepingCapacity: true)
         var interleavedForm = false
         for index in 0..<admissions.count {
             earlier.append(nil)
+            earlierSlots.append(-1)
             if admissions[index].interleavedForm { interleavedForm = true }
         }
         if interleavedForm {
             shared.timestamps.withLockedValue { table in
                 for index in 0..<admissions.count where admissions[index].interleavedForm {
-                    if case .admitted(let packet) = admissions[index].admission {
-                        earlier[index] = table.earlier(for: packet.header, from: admissions[index].source)
+                    if case .admitted(let packet) = admissions[index].admission,
+                       let found = table.earlierIndexed(for: packet.header, from: admissions[index].source) {
+                        earlier[index] = (found.timestamp, found.source)
+                        earlierSlots[index] = found.index
                     }
                 }
             }
@@ -455,25 +463,27 @@ struct ReceiveLoop: @unchecked Sendable {
     /// timestamps by datagram number, responses to requests in the interleaved form are saved for the
     /// client's next request, and the stamps already back (all of them on loopback) are read.
     private mutating func afterSend(delivered: Int, queued: Int, conversion: SystemTimeConversion) {
-        if socket.transmitTimestamps {
-            for position in 0..<delivered {
-                pending.record(id: nextTransmitID &+ UInt32(truncatingIfNeeded: position), queuedReplies[position].sent)
-            }
-            nextTransmitID &+= UInt32(truncatingIfNeeded: delivered)
-        }
         var saved = false
         for position in 0..<delivered where queuedReplies[position].sent.saved { saved = true }
         if saved {
             shared.timestamps.withLockedValue { table in
                 for position in 0..<delivered where queuedReplies[position].sent.saved {
                     let sent = queuedReplies[position].sent
-                    if let interleaving = facts[queuedReplies[position].reply].interleaving {
-                        table.sent(interleaving, receive: sent.receive, to: sent.client, transmit: sent.transmit, using: &random)
+                    let reply = queuedReplies[position].reply
+                    if let interleaving = facts[reply].interleaving {
+                        let hint = earlierSlots[facts[reply].datagram]
+                        queuedReplies[position].sent.slot = table.sent(
+                            interleaving, receive: sent.receive, to: sent.client, transmit: sent.transmit, using: &random,
+                            earlierHint: hint >= 0 ? hint : nil)
                     }
                 }
             }
         }
         guard socket.transmitTimestamps else { return }
+        for position in 0..<delivered {
+            pending.record(id: nextTransmitID &+ UInt32(truncatingIfNeeded: position), queuedReplies[position].sent)
+        }
+        nextTransmitID &+= UInt32(truncatingIfNeeded: delivered)
         collectTransmitStamps(conversion: conversion)
         if delivered < queued {
             // A failed datagram may or may not have taken a number: start the numbering again.
@@ -500,7 +510,7 @@ struct ReceiveLoop: @unchecked Sendable {
                 tally.precision.kernelTransmitTimestamps += 1
                 tally.precision.transmitTimestampError.record(nanoseconds: (kernel - sent.transmit).nanoseconds)
                 if sent.sendTime != .zero { predictor.observe(position: sent.position, delay: kernel - sent.sendTime) }
-                if sent.saved { kernelUpdates.append((sent.client, sent.receive, kernel)) }
+                if sent.saved { kernelUpdates.append((sent.client, sent.receive, kernel, sent.slot)) }
             }
             if count < stamps.count { break }
         }
@@ -508,7 +518,7 @@ struct ReceiveLoop: @unchecked Sendable {
         guard !kernelUpdates.isEmpty else { return }
         shared.timestamps.withLockedValue { table in
             for update in kernelUpdates {
-                table.update(client: update.client, receive: update.receive, transmit: update.transmit, source: .kernel)
+                table.update(client: update.client, receive: update.receive, transmit: update.transmit, source: .kernel, hint: update.slot)
             }
         }
     }

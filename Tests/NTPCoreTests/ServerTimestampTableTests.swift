@@ -28,6 +28,40 @@ final class ServerTimestampTableTests: XCTestCase {
         XCTAssertNil(table.transmit(for: client, receive: receive), "used once")
     }
 
+    /// Hints (the index a save or lookup returned) only save the keyed hash: a hint that no longer holds the
+    /// key (another response took the entry, or it is out of range) falls back to the lookup, and a hint never
+    /// reaches another client's entry.
+    func testHintsAreCheckedAgainstTheKey() throws {
+        var table = ServerTimestampTable(capacity: 16, hashSeed: 1)
+        let receive = NTPTimestamp(rawValue: 0x1000_0001)
+        let daemon = NTPTimestamp(rawValue: 0x2000_0000_0000)
+        let kernel = daemon.adding(NTPDuration(nanoseconds: 6_000))
+        let slot = try XCTUnwrap(table.save(client: client, receive: receive, transmit: daemon, using: &random))
+        let other = NTPTimestamp(rawValue: 0x1000_0005)
+        let otherSlot = try XCTUnwrap(table.save(client: .v4(0x0A00_0002), receive: other, transmit: daemon, using: &random))
+        XCTAssertNotEqual(slot, otherSlot)
+        XCTAssertTrue(table.update(client: client, receive: receive, transmit: kernel, source: .kernel, hint: otherSlot),
+                      "a wrong hint falls back to the lookup")
+        XCTAssertEqual(table.transmit(for: client, receive: receive)?.timestamp, kernel)
+        XCTAssertEqual(table.transmit(for: .v4(0x0A00_0002), receive: other)?.source, .daemon, "the hinted entry of another client is untouched")
+        XCTAssertTrue(table.update(client: .v4(0x0A00_0002), receive: other, transmit: kernel, source: .kernel, hint: 1 << 40), "out of range: looked up")
+
+        var header = NTPHeader(mode: .client)
+        header.originTimestamp = receive
+        header.receiveTimestamp = NTPTimestamp(rawValue: 0x1234)
+        header.transmitTimestamp = NTPTimestamp(rawValue: 0x5678)
+        let found = try XCTUnwrap(table.earlierIndexed(for: header, from: client))
+        XCTAssertEqual(found.index, slot)
+        XCTAssertEqual(found.timestamp, kernel)
+        XCTAssertEqual(table.earlier(for: header, from: client)?.timestamp, kernel)
+        XCTAssertNil(table.earlierIndexed(for: header, from: .v4(0x0A00_0003)), "per client")
+        let saved = table.sent(ServerReply.Interleaving(earlierReceive: receive, earlierTransmit: kernel, earlierSource: .kernel),
+                               receive: NTPTimestamp(rawValue: 0x1000_0009), to: client, transmit: daemon, using: &random, earlierHint: found.index)
+        XCTAssertNotNil(saved)
+        XCTAssertNil(table.earlierIndexed(for: header, from: client), "the hinted earlier response is used up")
+        XCTAssertEqual(table.transmit(for: client, receive: NTPTimestamp(rawValue: 0x1000_0009))?.timestamp, daemon)
+    }
+
     func testStampsOutsideTheWindowAreIgnored() {
         var table = ServerTimestampTable(capacity: 16, hashSeed: 1)
         let receive = NTPTimestamp(rawValue: 0x1000_0001)
