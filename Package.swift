@@ -220,6 +220,7 @@ let package = Package(
             dependencies: [
                 "Node",
                 "ConfigFile",
+                "FleetCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -228,6 +229,7 @@ let package = Package(
             dependencies: [
                 "Admin",
                 "Fleet",
+                "FleetCrypto",
                 "NodeModels",
                 "NetworkEdges",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
