@@ -304,7 +304,7 @@ let package = Package(
             name: "NodeTests",
             dependencies: [
                 "Node", "NodeModels", "NetworkEdges", "ConfigFile", "Fleet", "NTPCore", "TimeCore", "NTSKE", "NTSKECore", "GPSTestSupport", "FleetCrypto", "CFleetShim",
-                "Admin",
+                "Admin", "CRefclockTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
