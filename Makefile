@@ -72,7 +72,9 @@ ASAN_ENV = SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=halt_on_error=1:abort_on_error
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/sanitizers/lsan.supp:print_suppressions=0
 TSAN_ENV = SWIFT_BACKTRACE=enable=no TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=$(CURDIR)/scripts/sanitizers/tsan.supp:log_exe_name=1:log_path=$(TSAN_REPORTS)/report
 # $(call sanitizer_reports,FOLDER,STATUS): prints every report in FOLDER and fails if there is one or if
-# the test run failed (STATUS).
+# the test run failed (STATUS). Before it, kill-orphans.sh kills (by PID) any process still running a program
+# of that scratch path (a node a test process aborted by a sanitizer could not stop) and fails the run if
+# there was one.
 sanitizer_reports = status=$(2); reports=$$(ls $(1)/report* 2>/dev/null); \
 	if [ -n "$$reports" ]; then for r in $$reports; do echo "=== $$r"; cat "$$r"; done; \
 	echo "sanitizer: $$(echo $$reports | wc -w) report(s) in $(1)"; exit 1; fi; exit $$status
@@ -81,12 +83,14 @@ sanitize-asan: deps
 	$(SWIFT) build --build-tests --scratch-path .build-asan --sanitize=address $(SWIFT_FLAGS)
 	rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS) && chmod 1777 $(ASAN_REPORTS)
 	$(ASAN_ENV) $(SWIFT) test --skip-build --scratch-path .build-asan --sanitize=address $(SANITIZE_FILTER) $(ASAN_SKIP) $(SWIFT_FLAGS); \
-	$(call sanitizer_reports,$(ASAN_REPORTS),$$?)
+	status=$$?; ./scripts/sanitizers/kill-orphans.sh .build-asan || status=1; \
+	$(call sanitizer_reports,$(ASAN_REPORTS),$$status)
 sanitize-tsan: deps
 	$(SWIFT) build --build-tests --scratch-path .build-tsan --sanitize=thread $(SWIFT_FLAGS)
 	rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS) && chmod 1777 $(TSAN_REPORTS)
 	$(TSAN_ENV) $(SWIFT) test --skip-build --scratch-path .build-tsan --sanitize=thread $(SANITIZE_FILTER) $(TSAN_SKIP) $(SWIFT_FLAGS); \
-	$(call sanitizer_reports,$(TSAN_REPORTS),$$?)
+	status=$$?; ./scripts/sanitizers/kill-orphans.sh .build-tsan || status=1; \
+	$(call sanitizer_reports,$(TSAN_REPORTS),$$status)
 
 # The demo end to end, briefly (CI): it must finish, print its tour, and leave no process behind.
 demo-check:

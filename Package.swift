@@ -220,6 +220,7 @@ let package = Package(
             dependencies: [
                 "Node",
                 "ConfigFile",
+                "FleetCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -228,6 +229,7 @@ let package = Package(
             dependencies: [
                 "Admin",
                 "Fleet",
+                "FleetCrypto",
                 "NodeModels",
                 "NetworkEdges",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -302,7 +304,7 @@ let package = Package(
             name: "NodeTests",
             dependencies: [
                 "Node", "NodeModels", "NetworkEdges", "ConfigFile", "Fleet", "NTPCore", "TimeCore", "NTSKE", "NTSKECore", "GPSTestSupport", "FleetCrypto", "CFleetShim",
-                "Admin",
+                "Admin", "CRefclockTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

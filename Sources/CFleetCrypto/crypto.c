@@ -223,6 +223,10 @@ void cfc_thread_stop(void) {
     OPENSSL_thread_stop();
 }
 
+int cfc_init_without_exit_cleanup(void) {
+    return OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+}
+
 void cfc_nettle_version(int *major, int *minor) {
     if (major != NULL) *major = nettle_version_major();
     if (minor != NULL) *minor = nettle_version_minor();

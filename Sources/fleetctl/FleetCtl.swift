@@ -2,6 +2,7 @@ import Admin
 import ArgumentParser
 import NetworkEdges
 import NodeModels
+import FleetCrypto
 import Foundation
 import NTPCore
 
@@ -16,6 +17,12 @@ struct FleetCtl: AsyncParsableCommand {
             SourceStatsCommand.self, ServerStatsCommand.self, NodeHealthCommand.self, GPSCommand.self, ClientsCommand.self, KeysCommand.self,
             ReloadCommand.self, ReportCommand.self, RotateCommand.self, CertsCommand.self,
         ])
+
+    /// OpenSSL's exit cleanup is off before anything uses OpenSSL (see OpenSSLExitCleanup).
+    static func main() async {
+        OpenSSLExitCleanup.disable()
+        await main(nil)
+    }
 }
 
 struct Query: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ConfigFile
 import ArgumentParser
 import NodeModels
+import FleetCrypto
 import Foundation
 import Logging
 import Node
@@ -13,6 +14,12 @@ struct FleetNode: AsyncParsableCommand {
         version: ProductVersion.current,
         subcommands: [Run.self, CheckConfig.self, Status.self, ConfirmStep.self, Version.self, StoreExercise.self],
         defaultSubcommand: Run.self)
+
+    /// OpenSSL's exit cleanup is off before anything uses OpenSSL (see OpenSSLExitCleanup).
+    static func main() async {
+        OpenSSLExitCleanup.disable()
+        await main(nil)
+    }
 }
 
 struct Run: AsyncParsableCommand {

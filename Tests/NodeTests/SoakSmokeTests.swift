@@ -33,6 +33,7 @@ final class SoakSmokeTests: XCTestCase {
         process.standardInput = FileHandle.nullDevice
         let started = Date()
         try process.run()
+        ChildProcessReaper.track(process)
         // The script stops everything it started on SIGTERM; SIGKILL only if that did not end it.
         let deadline = started.addingTimeInterval(150)
         while process.isRunning && Date() < deadline { usleep(100_000) }
@@ -42,6 +43,7 @@ final class SoakSmokeTests: XCTestCase {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
         process.waitUntilExit()
+        ChildProcessReaper.forget(process)
         let log = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
         print(log)
         print("soak smoke: \(String(format: "%.1f", Date().timeIntervalSince(started))) s")

@@ -41,6 +41,20 @@ int64_t crt_ipc_namespace_id(void);
 /// crt_thread_set_euid(0) restores root when the saved uid is 0. Returns 0 or -errno.
 int crt_thread_set_euid(uint32_t euid);
 
+/// Registers a process this test process started (and, through it, its descendants at the time) to be
+/// killed with SIGKILL if a sanitizer aborts the test process: its death callback
+/// (__sanitizer_set_death_callback) runs before the abort, which XCTest never sees, so the nodes a test
+/// started would otherwise keep running. Installed at the first call, only in sanitizer builds (elsewhere
+/// the callback does not exist and this only records). Returns 1, or 0 when the table (512) is full.
+int crt_reap_on_sanitizer_abort(int32_t pid);
+
+/// Takes `pid` out of that table (it has exited and was waited for: its PID may be reused).
+void crt_forget_child(int32_t pid);
+
+/// What the death callback does, for a test: kills every registered process and its descendants (SIGKILL)
+/// and empties the table. Returns how many processes it signalled.
+int crt_reap_children_now(void);
+
 #ifdef __cplusplus
 }
 #endif

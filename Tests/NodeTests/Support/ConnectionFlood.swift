@@ -74,6 +74,7 @@ struct ConnectionFlood {
         func stop() {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
+            ChildProcessReaper.forget(process)
         }
     }
 
@@ -88,6 +89,7 @@ struct ConnectionFlood {
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        ChildProcessReaper.track(process)
         return Attack(process: process, output: output)
     }
 

@@ -44,6 +44,8 @@ enum ExternalTool {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        ChildProcessReaper.track(process)
+        defer { ChildProcessReaper.forget(process) }
         // Drain both pipes concurrently so a chatty tool cannot block on a full pipe.
         let outData = LockedData()
         let errData = LockedData()

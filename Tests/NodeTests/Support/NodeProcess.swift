@@ -61,6 +61,7 @@ final class NodeProcess {
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        ChildProcessReaper.track(process)
 
         // Ready when the status socket answers.
         let deadline = Date().addingTimeInterval(15)
@@ -117,6 +118,7 @@ final class NodeProcess {
             if process.isRunning { signal(SIGKILL) }
         }
         process.waitUntilExit()
+        ChildProcessReaper.forget(process)
         return process.terminationStatus
     }
 
