@@ -136,6 +136,7 @@ final class ServingTests: XCTestCase {
             }
             let status = try await node.status()
             XCTAssertEqual(status.sendMode, mode)
+            XCTAssertTrue(StatusReport.text(status).contains(mode == "each" ? "Replies sent    : one per send call" : "Replies sent    : one sendmmsg per batch"))
             XCTAssertEqual(received, requests, "\(mode): every reply arrived")
             XCTAssertEqual(status.ntp.answered, UInt64(requests), mode)
             XCTAssertEqual(status.ntp.droppedTotal, 0, mode)
