@@ -112,14 +112,44 @@ public struct NTPServerRules: Sendable {
             }
         }
 
+        let reply = answer(to: packet.header, kind: kind, receivedAt: receivedAt, state: state, earlier: earlier)
+        return .reply(ServerReply(
+            header: reply.header, trailer: trailer, kind: kind, requestLength: request.count, interleaving: reply.interleaving))
+    }
+
+    /// Phase 3 for a request that is its header alone (no extension field, no MAC: a plain client request,
+    /// which `admit` returns as an `NTPPacket` with neither): the answer `respond` gives it, as a
+    /// ``HeaderReply`` that a receive loop keeps without runtime calls per copy. nil: no answer, rate limited
+    /// (``ServerDropReason/rateLimited``). ServerRulesTests checks that the two agree.
+    public func respond(
+        toHeader header: NTPHeader,
+        rateLimit: RateLimitVerdict?,
+        receivedAt: NTPTimestamp,
+        state: ServerState,
+        earlier: (timestamp: NTPTimestamp, source: TransmitTimestampSource)? = nil
+    ) -> HeaderReply? {
+        var kind = ServerReply.Kind.time
+        switch rateLimit {
+        case nil, .respond?: break
+        case .drop?: return nil
+        case .kissOfDeath?: kind = .kissOfDeath(.rate)
+        }
+        return answer(to: header, kind: kind, receivedAt: receivedAt, state: state, earlier: earlier)
+    }
+
+    /// The response's header and interleaving once kind and trailer are decided.
+    private func answer(
+        to request: NTPHeader, kind: ServerReply.Kind, receivedAt: NTPTimestamp, state: ServerState,
+        earlier: (timestamp: NTPTimestamp, source: TransmitTimestampSource)?
+    ) -> HeaderReply {
         // RFC 9769 §2 as chrony answers it: only a normal time response (no kiss, no NAK) is interleaved.
         var interleaving: ServerReply.Interleaving?
-        if policy.interleaved, case .time = kind, let origin = Self.interleavedOrigin(of: packet.header) {
+        if policy.interleaved, case .time = kind, let origin = Self.interleavedOrigin(of: request) {
             interleaving = ServerReply.Interleaving(earlierReceive: origin, earlierTransmit: earlier?.timestamp, earlierSource: earlier?.source)
         }
         let header = Self.responseHeader(
-            to: packet.header, receivedAt: receivedAt, state: state, kind: kind, interleaved: interleaving?.earlierTransmit != nil)
-        return .reply(ServerReply(header: header, trailer: trailer, kind: kind, requestLength: request.count, interleaving: interleaving))
+            to: request, receivedAt: receivedAt, state: state, kind: kind, interleaved: interleaving?.earlierTransmit != nil)
+        return HeaderReply(header: header, kind: kind, interleaving: interleaving)
     }
 
     /// The receive timestamp of ours that a request names as its origin when it is in the interleaved form

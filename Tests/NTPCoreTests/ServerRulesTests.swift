@@ -209,6 +209,67 @@ final class ServerRulesTests: XCTestCase {
         XCTAssertEqual(try reply(decide(request(), core: &core, random: &random)).kind, .time)
     }
 
+    /// The receive loop answers a request that is its header alone with `respond(toHeader:)`: the same
+    /// decision and the same bytes as `respond(to:)` for every rate-limit verdict, state, version and form
+    /// (basic, interleaved with and without the earlier response kept, interleaving off).
+    func testHeaderOnlyRespondAgreesWithRespond() throws {
+        let states = [synced, .unsynchronized(precision: -20), .local(stratum: 10, precision: -22, referenceTime: receivedAt)]
+        let earliers: [(timestamp: NTPTimestamp, source: TransmitTimestampSource)?] = [nil, (NTPTimestamp(rawValue: 0x1234_5678_9ABC_DEF0), .kernel)]
+        var random = SeededRandom(seed: 7)
+        var compared = 0
+        for interleavedPolicy in [true, false] {
+            let rules = NTPServerRules(policy: ServerPolicy(interleaved: interleavedPolicy))
+            for version: UInt8 in 1...4 {
+                for interleavedForm in [false, true] {
+                    var header = ClientExchange.request(transmit: clientTransmit, poll: 6, version: version)
+                    if interleavedForm {
+                        // RFC 9769 §2: origin = our earlier receive timestamp (lowest bit set), receive != transmit.
+                        header.originTimestamp = NTPTimestamp(rawValue: 0xAAAA_0000_0000_0001)
+                        header.receiveTimestamp = NTPTimestamp(rawValue: 0xBBBB_0000_0000_0000)
+                    }
+                    let bytes = NTPPacket(header: header).serialized()
+                    let packet = try NTPPacket(parsing: bytes)
+                    XCTAssertTrue(packet.extensionFields.isEmpty && packet.mac == nil)
+                    for verdict in [nil, RateLimitVerdict.respond, .drop, .kissOfDeath] {
+                        for state in states {
+                            for earlier in earliers {
+                                let full = bytes.withUnsafeBytes {
+                                    rules.respond(
+                                        to: packet, request: $0, rateLimit: verdict, receivedAt: receivedAt, state: state,
+                                        earlier: earlier, random: &random)
+                                }
+                                let plain = rules.respond(
+                                    toHeader: packet.header, rateLimit: verdict, receivedAt: receivedAt, state: state, earlier: earlier)
+                                compared += 1
+                                guard let plain else {
+                                    XCTAssertEqual(full, .drop(.rateLimited))
+                                    continue
+                                }
+                                let reply = try reply(full)
+                                XCTAssertEqual(plain.reply(), reply)
+                                XCTAssertEqual(plain.isInterleaved, reply.isInterleaved)
+                                let transmit = NTPTimestamp(rawValue: 0x1122_3344_5566_7789)
+                                var buffer = [UInt8](repeating: 0xFF, count: 64)
+                                let length = buffer.withUnsafeMutableBytes { plain.write(transmit: transmit, to: $0) }
+                                XCTAssertEqual(length, 48)
+                                XCTAssertEqual(Array(buffer[0..<48]), reply.serialized(transmit: transmit))
+                                XCTAssertEqual(buffer[48...].filter { $0 != 0xFF }.count, 0, "nothing written past the header")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(compared, 2 * 4 * 2 * 4 * 3 * 2)
+        var short = [UInt8](repeating: 0, count: 47)
+        let header = try NTPHeader(parsing: request())
+        let written = short.withUnsafeMutableBytes {
+            NTPServerRules(policy: ServerPolicy()).respond(toHeader: header, rateLimit: nil, receivedAt: receivedAt, state: synced)!
+                .write(transmit: .zero, to: $0)
+        }
+        XCTAssertEqual(written, 0, "a buffer shorter than the header gets nothing")
+    }
+
     /// Random and mutated datagrams: the rules never trap, and whatever they answer is a well-formed server
     /// response, no larger than the request, echoing its transmit timestamp.
     func testFuzzNeverTrapsAndAnswersOnlyClientRequests() throws {
