@@ -361,6 +361,8 @@ struct ReceiveLoop: @unchecked Sendable {
         var attempted = 0
         var delivered = 0
         var firstError = 0
+        // A plain reply's term is the learned lead alone, which only `learn()` changes: computed once.
+        let lead = predictor.delay(position: 0)
         for index in 0..<facts.count {
             let length: Int
             let transmit: NTPTimestamp
@@ -368,7 +370,7 @@ struct ReceiveLoop: @unchecked Sendable {
             if facts[index].sealed < 0 {
                 length = facts[index].reply.write(transmit: .zero, to: buffer)
                 sendTime = NTPTimestamp(clock.now())
-                transmit = sendTime.adding(predictor.delay(position: 0))
+                transmit = sendTime.adding(lead)
                 if length > 0, !facts[index].interleaved {
                     // The transmit timestamp field (RFC 5905 §7.3: bytes 40-47), big-endian, lowest bit clear as `write` leaves it.
                     UnsafeMutableRawPointer(slot).storeBytes(of: (transmit.rawValue & ~1).bigEndian, toByteOffset: 40, as: UInt64.self)
