@@ -225,10 +225,14 @@ struct ReceiveLoop: @unchecked Sendable {
                 admissions.append(Admitted(dropped: .tooOld, source: source, receivedAt: NTPTimestamp(receivedAt)))
                 continue
             }
-            switch rules.admit(request: request(at: i), from: source) {
+            switch rules.admitHeader(request: request(at: i), from: source) {
             case .drop(let reason):
                 admissions.append(Admitted(dropped: reason, source: source, receivedAt: NTPTimestamp(receivedAt)))
-            case .admitted(let packet):
+            case .header(let header):
+                admissions.append(Admitted(
+                    header: header, source: source, receivedAt: NTPTimestamp(receivedAt), packet: -1,
+                    interleavedForm: interleaved && NTPServerRules.interleavedOrigin(of: header) != nil))
+            case .packet(let packet):
                 var index = -1
                 if !packet.extensionFields.isEmpty || packet.mac != nil {
                     index = packets.count

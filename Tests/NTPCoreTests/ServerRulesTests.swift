@@ -270,6 +270,46 @@ final class ServerRulesTests: XCTestCase {
         XCTAssertEqual(written, 0, "a buffer shorter than the header gets nothing")
     }
 
+    /// `admitHeader` (the receive loop's phase 1) decides as `admit` does, for valid, mutated, short, long
+    /// and random datagrams and a denying access list; 48-byte requests come back as their header.
+    func testAdmitHeaderAgreesWithAdmit() throws {
+        var random = SeededRandom(seed: 0xAD17)
+        let base = request()
+        let deny = AccessList(rules: [AccessRule(allow: false, subnet: try Subnet(parsing: "10.0.0.0/8"))])
+        for rules in [NTPServerRules(policy: ServerPolicy()), NTPServerRules(policy: ServerPolicy(access: deny))] {
+            var headers = 0
+            for iteration in 0..<50_000 {
+                var bytes = base
+                switch iteration % 4 {
+                case 0: break
+                case 1:
+                    for _ in 0..<(1 + random.next() % 3) { bytes[Int(random.next() % 48)] = UInt8(truncatingIfNeeded: random.next()) }
+                case 2:
+                    bytes = (0..<Int(random.next() % 120)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                default:
+                    bytes[0] = UInt8(truncatingIfNeeded: random.next())
+                    bytes += [UInt8](repeating: 0, count: [0, 4, 20, 24, 28][Int(random.next() % 5)])
+                }
+                let source: IPAddress = iteration % 5 == 0 ? .v4(0x0A00_0001) : .v4(0x7F00_0001)
+                let (full, header) = bytes.withUnsafeBytes { (rules.admit(request: $0, from: source), rules.admitHeader(request: $0, from: source)) }
+                switch (full, header) {
+                case (.drop(let a), .drop(let b)):
+                    XCTAssertEqual(a, b)
+                case (.admitted(let packet), .header(let header)):
+                    XCTAssertEqual(bytes.count, 48)
+                    XCTAssertEqual(packet, NTPPacket(header: header))
+                    headers += 1
+                case (.admitted(let a), .packet(let b)):
+                    XCTAssertNotEqual(bytes.count, 48)
+                    XCTAssertEqual(a, b)
+                default:
+                    XCTFail("\(full) against \(header) for \(bytes)")
+                }
+            }
+            XCTAssertGreaterThan(headers, 1000)
+        }
+    }
+
     /// Random and mutated datagrams: the rules never trap, and whatever they answer is a well-formed server
     /// response, no larger than the request, echoing its transmit timestamp.
     func testFuzzNeverTrapsAndAnswersOnlyClientRequests() throws {
