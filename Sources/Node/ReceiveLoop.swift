@@ -52,6 +52,10 @@ struct ReceiveLoop: @unchecked Sendable {
         var packet: Int
         /// Admitted and in the interleaved form (RFC 9769 §2).
         var interleavedForm: Bool
+        /// For a request in the interleaved form: the earlier response's transmit timestamp, when the table
+        /// still keeps it, and where (-1: nowhere), so the send path's `sent` need not hash its key again.
+        var earlier: (timestamp: NTPTimestamp, source: TransmitTimestampSource)? = nil
+        var earlierSlot = -1
         var admitted: Bool { drop == nil }
 
         /// Not admitted: the header is a placeholder that nothing reads.
@@ -123,11 +127,6 @@ struct ReceiveLoop: @unchecked Sendable {
     private var random = SecureRandomGenerator()
 
     // Interleaved mode and transmit timestamps (RFC 9769 §2), reused batch after batch.
-    /// Per received datagram: the earlier response's transmit timestamp, for requests in the interleaved form.
-    private var earlier: [(timestamp: NTPTimestamp, source: TransmitTimestampSource)?] = []
-    /// Per received datagram: where the timestamp table keeps that earlier response (-1: nowhere), so the
-    /// send path's `disable` need not hash its key again.
-    private var earlierSlots: [Int] = []
     /// Per queued reply: its index in `facts` and what the error queue's timestamp will be matched with.
     private var queuedReplies: [(reply: Int, sent: PendingTransmits.Sent)] = []
     /// Sent replies by the socket's datagram number (SOF_TIMESTAMPING_OPT_ID), until their stamps come back.
@@ -155,8 +154,6 @@ struct ReceiveLoop: @unchecked Sendable {
         // a few batches' worth of pending entries is plenty.
         self.pending = PendingTransmits(capacity: batchSize * 8)
         self.stamps = [cfs_tx_stamp](repeating: cfs_tx_stamp(), count: batchSize)
-        self.earlier.reserveCapacity(batchSize)
-        self.earlierSlots.reserveCapacity(batchSize)
         self.queuedReplies.reserveCapacity(batchSize)
         self.kernelUpdates.reserveCapacity(batchSize)
         self.sealedWritten.reserveCapacity(batchSize)
@@ -208,6 +205,7 @@ struct ReceiveLoop: @unchecked Sendable {
         admissions.removeAll(keepingCapacity: true)
         packets.removeAll(keepingCapacity: true)
         let interleaved = rules.policy.interleaved
+        var interleavedForm = false
         for index in 0..<count {
             let i = Int32(index)
             var receivedAt = batchTime
@@ -229,18 +227,20 @@ struct ReceiveLoop: @unchecked Sendable {
             case .drop(let reason):
                 admissions.append(Admitted(dropped: reason, source: source, receivedAt: NTPTimestamp(receivedAt)))
             case .header(let header):
+                let form = interleaved && NTPServerRules.interleavedOrigin(of: header) != nil
+                interleavedForm = interleavedForm || form
                 admissions.append(Admitted(
-                    header: header, source: source, receivedAt: NTPTimestamp(receivedAt), packet: -1,
-                    interleavedForm: interleaved && NTPServerRules.interleavedOrigin(of: header) != nil))
+                    header: header, source: source, receivedAt: NTPTimestamp(receivedAt), packet: -1, interleavedForm: form))
             case .packet(let packet):
                 var index = -1
                 if !packet.extensionFields.isEmpty || packet.mac != nil {
                     index = packets.count
                     packets.append(packet)
                 }
+                let form = interleaved && NTPServerRules.interleavedOrigin(of: packet.header) != nil
+                interleavedForm = interleavedForm || form
                 admissions.append(Admitted(
-                    header: packet.header, source: source, receivedAt: NTPTimestamp(receivedAt), packet: index,
-                    interleavedForm: interleaved && NTPServerRules.interleavedOrigin(of: packet.header) != nil))
+                    header: packet.header, source: source, receivedAt: NTPTimestamp(receivedAt), packet: index, interleavedForm: form))
             }
         }
         // Phase 2: the shared rate limiter, one lock for the whole batch.
@@ -252,20 +252,12 @@ struct ReceiveLoop: @unchecked Sendable {
             }
         }
         // Phase 2b: the earlier responses that requests in the interleaved form name, one lock per batch.
-        earlier.removeAll(keepingCapacity: true)
-        earlierSlots.removeAll(keepingCapacity: true)
-        var interleavedForm = false
-        for index in 0..<admissions.count {
-            earlier.append(nil)
-            earlierSlots.append(-1)
-            if admissions[index].interleavedForm { interleavedForm = true }
-        }
         if interleavedForm {
             shared.timestamps.withLockedValue { table in
                 for index in 0..<admissions.count where admissions[index].interleavedForm {
                     if let found = table.earlierIndexed(for: admissions[index].header, from: admissions[index].source) {
-                        earlier[index] = (found.timestamp, found.source)
-                        earlierSlots[index] = found.index
+                        admissions[index].earlier = (found.timestamp, found.source)
+                        admissions[index].earlierSlot = found.index
                     }
                 }
             }
@@ -284,7 +276,7 @@ struct ReceiveLoop: @unchecked Sendable {
             if admitted.packet < 0 {
                 guard let reply = rules.respond(
                     toHeader: admitted.header, rateLimit: admitted.verdict, receivedAt: admitted.receivedAt, state: state,
-                    earlier: earlier[index])
+                    earlier: admitted.earlier)
                 else {
                     tally.drop(.rateLimited)
                     outcomes.append(.drop(.rateLimited))
@@ -296,7 +288,7 @@ struct ReceiveLoop: @unchecked Sendable {
             }
             switch rules.respond(
                 to: packets[admitted.packet], request: request(at: Int32(index)), rateLimit: admitted.verdict,
-                receivedAt: admitted.receivedAt, state: state, client: admitted.source, earlier: earlier[index], random: &random)
+                receivedAt: admitted.receivedAt, state: state, client: admitted.source, earlier: admitted.earlier, random: &random)
             {
             case .drop(let reason):
                 tally.drop(reason)
@@ -537,7 +529,7 @@ struct ReceiveLoop: @unchecked Sendable {
                     let sent = queuedReplies[position].sent
                     let reply = queuedReplies[position].reply
                     if let interleaving = facts[reply].interleaving {
-                        let hint = earlierSlots[facts[reply].datagram]
+                        let hint = admissions[facts[reply].datagram].earlierSlot
                         queuedReplies[position].sent.slot = table.sent(
                             interleaving, receive: sent.receive, to: sent.client, transmit: sent.transmit, using: &random,
                             earlierHint: hint >= 0 ? hint : nil)
