@@ -128,6 +128,9 @@ cfs_batch *cfs_batch_create(int count, int bufsize) {
         cfs_batch_destroy(b);
         return NULL;
     }
+    // The error queue's headers: no address, no data (OPT_TSONLY), each its own control buffer. Only the
+    // lengths and flags the kernel rewrites are reset before each read (cfs_batch_tx_stamps).
+    for (int i = 0; i < count; i++) b->err_msgs[i].msg_hdr.msg_control = b->err_control + (size_t)i * CFS_CONTROL_LEN;
     return b;
 }
 
@@ -438,11 +441,11 @@ static int parse_tx_stamp(struct msghdr *h, cfs_tx_stamp *out) {
 int cfs_batch_tx_stamps(int fd, cfs_batch *b, cfs_tx_stamp *out, int max) {
     if (max > b->count) max = b->count;
     if (max <= 0) return 0;
+    // Set up once in cfs_batch_create; the kernel rewrites only these (once per answer on the packet path,
+    // where clearing the whole header cost about 40 instructions per answer).
     for (int i = 0; i < max; i++) {
-        struct msghdr *h = &b->err_msgs[i].msg_hdr;
-        memset(h, 0, sizeof *h);
-        h->msg_control = b->err_control + (size_t)i * CFS_CONTROL_LEN;
-        h->msg_controllen = CFS_CONTROL_LEN;
+        b->err_msgs[i].msg_hdr.msg_controllen = CFS_CONTROL_LEN;
+        b->err_msgs[i].msg_hdr.msg_flags = 0;
         b->err_msgs[i].msg_len = 0;
     }
     int n = recvmmsg(fd, b->err_msgs, (unsigned int)max, MSG_ERRQUEUE | MSG_DONTWAIT, NULL);

@@ -39,33 +39,39 @@ public struct PendingTransmits: Sendable {
         }
     }
 
-    private var ids: [UInt32]
-    private var sent: [Sent?]
-
-    public init(capacity: Int) {
-        let size = max(1, capacity)
-        ids = [UInt32](repeating: 0, count: size)
-        sent = [Sent?](repeating: nil, count: size)
+    /// One slot of the ring: id, whether it still waits, and the entry, side by side (two arrays, one of
+    /// optionals, cost a uniqueness check each and an optional's copy per record and per take).
+    private struct Slot {
+        var id: UInt32
+        var waiting: Bool
+        var sent: Sent
     }
 
-    public var capacity: Int { ids.count }
+    private var slots: [Slot]
+
+    public init(capacity: Int) {
+        let empty = Slot(
+            id: 0, waiting: false, sent: Sent(client: .v4(0), receive: .zero, transmit: .zero, saved: false, interleaved: false))
+        slots = [Slot](repeating: empty, count: max(1, capacity))
+    }
+
+    public var capacity: Int { slots.count }
 
     public mutating func record(id: UInt32, _ entry: Sent) {
-        let index = Int(id % UInt32(truncatingIfNeeded: ids.count))
-        ids[index] = id
-        sent[index] = entry
+        let index = Int(id % UInt32(truncatingIfNeeded: slots.count))
+        slots[index] = Slot(id: id, waiting: true, sent: entry)
     }
 
     /// The response sent as datagram `id`, once: a second timestamp for the same id finds nothing.
     public mutating func take(id: UInt32) -> Sent? {
-        let index = Int(id % UInt32(truncatingIfNeeded: ids.count))
-        guard ids[index] == id, let entry = sent[index] else { return nil }
-        sent[index] = nil
-        return entry
+        let index = Int(id % UInt32(truncatingIfNeeded: slots.count))
+        guard slots[index].id == id, slots[index].waiting else { return nil }
+        slots[index].waiting = false
+        return slots[index].sent
     }
 
     /// Forgets every entry (the socket's counter was reset).
     public mutating func removeAll() {
-        for index in sent.indices { sent[index] = nil }
+        for index in slots.indices { slots[index].waiting = false }
     }
 }

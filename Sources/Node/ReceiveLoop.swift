@@ -24,55 +24,101 @@ struct ReceiveLoop: @unchecked Sendable {
     private let buffers: ReceiveBatch
     private var batch: OpaquePointer { buffers.pointer }
     private let capacity: Int
+    /// The per-batch arrays hold trivially copyable elements only, so emptying and refilling them costs no
+    /// runtime call per element: an `NTPPacket` or a `ServerReply` (arrays, enum payloads, keys inside) was
+    /// copied and destroyed through value witnesses, about a fifth of the instructions per plain answer.
+    /// The rarer requests and replies with a trailer (extension fields, MAC) go to `packets` and
+    /// `sealedReplies`, referred to by index.
     private var admissions: [Admitted] = []
+    /// The admitted requests with extension fields or a MAC, in datagram order (`Admitted.packet`).
+    private var packets: [NTPPacket] = []
     /// Per received datagram: what became of it.
     private var outcomes: [Outcome] = []
-    /// The batch's replies in datagram order, and per reply the facts the passes after the decision need,
-    /// taken once: a `ServerReply` is a large value, and each pattern match on one read out of an array
-    /// copied it (callgrind: a tenth of the instructions per answer went to such copies).
-    private var replies: [ServerReply] = []
+    /// Per reply, in datagram order: the reply without trailer (all of a plain one) and the facts the passes
+    /// after the decision need.
     private var facts: [ReplyFacts] = []
+    /// The replies with a trailer (MAC or NTS), in datagram order (`ReplyFacts.sealed`).
+    private var sealedReplies: [ServerReply] = []
 
     private struct Admitted {
-        var admission: NTPServerRules.Admission
+        /// The request's header, when admitted.
+        var header: NTPHeader
         var source: IPAddress
         var receivedAt: NTPTimestamp
         var verdict: RateLimitVerdict?
-        /// Admitted (a well-formed client request), and in the interleaved form (RFC 9769 §2) too.
-        var admitted: Bool
+        /// Why it is not answered; nil: admitted (a well-formed client request).
+        var drop: ServerDropReason?
+        /// Its index in `packets` when it has extension fields or a MAC; -1 for a request that is its header alone.
+        var packet: Int
+        /// Admitted and in the interleaved form (RFC 9769 §2).
         var interleavedForm: Bool
+        /// For a request in the interleaved form: the earlier response's transmit timestamp, when the table
+        /// still keeps it, and where (-1: nowhere), so the send path's `sent` need not hash its key again.
+        var earlier: (timestamp: NTPTimestamp, source: TransmitTimestampSource)? = nil
+        var earlierSlot = -1
+        var admitted: Bool { drop == nil }
+
+        /// Not admitted: the header is a placeholder that nothing reads.
+        init(dropped reason: ServerDropReason, source: IPAddress, receivedAt: NTPTimestamp) {
+            self.header = NTPHeader(mode: .reserved)
+            self.source = source
+            self.receivedAt = receivedAt
+            self.drop = reason
+            self.packet = -1
+            self.interleavedForm = false
+        }
+
+        init(header: NTPHeader, source: IPAddress, receivedAt: NTPTimestamp, packet: Int, interleavedForm: Bool) {
+            self.header = header
+            self.source = source
+            self.receivedAt = receivedAt
+            self.drop = nil
+            self.packet = packet
+            self.interleavedForm = interleavedForm
+        }
     }
 
     private enum Outcome {
         case drop(ServerDropReason)
-        /// Answered by `replies[index]`.
+        /// Answered by `facts[index]`.
         case reply(Int)
     }
 
     private struct ReplyFacts {
         enum Trailer { case none, symmetric, nts, ntsNAK, ntsAuthenticationFailed }
+        /// The reply's header and interleaving: the whole reply when it has no trailer.
+        var reply: HeaderReply
         var datagram: Int
         var trailer: Trailer
+        /// Its index in `sealedReplies` when it has a trailer; -1 otherwise.
+        var sealed: Int
         var kissOfDeath: Bool
         /// `ServerReply.isInterleaved`.
         var interleaved: Bool
-        var interleaving: ServerReply.Interleaving?
+        var interleaving: ServerReply.Interleaving? { reply.interleaving }
         /// Whether its timestamps are saved for the client's next request.
-        var saved: Bool { interleaving != nil }
-        var receive: NTPTimestamp
+        var saved: Bool { reply.interleaving != nil }
+        var receive: NTPTimestamp { reply.header.receiveTimestamp }
 
-        init(_ reply: ServerReply, datagram: Int) {
+        init(_ reply: HeaderReply, datagram: Int) {
+            self.reply = reply
             self.datagram = datagram
+            self.trailer = .none
+            self.sealed = -1
+            if case .kissOfDeath = reply.kind { kissOfDeath = true } else { kissOfDeath = false }
+            interleaved = reply.isInterleaved
+        }
+
+        /// A reply with a trailer, kept at `sealed` (when it has none, it is written as a `HeaderReply`).
+        init(_ reply: ServerReply, datagram: Int, sealed: Int) {
+            self.init(HeaderReply(header: reply.header, kind: reply.kind, interleaving: reply.interleaving), datagram: datagram)
             switch reply.trailer {
-            case .none: trailer = .none
+            case .none: return
             case .symmetric: trailer = .symmetric
             case .nts: trailer = .nts
             case .ntsNAK(_, let authenticationFailed): trailer = authenticationFailed ? .ntsAuthenticationFailed : .ntsNAK
             }
-            if case .kissOfDeath = reply.kind { kissOfDeath = true } else { kissOfDeath = false }
-            interleaved = reply.isInterleaved
-            interleaving = reply.interleaving
-            receive = reply.header.receiveTimestamp
+            self.sealed = sealed
         }
     }
     private var tally = BatchTally()
@@ -81,12 +127,7 @@ struct ReceiveLoop: @unchecked Sendable {
     private var random = SecureRandomGenerator()
 
     // Interleaved mode and transmit timestamps (RFC 9769 §2), reused batch after batch.
-    /// Per received datagram: the earlier response's transmit timestamp, for requests in the interleaved form.
-    private var earlier: [(timestamp: NTPTimestamp, source: TransmitTimestampSource)?] = []
-    /// Per received datagram: where the timestamp table keeps that earlier response (-1: nowhere), so the
-    /// send path's `disable` need not hash its key again.
-    private var earlierSlots: [Int] = []
-    /// Per queued reply: its index in `replies` and what the error queue's timestamp will be matched with.
+    /// Per queued reply: its index in `facts` and what the error queue's timestamp will be matched with.
     private var queuedReplies: [(reply: Int, sent: PendingTransmits.Sent)] = []
     /// Sent replies by the socket's datagram number (SOF_TIMESTAMPING_OPT_ID), until their stamps come back.
     private var pending: PendingTransmits
@@ -108,14 +149,11 @@ struct ReceiveLoop: @unchecked Sendable {
         self.capacity = batchSize
         self.admissions.reserveCapacity(batchSize)
         self.outcomes.reserveCapacity(batchSize)
-        self.replies.reserveCapacity(batchSize)
         self.facts.reserveCapacity(batchSize)
         // Stamps come back within the send call on loopback and within microseconds from a card's driver:
         // a few batches' worth of pending entries is plenty.
         self.pending = PendingTransmits(capacity: batchSize * 8)
         self.stamps = [cfs_tx_stamp](repeating: cfs_tx_stamp(), count: batchSize)
-        self.earlier.reserveCapacity(batchSize)
-        self.earlierSlots.reserveCapacity(batchSize)
         self.queuedReplies.reserveCapacity(batchSize)
         self.kernelUpdates.reserveCapacity(batchSize)
         self.sealedWritten.reserveCapacity(batchSize)
@@ -165,7 +203,9 @@ struct ReceiveLoop: @unchecked Sendable {
             return rules
         }()
         admissions.removeAll(keepingCapacity: true)
+        packets.removeAll(keepingCapacity: true)
         let interleaved = rules.policy.interleaved
+        var interleavedForm = false
         for index in 0..<count {
             let i = Int32(index)
             var receivedAt = batchTime
@@ -179,18 +219,29 @@ struct ReceiveLoop: @unchecked Sendable {
             }
             let source = source(of: i)
             // Load shedding first: under a lasting backlog, a request that waited too long is not worth parsing.
-            let admission: NTPServerRules.Admission =
-                stamped && rules.policy.isTooOld(receivedAt: NTPTimestamp(receivedAt), now: NTPTimestamp(batchTime), backlog: backlog)
-                ? .drop(.tooOld) : rules.admit(request: request(at: i), from: source)
-            var admitted = false
-            var interleavedForm = false
-            if case .admitted(let packet) = admission {
-                admitted = true
-                interleavedForm = interleaved && NTPServerRules.interleavedOrigin(of: packet.header) != nil
+            if stamped && rules.policy.isTooOld(receivedAt: NTPTimestamp(receivedAt), now: NTPTimestamp(batchTime), backlog: backlog) {
+                admissions.append(Admitted(dropped: .tooOld, source: source, receivedAt: NTPTimestamp(receivedAt)))
+                continue
             }
-            admissions.append(Admitted(
-                admission: admission, source: source, receivedAt: NTPTimestamp(receivedAt), verdict: nil, admitted: admitted,
-                interleavedForm: interleavedForm))
+            switch rules.admitHeader(request: request(at: i), from: source) {
+            case .drop(let reason):
+                admissions.append(Admitted(dropped: reason, source: source, receivedAt: NTPTimestamp(receivedAt)))
+            case .header(let header):
+                let form = interleaved && NTPServerRules.interleavedOrigin(of: header) != nil
+                interleavedForm = interleavedForm || form
+                admissions.append(Admitted(
+                    header: header, source: source, receivedAt: NTPTimestamp(receivedAt), packet: -1, interleavedForm: form))
+            case .packet(let packet):
+                var index = -1
+                if !packet.extensionFields.isEmpty || packet.mac != nil {
+                    index = packets.count
+                    packets.append(packet)
+                }
+                let form = interleaved && NTPServerRules.interleavedOrigin(of: packet.header) != nil
+                interleavedForm = interleavedForm || form
+                admissions.append(Admitted(
+                    header: packet.header, source: source, receivedAt: NTPTimestamp(receivedAt), packet: index, interleavedForm: form))
+            }
         }
         // Phase 2: the shared rate limiter, one lock for the whole batch.
         if rules.policy.rateLimit != nil {
@@ -201,48 +252,51 @@ struct ReceiveLoop: @unchecked Sendable {
             }
         }
         // Phase 2b: the earlier responses that requests in the interleaved form name, one lock per batch.
-        earlier.removeAll(keepingCapacity: true)
-        earlierSlots.removeAll(keepingCapacity: true)
-        var interleavedForm = false
-        for index in 0..<admissions.count {
-            earlier.append(nil)
-            earlierSlots.append(-1)
-            if admissions[index].interleavedForm { interleavedForm = true }
-        }
         if interleavedForm {
             shared.timestamps.withLockedValue { table in
                 for index in 0..<admissions.count where admissions[index].interleavedForm {
-                    if case .admitted(let packet) = admissions[index].admission,
-                       let found = table.earlierIndexed(for: packet.header, from: admissions[index].source) {
-                        earlier[index] = (found.timestamp, found.source)
-                        earlierSlots[index] = found.index
+                    if let found = table.earlierIndexed(for: admissions[index].header, from: admissions[index].source) {
+                        admissions[index].earlier = (found.timestamp, found.source)
+                        admissions[index].earlierSlot = found.index
                     }
                 }
             }
         }
         // Phase 3, no lock: the answers, NTS cryptography included. Drops are counted here.
         outcomes.removeAll(keepingCapacity: true)
-        replies.removeAll(keepingCapacity: true)
         facts.removeAll(keepingCapacity: true)
+        sealedReplies.removeAll(keepingCapacity: true)
         for index in 0..<admissions.count {
-            let decision: ServerDecision
-            switch admissions[index].admission {
-            case .drop(let reason):
-                decision = .drop(reason)
-            case .admitted(let packet):
-                decision = rules.respond(
-                    to: packet, request: request(at: Int32(index)), rateLimit: admissions[index].verdict,
-                    receivedAt: admissions[index].receivedAt, state: state, client: admissions[index].source,
-                    earlier: earlier[index], random: &random)
+            let admitted = admissions[index]
+            if let reason = admitted.drop {
+                tally.drop(reason)
+                outcomes.append(.drop(reason))
+                continue
             }
-            switch decision {
+            if admitted.packet < 0 {
+                guard let reply = rules.respond(
+                    toHeader: admitted.header, rateLimit: admitted.verdict, receivedAt: admitted.receivedAt, state: state,
+                    earlier: admitted.earlier)
+                else {
+                    tally.drop(.rateLimited)
+                    outcomes.append(.drop(.rateLimited))
+                    continue
+                }
+                outcomes.append(.reply(facts.count))
+                facts.append(ReplyFacts(reply, datagram: index))
+                continue
+            }
+            switch rules.respond(
+                to: packets[admitted.packet], request: request(at: Int32(index)), rateLimit: admitted.verdict,
+                receivedAt: admitted.receivedAt, state: state, client: admitted.source, earlier: admitted.earlier, random: &random)
+            {
             case .drop(let reason):
                 tally.drop(reason)
                 outcomes.append(.drop(reason))
             case .reply(let reply):
-                outcomes.append(.reply(replies.count))
-                facts.append(ReplyFacts(reply, datagram: index))
-                replies.append(reply)
+                outcomes.append(.reply(facts.count))
+                facts.append(ReplyFacts(reply, datagram: index, sealed: sealedReplies.count))
+                if facts[facts.count - 1].sealed >= 0 { sealedReplies.append(reply) }
             }
         }
         if let symmetric = rules.symmetric, !symmetric.restrictions.isEmpty {
@@ -303,14 +357,16 @@ struct ReceiveLoop: @unchecked Sendable {
         var attempted = 0
         var delivered = 0
         var firstError = 0
-        for index in 0..<replies.count {
+        // A plain reply's term is the learned lead alone, which only `learn()` changes: computed once.
+        let lead = predictor.delay(position: 0)
+        for index in 0..<facts.count {
             let length: Int
             let transmit: NTPTimestamp
             let sendTime: NTPTimestamp
-            if facts[index].trailer == .none {
-                length = replies.withUnsafeBufferPointer { $0[index].write(transmit: .zero, to: buffer, mac: mac) }
+            if facts[index].sealed < 0 {
+                length = facts[index].reply.write(transmit: .zero, to: buffer)
                 sendTime = NTPTimestamp(clock.now())
-                transmit = sendTime.adding(predictor.delay(position: 0))
+                transmit = sendTime.adding(lead)
                 if length > 0, !facts[index].interleaved {
                     // The transmit timestamp field (RFC 5905 §7.3: bytes 40-47), big-endian, lowest bit clear as `write` leaves it.
                     UnsafeMutableRawPointer(slot).storeBytes(of: (transmit.rawValue & ~1).bigEndian, toByteOffset: 40, as: UInt64.self)
@@ -318,7 +374,7 @@ struct ReceiveLoop: @unchecked Sendable {
             } else {
                 let start = NTPTimestamp(clock.now())
                 transmit = start.adding(predictor.delay(position: 0, sealsAfter: 1))
-                length = replies[index].write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
+                length = sealedReplies[facts[index].sealed].write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
                 sendTime = NTPTimestamp(clock.now())
                 predictor.observeSealing(1, took: sendTime - start)
             }
@@ -344,7 +400,7 @@ struct ReceiveLoop: @unchecked Sendable {
     /// sending of the replies before it. Returns how many were queued.
     private mutating func writeAsRead(clock: any NodeClock, nts: NTSServerConfiguration?, mac: (any MACComputer)?) -> Int {
         var queued = 0
-        for index in 0..<replies.count {
+        for index in 0..<facts.count {
             let transmit = NTPTimestamp(clock.now())
             if enqueue(reply: index, slot: queued, position: queued, transmit: transmit, sendTime: .zero, nts: nts, mac: mac) {
                 queued += 1
@@ -360,15 +416,14 @@ struct ReceiveLoop: @unchecked Sendable {
     /// `recordPredicted` does their bookkeeping after the send.
     private mutating func writePredicted(clock: any NodeClock, nts: NTSServerConfiguration?, mac: (any MACComputer)?) -> Int {
         var sealed = 0
-        for index in 0..<facts.count where facts[index].trailer != .none { sealed += 1 }
+        for index in 0..<facts.count where facts[index].sealed >= 0 { sealed += 1 }
         var queued = 0
         let batch = self.batch
         plainWritten.removeAll(keepingCapacity: true)
-        for index in 0..<replies.count where facts[index].trailer == .none {
+        for index in 0..<facts.count where facts[index].sealed < 0 {
             let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(queued)), count: Self.bufferSize)
-            // A plain reply draws no randomness and needs no NTS keys. Written where it lies in the array
-            // (`replies[index].write` copied the reply first).
-            let length = replies.withUnsafeBufferPointer { $0[index].write(transmit: .zero, to: buffer, mac: mac) }
+            // A plain reply draws no randomness and needs no NTS keys.
+            let length = facts[index].reply.write(transmit: .zero, to: buffer)
             guard length > 0 else {
                 tally.drop(.malformed)
                 continue
@@ -381,12 +436,12 @@ struct ReceiveLoop: @unchecked Sendable {
         if sealed > 0 {
             var seen = 0
             let start = clock.now()
-            for index in 0..<replies.count where facts[index].trailer != .none {
+            for index in 0..<facts.count where facts[index].sealed >= 0 {
                 let transmit = NTPTimestamp(clock.now()).adding(
                     predictor.delay(position: queued, sealsAfter: sealed - 1 - seen, stamps: plainWritten.count))
                 seen += 1
                 let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(queued)), count: Self.bufferSize)
-                let length = replies[index].write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
+                let length = sealedReplies[facts[index].sealed].write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
                 guard length > 0 else {
                     tally.drop(.malformed)
                     continue
@@ -430,7 +485,7 @@ struct ReceiveLoop: @unchecked Sendable {
         predictor.observeStamping(plainWritten.count, took: predictedSendTime - stampTimeRead)
     }
 
-    /// Writes `replies[reply]` into buffer `slot` with `transmit` and queues it; false (counted as malformed)
+    /// Writes reply `reply` (`facts`, `sealedReplies`) into buffer `slot` with `transmit` and queues it; false (counted as malformed)
     /// when it cannot be written.
     private mutating func enqueue(
         reply: Int, slot: Int, position: Int, transmit: NTPTimestamp, sendTime: NTPTimestamp,
@@ -438,7 +493,10 @@ struct ReceiveLoop: @unchecked Sendable {
     ) -> Bool {
         let batch = self.batch
         let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(slot)), count: Self.bufferSize)
-        let length = replies[reply].write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
+        let sealed = facts[reply].sealed
+        let length = sealed < 0
+            ? facts[reply].reply.write(transmit: transmit, to: buffer)
+            : sealedReplies[sealed].write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
         guard length > 0 else {
             tally.drop(.malformed)
             return false
@@ -471,7 +529,7 @@ struct ReceiveLoop: @unchecked Sendable {
                     let sent = queuedReplies[position].sent
                     let reply = queuedReplies[position].reply
                     if let interleaving = facts[reply].interleaving {
-                        let hint = earlierSlots[facts[reply].datagram]
+                        let hint = admissions[facts[reply].datagram].earlierSlot
                         queuedReplies[position].sent.slot = table.sent(
                             interleaving, receive: sent.receive, to: sent.client, transmit: sent.transmit, using: &random,
                             earlierHint: hint >= 0 ? hint : nil)
@@ -527,9 +585,8 @@ struct ReceiveLoop: @unchecked Sendable {
     private func recordSiblingTraffic(_ symmetric: SymmetricServerConfiguration) {
         for index in 0..<outcomes.count {
             let source = admissions[index].source
-            guard symmetric.restrictions[source] != nil, case .admitted(let packet) = admissions[index].admission,
-                  let mac = packet.mac
-            else { continue }
+            let packet = admissions[index].packet
+            guard symmetric.restrictions[source] != nil, packet >= 0, let mac = packets[packet].mac else { continue }
             switch outcomes[index] {
             case .reply:
                 shared.siblingTraffic.answered(from: source, keyID: mac.keyID)

@@ -47,26 +47,30 @@ public final class ServerStatistics: Sendable {
 
     public var snapshot: ServerCounters { state.withLockedValue { $0.counters } }
 
-    /// Adds the outcome of one batch (one lock and a few metric updates per batch, not per packet).
+    /// Adds the outcome of one batch (one lock and a few metric updates per batch, not per packet), in place:
+    /// a `ServerCounters` delta built per batch and added copied the precision's histograms and walked an
+    /// empty dictionary, about 1,200 instructions a batch.
     func record(_ tally: BatchTally) {
-        var delta = ServerCounters()
-        delta.received = UInt64(tally.received)
-        delta.answered = UInt64(tally.answered)
-        delta.kissOfDeath = UInt64(tally.kissOfDeath)
-        delta.symmetricAuthenticated = UInt64(tally.symmetricAuthenticated)
-        delta.ntsAuthenticated = UInt64(tally.ntsAuthenticated)
-        delta.ntsNAK = UInt64(tally.ntsNAK)
-        delta.ntsAuthenticationFailed = UInt64(tally.ntsAuthenticationFailed)
-        delta.kernelTimestamps = UInt64(tally.kernelTimestamps)
-        for (index, reason) in ServerDropReason.allCases.enumerated() where tally.drops[index] > 0 {
-            delta.dropped[reason.rawValue] = UInt64(tally.drops[index])
-        }
-        if tally.sendFailed > 0 { delta.dropped[Self.sendFailed] = UInt64(tally.sendFailed) }
-        if !tally.precision.isEmpty { delta.precision = tally.precision }
-        let now = delta.precision == nil ? 0 : cfs_monotonic_ns()
+        let hasPrecision = !tally.precision.isEmpty
+        let now = hasPrecision ? cfs_monotonic_ns() : 0
         let precision = state.withLockedValue { state -> ServerPrecision? in
-            state.counters.add(delta)
-            guard delta.precision != nil else { return nil }
+            state.counters.received += UInt64(tally.received)
+            state.counters.answered += UInt64(tally.answered)
+            state.counters.kissOfDeath += UInt64(tally.kissOfDeath)
+            state.counters.symmetricAuthenticated += UInt64(tally.symmetricAuthenticated)
+            state.counters.ntsAuthenticated += UInt64(tally.ntsAuthenticated)
+            state.counters.ntsNAK += UInt64(tally.ntsNAK)
+            state.counters.ntsAuthenticationFailed += UInt64(tally.ntsAuthenticationFailed)
+            state.counters.kernelTimestamps += UInt64(tally.kernelTimestamps)
+            if tally.dropped > 0 {
+                for (index, reason) in BatchTally.reasons.enumerated() where tally.drops[index] > 0 {
+                    state.counters.dropped[reason.rawValue, default: 0] += UInt64(tally.drops[index])
+                }
+            }
+            if tally.sendFailed > 0 { state.counters.dropped[Self.sendFailed, default: 0] += UInt64(tally.sendFailed) }
+            guard hasPrecision else { return nil }
+            if state.counters.precision == nil { state.counters.precision = ServerPrecision() }
+            state.counters.precision!.add(tally.precision)
             state.gaugesStale = true
             return Self.takeDue(&state, now: now)
         }
@@ -82,7 +86,12 @@ public final class ServerStatistics: Sendable {
         if tally.ntsAuthenticated > 0 { ntsMetric.increment(by: Int64(tally.ntsAuthenticated)) }
         if tally.symmetricAuthenticated > 0 { symmetricMetric.increment(by: Int64(tally.symmetricAuthenticated)) }
         if tally.ntsNAK + tally.ntsAuthenticationFailed > 0 { ntsNAKMetric.increment(by: Int64(tally.ntsNAK + tally.ntsAuthenticationFailed)) }
-        for (reason, count) in delta.dropped { droppedMetrics[reason]?.increment(by: Int64(count)) }
+        if tally.dropped > 0 {
+            for (index, reason) in BatchTally.reasons.enumerated() where tally.drops[index] > 0 {
+                droppedMetrics[reason.rawValue]?.increment(by: Int64(tally.drops[index]))
+            }
+        }
+        if tally.sendFailed > 0 { droppedMetrics[Self.sendFailed]?.increment(by: Int64(tally.sendFailed)) }
     }
 
     /// Brings the precision gauges up to date if batches changed them since their last update and the interval
@@ -127,7 +136,11 @@ struct BatchTally {
     var kernelTimestamps = 0
     var sendFailed = 0
     var precision = ServerPrecision()
+    /// Per reason, in the order of `reasons`; `dropped` is their sum.
     var drops = [Int](repeating: 0, count: ServerDropReason.allCases.count)
+    var dropped = 0
+    /// `ServerDropReason.allCases`, built once (each use of `allCases` builds the array anew).
+    static let reasons = ServerDropReason.allCases
 
     mutating func reset() {
         received = 0
@@ -140,14 +153,14 @@ struct BatchTally {
         kernelTimestamps = 0
         sendFailed = 0
         precision.reset()
-        for index in drops.indices { drops[index] = 0 }
+        if dropped > 0 {
+            for index in drops.indices { drops[index] = 0 }
+            dropped = 0
+        }
     }
 
     mutating func drop(_ reason: ServerDropReason) {
-        drops[Self.index(of: reason)] += 1
-    }
-
-    private static func index(of reason: ServerDropReason) -> Int {
-        ServerDropReason.allCases.firstIndex(of: reason) ?? 0
+        drops[Self.reasons.firstIndex(of: reason) ?? 0] += 1
+        dropped += 1
     }
 }

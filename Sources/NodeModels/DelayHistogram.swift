@@ -66,7 +66,14 @@ public struct DelayHistogram: Codable, Sendable, Equatable {
         count += other.count
         sumNanoseconds += other.sumNanoseconds
         sumSquares += other.sumSquares
-        for index in buckets.indices where index < other.buckets.count { buckets[index] += other.buckets[index] }
+        // Through buffer pointers: the subscripts checked uniqueness and bounds per bucket (a receive loop's
+        // batch is added twice per batch, about 300 instructions each).
+        let shared = min(buckets.count, other.buckets.count)
+        other.buckets.withUnsafeBufferPointer { theirs in
+            buckets.withUnsafeMutableBufferPointer { mine in
+                for index in 0..<shared { mine[index] += theirs[index] }
+            }
+        }
     }
 
     /// Empties the histogram in place (no allocation: receive loops reuse one per batch).
@@ -76,7 +83,7 @@ public struct DelayHistogram: Codable, Sendable, Equatable {
         sumSquares = 0
         minimumNanoseconds = 0
         maximumNanoseconds = 0
-        for index in buckets.indices { buckets[index] = 0 }
+        buckets.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 
     public var meanNanoseconds: Double { count == 0 ? 0 : sumNanoseconds / Double(count) }

@@ -209,6 +209,107 @@ final class ServerRulesTests: XCTestCase {
         XCTAssertEqual(try reply(decide(request(), core: &core, random: &random)).kind, .time)
     }
 
+    /// The receive loop answers a request that is its header alone with `respond(toHeader:)`: the same
+    /// decision and the same bytes as `respond(to:)` for every rate-limit verdict, state, version and form
+    /// (basic, interleaved with and without the earlier response kept, interleaving off).
+    func testHeaderOnlyRespondAgreesWithRespond() throws {
+        let states = [synced, .unsynchronized(precision: -20), .local(stratum: 10, precision: -22, referenceTime: receivedAt)]
+        let earliers: [(timestamp: NTPTimestamp, source: TransmitTimestampSource)?] = [nil, (NTPTimestamp(rawValue: 0x1234_5678_9ABC_DEF0), .kernel)]
+        var random = SeededRandom(seed: 7)
+        var compared = 0
+        for interleavedPolicy in [true, false] {
+            let rules = NTPServerRules(policy: ServerPolicy(interleaved: interleavedPolicy))
+            for version: UInt8 in 1...4 {
+                for interleavedForm in [false, true] {
+                    var header = ClientExchange.request(transmit: clientTransmit, poll: 6, version: version)
+                    if interleavedForm {
+                        // RFC 9769 §2: origin = our earlier receive timestamp (lowest bit set), receive != transmit.
+                        header.originTimestamp = NTPTimestamp(rawValue: 0xAAAA_0000_0000_0001)
+                        header.receiveTimestamp = NTPTimestamp(rawValue: 0xBBBB_0000_0000_0000)
+                    }
+                    let bytes = NTPPacket(header: header).serialized()
+                    let packet = try NTPPacket(parsing: bytes)
+                    XCTAssertTrue(packet.extensionFields.isEmpty && packet.mac == nil)
+                    for verdict in [nil, RateLimitVerdict.respond, .drop, .kissOfDeath] {
+                        for state in states {
+                            for earlier in earliers {
+                                let full = bytes.withUnsafeBytes {
+                                    rules.respond(
+                                        to: packet, request: $0, rateLimit: verdict, receivedAt: receivedAt, state: state,
+                                        earlier: earlier, random: &random)
+                                }
+                                let plain = rules.respond(
+                                    toHeader: packet.header, rateLimit: verdict, receivedAt: receivedAt, state: state, earlier: earlier)
+                                compared += 1
+                                guard let plain else {
+                                    XCTAssertEqual(full, .drop(.rateLimited))
+                                    continue
+                                }
+                                let reply = try reply(full)
+                                XCTAssertEqual(plain.reply(), reply)
+                                XCTAssertEqual(plain.isInterleaved, reply.isInterleaved)
+                                let transmit = NTPTimestamp(rawValue: 0x1122_3344_5566_7789)
+                                var buffer = [UInt8](repeating: 0xFF, count: 64)
+                                let length = buffer.withUnsafeMutableBytes { plain.write(transmit: transmit, to: $0) }
+                                XCTAssertEqual(length, 48)
+                                XCTAssertEqual(Array(buffer[0..<48]), reply.serialized(transmit: transmit))
+                                XCTAssertEqual(buffer[48...].filter { $0 != 0xFF }.count, 0, "nothing written past the header")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(compared, 2 * 4 * 2 * 4 * 3 * 2)
+        var short = [UInt8](repeating: 0, count: 47)
+        let header = try NTPHeader(parsing: request())
+        let written = short.withUnsafeMutableBytes {
+            NTPServerRules(policy: ServerPolicy()).respond(toHeader: header, rateLimit: nil, receivedAt: receivedAt, state: synced)!
+                .write(transmit: .zero, to: $0)
+        }
+        XCTAssertEqual(written, 0, "a buffer shorter than the header gets nothing")
+    }
+
+    /// `admitHeader` (the receive loop's phase 1) decides as `admit` does, for valid, mutated, short, long
+    /// and random datagrams and a denying access list; 48-byte requests come back as their header.
+    func testAdmitHeaderAgreesWithAdmit() throws {
+        var random = SeededRandom(seed: 0xAD17)
+        let base = request()
+        let deny = AccessList(rules: [AccessRule(allow: false, subnet: try Subnet(parsing: "10.0.0.0/8"))])
+        for rules in [NTPServerRules(policy: ServerPolicy()), NTPServerRules(policy: ServerPolicy(access: deny))] {
+            var headers = 0
+            for iteration in 0..<50_000 {
+                var bytes = base
+                switch iteration % 4 {
+                case 0: break
+                case 1:
+                    for _ in 0..<(1 + random.next() % 3) { bytes[Int(random.next() % 48)] = UInt8(truncatingIfNeeded: random.next()) }
+                case 2:
+                    bytes = (0..<Int(random.next() % 120)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                default:
+                    bytes[0] = UInt8(truncatingIfNeeded: random.next())
+                    bytes += [UInt8](repeating: 0, count: [0, 4, 20, 24, 28][Int(random.next() % 5)])
+                }
+                let source: IPAddress = iteration % 5 == 0 ? .v4(0x0A00_0001) : .v4(0x7F00_0001)
+                let (full, header) = bytes.withUnsafeBytes { (rules.admit(request: $0, from: source), rules.admitHeader(request: $0, from: source)) }
+                switch (full, header) {
+                case (.drop(let a), .drop(let b)):
+                    XCTAssertEqual(a, b)
+                case (.admitted(let packet), .header(let header)):
+                    XCTAssertEqual(bytes.count, 48)
+                    XCTAssertEqual(packet, NTPPacket(header: header))
+                    headers += 1
+                case (.admitted(let a), .packet(let b)):
+                    XCTAssertNotEqual(bytes.count, 48)
+                    XCTAssertEqual(a, b)
+                default:
+                    XCTFail("\(full) against \(header) for \(bytes)")
+                }
+            }
+            XCTAssertGreaterThan(headers, 1000)
+        }
+    }
+
     /// Random and mutated datagrams: the rules never trap, and whatever they answer is a well-formed server
     /// response, no larger than the request, echoing its transmit timestamp.
     func testFuzzNeverTrapsAndAnswersOnlyClientRequests() throws {

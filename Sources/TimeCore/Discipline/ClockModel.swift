@@ -25,7 +25,20 @@ public struct ClockModel: Sendable, Equatable, Codable {
 
     /// Served time in nanoseconds at local time `local`.
     @inlinable public func served(at local: LocalTime) -> Int64 {
-        local &+ base &+ Int64((correction(at: local) * 1e9).rounded())
+        local &+ base &+ Self.roundedToInt64(correction(at: local) * 1e9)
+    }
+
+    /// `Int64(value.rounded())` (half away from zero), without the libm `round` call that `rounded()` is on
+    /// baseline x86-64 (no SSE4.1 `roundsd`): `served(at:)` runs a few times per answer on the packet path.
+    /// Bit-identical: the truncation is exact, and so is the fraction left (Sterbenz for |value| >= 1, the
+    /// value itself below; zero from 2^52 on, where every Double is an integer). Traps where `Int64(_:)`
+    /// does (NaN, out of range), as before. ClockModelTests compares the two.
+    @inlinable public static func roundedToInt64(_ value: Double) -> Int64 {
+        let truncated = Int64(value)
+        let fraction = value - Double(truncated)
+        if fraction >= 0.5 { return truncated &+ 1 }
+        if fraction <= -0.5 { return truncated &- 1 }
+        return truncated
     }
 
     /// The same served time, re-expressed with `reference` moved to `local` (keeps the Double terms small).
