@@ -324,6 +324,11 @@ let chrony = try launch(setpriv, ["--bounding-set=-sys_time", taskset, "-c", ser
                         log: work.appendingPathComponent("chronyd.log").path)
 defer { chrony.terminate(); chrony.waitUntilExit() }
 
+/// Whether `[ntp]` lines set `threads` (then the one-loop default is left out: TOML refuses a key twice).
+func setsThreads(_ lines: String) -> Bool {
+    lines.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("threads") }
+}
+
 func startNode(_ name: String, port: UInt16, extra: String) throws -> Process {
     let conf = work.appendingPathComponent("\(name).toml").path
     try """
@@ -335,7 +340,7 @@ func startNode(_ name: String, port: UInt16, extra: String) throws -> Process {
         stratum = 1
         [ntp]
         listen = ["127.0.0.1:\(port)"]
-        \(extra.contains("threads") ? "" : "threads = 1")
+        \(setsThreads(extra + "\n" + (environment["NTP_EXTRA"] ?? "")) ? "" : "threads = 1")
         \(extra)
         \(environment["NTP_EXTRA"] ?? "")
         """.write(toFile: conf, atomically: true, encoding: .utf8)
