@@ -55,16 +55,32 @@ public final class SoftwareClock: NodeClock {
     /// the node's whole life (a `[local]` node has no source to correct it): a test saw its receive
     /// timestamps 12 µs before the client's transmit time.
     static func measureEpoch(tries: Int = 5) -> Int64 {
-        var best: (gap: Int64, epoch: Int64)?
+        realtimeMinusRaw(tries: tries)
+    }
+
+    /// CLOCK_REALTIME − CLOCK_MONOTONIC_RAW now, nanoseconds: a realtime reading bracketed by two raw
+    /// readings, as at their midpoint; of up to `tries` tries the tightest, stopping early at a bracket under
+    /// `goodEnough` ns (a few vDSO reads take well under a microsecond when nothing preempts them).
+    static func realtimeMinusRaw(tries: Int, goodEnough: Int64 = 0) -> Int64 {
+        bracketedDifference(
+            tries: tries, goodEnough: goodEnough, raw: { Int64(bitPattern: cfs_monotonic_raw_ns()) },
+            real: { systemNow().nanosecondsSinceEpoch })
+    }
+
+    /// `realtimeMinusRaw` with the two clocks passed in (a test slows one reading down).
+    @inline(__always)
+    static func bracketedDifference(tries: Int, goodEnough: Int64, raw: () -> Int64, real: () -> Int64) -> Int64 {
+        var best: (gap: Int64, difference: Int64)?
         for _ in 0..<max(1, tries) {
-            let before = Int64(bitPattern: cfs_monotonic_raw_ns())
-            let real = systemNow().nanosecondsSinceEpoch
-            let after = Int64(bitPattern: cfs_monotonic_raw_ns())
+            let before = raw()
+            let real = real()
+            let after = raw()
             let gap = after &- before
-            let epoch = real &- (before &+ gap / 2)
-            if best == nil || gap < best!.gap { best = (gap, epoch) }
+            let difference = real &- (before &+ gap / 2)
+            if best == nil || gap < best!.gap { best = (gap, difference) }
+            if gap <= goodEnough { break }
         }
-        return best!.epoch
+        return best!.difference
     }
 
     /// The local timescale now.
@@ -73,9 +89,10 @@ public final class SoftwareClock: NodeClock {
     }
 
     /// Local time minus CLOCK_REALTIME now: it changes only when the system clock is stepped or slewed.
+    /// Bracketed like the epoch (see `realtimeMinusRaw`): read unbracketed, a preemption between the two
+    /// readings shifted every kernel timestamp mapped through it (a receive batch's) by its length.
     private func systemToLocal() -> Int64 {
-        let real = Self.systemNow().nanosecondsSinceEpoch
-        return localNow() &- real
+        epoch &- Self.realtimeMinusRaw(tries: 3, goodEnough: 2_000)
     }
 
     /// A CLOCK_REALTIME reading (a kernel timestamp, gpsd's receive time) on the local timescale.
@@ -114,9 +131,13 @@ public final class SoftwareClock: NodeClock {
         return state.withLockedValue { SystemTimeConversion(systemToLocal: offset, model: $0.model, leap: $0.servedLeap) }
     }
 
+    /// Served time minus CLOCK_REALTIME, both at one instant: the system clock's reading mapped onto the
+    /// local timescale through a bracketed difference, so that a preemption between two clock reads cannot
+    /// show up as an offset (status reads this to say how far served time is from the system clock, and tests
+    /// take it for the served time's error).
     public var correction: ClockCorrection {
         let real = Self.systemNow()
-        let served = now()
+        let served = served(fromSystem: real)
         return ClockCorrection(offset: Double(served.nanoseconds(since: real)) * 1e-9, frequencyPPM: model.frequency * 1e6)
     }
 

@@ -112,7 +112,10 @@ final class ReferenceClockFaultTests: XCTestCase {
                 let sample = try await node.status()
                 let error = abs(sample.clock.offsetSeconds)
                 let bound = sample.serving.rootDispersionSeconds + sample.serving.rootDelaySeconds / 2
-                XCTAssertTrue(!sample.serving.synchronized || error <= bound, "\(label): served error \(error) s outside the published bound \(bound) s")
+                XCTAssertTrue(
+                    !sample.serving.synchronized || error <= bound,
+                    "\(label): served error \(error) s outside the published bound \(bound) s; tracking \(String(describing: sample.timekeeping?.tracking)); "
+                        + "sources \(String(describing: sample.timekeeping?.sources)); log since the jitter began: \(node.log.dropFirst(logStart))")
                 XCTAssertEqual(sample.serving.leap == 3, !sample.serving.synchronized, "leap bits agree with synchronisation")
                 if sample.timekeeping?.tracking.selected?.name == "PPS" { followed += 1 }
                 if error >= worst.error { worst = (error, bound) }

@@ -43,12 +43,13 @@ final class StateStoreNodeTests: XCTestCase {
         XCTAssertEqual(store.retentionSeconds, 604_800)
         XCTAssertTrue(StatusReport.text(status).contains("state database \(database)"), StatusReport.text(status))
         XCTAssertEqual(node!.stop(), 0)
+        let nodeLog = node!.log
         node = nil
 
         let opened = try NodeStore(path: database)
         let samples = try opened.samples(source: source)
         XCTAssertGreaterThanOrEqual(samples.count, 4)
-        XCTAssertTrue(samples.allSatisfy { $0.delay > 0 && $0.delay < 0.1 && abs($0.offset) < 0.01 }, "\(samples)")
+        XCTAssertTrue(samples.allSatisfy { $0.delay > 0 && $0.delay < 0.1 && abs($0.offset) < 0.01 }, "\(samples); chronyd: \(chrony.log); node: \(nodeLog)")
         XCTAssertLessThan(abs((samples.last?.utc ?? 0) - Date().timeIntervalSince1970), 60)
         let updates = try opened.clockUpdates()
         XCTAssertGreaterThanOrEqual(updates.count, 4)
