@@ -29,6 +29,7 @@ final class StateStoreNodeTests: XCTestCase {
             maxpoll = -1
             """
         let source = "127.0.0.1:\(port)"
+        let watch = SystemClockWatch()
         var node: NodeProcess? = try await NodeProcess(config: config)
         try await waitFor(node!, seconds: 30) { status in
             (status.timekeeping?.tracking.updates ?? 0) >= 4 && status.timekeeping?.tracking.selected?.name == source
@@ -49,7 +50,15 @@ final class StateStoreNodeTests: XCTestCase {
         let opened = try NodeStore(path: database)
         let samples = try opened.samples(source: source)
         XCTAssertGreaterThanOrEqual(samples.count, 4)
-        XCTAssertTrue(samples.allSatisfy { $0.delay > 0 && $0.delay < 0.1 && abs($0.offset) < 0.01 }, "\(samples); chronyd: \(chrony.log); node: \(nodeLog)")
+        XCTAssertTrue(samples.allSatisfy { $0.delay > 0 && $0.delay < 0.1 }, "\(samples)")
+        // chronyd serves the system clock, the node its bare oscillator: their offsets stay small unless
+        // something outside the test adjusted the system clock meanwhile (once: +33 ms within 7 s).
+        let adjusted = watch.adjustment
+        if abs(adjusted) < 0.002 {
+            XCTAssertTrue(samples.allSatisfy { abs($0.offset) < 0.01 }, "\(samples); chronyd: \(chrony.log); node: \(nodeLog)")
+        } else {
+            print("StateStoreNodeTests: the system clock was adjusted by \(adjusted) s during the test (not by it): offsets to chronyd not judged: \(samples.map(\.offset))")
+        }
         XCTAssertLessThan(abs((samples.last?.utc ?? 0) - Date().timeIntervalSince1970), 60)
         let updates = try opened.clockUpdates()
         XCTAssertGreaterThanOrEqual(updates.count, 4)
