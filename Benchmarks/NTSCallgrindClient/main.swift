@@ -131,6 +131,7 @@ func callgrindControl(_ arguments: [String], nudge: Int32) {
     process.executableURL = URL(fileURLWithPath: tool)
     process.arguments = arguments + ["\(options.callgrindPID)"]
     process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
     do { try process.run() } catch { fail("callgrind_control: \(error)") }
     let plain = [UInt8(0x23)] + [UInt8](repeating: 0, count: 47)
     while process.isRunning {
