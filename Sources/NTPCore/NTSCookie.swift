@@ -115,10 +115,11 @@ public enum NTSCookie {
             else { return nil }
             let algorithm = UInt16(buffer[0]) << 8 | UInt16(buffer[1])
             guard let keyLength = ciphers.keyLength(of: algorithm), keyLength > 0, length == 4 + 2 * keyLength else { return nil }
+            let plaintext = UnsafeRawBufferPointer(buffer)
             return NTSKeys(
                 algorithm: algorithm,
-                clientToServer: Array(UnsafeRawBufferPointer(rebasing: buffer[4..<(4 + keyLength)])),
-                serverToClient: Array(UnsafeRawBufferPointer(rebasing: buffer[(4 + keyLength)..<length])))
+                clientToServer: NTSWire.copy(plaintext, 4..<(4 + keyLength)),
+                serverToClient: NTSWire.copy(plaintext, (4 + keyLength)..<length))
         }
     }
 }
