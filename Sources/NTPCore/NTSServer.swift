@@ -17,25 +17,6 @@ public enum NTSServerCheck: Sendable, Hashable {
     case valid(NTSRequest)
 }
 
-/// An authenticated NTS request: what the server needs to answer it.
-public struct NTSRequest: Sendable, Hashable {
-    /// From the cookie: C2S verified the request, S2C seals the response.
-    public var keys: NTSKeys
-    /// Echoed in the response (RFC 8915 §5.3).
-    public var uniqueIdentifier: [UInt8]
-    /// The body length of the cookie received (padding included, as on the wire).
-    public var cookieLength: Int
-    /// 1 for the cookie spent plus one per placeholder, clear or encrypted (RFC 8915 §5.5, §5.7).
-    public var cookiesRequested: Int
-
-    public init(keys: NTSKeys, uniqueIdentifier: [UInt8], cookieLength: Int, cookiesRequested: Int) {
-        self.keys = keys
-        self.uniqueIdentifier = uniqueIdentifier
-        self.cookieLength = cookieLength
-        self.cookiesRequested = cookiesRequested
-    }
-}
-
 /// What the NTS part of the server needs: the site's cookie master keys and the AEAD implementation.
 /// The master keys' ciphers are made once here, not per packet (keying AES-SIV is most of its cost).
 ///
@@ -105,6 +86,14 @@ public struct NTSServerConfiguration: Sendable {
     /// Opens a cookie where it lies in a request, with the cached master-key ciphers.
     func openCookie(_ cookie: UnsafeRawBufferPointer) -> NTSKeys? {
         NTSCookie.open(cookie, ciphers: storage.ciphers) { masterCipher(id: $0) }
+    }
+
+    /// Opens a cookie where it lies and hands its keys, where they lie, to `body`; nil when it does not open.
+    func openCookie<R>(
+        _ cookie: UnsafeRawBufferPointer,
+        _ body: (_ algorithm: UInt16, _ clientToServer: UnsafeRawBufferPointer, _ serverToClient: UnsafeRawBufferPointer) -> R
+    ) -> R? {
+        NTSCookie.open(cookie, ciphers: storage.ciphers, masterCipher: { masterCipher(id: $0) }, body)
     }
 
     /// The current master key's id and cipher, nil when the factory could not make it.
@@ -211,34 +200,33 @@ public enum NTSServer {
         guard !fields.ntsFieldAfterAuthenticator else { return .invalid("an NTS field follows the authenticator") }
         guard !hasMAC else { return .invalid("a MAC follows the authenticator") }
 
-        let identifier = NTSWire.copy(bytes, fields.uniqueIdentifier)
-        guard let keys = configuration.openCookie(UnsafeRawBufferPointer(rebasing: bytes[fields.cookie])) else {
-            return .nak(uniqueIdentifier: identifier)
-        }
-        let body = UnsafeRawBufferPointer(rebasing: bytes[fields.authenticator])
-        guard let layout = try? NTSAuthenticator.layout(of: body), layout.ciphertext.count >= tagLength else {
-            return .authenticationFailed(uniqueIdentifier: identifier)
-        }
-        // The plaintext (encrypted fields: at most placeholders in a client request) is only counted, in a
-        // temporary buffer (on the stack for any usual request).
-        let opened = withUnsafeTemporaryAllocation(byteCount: max(1, layout.ciphertext.count - tagLength), alignment: 8) {
-            plaintext -> Int?? in
-            let length = keys.clientToServer.withUnsafeBytes { key in
-                configuration.ciphers.open(
-                    algorithm: keys.algorithm, key: key, nonce: UnsafeRawBufferPointer(rebasing: body[layout.nonce]),
+        let opened = configuration.openCookie(UnsafeRawBufferPointer(rebasing: bytes[fields.cookie])) {
+            algorithm, clientToServer, serverToClient -> NTSServerCheck in
+            let body = UnsafeRawBufferPointer(rebasing: bytes[fields.authenticator])
+            guard let layout = try? NTSAuthenticator.layout(of: body), layout.ciphertext.count >= tagLength else {
+                return .authenticationFailed(uniqueIdentifier: NTSWire.copy(bytes, fields.uniqueIdentifier))
+            }
+            // The plaintext (encrypted fields: at most placeholders in a client request) is only counted, in a
+            // temporary buffer (on the stack for any usual request).
+            let counted = withUnsafeTemporaryAllocation(byteCount: max(1, layout.ciphertext.count - tagLength), alignment: 8) {
+                plaintext -> Int?? in
+                let length = configuration.ciphers.open(
+                    algorithm: algorithm, key: clientToServer, nonce: UnsafeRawBufferPointer(rebasing: body[layout.nonce]),
                     associatedData: UnsafeRawBufferPointer(rebasing: bytes[0..<fields.authenticatorOffset]),
                     sealed: UnsafeRawBufferPointer(rebasing: body[layout.ciphertext]), into: plaintext)
+                guard let length else { return .none }
+                return .some(NTSWire.countEncryptedFields(
+                    of: NTSExtensionType.cookiePlaceholder, in: UnsafeRawBufferPointer(rebasing: plaintext[0..<length])))
             }
-            guard let length else { return .none }
-            return .some(NTSWire.countEncryptedFields(
-                of: NTSExtensionType.cookiePlaceholder, in: UnsafeRawBufferPointer(rebasing: plaintext[0..<length])))
+            guard let counted else { return .authenticationFailed(uniqueIdentifier: NTSWire.copy(bytes, fields.uniqueIdentifier)) }
+            guard let encryptedPlaceholders = counted else { return .invalid("malformed encrypted extension fields") }
+            return .valid(
+                NTSRequest(
+                    algorithm: algorithm, clientToServer: clientToServer, serverToClient: serverToClient,
+                    uniqueIdentifier: UnsafeRawBufferPointer(rebasing: bytes[fields.uniqueIdentifier]),
+                    cookieLength: fields.cookie.count, cookiesRequested: 1 + fields.placeholders + encryptedPlaceholders))
         }
-        guard let counted = opened else { return .authenticationFailed(uniqueIdentifier: identifier) }
-        guard let encryptedPlaceholders = counted else { return .invalid("malformed encrypted extension fields") }
-        return .valid(
-            NTSRequest(
-                keys: keys, uniqueIdentifier: identifier, cookieLength: fields.cookie.count,
-                cookiesRequested: 1 + fields.placeholders + encryptedPlaceholders))
+        return opened ?? .nak(uniqueIdentifier: NTSWire.copy(bytes, fields.uniqueIdentifier))
     }
 
     /// How many fresh cookies the response carries: as many as requested (at most `maximumCookies`) but no
@@ -260,8 +248,8 @@ public enum NTSServer {
     static func responseLength(for request: NTSRequest, freshCookies count: Int) -> Int {
         NTPHeader.length
             + responseFieldsLength(
-                uniqueIdentifierLength: request.uniqueIdentifier.count,
-                cookieLengths: repeatElement(NTSCookie.length(keys: request.keys), count: count))
+                uniqueIdentifierLength: request.uniqueIdentifierByteCount,
+                cookieLengths: repeatElement(NTSCookie.length(keyBytes: 2 * request.keyByteCount), count: count))
     }
 
     /// The fresh cookies of `freshCookieCount`, each sealed under the current master key, as arrays (the
@@ -312,13 +300,17 @@ public enum NTSServer {
     ) -> Int {
         let master = configuration.currentMaster
         guard cookieCount == 0 || master != nil else { return 0 }
-        let cookieLength = NTSCookie.length(keys: request.keys)
+        let cookieLength = NTSCookie.length(keyBytes: 2 * request.keyByteCount)
         return writeResponseFields(
             into: buffer, request: request, cookieCount: cookieCount, cookieLength: { _ in cookieLength },
             configuration: configuration, random: { NTSWire.writeRandom(into: $0, using: &random) }
         ) { _, slot in
             guard let master else { return false }
-            return NTSCookie.seal(request.keys, keyID: master.id, cipher: master.cipher, into: slot, using: &random)
+            return request.withBytes { c2s, s2c, _ in
+                NTSCookie.seal(
+                    algorithm: request.algorithm, clientToServer: c2s, serverToClient: s2c, keyID: master.id, cipher: master.cipher,
+                    into: slot, using: &random)
+            }
         }
     }
 
@@ -333,7 +325,7 @@ public enum NTSServer {
         configuration: NTSServerConfiguration, random: (UnsafeMutableRawBufferPointer) -> Void,
         cookie: (Int, UnsafeMutableRawBufferPointer) -> Bool
     ) -> Int {
-        let uniqueIdentifierField = NTSWire.fieldLength(bodyLength: request.uniqueIdentifier.count)
+        let uniqueIdentifierField = NTSWire.fieldLength(bodyLength: request.uniqueIdentifierByteCount)
         var plaintextLength = 0
         for index in 0..<cookieCount { plaintextLength += NTSWire.encryptedFieldLength(bodyLength: cookieLength(index)) }
         let nonceLength = NTSAuthenticator.nonceLength
@@ -347,8 +339,8 @@ public enum NTSServer {
         var offset = NTPHeader.length
         NTSWire.writeFieldHeader(type: NTSExtensionType.uniqueIdentifier, length: uniqueIdentifierField, into: buffer, at: offset)
         UnsafeMutableRawBufferPointer(rebasing: buffer[(offset + 4)..<(offset + uniqueIdentifierField)]).initializeMemory(as: UInt8.self, repeating: 0)
-        request.uniqueIdentifier.withUnsafeBytes {
-            UnsafeMutableRawBufferPointer(rebasing: buffer[(offset + 4)...]).copyMemory(from: $0)
+        request.withBytes { _, _, identifier in
+            UnsafeMutableRawBufferPointer(rebasing: buffer[(offset + 4)...]).copyMemory(from: identifier)
         }
         offset += uniqueIdentifierField
         let associatedDataEnd = offset
@@ -373,9 +365,9 @@ public enum NTSServer {
             cursor += fieldLength
         }
         let sealed = UnsafeMutableRawBufferPointer(rebasing: buffer[sealedStart..<(sealedStart + ciphertextLength)])
-        let written = request.keys.serverToClient.withUnsafeBytes { key in
+        let written = request.withBytes { _, key, _ in
             configuration.ciphers.seal(
-                algorithm: request.keys.algorithm, key: key, nonce: UnsafeRawBufferPointer(rebasing: buffer[nonce]),
+                algorithm: request.algorithm, key: key, nonce: UnsafeRawBufferPointer(rebasing: buffer[nonce]),
                 associatedData: UnsafeRawBufferPointer(rebasing: buffer[0..<associatedDataEnd]),
                 plaintext: UnsafeRawBufferPointer(rebasing: sealed[tagLength...]), into: sealed)
         }
@@ -385,7 +377,7 @@ public enum NTSServer {
     /// The length `responseFields` produces for these cookies (assuming the 16-byte tag of the AES-SIV
     /// algorithms NTS uses), so the caller can check buffer sizes before sealing.
     public static func responseFieldsLength(request: NTSRequest, cookies: [[UInt8]]) -> Int {
-        responseFieldsLength(uniqueIdentifierLength: request.uniqueIdentifier.count, cookieLengths: cookies.lazy.map(\.count))
+        responseFieldsLength(uniqueIdentifierLength: request.uniqueIdentifierByteCount, cookieLengths: cookies.lazy.map(\.count))
     }
 
     /// AES-SIV's synthetic IV, the only expansion of the AEADs NTS uses.
