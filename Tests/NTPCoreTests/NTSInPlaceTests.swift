@@ -127,4 +127,63 @@ final class NTSInPlaceTests: XCTestCase {
         let admission = bytes.withUnsafeBytes { rules.admitHeader(request: $0, from: .v4(0x7F00_0001)) }
         guard case .packet = admission else { return XCTFail("\(admission)") }
     }
+
+    /// `NTSRequest` keeps keys and unique identifier inline when they fit (AES-SIV-CMAC-256 keys, 32-byte
+    /// identifier) and in one array otherwise: both give back what went in, compare and hash by content, and
+    /// never print key material.
+    func testRequestKeepsKeysAndIdentifierInlineOrSpilled() {
+        for (algorithm, keyLength, identifierLength) in [(UInt16(15), 32, 32), (15, 32, 33), (17, 64, 32), (15, 32, 200), (16, 48, 0)] {
+            let keys = NTSKeys(
+                algorithm: algorithm, clientToServer: (0..<keyLength).map { _ in UInt8.random(in: 0...255, using: &random) },
+                serverToClient: (0..<keyLength).map { _ in UInt8.random(in: 0...255, using: &random) })
+            let identifier = (0..<identifierLength).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let request = NTSRequest(keys: keys, uniqueIdentifier: identifier, cookieLength: 104, cookiesRequested: 2)
+            XCTAssertEqual(request.keys, keys)
+            XCTAssertEqual(request.algorithm, algorithm)
+            XCTAssertEqual(request.uniqueIdentifier, identifier)
+            XCTAssertEqual(request.cookieLength, 104)
+            XCTAssertEqual(request.cookiesRequested, 2)
+            request.withBytes { c2s, s2c, id in
+                XCTAssertEqual(Array(c2s), keys.clientToServer)
+                XCTAssertEqual(Array(s2c), keys.serverToClient)
+                XCTAssertEqual(Array(id), identifier)
+            }
+            let same = NTSRequest(keys: keys, uniqueIdentifier: identifier, cookieLength: 104, cookiesRequested: 2)
+            XCTAssertEqual(request, same)
+            XCTAssertEqual(request.hashValue, same.hashValue)
+            XCTAssertNotEqual(request, NTSRequest(keys: keys, uniqueIdentifier: identifier + [1], cookieLength: 104, cookiesRequested: 2))
+            XCTAssertFalse("\(request)".contains("\(keys.clientToServer)"), "key material in the description")
+        }
+    }
+
+    /// A request with a unique identifier too long to be kept inline is answered in full on the packet
+    /// path: identifier echoed, response authenticated, its fresh cookie opening to the request's keys.
+    func testLongUniqueIdentifierRoundTrip() throws {
+        let keys = keySet(id: 3)
+        let configuration = NTSServerConfiguration(keySet: keys, ciphers: ciphers)
+        let rules = NTPServerRules(policy: ServerPolicy(), nts: configuration)
+        let sessionKeys = NTSKeys(
+            clientToServer: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) },
+            serverToClient: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) })
+        let identifier = (0..<72).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let cookie = NTSCookie.seal(sessionKeys, under: keys.current, ciphers: ciphers, using: &random)
+        let bytes = NTSClientRequest.build(
+            header: ClientExchange.request(transmit: NTPTimestamp(rawValue: random.next())), cookie: cookie, placeholders: 1,
+            keys: sessionKeys, ciphers: ciphers, uniqueIdentifier: identifier, using: &random
+        ).packet
+        let admission = bytes.withUnsafeBytes { rules.admitHeader(request: $0, from: .v4(0x7F00_0001)) }
+        guard case .nts(let header) = admission else { return XCTFail("\(admission)") }
+        let decision = bytes.withUnsafeBytes {
+            rules.respond(toNTS: header, request: $0, rateLimit: nil, receivedAt: receivedAt, state: state)
+        }
+        guard case .reply(let reply) = decision, case .nts(let request, let count) = reply.trailer else { return XCTFail("\(decision)") }
+        XCTAssertEqual(request.uniqueIdentifier, identifier)
+        XCTAssertEqual(request.keys, sessionKeys)
+        XCTAssertEqual(count, 2)
+        let response = reply.serialized(transmit: .zero, nts: configuration, using: &random)
+        let verdict = NTSClient.verify(response: response, uniqueIdentifier: identifier, keys: sessionKeys, ciphers: ciphers)
+        guard case .authenticated(let fresh) = verdict else { return XCTFail("\(verdict)") }
+        XCTAssertEqual(fresh.count, 2)
+        for cookie in fresh { XCTAssertEqual(NTSCookie.open(cookie, keySet: keys, ciphers: ciphers), sessionKeys) }
+    }
 }
