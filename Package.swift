@@ -249,6 +249,12 @@ let package = Package(
             dependencies: ["BenchSupport", "CBenchShim", "CFleetShim", "NTPCore", "NodeModels", "NetworkEdges", "NTSKE", "NTSKECore", "FleetCrypto", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             path: "Benchmarks/NTSServerLoad"
         ),
+        // scripts/callgrind-nts.sh's client: NTS requests and NTS-KE sessions against a server under callgrind.
+        .executableTarget(
+            name: "nts-callgrind-client",
+            dependencies: ["BenchSupport", "NTPCore", "NTSKE", "NTSKECore", "FleetCrypto"],
+            path: "Benchmarks/NTSCallgrindClient"
+        ),
 
         // The soak's clients (`make soak`, scripts/soak.sh): plain and NTS load, good NTS-KE clients, an NTS probe.
         .executableTarget(

@@ -58,6 +58,7 @@ public struct NTPServerRules: Sendable {
     /// other as `admit` returns it. ServerRulesTests checks that the two agree.
     public func admitHeader(request: UnsafeRawBufferPointer, from source: IPAddress) -> HeaderAdmission {
         guard request.count == NTPHeader.length else {
+            if nts != nil, let header = ntsHeader(of: request, from: source) { return .nts(header) }
             switch admit(request: request, from: source) {
             case .drop(let reason): return .drop(reason)
             case .admitted(let packet): return .packet(packet)
@@ -77,8 +78,23 @@ public struct NTPServerRules: Sendable {
         case drop(ServerDropReason)
         /// A well-formed client request of 48 bytes: `admit` would return `NTPPacket(header:)`.
         case header(NTPHeader)
+        /// A well-formed NTPv4 client request with at least one NTS extension field and no MAC, from a node
+        /// that serves NTS: `admit` would return it as a packet with that header; it is answered by
+        /// ``respond(toNTS:request:rateLimit:receivedAt:state:earlier:)`` from its bytes in place.
+        case nts(NTPHeader)
         /// A well-formed client request with extension fields or a MAC.
         case packet(NTPPacket)
+    }
+
+    /// The header of a datagram that `admit` would admit as an NTPv4 client request with an NTS field and
+    /// no MAC, found without building its `NTPPacket`; nil for any other datagram (`admit` decides those).
+    private func ntsHeader(of request: UnsafeRawBufferPointer, from source: IPAddress) -> NTPHeader? {
+        guard policy.access.permits(source), let header = try? NTPHeader(parsing: request),
+              header.version == 4, header.mode == .client
+        else { return nil }
+        var nts = false
+        guard ExtensionFieldScan.scan(request, { nts = nts || NTSExtensionType.isNTS($0.type) }) == false, nts else { return nil }
+        return header
     }
 
     /// Phase 3: the answer to an admitted request.
@@ -120,31 +136,72 @@ public struct NTPServerRules: Sendable {
             trailer = .symmetric(key)
         } else if let nts, packet.extensionFields.contains(where: { NTSExtensionType.isNTS($0.type) }) {
             // RFC 8915 §5.7. Rate limiting came first: a flood is refused before any cryptography is done.
-            switch NTSServer.check(request: request, packet: packet, configuration: nts) {
-            case .notNTS:
-                break
-            case .invalid:
-                return .drop(.ntsInvalid)
-            case .nak(let uniqueIdentifier):
-                // One kiss code per response: when RATE was due as well, send nothing (as chrony does).
-                if case .kissOfDeath = kind { return .drop(.rateLimited) }
-                kind = .kissOfDeath(.ntsNak)
-                trailer = .ntsNAK(uniqueIdentifier: uniqueIdentifier, authenticationFailed: false)
-            case .authenticationFailed(let uniqueIdentifier):
-                // RFC 8915 §5.7: a request that cannot be authenticated SHOULD get a NAK too (chrony does).
-                if case .kissOfDeath = kind { return .drop(.rateLimited) }
-                kind = .kissOfDeath(.ntsNak)
-                trailer = .ntsNAK(uniqueIdentifier: uniqueIdentifier, authenticationFailed: true)
-            case .valid(let ntsRequest):
-                // A RATE kiss for an NTS client travels authenticated.
-                let cookies = NTSServer.freshCookieCount(for: ntsRequest, requestLength: request.count, configuration: nts)
-                trailer = .nts(ntsRequest, cookies: cookies)
+            let check = NTSServer.check(request: request, packet: packet, configuration: nts)
+            if let reason = Self.apply(check, kind: &kind, trailer: &trailer, requestLength: request.count, configuration: nts) {
+                return .drop(reason)
             }
         }
 
         let reply = answer(to: packet.header, kind: kind, receivedAt: receivedAt, state: state, earlier: earlier)
         return .reply(ServerReply(
             header: reply.header, trailer: trailer, kind: kind, requestLength: request.count, interleaving: reply.interleaving))
+    }
+
+    /// Phase 3 for a request that ``admitHeader(request:from:)`` admitted as ``HeaderAdmission/nts(_:)``:
+    /// the decision `respond(to:request:...)` takes for it, with its NTS fields read in place from `request`
+    /// (no `NTPPacket`). ServerRulesTests checks that the two agree.
+    public func respond(
+        toNTS header: NTPHeader,
+        request: UnsafeRawBufferPointer,
+        rateLimit: RateLimitVerdict?,
+        receivedAt: NTPTimestamp,
+        state: ServerState,
+        earlier: (timestamp: NTPTimestamp, source: TransmitTimestampSource)? = nil
+    ) -> ServerDecision {
+        var kind = ServerReply.Kind.time
+        switch rateLimit {
+        case nil, .respond?: break
+        case .drop?: return .drop(.rateLimited)
+        case .kissOfDeath?: kind = .kissOfDeath(.rate)
+        }
+        var trailer = ServerReply.Trailer.none
+        if let nts {
+            let check = NTSServer.check(request: request, header: header, configuration: nts)
+            if let reason = Self.apply(check, kind: &kind, trailer: &trailer, requestLength: request.count, configuration: nts) {
+                return .drop(reason)
+            }
+        }
+        let reply = answer(to: header, kind: kind, receivedAt: receivedAt, state: state, earlier: earlier)
+        return .reply(ServerReply(
+            header: reply.header, trailer: trailer, kind: kind, requestLength: request.count, interleaving: reply.interleaving))
+    }
+
+    /// What an NTS check makes of the response (RFC 8915 §5.7): its kind and trailer, or why it is dropped.
+    private static func apply(
+        _ check: NTSServerCheck, kind: inout ServerReply.Kind, trailer: inout ServerReply.Trailer, requestLength: Int,
+        configuration nts: NTSServerConfiguration
+    ) -> ServerDropReason? {
+        switch check {
+        case .notNTS:
+            return nil
+        case .invalid:
+            return .ntsInvalid
+        case .nak(let uniqueIdentifier):
+            // One kiss code per response: when RATE was due as well, send nothing (as chrony does).
+            if case .kissOfDeath = kind { return .rateLimited }
+            kind = .kissOfDeath(.ntsNak)
+            trailer = .ntsNAK(uniqueIdentifier: uniqueIdentifier, authenticationFailed: false)
+        case .authenticationFailed(let uniqueIdentifier):
+            // RFC 8915 §5.7: a request that cannot be authenticated SHOULD get a NAK too (chrony does).
+            if case .kissOfDeath = kind { return .rateLimited }
+            kind = .kissOfDeath(.ntsNak)
+            trailer = .ntsNAK(uniqueIdentifier: uniqueIdentifier, authenticationFailed: true)
+        case .valid(let ntsRequest):
+            // A RATE kiss for an NTS client travels authenticated.
+            let cookies = NTSServer.freshCookieCount(for: ntsRequest, requestLength: requestLength, configuration: nts)
+            trailer = .nts(ntsRequest, cookies: cookies)
+        }
+        return nil
     }
 
     /// Phase 3 for a request that is its header alone (no extension field, no MAC: a plain client request,

@@ -124,14 +124,17 @@ enum NTSWire {
     /// Fills `buffer` from `random`, eight bytes at a time (nonces written in place).
     static func writeRandom(into buffer: UnsafeMutableRawBufferPointer, using random: inout some RandomNumberGenerator) {
         var offset = 0
-        while offset < buffer.count {
+        // Whole words stored directly (the slices and closures of a general copy cost more than the draw here).
+        while buffer.count - offset >= 8 {
+            buffer.storeBytes(of: random.next(), toByteOffset: offset, as: UInt64.self)
+            offset += 8
+        }
+        if offset < buffer.count {
             var word = random.next()
-            let take = min(8, buffer.count - offset)
             withUnsafeBytes(of: &word) {
-                UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + take)])
-                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<take]))
+                UnsafeMutableRawBufferPointer(rebasing: buffer[offset...])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<(buffer.count - offset)]))
             }
-            offset += take
         }
     }
 

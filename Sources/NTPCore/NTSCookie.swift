@@ -39,7 +39,12 @@ public enum NTSCookie {
 
     /// The length of a cookie sealing `keys` (104 bytes for AEAD_AES_SIV_CMAC_256 keys).
     static func length(keys: NTSKeys) -> Int {
-        headerLength + NTSServer.tagLength + 4 + keys.clientToServer.count + keys.serverToClient.count
+        length(keyBytes: keys.clientToServer.count + keys.serverToClient.count)
+    }
+
+    /// The length of a cookie sealing keys of `keyBytes` bytes together.
+    static func length(keyBytes: Int) -> Int {
+        headerLength + NTSServer.tagLength + 4 + keyBytes
     }
 
     /// Seals a cookie straight into `output` (exactly `length(keys:)` bytes): key id, random nonce, then the
@@ -50,18 +55,28 @@ public enum NTSCookie {
         _ keys: NTSKeys, keyID: UInt32, cipher: any AEADCipher, into output: UnsafeMutableRawBufferPointer,
         using random: inout some RandomNumberGenerator
     ) -> Bool {
-        guard output.count == length(keys: keys) else { return false }
+        keys.clientToServer.withUnsafeBytes { c2s in
+            keys.serverToClient.withUnsafeBytes { s2c in
+                seal(algorithm: keys.algorithm, clientToServer: c2s, serverToClient: s2c, keyID: keyID, cipher: cipher, into: output, using: &random)
+            }
+        }
+    }
+
+    /// `seal` of keys where they lie (an `NTSRequest`'s).
+    static func seal(
+        algorithm: UInt16, clientToServer: UnsafeRawBufferPointer, serverToClient: UnsafeRawBufferPointer, keyID: UInt32,
+        cipher: any AEADCipher, into output: UnsafeMutableRawBufferPointer, using random: inout some RandomNumberGenerator
+    ) -> Bool {
+        guard output.count == length(keyBytes: clientToServer.count + serverToClient.count) else { return false }
         output.storeBytes(of: keyID.bigEndian, toByteOffset: 0, as: UInt32.self)
         NTSWire.writeRandom(into: UnsafeMutableRawBufferPointer(rebasing: output[4..<headerLength]), using: &random)
         let sealedPart = UnsafeMutableRawBufferPointer(rebasing: output[headerLength...])
         let plaintext = UnsafeMutableRawBufferPointer(rebasing: sealedPart[NTSServer.tagLength...])
-        plaintext.storeBytes(of: keys.algorithm.bigEndian, toByteOffset: 0, as: UInt16.self)
+        plaintext.storeBytes(of: algorithm.bigEndian, toByteOffset: 0, as: UInt16.self)
         plaintext[2] = 0
         plaintext[3] = 0
-        keys.clientToServer.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: plaintext[4...]).copyMemory(from: $0) }
-        keys.serverToClient.withUnsafeBytes {
-            UnsafeMutableRawBufferPointer(rebasing: plaintext[(4 + keys.clientToServer.count)...]).copyMemory(from: $0)
-        }
+        UnsafeMutableRawBufferPointer(rebasing: plaintext[4...]).copyMemory(from: clientToServer)
+        UnsafeMutableRawBufferPointer(rebasing: plaintext[(4 + clientToServer.count)...]).copyMemory(from: serverToClient)
         let sealed = cipher.seal(
             nonce: UnsafeRawBufferPointer(rebasing: output[4..<headerLength]),
             associatedData: UnsafeRawBufferPointer(rebasing: output[0..<4]),
@@ -100,11 +115,22 @@ public enum NTSCookie {
     static func open(
         _ cookie: UnsafeRawBufferPointer, ciphers: any AEADCipherFactory, masterCipher: (UInt32) -> (any AEADCipher)?
     ) -> NTSKeys? {
+        open(cookie, ciphers: ciphers, masterCipher: masterCipher) { algorithm, c2s, s2c in
+            NTSKeys(algorithm: algorithm, clientToServer: Array(c2s), serverToClient: Array(s2c))
+        }
+    }
+
+    /// Opens a cookie as it lies and hands its algorithm and keys, where they lie in a temporary buffer
+    /// (wiped afterwards), to `body`: nil when it does not open (as `open`).
+    static func open<R>(
+        _ cookie: UnsafeRawBufferPointer, ciphers: any AEADCipherFactory, masterCipher: (UInt32) -> (any AEADCipher)?,
+        _ body: (_ algorithm: UInt16, _ clientToServer: UnsafeRawBufferPointer, _ serverToClient: UnsafeRawBufferPointer) -> R
+    ) -> R? {
         guard cookie.count > headerLength + NTSServer.tagLength,
             cookie.count - headerLength - NTSServer.tagLength <= maximumPlaintextLength,
             let id = keyID(of: cookie), let cipher = masterCipher(id)
         else { return nil }
-        return withUnsafeTemporaryAllocation(byteCount: maximumPlaintextLength, alignment: 8) { buffer -> NTSKeys? in
+        return withUnsafeTemporaryAllocation(byteCount: maximumPlaintextLength, alignment: 8) { buffer -> R? in
             defer { buffer.initializeMemory(as: UInt8.self, repeating: 0) }  // key material off the stack
             guard
                 let length = cipher.open(
@@ -115,10 +141,10 @@ public enum NTSCookie {
             else { return nil }
             let algorithm = UInt16(buffer[0]) << 8 | UInt16(buffer[1])
             guard let keyLength = ciphers.keyLength(of: algorithm), keyLength > 0, length == 4 + 2 * keyLength else { return nil }
-            return NTSKeys(
-                algorithm: algorithm,
-                clientToServer: Array(UnsafeRawBufferPointer(rebasing: buffer[4..<(4 + keyLength)])),
-                serverToClient: Array(UnsafeRawBufferPointer(rebasing: buffer[(4 + keyLength)..<length])))
+            let plaintext = UnsafeRawBufferPointer(buffer)
+            return body(
+                algorithm, UnsafeRawBufferPointer(rebasing: plaintext[4..<(4 + keyLength)]),
+                UnsafeRawBufferPointer(rebasing: plaintext[(4 + keyLength)..<length]))
         }
     }
 }

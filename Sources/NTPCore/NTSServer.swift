@@ -17,49 +17,64 @@ public enum NTSServerCheck: Sendable, Hashable {
     case valid(NTSRequest)
 }
 
-/// An authenticated NTS request: what the server needs to answer it.
-public struct NTSRequest: Sendable, Hashable {
-    /// From the cookie: C2S verified the request, S2C seals the response.
-    public var keys: NTSKeys
-    /// Echoed in the response (RFC 8915 §5.3).
-    public var uniqueIdentifier: [UInt8]
-    /// The body length of the cookie received (padding included, as on the wire).
-    public var cookieLength: Int
-    /// 1 for the cookie spent plus one per placeholder, clear or encrypted (RFC 8915 §5.5, §5.7).
-    public var cookiesRequested: Int
-
-    public init(keys: NTSKeys, uniqueIdentifier: [UInt8], cookieLength: Int, cookiesRequested: Int) {
-        self.keys = keys
-        self.uniqueIdentifier = uniqueIdentifier
-        self.cookieLength = cookieLength
-        self.cookiesRequested = cookiesRequested
-    }
-}
-
 /// What the NTS part of the server needs: the site's cookie master keys and the AEAD implementation.
 /// The master keys' ciphers are made once here, not per packet (keying AES-SIV is most of its cost).
+///
+/// Everything lives in one immutable object, so that a copy (the receive loop's rules hold it as an
+/// optional, copied several times per NTS response) is one reference count, not a copy of an existential,
+/// two arrays and a key set through value witnesses (callgrind: about 1,500 instructions per NTS response).
 public struct NTSServerConfiguration: Sendable {
-    public var keySet: CookieKeySet {
-        didSet { masterCiphers = Self.ciphers(for: keySet, from: ciphers) }
+    /// A master key's id and its cipher.
+    final class Master: Sendable {
+        let id: UInt32
+        let cipher: any AEADCipher
+        init(id: UInt32, cipher: any AEADCipher) {
+            self.id = id
+            self.cipher = cipher
+        }
     }
-    public let ciphers: any AEADCipherFactory
-    /// The cipher of each master key with its id, newest (current) last: a handful of keys, so a linear
-    /// scan beats hashing on the packet path.
-    private(set) var masterCiphers: [(id: UInt32, cipher: any AEADCipher)]
+
+    private final class Storage: Sendable {
+        let keySet: CookieKeySet
+        let ciphers: any AEADCipherFactory
+        /// The cipher of each master key, newest (current) last: a handful of keys, so a linear scan beats
+        /// hashing on the packet path.
+        let masters: [Master]
+        /// The current key's, nil when the factory could not make it.
+        let current: Master?
+
+        init(keySet: CookieKeySet, ciphers factory: any AEADCipherFactory) {
+            self.keySet = keySet
+            self.ciphers = factory
+            masters = keySet.keys.compactMap { key in
+                factory.cipher(algorithm: CookieKey.algorithm, key: key.key).map { Master(id: key.id, cipher: $0) }
+            }
+            if let last = masters.last, last.id == keySet.current.id { current = last } else { current = nil }
+        }
+    }
+
+    private var storage: Storage
+
+    public var keySet: CookieKeySet {
+        get { storage.keySet }
+        set { storage = Storage(keySet: newValue, ciphers: storage.ciphers) }
+    }
+
+    public var ciphers: any AEADCipherFactory { storage.ciphers }
 
     public init(keySet: CookieKeySet, ciphers: any AEADCipherFactory) {
-        self.keySet = keySet
-        self.ciphers = ciphers
-        self.masterCiphers = Self.ciphers(for: keySet, from: ciphers)
-    }
-
-    private static func ciphers(for keySet: CookieKeySet, from factory: any AEADCipherFactory) -> [(id: UInt32, cipher: any AEADCipher)] {
-        keySet.keys.compactMap { key in factory.cipher(algorithm: CookieKey.algorithm, key: key.key).map { (key.id, $0) } }
+        storage = Storage(keySet: keySet, ciphers: ciphers)
     }
 
     /// The cipher of master key `id`, if this node holds it.
     func masterCipher(id: UInt32) -> (any AEADCipher)? {
-        masterCiphers.last { $0.id == id }?.cipher
+        let masters = storage.masters
+        var index = masters.count - 1
+        while index >= 0 {
+            if masters[index].id == id { return masters[index].cipher }
+            index -= 1
+        }
+        return nil
     }
 
     /// Seals one cookie for `keys` under the current master key (NTS-KE hands out eight per session).
@@ -70,14 +85,19 @@ public struct NTSServerConfiguration: Sendable {
 
     /// Opens a cookie where it lies in a request, with the cached master-key ciphers.
     func openCookie(_ cookie: UnsafeRawBufferPointer) -> NTSKeys? {
-        NTSCookie.open(cookie, ciphers: ciphers) { masterCipher(id: $0) }
+        NTSCookie.open(cookie, ciphers: storage.ciphers) { masterCipher(id: $0) }
+    }
+
+    /// Opens a cookie where it lies and hands its keys, where they lie, to `body`; nil when it does not open.
+    func openCookie<R>(
+        _ cookie: UnsafeRawBufferPointer,
+        _ body: (_ algorithm: UInt16, _ clientToServer: UnsafeRawBufferPointer, _ serverToClient: UnsafeRawBufferPointer) -> R
+    ) -> R? {
+        NTSCookie.open(cookie, ciphers: storage.ciphers, masterCipher: { masterCipher(id: $0) }, body)
     }
 
     /// The current master key's id and cipher, nil when the factory could not make it.
-    var currentMaster: (id: UInt32, cipher: any AEADCipher)? {
-        guard let last = masterCiphers.last, last.id == keySet.current.id else { return nil }
-        return last
-    }
+    var currentMaster: Master? { storage.current }
 }
 
 /// The server side of NTS-protected NTP (RFC 8915 §5.7), free of I/O: checking requests, minting cookies
@@ -101,8 +121,29 @@ public enum NTSServer {
     public static func check(
         request bytes: UnsafeRawBufferPointer, packet: NTPPacket, configuration: NTSServerConfiguration
     ) -> NTSServerCheck {
-        // Body ranges in `bytes`: the fields are read where they lie (the packet path copies only the unique
-        // identifier and the two keys out).
+        var fields = RequestFields()
+        var offset = NTPHeader.length
+        for field in packet.extensionFields {
+            fields.add(ExtensionFieldScan.Field(type: field.type, offset: offset, length: field.encodedLength))
+            offset += field.encodedLength
+        }
+        return check(
+            request: bytes, fields: fields, mode: packet.header.mode, parsedLength: packet.encodedLength,
+            hasMAC: packet.mac != nil, configuration: configuration)
+    }
+
+    /// `check` for a datagram read in place (the receive loop's NTS path): its fields are found by
+    /// `ExtensionFieldScan`, no `NTPPacket` is built. Decides exactly as `check(request:packet:configuration:)`
+    /// with the packet `NTPPacket(parsing: bytes)` (`.invalid` for a datagram that does not parse).
+    static func check(request bytes: UnsafeRawBufferPointer, header: NTPHeader, configuration: NTSServerConfiguration) -> NTSServerCheck {
+        var fields = RequestFields()
+        guard let hasMAC = ExtensionFieldScan.scan(bytes, { fields.add($0) }) else { return .invalid("malformed packet") }
+        return check(request: bytes, fields: fields, mode: header.mode, parsedLength: bytes.count, hasMAC: hasMAC, configuration: configuration)
+    }
+
+    /// What `check` gathers from the fields before deciding: body ranges in the datagram (the fields are
+    /// read where they lie; only the unique identifier and the two keys are copied out) and counts.
+    struct RequestFields {
         var uniqueIdentifier = 0..<0
         var uniqueIdentifiers = 0
         var cookie = 0..<0
@@ -112,18 +153,17 @@ public enum NTSServer {
         var authenticators = 0
         var authenticatorOffset = 0
         var ntsFieldAfterAuthenticator = false
+        var anyNTS: Bool { uniqueIdentifiers + cookies + placeholders + authenticators > 0 }
 
-        var offset = NTPHeader.length
-        for field in packet.extensionFields {
-            let body = (offset + ExtensionField.headerLength)..<(offset + field.encodedLength)
+        mutating func add(_ field: ExtensionFieldScan.Field) {
             switch field.type {
             case NTSExtensionType.uniqueIdentifier:
                 uniqueIdentifiers += 1
-                uniqueIdentifier = body
+                uniqueIdentifier = field.body
                 if authenticators > 0 { ntsFieldAfterAuthenticator = true }
             case NTSExtensionType.cookie:
                 cookies += 1
-                cookie = body
+                cookie = field.body
                 if authenticators > 0 { ntsFieldAfterAuthenticator = true }
             case NTSExtensionType.cookiePlaceholder:
                 placeholders += 1
@@ -131,59 +171,62 @@ public enum NTSServer {
             case NTSExtensionType.authenticator:
                 authenticators += 1
                 if authenticators == 1 {
-                    authenticator = body
-                    authenticatorOffset = offset
+                    authenticator = field.body
+                    authenticatorOffset = field.offset
                 }
             default:
                 break
             }
-            offset += field.encodedLength
         }
+    }
 
-        guard uniqueIdentifiers + cookies + placeholders + authenticators > 0 else { return .notNTS }
-        guard packet.header.mode == .client else { return .invalid("NTS fields in a mode \(packet.header.mode.rawValue) packet") }
-        guard packet.encodedLength == bytes.count else { return .invalid("the parsed packet does not match the datagram") }
-        guard uniqueIdentifiers == 1 else {
-            return .invalid(uniqueIdentifiers == 0 ? "no unique identifier" : "\(uniqueIdentifiers) unique identifiers")
+    private static func check(
+        request bytes: UnsafeRawBufferPointer, fields: RequestFields, mode: NTPMode, parsedLength: Int, hasMAC: Bool,
+        configuration: NTSServerConfiguration
+    ) -> NTSServerCheck {
+        guard fields.anyNTS else { return .notNTS }
+        guard mode == .client else { return .invalid("NTS fields in a mode \(mode.rawValue) packet") }
+        guard parsedLength == bytes.count else { return .invalid("the parsed packet does not match the datagram") }
+        guard fields.uniqueIdentifiers == 1 else {
+            return .invalid(fields.uniqueIdentifiers == 0 ? "no unique identifier" : "\(fields.uniqueIdentifiers) unique identifiers")
         }
-        guard uniqueIdentifier.count >= minimumUniqueIdentifierLength else {
-            return .invalid("unique identifier of \(uniqueIdentifier.count) bytes (at least \(minimumUniqueIdentifierLength) required)")
+        guard fields.uniqueIdentifier.count >= minimumUniqueIdentifierLength else {
+            return .invalid("unique identifier of \(fields.uniqueIdentifier.count) bytes (at least \(minimumUniqueIdentifierLength) required)")
         }
-        guard cookies == 1 else { return .invalid(cookies == 0 ? "no cookie" : "\(cookies) cookies") }
-        guard authenticators == 1 else {
-            return .invalid(authenticators == 0 ? "no authenticator" : "\(authenticators) authenticators")
+        guard fields.cookies == 1 else { return .invalid(fields.cookies == 0 ? "no cookie" : "\(fields.cookies) cookies") }
+        guard fields.authenticators == 1 else {
+            return .invalid(fields.authenticators == 0 ? "no authenticator" : "\(fields.authenticators) authenticators")
         }
-        guard !ntsFieldAfterAuthenticator else { return .invalid("an NTS field follows the authenticator") }
-        guard packet.mac == nil else { return .invalid("a MAC follows the authenticator") }
+        guard !fields.ntsFieldAfterAuthenticator else { return .invalid("an NTS field follows the authenticator") }
+        guard !hasMAC else { return .invalid("a MAC follows the authenticator") }
 
-        let identifier = NTSWire.copy(bytes, uniqueIdentifier)
-        guard let keys = configuration.openCookie(UnsafeRawBufferPointer(rebasing: bytes[cookie])) else {
-            return .nak(uniqueIdentifier: identifier)
-        }
-        let body = UnsafeRawBufferPointer(rebasing: bytes[authenticator])
-        guard let layout = try? NTSAuthenticator.layout(of: body), layout.ciphertext.count >= tagLength else {
-            return .authenticationFailed(uniqueIdentifier: identifier)
-        }
-        // The plaintext (encrypted fields: at most placeholders in a client request) is only counted, in a
-        // temporary buffer (on the stack for any usual request).
-        let opened = withUnsafeTemporaryAllocation(byteCount: max(1, layout.ciphertext.count - tagLength), alignment: 8) {
-            plaintext -> Int?? in
-            let length = keys.clientToServer.withUnsafeBytes { key in
-                configuration.ciphers.open(
-                    algorithm: keys.algorithm, key: key, nonce: UnsafeRawBufferPointer(rebasing: body[layout.nonce]),
-                    associatedData: UnsafeRawBufferPointer(rebasing: bytes[0..<authenticatorOffset]),
-                    sealed: UnsafeRawBufferPointer(rebasing: body[layout.ciphertext]), into: plaintext)
+        let opened = configuration.openCookie(UnsafeRawBufferPointer(rebasing: bytes[fields.cookie])) {
+            algorithm, clientToServer, serverToClient -> NTSServerCheck in
+            let body = UnsafeRawBufferPointer(rebasing: bytes[fields.authenticator])
+            guard let layout = try? NTSAuthenticator.layout(of: body), layout.ciphertext.count >= tagLength else {
+                return .authenticationFailed(uniqueIdentifier: NTSWire.copy(bytes, fields.uniqueIdentifier))
             }
-            guard let length else { return .none }
-            return .some(NTSWire.countEncryptedFields(
-                of: NTSExtensionType.cookiePlaceholder, in: UnsafeRawBufferPointer(rebasing: plaintext[0..<length])))
+            // The plaintext (encrypted fields: at most placeholders in a client request) is only counted, in a
+            // temporary buffer (on the stack for any usual request).
+            let counted = withUnsafeTemporaryAllocation(byteCount: max(1, layout.ciphertext.count - tagLength), alignment: 8) {
+                plaintext -> Int?? in
+                let length = configuration.ciphers.open(
+                    algorithm: algorithm, key: clientToServer, nonce: UnsafeRawBufferPointer(rebasing: body[layout.nonce]),
+                    associatedData: UnsafeRawBufferPointer(rebasing: bytes[0..<fields.authenticatorOffset]),
+                    sealed: UnsafeRawBufferPointer(rebasing: body[layout.ciphertext]), into: plaintext)
+                guard let length else { return .none }
+                return .some(NTSWire.countEncryptedFields(
+                    of: NTSExtensionType.cookiePlaceholder, in: UnsafeRawBufferPointer(rebasing: plaintext[0..<length])))
+            }
+            guard let counted else { return .authenticationFailed(uniqueIdentifier: NTSWire.copy(bytes, fields.uniqueIdentifier)) }
+            guard let encryptedPlaceholders = counted else { return .invalid("malformed encrypted extension fields") }
+            return .valid(
+                NTSRequest(
+                    algorithm: algorithm, clientToServer: clientToServer, serverToClient: serverToClient,
+                    uniqueIdentifier: UnsafeRawBufferPointer(rebasing: bytes[fields.uniqueIdentifier]),
+                    cookieLength: fields.cookie.count, cookiesRequested: 1 + fields.placeholders + encryptedPlaceholders))
         }
-        guard let counted = opened else { return .authenticationFailed(uniqueIdentifier: identifier) }
-        guard let encryptedPlaceholders = counted else { return .invalid("malformed encrypted extension fields") }
-        return .valid(
-            NTSRequest(
-                keys: keys, uniqueIdentifier: identifier, cookieLength: cookie.count,
-                cookiesRequested: 1 + placeholders + encryptedPlaceholders))
+        return opened ?? .nak(uniqueIdentifier: NTSWire.copy(bytes, fields.uniqueIdentifier))
     }
 
     /// How many fresh cookies the response carries: as many as requested (at most `maximumCookies`) but no
@@ -205,8 +248,8 @@ public enum NTSServer {
     static func responseLength(for request: NTSRequest, freshCookies count: Int) -> Int {
         NTPHeader.length
             + responseFieldsLength(
-                uniqueIdentifierLength: request.uniqueIdentifier.count,
-                cookieLengths: repeatElement(NTSCookie.length(keys: request.keys), count: count))
+                uniqueIdentifierLength: request.uniqueIdentifierByteCount,
+                cookieLengths: repeatElement(NTSCookie.length(keyBytes: 2 * request.keyByteCount), count: count))
     }
 
     /// The fresh cookies of `freshCookieCount`, each sealed under the current master key, as arrays (the
@@ -257,13 +300,17 @@ public enum NTSServer {
     ) -> Int {
         let master = configuration.currentMaster
         guard cookieCount == 0 || master != nil else { return 0 }
-        let cookieLength = NTSCookie.length(keys: request.keys)
+        let cookieLength = NTSCookie.length(keyBytes: 2 * request.keyByteCount)
         return writeResponseFields(
             into: buffer, request: request, cookieCount: cookieCount, cookieLength: { _ in cookieLength },
             configuration: configuration, random: { NTSWire.writeRandom(into: $0, using: &random) }
         ) { _, slot in
             guard let master else { return false }
-            return NTSCookie.seal(request.keys, keyID: master.id, cipher: master.cipher, into: slot, using: &random)
+            return request.withBytes { c2s, s2c, _ in
+                NTSCookie.seal(
+                    algorithm: request.algorithm, clientToServer: c2s, serverToClient: s2c, keyID: master.id, cipher: master.cipher,
+                    into: slot, using: &random)
+            }
         }
     }
 
@@ -278,7 +325,7 @@ public enum NTSServer {
         configuration: NTSServerConfiguration, random: (UnsafeMutableRawBufferPointer) -> Void,
         cookie: (Int, UnsafeMutableRawBufferPointer) -> Bool
     ) -> Int {
-        let uniqueIdentifierField = NTSWire.fieldLength(bodyLength: request.uniqueIdentifier.count)
+        let uniqueIdentifierField = NTSWire.fieldLength(bodyLength: request.uniqueIdentifierByteCount)
         var plaintextLength = 0
         for index in 0..<cookieCount { plaintextLength += NTSWire.encryptedFieldLength(bodyLength: cookieLength(index)) }
         let nonceLength = NTSAuthenticator.nonceLength
@@ -292,8 +339,8 @@ public enum NTSServer {
         var offset = NTPHeader.length
         NTSWire.writeFieldHeader(type: NTSExtensionType.uniqueIdentifier, length: uniqueIdentifierField, into: buffer, at: offset)
         UnsafeMutableRawBufferPointer(rebasing: buffer[(offset + 4)..<(offset + uniqueIdentifierField)]).initializeMemory(as: UInt8.self, repeating: 0)
-        request.uniqueIdentifier.withUnsafeBytes {
-            UnsafeMutableRawBufferPointer(rebasing: buffer[(offset + 4)...]).copyMemory(from: $0)
+        request.withBytes { _, _, identifier in
+            UnsafeMutableRawBufferPointer(rebasing: buffer[(offset + 4)...]).copyMemory(from: identifier)
         }
         offset += uniqueIdentifierField
         let associatedDataEnd = offset
@@ -318,9 +365,9 @@ public enum NTSServer {
             cursor += fieldLength
         }
         let sealed = UnsafeMutableRawBufferPointer(rebasing: buffer[sealedStart..<(sealedStart + ciphertextLength)])
-        let written = request.keys.serverToClient.withUnsafeBytes { key in
+        let written = request.withBytes { _, key, _ in
             configuration.ciphers.seal(
-                algorithm: request.keys.algorithm, key: key, nonce: UnsafeRawBufferPointer(rebasing: buffer[nonce]),
+                algorithm: request.algorithm, key: key, nonce: UnsafeRawBufferPointer(rebasing: buffer[nonce]),
                 associatedData: UnsafeRawBufferPointer(rebasing: buffer[0..<associatedDataEnd]),
                 plaintext: UnsafeRawBufferPointer(rebasing: sealed[tagLength...]), into: sealed)
         }
@@ -330,7 +377,7 @@ public enum NTSServer {
     /// The length `responseFields` produces for these cookies (assuming the 16-byte tag of the AES-SIV
     /// algorithms NTS uses), so the caller can check buffer sizes before sealing.
     public static func responseFieldsLength(request: NTSRequest, cookies: [[UInt8]]) -> Int {
-        responseFieldsLength(uniqueIdentifierLength: request.uniqueIdentifier.count, cookieLengths: cookies.lazy.map(\.count))
+        responseFieldsLength(uniqueIdentifierLength: request.uniqueIdentifierByteCount, cookieLengths: cookies.lazy.map(\.count))
     }
 
     /// AES-SIV's synthetic IV, the only expansion of the AEADs NTS uses.

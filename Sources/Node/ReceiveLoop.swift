@@ -48,8 +48,10 @@ struct ReceiveLoop: @unchecked Sendable {
         var verdict: RateLimitVerdict?
         /// Why it is not answered; nil: admitted (a well-formed client request).
         var drop: ServerDropReason?
-        /// Its index in `packets` when it has extension fields or a MAC; -1 for a request that is its header alone.
+        /// Its index in `packets` when it has extension fields or a MAC; -1 for a request that is its header
+        /// alone; `ntsInPlace` for an NTS request read where it lies (`HeaderAdmission.nts`).
         var packet: Int
+        static let ntsInPlace = -2
         /// Admitted and in the interleaved form (RFC 9769 §2).
         var interleavedForm: Bool
         /// For a request in the interleaved form: the earlier response's transmit timestamp, when the table
@@ -124,7 +126,8 @@ struct ReceiveLoop: @unchecked Sendable {
     private var tally = BatchTally()
     /// How long the socket has stayed non-empty: load shedding applies only to a lasting backlog.
     private var backlog = ReceiveBacklog()
-    private var random = SecureRandomGenerator()
+    /// 4 KiB per OpenSSL call: an NTS response draws 32 bytes (two nonces).
+    private var random = SecureRandomGenerator(words: 512)
 
     // Interleaved mode and transmit timestamps (RFC 9769 §2), reused batch after batch.
     /// Per queued reply: its index in `facts` and what the error queue's timestamp will be matched with.
@@ -231,6 +234,13 @@ struct ReceiveLoop: @unchecked Sendable {
                 interleavedForm = interleavedForm || form
                 admissions.append(Admitted(
                     header: header, source: source, receivedAt: NTPTimestamp(receivedAt), packet: -1, interleavedForm: form))
+            case .nts(let header):
+                // Answered from its bytes in place (`respond(toNTS:)`): no NTPPacket is built or kept.
+                let form = interleaved && NTPServerRules.interleavedOrigin(of: header) != nil
+                interleavedForm = interleavedForm || form
+                admissions.append(Admitted(
+                    header: header, source: source, receivedAt: NTPTimestamp(receivedAt), packet: Admitted.ntsInPlace,
+                    interleavedForm: form))
             case .packet(let packet):
                 var index = -1
                 if !packet.extensionFields.isEmpty || packet.mac != nil {
@@ -273,7 +283,7 @@ struct ReceiveLoop: @unchecked Sendable {
                 outcomes.append(.drop(reason))
                 continue
             }
-            if admitted.packet < 0 {
+            if admitted.packet == -1 {
                 guard let reply = rules.respond(
                     toHeader: admitted.header, rateLimit: admitted.verdict, receivedAt: admitted.receivedAt, state: state,
                     earlier: admitted.earlier)
@@ -286,10 +296,14 @@ struct ReceiveLoop: @unchecked Sendable {
                 facts.append(ReplyFacts(reply, datagram: index))
                 continue
             }
-            switch rules.respond(
-                to: packets[admitted.packet], request: request(at: Int32(index)), rateLimit: admitted.verdict,
-                receivedAt: admitted.receivedAt, state: state, client: admitted.source, earlier: admitted.earlier, random: &random)
-            {
+            let decision = admitted.packet == Admitted.ntsInPlace
+                ? rules.respond(
+                    toNTS: admitted.header, request: request(at: Int32(index)), rateLimit: admitted.verdict,
+                    receivedAt: admitted.receivedAt, state: state, earlier: admitted.earlier)
+                : rules.respond(
+                    to: packets[admitted.packet], request: request(at: Int32(index)), rateLimit: admitted.verdict,
+                    receivedAt: admitted.receivedAt, state: state, client: admitted.source, earlier: admitted.earlier, random: &random)
+            switch decision {
             case .drop(let reason):
                 tally.drop(reason)
                 outcomes.append(.drop(reason))
