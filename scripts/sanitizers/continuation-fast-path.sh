@@ -8,7 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=.build/sanitizer-repro
-mkdir -p "$out"
+mkdir -p "$out" .build/tmp
+# swiftc writes its macro expansions (swift-generated-sources) to TMPDIR: .build/tmp, never /tmp.
+export TMPDIR=$PWD/.build/tmp
 swiftc -sanitize=thread -g -Onone scripts/sanitizers/continuation-fast-path.swift -o "$out/continuation-fast-path" \
     2>"$out/continuation-fast-path.build.log" || { cat "$out/continuation-fast-path.build.log"; exit 1; }
 export SWIFT_BACKTRACE=enable=no
