@@ -41,6 +41,43 @@ public func fuzzNTP(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         if attempt == 3, case .symmetric(let key) = reply.trailer { precondition(key.id == 2, "a sibling answered under a key it may not use") }
     }
 
+    // The receive loop's in-place paths (issue 18: no `NTPPacket` per plain or NTS request) decide exactly as
+    // the packet path: `admitHeader` as `admit`, `respond(toHeader:)` and `respond(toNTS:)` as `respond(to:)`,
+    // under every rate-limit verdict. Unsafe pointer code: under ASan, any read past the datagram aborts.
+    let rules = NTPServerRules(policy: ServerPolicy(), nts: nts, symmetric: core.rules.symmetric)
+    let source = IPAddress.v4(0x7F00_0001)
+    let full = rules.admit(request: bytes, from: source)
+    let inPlace = rules.admitHeader(request: bytes, from: source)
+    let received = NTPTimestamp(rawValue: 0xE000_0001_0000_0000)
+    switch (full, inPlace) {
+    case (.drop(let a), .drop(let b)):
+        precondition(a == b, "admitHeader dropped for another reason than admit")
+    case (.admitted(let packet), .header(let header)):
+        precondition(count == NTPHeader.length && packet == NTPPacket(header: header), "admitHeader's header is not admit's packet")
+        for verdict in [nil, RateLimitVerdict.respond, .drop, .kissOfDeath] {
+            var unused = SeededRandom(seed: 1)
+            let decision = rules.respond(to: packet, request: bytes, rateLimit: verdict, receivedAt: received, state: state, client: source, random: &unused)
+            let reply = rules.respond(toHeader: header, rateLimit: verdict, receivedAt: received, state: state)
+            switch (decision, reply) {
+            case (.reply(let a), let b?): precondition(a == b.reply(), "respond(toHeader:) answers otherwise")
+            case (.drop, nil): break
+            default: preconditionFailure("respond(toHeader:) decides otherwise")
+            }
+        }
+    case (.admitted(let a), .packet(let b)):
+        precondition(a == b, "admitHeader's packet is not admit's")
+    case (.admitted(let packet), .nts(let header)):
+        precondition(packet.header == header && packet.mac == nil, "admitHeader's NTS header is not admit's packet")
+        for verdict in [nil, RateLimitVerdict.respond, .drop, .kissOfDeath] {
+            var unused = SeededRandom(seed: 1)
+            let a = rules.respond(to: packet, request: bytes, rateLimit: verdict, receivedAt: received, state: state, client: source, random: &unused)
+            let b = rules.respond(toNTS: header, request: bytes, rateLimit: verdict, receivedAt: received, state: state)
+            precondition(a == b, "respond(toNTS:) decides otherwise")
+        }
+    default:
+        preconditionFailure("admitHeader admits otherwise than admit")
+    }
+
     var client = InterleavedClient(enabled: true)
     let first = client.request(using: &random)
     let t = NTPTimestamp(rawValue: 0xE000_0001_0000_0000)
