@@ -117,12 +117,7 @@ public struct NTPServerRules: Sendable {
         earlier: (timestamp: NTPTimestamp, source: TransmitTimestampSource)? = nil,
         random: inout some RandomNumberGenerator
     ) -> ServerDecision {
-        var kind = ServerReply.Kind.time
-        switch rateLimit {
-        case nil, .respond?: break
-        case .drop?: return .drop(.rateLimited)
-        case .kissOfDeath?: kind = .kissOfDeath(.rate)
-        }
+        guard var kind = Self.kind(after: rateLimit) else { return .drop(.rateLimited) }
         var trailer = ServerReply.Trailer.none
         if let mac = packet.mac {
             // RFC 5905 §7.5 / RFC 8573: answered under the same key when it verifies; otherwise no answer at
@@ -158,12 +153,7 @@ public struct NTPServerRules: Sendable {
         state: ServerState,
         earlier: (timestamp: NTPTimestamp, source: TransmitTimestampSource)? = nil
     ) -> ServerDecision {
-        var kind = ServerReply.Kind.time
-        switch rateLimit {
-        case nil, .respond?: break
-        case .drop?: return .drop(.rateLimited)
-        case .kissOfDeath?: kind = .kissOfDeath(.rate)
-        }
+        guard var kind = Self.kind(after: rateLimit) else { return .drop(.rateLimited) }
         var trailer = ServerReply.Trailer.none
         if let nts {
             let check = NTSServer.check(request: request, header: header, configuration: nts)
@@ -174,6 +164,17 @@ public struct NTPServerRules: Sendable {
         let reply = answer(to: header, kind: kind, receivedAt: receivedAt, state: state, earlier: earlier)
         return .reply(ServerReply(
             header: reply.header, trailer: trailer, kind: kind, requestLength: request.count, interleaving: reply.interleaving))
+    }
+
+    /// The kind of answer a rate-limit verdict leaves (RFC 5905 §7.4: a RATE kiss, or none at all); nil when
+    /// the request gets no answer. One place for the three phase-3 entry points.
+    @inline(__always)
+    private static func kind(after rateLimit: RateLimitVerdict?) -> ServerReply.Kind? {
+        switch rateLimit {
+        case nil, .respond?: return .time
+        case .drop?: return nil
+        case .kissOfDeath?: return .kissOfDeath(.rate)
+        }
     }
 
     /// What an NTS check makes of the response (RFC 8915 §5.7): its kind and trailer, or why it is dropped.
@@ -215,12 +216,7 @@ public struct NTPServerRules: Sendable {
         state: ServerState,
         earlier: (timestamp: NTPTimestamp, source: TransmitTimestampSource)? = nil
     ) -> HeaderReply? {
-        var kind = ServerReply.Kind.time
-        switch rateLimit {
-        case nil, .respond?: break
-        case .drop?: return nil
-        case .kissOfDeath?: kind = .kissOfDeath(.rate)
-        }
+        guard let kind = Self.kind(after: rateLimit) else { return nil }
         return answer(to: header, kind: kind, receivedAt: receivedAt, state: state, earlier: earlier)
     }
 
