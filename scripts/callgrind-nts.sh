@@ -30,29 +30,9 @@ if [ $# -eq 0 ]; then set -- "$root/.build/release/fleetnode"; fi
 requests="${REQUESTS:-2000}"
 sessions="${SESSIONS:-100}"
 client="${NTS_CALLGRIND_CLIENT:-$root/.build/release/nts-callgrind-client}"
-chronyd="$(command -v chronyd || true)"
-for tool in valgrind callgrind_control callgrind_annotate python3 setpriv objcopy openssl; do
-    command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 1; }
-done
-[ -n "$chronyd" ] || { echo "needs chronyd (apt-get install chrony; keep its service stopped)" >&2; exit 1; }
 [ -x "$client" ] || { echo "no $client (swift build -c release --product nts-callgrind-client)" >&2; exit 1; }
-for node in "$@"; do
-    [ -x "$node" ] || { echo "no fleetnode at $node (swift build -c release --product fleetnode)" >&2; exit 1; }
-done
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/callgrind-nts.XXXXXX")"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-# valgrind 3.19 faults on libdispatch's sigsuspend() (scripts/valgrind-sigsuspend.c).
-preload=""
-if [ -f "$here/valgrind-sigsuspend.c" ] && command -v cc >/dev/null; then
-    cc -shared -fPIC -O2 -o "$work/sigsuspend.so" "$here/valgrind-sigsuspend.c" && preload="$work/sigsuspend.so"
-fi
+. "$here/callgrind-common.sh"
+callgrind_setup callgrind-nts valgrind callgrind_control callgrind_annotate python3 setpriv objcopy openssl -- "$@"
 
 # One P-256 certificate for both servers.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \

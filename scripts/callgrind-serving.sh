@@ -22,29 +22,8 @@ root="$(cd "$here/.." && pwd)"
 if [ $# -eq 0 ]; then set -- "$root/.build/release/fleetnode"; fi
 requests="${REQUESTS:-4000}"
 xleave="${XLEAVE:-0.5}"
-chronyd="$(command -v chronyd || true)"
-for tool in valgrind callgrind_control python3 setpriv objcopy; do
-    command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 1; }
-done
-[ -n "$chronyd" ] || { echo "needs chronyd (apt-get install chrony; keep its service stopped)" >&2; exit 1; }
-for node in "$@"; do
-    [ -x "$node" ] || { echo "no fleetnode at $node (swift build -c release --product fleetnode)" >&2; exit 1; }
-done
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/callgrind-serving.XXXXXX")"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-# valgrind 3.19 faults on libdispatch's sigsuspend() (a mask in read-only memory, which valgrind rewrites in
-# place): a small preload passes a copy (scripts/valgrind-sigsuspend.c).
-preload=""
-if [ -f "$here/valgrind-sigsuspend.c" ] && command -v cc >/dev/null; then
-    cc -shared -fPIC -O2 -o "$work/sigsuspend.so" "$here/valgrind-sigsuspend.c" && preload="$work/sigsuspend.so"
-fi
+. "$here/callgrind-common.sh"
+callgrind_setup callgrind-serving valgrind callgrind_control python3 setpriv objcopy -- "$@"
 
 
 port_chrony=$((21300 + RANDOM % 500))
