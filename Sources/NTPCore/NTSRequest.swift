@@ -7,8 +7,9 @@
 public struct NTSRequest: Sendable, Hashable, CustomStringConvertible {
     /// The AEAD of the keys (IANA id).
     public let algorithm: UInt16
-    private let keyLength: Int
-    private let uniqueIdentifierLength: Int
+    /// The length of one key (both have it).
+    let keyByteCount: Int
+    let uniqueIdentifierByteCount: Int
     /// C2S || S2C || unique identifier.
     private let inline: InlineBytes
     /// The same when it does not fit inline; nil otherwise.
@@ -40,8 +41,8 @@ public struct NTSRequest: Sendable, Hashable, CustomStringConvertible {
         uniqueIdentifier: UnsafeRawBufferPointer, cookieLength: Int, cookiesRequested: Int
     ) {
         self.algorithm = algorithm
-        keyLength = clientToServer.count
-        uniqueIdentifierLength = uniqueIdentifier.count
+        keyByteCount = clientToServer.count
+        uniqueIdentifierByteCount = uniqueIdentifier.count
         self.cookieLength = cookieLength
         self.cookiesRequested = cookiesRequested
         if let inline = InlineBytes(clientToServer, serverToClient, uniqueIdentifier) {
@@ -58,9 +59,9 @@ public struct NTSRequest: Sendable, Hashable, CustomStringConvertible {
         _ body: (_ clientToServer: UnsafeRawBufferPointer, _ serverToClient: UnsafeRawBufferPointer, _ uniqueIdentifier: UnsafeRawBufferPointer) -> R
     ) -> R {
         let split = { (all: UnsafeRawBufferPointer) -> R in
-            body(UnsafeRawBufferPointer(rebasing: all[0..<keyLength]),
-                 UnsafeRawBufferPointer(rebasing: all[keyLength..<(2 * keyLength)]),
-                 UnsafeRawBufferPointer(rebasing: all[(2 * keyLength)..<(2 * keyLength + uniqueIdentifierLength)]))
+            body(UnsafeRawBufferPointer(rebasing: all[0..<keyByteCount]),
+                 UnsafeRawBufferPointer(rebasing: all[keyByteCount..<(2 * keyByteCount)]),
+                 UnsafeRawBufferPointer(rebasing: all[(2 * keyByteCount)..<(2 * keyByteCount + uniqueIdentifierByteCount)]))
         }
         if let spilled { return spilled.withUnsafeBytes(split) }
         return inline.withUnsafeBytes(split)
@@ -73,10 +74,6 @@ public struct NTSRequest: Sendable, Hashable, CustomStringConvertible {
 
     /// Echoed in the response (RFC 8915 §5.3).
     public var uniqueIdentifier: [UInt8] { withBytes { _, _, identifier in Array(identifier) } }
-
-    /// The length of one key (both have it).
-    var keyByteCount: Int { keyLength }
-    var uniqueIdentifierByteCount: Int { uniqueIdentifierLength }
 
     public static func == (a: NTSRequest, b: NTSRequest) -> Bool {
         a.algorithm == b.algorithm && a.cookieLength == b.cookieLength && a.cookiesRequested == b.cookiesRequested
@@ -92,6 +89,6 @@ public struct NTSRequest: Sendable, Hashable, CustomStringConvertible {
 
     /// Without key material (as `NTSKeys`), so a value can be logged safely.
     public var description: String {
-        "NTSRequest(keys: \(keys), uniqueIdentifier: \(uniqueIdentifierLength) bytes, cookieLength: \(cookieLength), cookiesRequested: \(cookiesRequested))"
+        "NTSRequest(keys: \(keys), uniqueIdentifier: \(uniqueIdentifierByteCount) bytes, cookieLength: \(cookieLength), cookiesRequested: \(cookiesRequested))"
     }
 }

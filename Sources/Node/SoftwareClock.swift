@@ -21,7 +21,7 @@ public final class SoftwareClock: NodeClock {
     }
 
     private let state: NIOLockedValueBox<State>
-    /// CLOCK_REALTIME − CLOCK_MONOTONIC_RAW at start, nanoseconds.
+    /// CLOCK_REALTIME − CLOCK_MONOTONIC_RAW at start, nanoseconds (see `init`).
     private let epoch: Int64
     public let precision: Int8
     public let driverName: String
@@ -29,7 +29,10 @@ public final class SoftwareClock: NodeClock {
     /// `driverName`: "software", or "system" when the system clock driver also steers the kernel to it.
     public init(model: ClockModel = ClockModel(), driverName: String = "software") {
         self.driverName = driverName
-        self.epoch = Self.measureEpoch()
+        // Bracketed, the tightest of 5 tries (`realtimeMinusRaw`): read once unbracketed, a preemption between
+        // the two readings made the node's served time early by its length for the node's whole life (a
+        // `[local]` node has no source to correct it; a test saw receive timestamps 12 µs before the client's T1).
+        self.epoch = Self.realtimeMinusRaw(tries: 5)
         self.state = NIOLockedValueBox(State(model: model))
         self.precision = Self.measurePrecision()
     }
@@ -47,15 +50,6 @@ public final class SoftwareClock: NodeClock {
             $0.utcLeap = utc
             $0.servedLeap = served
         }
-    }
-
-    /// CLOCK_REALTIME − CLOCK_MONOTONIC_RAW, from a CLOCK_REALTIME reading bracketed by two raw readings,
-    /// the tightest pair of a few tries, the realtime reading taken as at their midpoint. Read once without a
-    /// bracket, a preemption between the two readings made the node's served time early by its length for
-    /// the node's whole life (a `[local]` node has no source to correct it): a test saw its receive
-    /// timestamps 12 µs before the client's transmit time.
-    static func measureEpoch(tries: Int = 5) -> Int64 {
-        realtimeMinusRaw(tries: tries)
     }
 
     /// CLOCK_REALTIME − CLOCK_MONOTONIC_RAW now, nanoseconds: a realtime reading bracketed by two raw
@@ -89,7 +83,7 @@ public final class SoftwareClock: NodeClock {
     }
 
     /// Local time minus CLOCK_REALTIME now: it changes only when the system clock is stepped or slewed.
-    /// Bracketed like the epoch (see `realtimeMinusRaw`): read unbracketed, a preemption between the two
+    /// Bracketed like the epoch: read unbracketed, a preemption between the two
     /// readings shifted every kernel timestamp mapped through it (a receive batch's) by its length.
     private func systemToLocal() -> Int64 {
         epoch &- Self.realtimeMinusRaw(tries: 3, goodEnough: 2_000)
