@@ -19,6 +19,7 @@
 #   swift build -c release --product fleetnode --product nts-callgrind-client
 #   scripts/callgrind-nts.sh [FLEETNODE...]        # default .build/release/fleetnode
 #   REQUESTS=2000 SESSIONS=100 KEEP=1 scripts/callgrind-nts.sh before/fleetnode after/fleetnode
+#   NTS_EXTRA='key_cache = 0' scripts/callgrind-nts.sh   # [nts] lines for every node (here: no key cache)
 #
 # Prints one line per server and phase and the ratios node / chronyd (lower is better). With KEEP=1 the
 # callgrind files stay in the printed directory: NAME.callgrind.1 is the NTP phase, NAME.callgrind the NTS-KE
@@ -72,6 +73,7 @@ certificate = "$work/cert.pem"
 private_key = "$work/key.pem"
 key_file = "$work/nts-cookie-keys-$1"
 threads = 1
+${NTS_EXTRA:-}
 EOF
 }
 

@@ -383,7 +383,7 @@ public enum ConfigLoader {
         var nts = NodeConfig.NTS()
         try table.allowOnly([
             "listen", "certificate", "private_key", "key_file", "rotate_interval", "key_history", "ntp_server",
-            "ntp_port", "max_connections", "max_connections_per_source", "timeout", "ratelimit", "certificate_check_interval", "threads", "steer",
+            "ntp_port", "max_connections", "max_connections_per_source", "timeout", "ratelimit", "certificate_check_interval", "threads", "key_cache", "steer",
             "steer_holdover",
         ])
         if let listen = try table.strings("listen") {
@@ -421,6 +421,7 @@ public enum ConfigLoader {
             nts.maximumConnectionsPerSource = perSource
         }
         if let threads = try table.int("threads", in: 0...64) { nts.threads = threads }
+        if let keyCache = try table.int("key_cache", in: 0...65_536) { nts.keyCache = keyCache }
         if let timeout = try table.number("timeout", in: 0.1...60) { nts.timeout = timeout }
         if let check = try table.number("certificate_check_interval", in: 1...86_400) { nts.certificateCheckInterval = check }
         if let limit = try table.table("ratelimit") {

@@ -72,6 +72,9 @@ public struct NodeConfig: Sendable, Equatable {
         public var maximumConnectionsPerSource: Int = 8
         /// Event-loop threads for NTS-KE (TLS handshakes); 0 = one per core.
         public var threads: Int = 0
+        /// Keyed ciphers of recent NTS clients' own keys kept per NTP receive loop (`key_cache`, 0 = none):
+        /// a client polling again costs no AES key schedule (`NTSKeyCipherCache`, about 600 bytes a slot).
+        public var keyCache: Int = NTSKeyCipherCache.defaultCapacity
         /// Seconds from accept to a complete request: the handshake and the request both within it.
         public var timeout: Double = 2
         /// New NTS-KE sessions per client address (`[nts.ratelimit]`, as chrony's `ntsratelimit`); nil: off.

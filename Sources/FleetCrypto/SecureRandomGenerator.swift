@@ -17,15 +17,33 @@ public struct SecureRandomGenerator: RandomNumberGenerator, Sendable {
     }
 
     public mutating func next() -> UInt64 {
-        if index == buffer.count {
-            buffer.withUnsafeMutableBytes { raw in
-                guard cfc_random_bytes(raw.baseAddress, raw.count) == 1 else {
-                    fatalError("OpenSSL's CSPRNG failed (RAND_bytes): \(takeOpenSSLError())")
-                }
-            }
-            index = 0
-        }
+        if index == buffer.count { refill() }
         defer { index += 1 }
         return buffer[index]
+    }
+
+    private mutating func refill() {
+        buffer.withUnsafeMutableBytes { raw in
+            guard cfc_random_bytes(raw.baseAddress, raw.count) == 1 else {
+                fatalError("OpenSSL's CSPRNG failed (RAND_bytes): \(takeOpenSSLError())")
+            }
+        }
+        index = 0
+    }
+
+    /// Fills `bytes` with random bytes, copied from the buffer (whole words; a last partial word's rest is
+    /// dropped): the packet path's nonces, drawn without a generic `next()` call per word.
+    public mutating func fill(_ bytes: UnsafeMutableRawBufferPointer) {
+        guard let destination = bytes.baseAddress else { return }
+        var offset = 0
+        while offset < bytes.count {
+            if index == buffer.count { refill() }
+            let count = min((buffer.count - index) * 8, bytes.count - offset)
+            buffer.withUnsafeBytes { pool in
+                (destination + offset).copyMemory(from: pool.baseAddress! + index * 8, byteCount: count)
+            }
+            offset += count
+            index += (count + 7) / 8
+        }
     }
 }

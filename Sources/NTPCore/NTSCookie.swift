@@ -67,9 +67,19 @@ public enum NTSCookie {
         algorithm: UInt16, clientToServer: UnsafeRawBufferPointer, serverToClient: UnsafeRawBufferPointer, keyID: UInt32,
         cipher: any AEADCipher, into output: UnsafeMutableRawBufferPointer, using random: inout some RandomNumberGenerator
     ) -> Bool {
+        seal(
+            algorithm: algorithm, clientToServer: clientToServer, serverToClient: serverToClient, keyID: keyID, cipher: cipher,
+            into: output, random: { NTSWire.writeRandom(into: $0, using: &random) })
+    }
+
+    /// `seal` with `random` filling the nonce (the packet path's, not generic).
+    static func seal(
+        algorithm: UInt16, clientToServer: UnsafeRawBufferPointer, serverToClient: UnsafeRawBufferPointer, keyID: UInt32,
+        cipher: any AEADCipher, into output: UnsafeMutableRawBufferPointer, random: (UnsafeMutableRawBufferPointer) -> Void
+    ) -> Bool {
         guard output.count == length(keyBytes: clientToServer.count + serverToClient.count) else { return false }
         output.storeBytes(of: keyID.bigEndian, toByteOffset: 0, as: UInt32.self)
-        NTSWire.writeRandom(into: UnsafeMutableRawBufferPointer(rebasing: output[4..<headerLength]), using: &random)
+        random(UnsafeMutableRawBufferPointer(rebasing: output[4..<headerLength]))
         let sealedPart = UnsafeMutableRawBufferPointer(rebasing: output[headerLength...])
         let plaintext = UnsafeMutableRawBufferPointer(rebasing: sealedPart[NTSServer.tagLength...])
         plaintext.storeBytes(of: algorithm.bigEndian, toByteOffset: 0, as: UInt16.self)

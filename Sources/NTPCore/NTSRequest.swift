@@ -34,6 +34,18 @@ public struct NTSRequest: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// No keys and no identifier: a slot that `NTSServer.check(request:header:configuration:into:)` fills (a
+    /// receive loop keeps one per datagram of its batch, reused batch after batch). Answers nothing by itself.
+    public init() {
+        algorithm = 0
+        keyByteCount = 0
+        uniqueIdentifierByteCount = 0
+        inline = InlineBytes()
+        spilled = nil
+        cookieLength = 0
+        cookiesRequested = 0
+    }
+
     /// From bytes where they lie (the opened cookie, the request): copied once, inline when they fit.
     /// `clientToServer` and `serverToClient` have the same length.
     init(

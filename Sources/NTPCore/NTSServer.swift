@@ -127,18 +127,57 @@ public enum NTSServer {
             fields.add(ExtensionFieldScan.Field(type: field.type, offset: offset, length: field.encodedLength))
             offset += field.encodedLength
         }
+        var slot = NTSRequest()
         return check(
             request: bytes, fields: fields, mode: packet.header.mode, parsedLength: packet.encodedLength,
-            hasMAC: packet.mac != nil, configuration: configuration)
+            hasMAC: packet.mac != nil, configuration: configuration, into: &slot, ciphers: nil
+        ).check(request: bytes, keeping: slot)
     }
 
     /// `check` for a datagram read in place (the receive loop's NTS path): its fields are found by
     /// `ExtensionFieldScan`, no `NTPPacket` is built. Decides exactly as `check(request:packet:configuration:)`
     /// with the packet `NTPPacket(parsing: bytes)` (`.invalid` for a datagram that does not parse).
     static func check(request bytes: UnsafeRawBufferPointer, header: NTPHeader, configuration: NTSServerConfiguration) -> NTSServerCheck {
+        var slot = NTSRequest()
+        return check(request: bytes, header: header, configuration: configuration, into: &slot, ciphers: nil)
+            .check(request: bytes, keeping: slot)
+    }
+
+    /// `check` for a datagram read in place, with an authenticated request's keys and identifier written
+    /// into `slot` (a receive loop's, reused) instead of travelling in the result: what the check found is
+    /// then a few words, not a request copied from enum to enum (issue 18, callgrind). The request is opened
+    /// with its C2S key's cipher from `ciphers` (kept there for the client's next request).
+    static func check(
+        request bytes: UnsafeRawBufferPointer, header: NTPHeader, configuration: NTSServerConfiguration, into slot: inout NTSRequest,
+        ciphers: NTSKeyCipherCache?
+    ) -> InPlaceCheck {
         var fields = RequestFields()
         guard let hasMAC = ExtensionFieldScan.scan(bytes, { fields.add($0) }) else { return .invalid("malformed packet") }
-        return check(request: bytes, fields: fields, mode: header.mode, parsedLength: bytes.count, hasMAC: hasMAC, configuration: configuration)
+        return check(
+            request: bytes, fields: fields, mode: header.mode, parsedLength: bytes.count, hasMAC: hasMAC, configuration: configuration,
+            into: &slot, ciphers: ciphers)
+    }
+
+    /// What a check found, with what it refers to left where it lies: the unique identifier in the datagram
+    /// (its body's range), an authenticated request in the caller's slot.
+    enum InPlaceCheck {
+        case notNTS
+        case invalid(String)
+        case nak(uniqueIdentifier: Range<Int>)
+        case authenticationFailed(uniqueIdentifier: Range<Int>)
+        /// Authenticated: the request is in the slot.
+        case valid
+
+        /// The same as an `NTSServerCheck`, its payloads copied out of `bytes` and `slot`.
+        func check(request bytes: UnsafeRawBufferPointer, keeping slot: NTSRequest) -> NTSServerCheck {
+            switch self {
+            case .notNTS: return .notNTS
+            case .invalid(let reason): return .invalid(reason)
+            case .nak(let identifier): return .nak(uniqueIdentifier: NTSWire.copy(bytes, identifier))
+            case .authenticationFailed(let identifier): return .authenticationFailed(uniqueIdentifier: NTSWire.copy(bytes, identifier))
+            case .valid: return .valid(slot)
+            }
+        }
     }
 
     /// What `check` gathers from the fields before deciding: body ranges in the datagram (the fields are
@@ -182,8 +221,8 @@ public enum NTSServer {
 
     private static func check(
         request bytes: UnsafeRawBufferPointer, fields: RequestFields, mode: NTPMode, parsedLength: Int, hasMAC: Bool,
-        configuration: NTSServerConfiguration
-    ) -> NTSServerCheck {
+        configuration: NTSServerConfiguration, into slot: inout NTSRequest, ciphers: NTSKeyCipherCache?
+    ) -> InPlaceCheck {
         guard fields.anyNTS else { return .notNTS }
         guard mode == .client else { return .invalid("NTS fields in a mode \(mode.rawValue) packet") }
         guard parsedLength == bytes.count else { return .invalid("the parsed packet does not match the datagram") }
@@ -201,32 +240,33 @@ public enum NTSServer {
         guard !hasMAC else { return .invalid("a MAC follows the authenticator") }
 
         let opened = configuration.openCookie(UnsafeRawBufferPointer(rebasing: bytes[fields.cookie])) {
-            algorithm, clientToServer, serverToClient -> NTSServerCheck in
+            algorithm, clientToServer, serverToClient -> InPlaceCheck in
             let body = UnsafeRawBufferPointer(rebasing: bytes[fields.authenticator])
             guard let layout = try? NTSAuthenticator.layout(of: body), layout.ciphertext.count >= tagLength else {
-                return .authenticationFailed(uniqueIdentifier: NTSWire.copy(bytes, fields.uniqueIdentifier))
+                return .authenticationFailed(uniqueIdentifier: fields.uniqueIdentifier)
             }
             // The plaintext (encrypted fields: at most placeholders in a client request) is only counted, in a
             // temporary buffer (on the stack for any usual request).
             let counted = withUnsafeTemporaryAllocation(byteCount: max(1, layout.ciphertext.count - tagLength), alignment: 8) {
                 plaintext -> Int?? in
-                let length = configuration.ciphers.open(
+                let length = NTSKeyCipherCache.open(
                     algorithm: algorithm, key: clientToServer, nonce: UnsafeRawBufferPointer(rebasing: body[layout.nonce]),
                     associatedData: UnsafeRawBufferPointer(rebasing: bytes[0..<fields.authenticatorOffset]),
-                    sealed: UnsafeRawBufferPointer(rebasing: body[layout.ciphertext]), into: plaintext)
+                    sealed: UnsafeRawBufferPointer(rebasing: body[layout.ciphertext]), into: plaintext, cache: ciphers,
+                    factory: configuration.ciphers)
                 guard let length else { return .none }
                 return .some(NTSWire.countEncryptedFields(
                     of: NTSExtensionType.cookiePlaceholder, in: UnsafeRawBufferPointer(rebasing: plaintext[0..<length])))
             }
-            guard let counted else { return .authenticationFailed(uniqueIdentifier: NTSWire.copy(bytes, fields.uniqueIdentifier)) }
+            guard let counted else { return .authenticationFailed(uniqueIdentifier: fields.uniqueIdentifier) }
             guard let encryptedPlaceholders = counted else { return .invalid("malformed encrypted extension fields") }
-            return .valid(
-                NTSRequest(
-                    algorithm: algorithm, clientToServer: clientToServer, serverToClient: serverToClient,
-                    uniqueIdentifier: UnsafeRawBufferPointer(rebasing: bytes[fields.uniqueIdentifier]),
-                    cookieLength: fields.cookie.count, cookiesRequested: 1 + fields.placeholders + encryptedPlaceholders))
+            slot = NTSRequest(
+                algorithm: algorithm, clientToServer: clientToServer, serverToClient: serverToClient,
+                uniqueIdentifier: UnsafeRawBufferPointer(rebasing: bytes[fields.uniqueIdentifier]),
+                cookieLength: fields.cookie.count, cookiesRequested: 1 + fields.placeholders + encryptedPlaceholders)
+            return .valid
         }
-        return opened ?? .nak(uniqueIdentifier: NTSWire.copy(bytes, fields.uniqueIdentifier))
+        return opened ?? .nak(uniqueIdentifier: fields.uniqueIdentifier)
     }
 
     /// How many fresh cookies the response carries: as many as requested (at most `maximumCookies`) but no
@@ -281,7 +321,7 @@ public enum NTSServer {
             buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: header[0..<NTPHeader.length]))
             return writeResponseFields(
                 into: buffer, request: request, cookieCount: cookies.count, cookieLength: { cookies[$0].count },
-                configuration: configuration, random: { NTSWire.writeRandom(into: $0, using: &random) }
+                configuration: configuration, random: { NTSWire.writeRandom(into: $0, using: &random) }, ciphers: nil
             ) { index, slot in
                 cookies[index].withUnsafeBytes { slot.copyMemory(from: $0) }
                 return true
@@ -298,18 +338,30 @@ public enum NTSServer {
         into buffer: UnsafeMutableRawBufferPointer, request: NTSRequest, cookieCount: Int,
         configuration: NTSServerConfiguration, using random: inout some RandomNumberGenerator
     ) -> Int {
+        writeResponseFields(
+            into: buffer, request: request, cookieCount: cookieCount, configuration: configuration,
+            random: { NTSWire.writeRandom(into: $0, using: &random) }, ciphers: nil)
+    }
+
+    /// `writeResponseFields` with `random` filling the nonces (response and cookies): not generic, so that a
+    /// caller in another module does not run it unspecialised. The response is sealed with the S2C key's
+    /// cipher from `ciphers`.
+    public static func writeResponseFields(
+        into buffer: UnsafeMutableRawBufferPointer, request: NTSRequest, cookieCount: Int,
+        configuration: NTSServerConfiguration, random: (UnsafeMutableRawBufferPointer) -> Void, ciphers: NTSKeyCipherCache?
+    ) -> Int {
         let master = configuration.currentMaster
         guard cookieCount == 0 || master != nil else { return 0 }
         let cookieLength = NTSCookie.length(keyBytes: 2 * request.keyByteCount)
         return writeResponseFields(
             into: buffer, request: request, cookieCount: cookieCount, cookieLength: { _ in cookieLength },
-            configuration: configuration, random: { NTSWire.writeRandom(into: $0, using: &random) }
+            configuration: configuration, random: random, ciphers: ciphers
         ) { _, slot in
             guard let master else { return false }
             return request.withBytes { c2s, s2c, _ in
                 NTSCookie.seal(
                     algorithm: request.algorithm, clientToServer: c2s, serverToClient: s2c, keyID: master.id, cipher: master.cipher,
-                    into: slot, using: &random)
+                    into: slot, random: random)
             }
         }
     }
@@ -322,7 +374,7 @@ public enum NTSServer {
     /// run unspecialised and instantiate type metadata on every packet.
     static func writeResponseFields(
         into buffer: UnsafeMutableRawBufferPointer, request: NTSRequest, cookieCount: Int, cookieLength: (Int) -> Int,
-        configuration: NTSServerConfiguration, random: (UnsafeMutableRawBufferPointer) -> Void,
+        configuration: NTSServerConfiguration, random: (UnsafeMutableRawBufferPointer) -> Void, ciphers: NTSKeyCipherCache?,
         cookie: (Int, UnsafeMutableRawBufferPointer) -> Bool
     ) -> Int {
         let uniqueIdentifierField = NTSWire.fieldLength(bodyLength: request.uniqueIdentifierByteCount)
@@ -366,10 +418,11 @@ public enum NTSServer {
         }
         let sealed = UnsafeMutableRawBufferPointer(rebasing: buffer[sealedStart..<(sealedStart + ciphertextLength)])
         let written = request.withBytes { _, key, _ in
-            configuration.ciphers.seal(
+            NTSKeyCipherCache.seal(
                 algorithm: request.algorithm, key: key, nonce: UnsafeRawBufferPointer(rebasing: buffer[nonce]),
                 associatedData: UnsafeRawBufferPointer(rebasing: buffer[0..<associatedDataEnd]),
-                plaintext: UnsafeRawBufferPointer(rebasing: sealed[tagLength...]), into: sealed)
+                plaintext: UnsafeRawBufferPointer(rebasing: sealed[tagLength...]), into: sealed, cache: ciphers,
+                factory: configuration.ciphers)
         }
         return written == ciphertextLength ? total : 0
     }

@@ -103,12 +103,29 @@ public struct ServerReply: Hashable, Sendable {
             guard let nts else { return 0 }
             let written = NTSServer.writeResponseFields(
                 into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]), request: request, cookieCount: cookies,
-                configuration: nts, using: &random)
+                configuration: nts, random: { NTSWire.writeRandom(into: $0, using: &random) }, ciphers: nil)
             return written == length ? length : 0
         }
         guard NTPHeader.length + trailerBytes.count == length else { return 0 }
         for (index, byte) in trailerBytes.enumerated() { buffer[NTPHeader.length + index] = byte }
         return length
+    }
+
+    /// `write` for an NTS response (trailer `.nts(request, cookies: cookies)`) whose request is kept apart
+    /// from its header, as a receive loop keeps it (``NTPServerRules/respond(toNTS:request:rateLimit:receivedAt:state:earlier:keeping:)``).
+    /// Writes the same bytes. `random` fills the nonces (not generic: called from another module, a generic
+    /// would run unspecialised); the response is sealed with the S2C key's cipher from `ciphers`.
+    public static func writeNTS(
+        _ reply: HeaderReply, request: NTSRequest, cookies: Int, requestLength: Int, transmit: NTPTimestamp,
+        to buffer: UnsafeMutableRawBufferPointer, nts: NTSServerConfiguration, random: (UnsafeMutableRawBufferPointer) -> Void,
+        ciphers: NTSKeyCipherCache?
+    ) -> Int {
+        let length = NTSServer.responseLength(for: request, freshCookies: cookies)
+        guard length <= requestLength, length <= buffer.count, reply.write(transmit: transmit, to: buffer) == NTPHeader.length else { return 0 }
+        let written = NTSServer.writeResponseFields(
+            into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]), request: request, cookieCount: cookies,
+            configuration: nts, random: random, ciphers: ciphers)
+        return written == length ? length : 0
     }
 
     /// `write` for responses that need no NTS sealing (symmetric-key and plain replies): no randomness is

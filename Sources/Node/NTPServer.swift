@@ -30,11 +30,15 @@ final class ServerShared: Sendable {
     let send: NodeConfig.NTP.SendMode
     /// `[ntp] predict_transmit` (batch sends): see `TransmitTimePredictor`.
     let predictTransmit: Bool
+    /// `[nts] key_cache`: slots of each loop's `NTSKeyCipherCache`.
+    let ntsKeyCache: Int
 
     init(
         rules: NTPServerRules, rateLimitCapacity: Int, serving: ServingState, clock: any NodeClock, statistics: ServerStatistics,
-        logger: Logger, send: NodeConfig.NTP.SendMode = .each, predictTransmit: Bool = true
+        logger: Logger, send: NodeConfig.NTP.SendMode = .each, predictTransmit: Bool = true,
+        ntsKeyCache: Int = NTSKeyCipherCache.defaultCapacity
     ) {
+        self.ntsKeyCache = ntsKeyCache
         self.send = send
         self.predictTransmit = predictTransmit
         self.rules = NIOLockedValueBox(rules)
@@ -79,7 +83,7 @@ public final class NTPServer: Service, Sendable {
         self.shared = ServerShared(
             rules: NTPServerRules(policy: config.policy), rateLimitCapacity: config.rateLimitClients,
             serving: serving, clock: clock, statistics: statistics, logger: logger, send: config.ntp.send,
-            predictTransmit: config.ntp.predictTransmit)
+            predictTransmit: config.ntp.predictTransmit, ntsKeyCache: config.nts?.keyCache ?? 0)
     }
 
     /// `[ntp] send`, for status.

@@ -37,8 +37,15 @@ struct ReceiveLoop: @unchecked Sendable {
     /// Per reply, in datagram order: the reply without trailer (all of a plain one) and the facts the passes
     /// after the decision need.
     private var facts: [ReplyFacts] = []
-    /// The replies with a trailer (MAC or NTS), in datagram order (`ReplyFacts.sealed`).
+    /// The replies with a trailer (MAC or NTS), in datagram order (`ReplyFacts.sealed`), but for NTS replies
+    /// to requests read in place (`ntsRequests`).
     private var sealedReplies: [ServerReply] = []
+    /// Per datagram of the batch: the authenticated NTS request read in place there, kept where it was made
+    /// (`respond(toNTS:...keeping:)`) until its reply is sealed, so that its keys are not copied from the
+    /// decision into the loop's arrays (issue 18, callgrind). Only slots whose fact says so are read.
+    private var ntsRequests: [NTSRequest]
+    /// The ciphers of recent NTS clients' keys: a client polling again costs no AES key schedule.
+    private let keyCiphers: NTSKeyCipherCache
 
     private struct Admitted {
         /// The request's header, when admitted.
@@ -92,8 +99,13 @@ struct ReceiveLoop: @unchecked Sendable {
         var reply: HeaderReply
         var datagram: Int
         var trailer: Trailer
-        /// Its index in `sealedReplies` when it has a trailer; -1 otherwise.
+        /// Its index in `sealedReplies` when it has a trailer; `ntsInPlace` for an NTS reply whose request
+        /// is in `ntsRequests` at its datagram; -1 for no trailer.
         var sealed: Int
+        static let ntsInPlace = -2
+        /// For `ntsInPlace`: the fresh cookies it carries.
+        var cookies = 0
+        var isSealed: Bool { sealed != -1 }
         var kissOfDeath: Bool
         /// `ServerReply.isInterleaved`.
         var interleaved: Bool
@@ -109,6 +121,14 @@ struct ReceiveLoop: @unchecked Sendable {
             self.sealed = -1
             if case .kissOfDeath = reply.kind { kissOfDeath = true } else { kissOfDeath = false }
             interleaved = reply.isInterleaved
+        }
+
+        /// An authenticated NTS reply to a request read in place (`ntsRequests[datagram]`).
+        init(_ reply: HeaderReply, datagram: Int, ntsCookies: Int) {
+            self.init(reply, datagram: datagram)
+            trailer = .nts
+            sealed = Self.ntsInPlace
+            cookies = ntsCookies
         }
 
         /// A reply with a trailer, kept at `sealed` (when it has none, it is written as a `HeaderReply`).
@@ -157,6 +177,8 @@ struct ReceiveLoop: @unchecked Sendable {
         // a few batches' worth of pending entries is plenty.
         self.pending = PendingTransmits(capacity: batchSize * 8)
         self.stamps = [cfs_tx_stamp](repeating: cfs_tx_stamp(), count: batchSize)
+        self.ntsRequests = [NTSRequest](repeating: NTSRequest(), count: batchSize)
+        self.keyCiphers = NTSKeyCipherCache(capacity: shared.ntsKeyCache)
         self.queuedReplies.reserveCapacity(batchSize)
         self.kernelUpdates.reserveCapacity(batchSize)
         self.sealedWritten.reserveCapacity(batchSize)
@@ -296,13 +318,27 @@ struct ReceiveLoop: @unchecked Sendable {
                 facts.append(ReplyFacts(reply, datagram: index))
                 continue
             }
-            let decision = admitted.packet == Admitted.ntsInPlace
-                ? rules.respond(
-                    toNTS: admitted.header, request: request(at: Int32(index)), rateLimit: admitted.verdict,
-                    receivedAt: admitted.receivedAt, state: state, earlier: admitted.earlier)
-                : rules.respond(
-                    to: packets[admitted.packet], request: request(at: Int32(index)), rateLimit: admitted.verdict,
+            let decision: ServerDecision
+            let bytes = request(at: Int32(index))
+            if admitted.packet == Admitted.ntsInPlace {
+                switch rules.respond(
+                    toNTS: admitted.header, request: bytes, rateLimit: admitted.verdict, receivedAt: admitted.receivedAt,
+                    state: state, earlier: admitted.earlier, keeping: &ntsRequests[index], ciphers: keyCiphers)
+                {
+                case .sealed(let reply, let cookies):
+                    outcomes.append(.reply(facts.count))
+                    facts.append(ReplyFacts(reply, datagram: index, ntsCookies: cookies))
+                    continue
+                case .drop(let reason):
+                    decision = .drop(reason)
+                case .decided(let other):
+                    decision = other
+                }
+            } else {
+                decision = rules.respond(
+                    to: packets[admitted.packet], request: bytes, rateLimit: admitted.verdict,
                     receivedAt: admitted.receivedAt, state: state, client: admitted.source, earlier: admitted.earlier, random: &random)
+            }
             switch decision {
             case .drop(let reason):
                 tally.drop(reason)
@@ -377,7 +413,7 @@ struct ReceiveLoop: @unchecked Sendable {
             let length: Int
             let transmit: NTPTimestamp
             let sendTime: NTPTimestamp
-            if facts[index].sealed < 0 {
+            if !facts[index].isSealed {
                 length = facts[index].reply.write(transmit: .zero, to: buffer)
                 sendTime = NTPTimestamp(clock.now())
                 transmit = sendTime.adding(lead)
@@ -388,7 +424,7 @@ struct ReceiveLoop: @unchecked Sendable {
             } else {
                 let start = NTPTimestamp(clock.now())
                 transmit = start.adding(predictor.delay(position: 0, sealsAfter: 1))
-                length = sealedReplies[facts[index].sealed].write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
+                length = writeSealed(index, transmit: transmit, to: buffer, nts: nts, mac: mac)
                 sendTime = NTPTimestamp(clock.now())
                 predictor.observeSealing(1, took: sendTime - start)
             }
@@ -430,11 +466,11 @@ struct ReceiveLoop: @unchecked Sendable {
     /// `recordPredicted` does their bookkeeping after the send.
     private mutating func writePredicted(clock: any NodeClock, nts: NTSServerConfiguration?, mac: (any MACComputer)?) -> Int {
         var sealed = 0
-        for index in 0..<facts.count where facts[index].sealed >= 0 { sealed += 1 }
+        for index in 0..<facts.count where facts[index].isSealed { sealed += 1 }
         var queued = 0
         let batch = self.batch
         plainWritten.removeAll(keepingCapacity: true)
-        for index in 0..<facts.count where facts[index].sealed < 0 {
+        for index in 0..<facts.count where !facts[index].isSealed {
             let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(queued)), count: Self.bufferSize)
             // A plain reply draws no randomness and needs no NTS keys.
             let length = facts[index].reply.write(transmit: .zero, to: buffer)
@@ -450,12 +486,12 @@ struct ReceiveLoop: @unchecked Sendable {
         if sealed > 0 {
             var seen = 0
             let start = clock.now()
-            for index in 0..<facts.count where facts[index].sealed >= 0 {
+            for index in 0..<facts.count where facts[index].isSealed {
                 let transmit = NTPTimestamp(clock.now()).adding(
                     predictor.delay(position: queued, sealsAfter: sealed - 1 - seen, stamps: plainWritten.count))
                 seen += 1
                 let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(queued)), count: Self.bufferSize)
-                let length = sealedReplies[facts[index].sealed].write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
+                let length = writeSealed(index, transmit: transmit, to: buffer, nts: nts, mac: mac)
                 guard length > 0 else {
                     tally.drop(.malformed)
                     continue
@@ -507,10 +543,9 @@ struct ReceiveLoop: @unchecked Sendable {
     ) -> Bool {
         let batch = self.batch
         let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(slot)), count: Self.bufferSize)
-        let sealed = facts[reply].sealed
-        let length = sealed < 0
-            ? facts[reply].reply.write(transmit: transmit, to: buffer)
-            : sealedReplies[sealed].write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
+        let length = facts[reply].isSealed
+            ? writeSealed(reply, transmit: transmit, to: buffer, nts: nts, mac: mac)
+            : facts[reply].reply.write(transmit: transmit, to: buffer)
         guard length > 0 else {
             tally.drop(.malformed)
             return false
@@ -518,6 +553,25 @@ struct ReceiveLoop: @unchecked Sendable {
         cfs_batch_queue(batch, Int32(slot), Int32(length), Int32(facts[reply].datagram))
         record(reply: reply, position: position, transmit: transmit, sendTime: sendTime)
         return true
+    }
+
+    /// Writes sealed reply `reply` (MAC or NTS, `facts`) with `transmit`, sealing it now; 0 when it cannot be written.
+    private mutating func writeSealed(
+        _ reply: Int, transmit: NTPTimestamp, to buffer: UnsafeMutableRawBufferPointer, nts: NTSServerConfiguration?, mac: (any MACComputer)?
+    ) -> Int {
+        let fact = facts[reply]
+        guard fact.sealed == ReplyFacts.ntsInPlace else {
+            return sealedReplies[fact.sealed].write(transmit: transmit, to: buffer, nts: nts, mac: mac, random: &random)
+        }
+        guard let nts else { return 0 }
+        let requests = ntsRequests
+        let requestLength = request(at: Int32(fact.datagram)).count
+        let ciphers = keyCiphers
+        return withUnsafeMutablePointer(to: &random) { generator in
+            ServerReply.writeNTS(
+                fact.reply, request: requests[fact.datagram], cookies: fact.cookies, requestLength: requestLength, transmit: transmit,
+                to: buffer, nts: nts, random: { generator.pointee.fill($0) }, ciphers: ciphers)
+        }
     }
 
     /// A queued reply's bookkeeping: queueing delay, interleaved count, and what its kernel stamp is matched to.

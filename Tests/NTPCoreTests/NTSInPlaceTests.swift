@@ -120,6 +120,67 @@ final class NTSInPlaceTests: XCTestCase {
         XCTAssertEqual(outcomes, ["valid", "nak", "authenticationFailed", "invalid"])
     }
 
+    /// The receive loop's way: one request slot reused for every datagram and a small key cache (clients of
+    /// a few sessions polling again, so hits, misses and replacements all happen) decide as `respond(toNTS:)`
+    /// and write the same bytes as `ServerReply.write`, which the client verifies.
+    func testSlotAndKeyCacheAnswerAsThePacketPath() {
+        let keys = keySet(id: 1)
+        let configuration = NTSServerConfiguration(keySet: keys, ciphers: ciphers)
+        let rules = NTPServerRules(policy: ServerPolicy(), nts: configuration)
+        let sessions = (0..<6).map { _ in
+            NTSKeys(
+                clientToServer: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) },
+                serverToClient: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) })
+        }
+        let cache = NTSKeyCipherCache(capacity: 4)
+        var slot = NTSRequest()
+        var sealed = 0
+        var outcomes: Set<String> = []
+        for index in 0..<600 {
+            let session = sessions[Int(random.next() % UInt64(sessions.count))]
+            let cookie = NTSCookie.seal(session, under: keys.current, ciphers: ciphers, using: &random)
+            var (bytes, identifier) = NTSClientRequest.build(
+                header: ClientExchange.request(transmit: NTPTimestamp(rawValue: random.next())), cookie: cookie,
+                placeholders: index % 3, keys: session, ciphers: ciphers, using: &random)
+            if index % 5 == 4 { bytes[bytes.count - 1 - Int(random.next() % 16)] ^= 1 }  // the authenticator's tag
+            if index % 11 == 10 { bytes[52 + 36 + 8] ^= 1 }  // the cookie
+            let verdict: RateLimitVerdict? = [nil, .respond, .kissOfDeath, .drop][index % 4]
+            bytes.withUnsafeBytes { raw in
+                guard case .nts(let header) = rules.admitHeader(request: raw, from: .v4(0x7F00_0001)) else { return XCTFail("not in place") }
+                let expected = rules.respond(toNTS: header, request: raw, rateLimit: verdict, receivedAt: receivedAt, state: state)
+                let answer = rules.respond(
+                    toNTS: header, request: raw, rateLimit: verdict, receivedAt: receivedAt, state: state, keeping: &slot, ciphers: cache)
+                outcomes.insert("\(answer)".prefix(while: { $0 != "(" }).description)
+                switch answer {
+                case .drop(let reason): XCTAssertEqual(expected, .drop(reason))
+                case .decided(let decision): XCTAssertEqual(expected, decision)
+                case .sealed(let reply, let cookies):
+                    sealed += 1
+                    let whole = ServerReply(
+                        header: reply.header, trailer: .nts(slot, cookies: cookies), kind: reply.kind, requestLength: raw.count,
+                        interleaving: reply.interleaving)
+                    XCTAssertEqual(expected, .reply(whole))
+                    var first = SeededRandom(seed: UInt64(index))
+                    var second = SeededRandom(seed: UInt64(index))
+                    let written = [UInt8](unsafeUninitializedCapacity: 2048) { buffer, count in
+                        count = ServerReply.writeNTS(
+                            reply, request: slot, cookies: cookies, requestLength: raw.count, transmit: receivedAt,
+                            to: UnsafeMutableRawBufferPointer(buffer), nts: configuration,
+                            random: { NTSWire.writeRandom(into: $0, using: &first) }, ciphers: cache)
+                    }
+                    XCTAssertFalse(written.isEmpty)
+                    XCTAssertEqual(written, whole.serialized(transmit: receivedAt, nts: configuration, using: &second))
+                    let verified = NTSClient.verify(response: written, uniqueIdentifier: identifier, keys: slot.keys, ciphers: ciphers)
+                    guard case .authenticated(let fresh) = verified else { return XCTFail("\(verified)") }
+                    XCTAssertEqual(fresh.count, cookies)
+                }
+            }
+        }
+        XCTAssertGreaterThan(sealed, 200)
+        XCTAssertEqual(outcomes, ["sealed", "decided", "drop"])
+        XCTAssertEqual(cache.occupied, 4)
+    }
+
     /// A node without NTS answers NTS requests plain, on the packet path, as before.
     func testWithoutNTSTheInPlacePathIsNotTaken() {
         let rules = NTPServerRules(policy: ServerPolicy())

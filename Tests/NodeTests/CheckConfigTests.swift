@@ -83,6 +83,10 @@ final class CheckConfigTests: XCTestCase {
         XCTAssertEqual(try parse("").policy.maximumQueueDelay, NTPDuration(seconds: 0.002), "load shedding on by default (2 ms)")
         XCTAssertEqual(try parse("[ntp]\nmax_queue_delay = 5\n").policy.maximumQueueDelay, NTPDuration(seconds: 0.005))
         XCTAssertNil(try parse("[ntp]\nmax_queue_delay = 0\n").policy.maximumQueueDelay)
+        let nts = "[nts]\ncertificate = \"/c.pem\"\nprivate_key = \"/k.pem\"\n"
+        XCTAssertEqual(try parse(nts).nts?.keyCache, 1024, "NTS clients' key ciphers cached by default")
+        XCTAssertEqual(try parse(nts + "key_cache = 0\n").nts?.keyCache, 0)
+        assertError(nts + "key_cache = -1\n", line: 4, key: "nts.key_cache", contains: "between 0 and 65536")
     }
 
     func testErrorsNameFileLineAndKey() {
