@@ -73,6 +73,42 @@ public func fuzzNTP(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
             let a = rules.respond(to: packet, request: bytes, rateLimit: verdict, receivedAt: received, state: state, client: source, random: &unused)
             let b = rules.respond(toNTS: header, request: bytes, rateLimit: verdict, receivedAt: received, state: state)
             precondition(a == b, "respond(toNTS:) decides otherwise")
+            // The receive loop's way: a reused request slot and a key cache (the second time through, the
+            // request's keys come from the cache), deciding and writing as the packet path.
+            let cache = NTSKeyCipherCache(capacity: 2)
+            var slot = NTSRequest()
+            for _ in 0..<2 {
+                switch rules.respond(
+                    toNTS: header, request: bytes, rateLimit: verdict, receivedAt: received, state: state, keeping: &slot, ciphers: cache)
+                {
+                case .drop(let reason): precondition(b == .drop(reason), "the slot path drops otherwise")
+                case .decided(let decision): precondition(b == decision, "the slot path decides otherwise")
+                case .sealed(let reply, let cookies):
+                    let whole = ServerReply(
+                        header: reply.header, trailer: .nts(slot, cookies: cookies), kind: reply.kind, requestLength: count,
+                        interleaving: reply.interleaving)
+                    precondition(b == .reply(whole), "the slot path answers otherwise")
+                    guard let nts else { preconditionFailure("sealed without NTS") }
+                    var first = SeededRandom(seed: 2)
+                    var second = SeededRandom(seed: 2)
+                    let written = [UInt8](unsafeUninitializedCapacity: 2048) { buffer, initialized in
+                        initialized = ServerReply.writeNTS(
+                            reply, request: slot, cookies: cookies, requestLength: count, transmit: received,
+                            to: UnsafeMutableRawBufferPointer(buffer), nts: nts,
+                            random: { nonce in
+                                // As the generic path draws: a word per eight bytes, the first bytes of one for the rest.
+                                var offset = 0
+                                while offset < nonce.count {
+                                    var word = first.next()
+                                    let part = min(8, nonce.count - offset)
+                                    withUnsafeBytes(of: &word) { nonce.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: part) }
+                                    offset += part
+                                }
+                            }, ciphers: cache)
+                    }
+                    precondition(written == whole.serialized(transmit: received, nts: nts, using: &second), "writeNTS writes otherwise")
+                }
+            }
         }
     default:
         preconditionFailure("admitHeader admits otherwise than admit")
