@@ -31,7 +31,7 @@
 //
 // Knobs (environment): KE_SECONDS (5), KE_ROUNDS (3), KE_CONCURRENCY (32), KE_CLIENT (light|nio), KE_DEBUG (session
 // latency percentiles), STEP_SECONDS (2), SUSTAIN_SECONDS (8), NTS_RATES (the ladder), COOKIE_SESSIONS (16),
-// NTS_PLACEHOLDERS (0), NODE_SOCKET_BUFFER (0).
+// NTS_PLACEHOLDERS (0), NODE_SOCKET_BUFFER (0), KE_ONLY (set: measure NTS-KE only, skip NTS NTP).
 import BenchSupport
 import CBenchShim
 import CFleetShim
@@ -74,6 +74,8 @@ let cookieSessions = Int(environment["COOKIE_SESSIONS"] ?? "") ?? 16
 /// Cookie placeholders per request: 0 is a chrony client in steady state (it holds 8 cookies, spends one
 /// and asks for one back).
 let placeholders = Int(environment["NTS_PLACEHOLDERS"] ?? "") ?? 0
+/// NTS-KE alone (a shorter run when working on the key exchange).
+let keOnly = environment["KE_ONLY"] != nil
 
 let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("nts-bench-\(getpid())")
 try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -126,6 +128,48 @@ func machineBusySeconds() -> Double {
 
 func processCount(of pid: Int32) -> Int { children(of: pid).reduce(1) { $0 + processCount(of: $1) } }
 
+/// What a server's kernel side did, summed over a process tree and all its threads: context switches
+/// (voluntary: a thread blocked, for example in epoll_wait; involuntary: preempted), minor page faults
+/// (fresh pages from mmap or the heap growing back after a trim) and the threads alive. Per session these
+/// say where CPU goes that user-space instruction counts (callgrind) do not show.
+struct KernelCounters {
+    var voluntarySwitches = 0
+    var involuntarySwitches = 0
+    var minorFaults = 0
+    var threads = 0
+
+    static func of(_ pid: Int32) -> KernelCounters {
+        var counters = KernelCounters()
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        counters.threads = tasks.count
+        for task in tasks {
+            guard let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8) else { continue }
+            for line in status.split(separator: "\n") {
+                let parts = line.split(separator: ":")
+                guard parts.count == 2, let value = Int(parts[1].trimmingCharacters(in: .whitespaces)) else { continue }
+                if parts[0] == "voluntary_ctxt_switches" { counters.voluntarySwitches += value }
+                if parts[0] == "nonvoluntary_ctxt_switches" { counters.involuntarySwitches += value }
+            }
+        }
+        // minflt (field 10) of /proc/PID/stat covers every thread of the process.
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") {
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 7, let faults = Int(fields[7]) { counters.minorFaults = faults }
+        }
+        return children(of: pid).reduce(counters) { $0 + of($1) }
+    }
+
+    static func + (a: KernelCounters, b: KernelCounters) -> KernelCounters {
+        KernelCounters(voluntarySwitches: a.voluntarySwitches + b.voluntarySwitches, involuntarySwitches: a.involuntarySwitches + b.involuntarySwitches,
+                       minorFaults: a.minorFaults + b.minorFaults, threads: a.threads + b.threads)
+    }
+
+    static func - (a: KernelCounters, b: KernelCounters) -> KernelCounters {
+        KernelCounters(voluntarySwitches: a.voluntarySwitches - b.voluntarySwitches, involuntarySwitches: a.involuntarySwitches - b.involuntarySwitches,
+                       minorFaults: a.minorFaults - b.minorFaults, threads: a.threads)
+    }
+}
+
 struct ServerUnderTest {
     var name: String
     var pid: Int32
@@ -144,6 +188,7 @@ struct KEResult {
     var serverUserCPU = 0.0
     var generatorCPU = 0.0
     var otherCPU = 0.0
+    var kernel = KernelCounters()
     var sessionsPerSecond: Double { seconds > 0 ? Double(completed) / seconds : 0 }
     var serverCPUPerSession: Double { completed > 0 ? serverCPU / Double(completed) : .infinity }
 }
@@ -387,10 +432,12 @@ func measureKE(_ server: ServerUnderTest, trust: TLSContext) -> KEResult {
     _ = run(0.5, false)  // warm-up, not counted
     usleep(300_000)
     let serverBefore = treeCPUTimes(of: server.pid)
+    let kernelBefore = KernelCounters.of(server.pid)
     let ownBefore = cpuSeconds(of: getpid())
     let machineBefore = machineBusySeconds()
     let start = cfs_monotonic_ns()
     let counts = run(keSeconds, true)
+    let kernelAfter = KernelCounters.of(server.pid)
     var result = KEResult()
     result.seconds = Double(cfs_monotonic_ns() - start) / 1e9
     let serverAfter = treeCPUTimes(of: server.pid)
@@ -401,12 +448,17 @@ func measureKE(_ server: ServerUnderTest, trust: TLSContext) -> KEResult {
     result.completed = counts.completed
     result.failed = counts.failed
     result.firstError = counts.error
+    result.kernel = kernelAfter - kernelBefore
     say(String(format: "  %-9@ NTS-KE  %6d sessions in %.2f s = %6.0f/s, %d failed; server CPU %.3f ms/session (user %.3f, system %.3f; %3.0f%% of its core, %d processes); generator CPU %3.0f%%",
                  server.name, result.completed, result.seconds, result.sessionsPerSecond, result.failed,
                  result.serverCPUPerSession * 1e3, result.serverUserCPU / Double(max(1, result.completed)) * 1e3,
                  (result.serverCPU - result.serverUserCPU) / Double(max(1, result.completed)) * 1e3,
                  result.serverCPU / result.seconds * 100, processCount(of: server.pid),
                  result.generatorCPU / result.seconds * 100))
+    let perSession = { (count: Int) in Double(count) / Double(max(1, result.completed)) }
+    say(String(format: "            per session: %.2f voluntary + %.2f involuntary context switches, %.2f minor page faults; %d threads",
+                 perSession(result.kernel.voluntarySwitches), perSession(result.kernel.involuntarySwitches),
+                 perSession(result.kernel.minorFaults), result.kernel.threads))
     if let error = result.firstError { say("            first failure: \(error)") }
     warnIfBusy(result.otherCPU, seconds: result.seconds)
     return result
@@ -717,11 +769,13 @@ for _ in 0..<keRounds {
 /// Each server's round with the median CPU per session (its other figures come from the same round).
 let keResults = keRuns.map { runs in runs.sorted { $0.serverCPUPerSession < $1.serverCPUPerSession }[runs.count / 2] }
 
-say("")
-say("NTS-protected NTP on loopback: \(stepSeconds) s per step up to the first failure, then \(sustainSeconds) s sustained, generator on CPU 0, server on CPU 1")
-say("receive buffers: chronyd the kernel default (net.core.rmem_default), fleetnode socket_buffer = \(nodeSocketBuffer)\(nodeSocketBuffer == 0 ? " (the same: equal buffers)" : "")")
+if !keOnly {
+    say("")
+    say("NTS-protected NTP on loopback: \(stepSeconds) s per step up to the first failure, then \(sustainSeconds) s sustained, generator on CPU 0, server on CPU 1")
+    say("receive buffers: chronyd the kernel default (net.core.rmem_default), fleetnode socket_buffer = \(nodeSocketBuffer)\(nodeSocketBuffer == 0 ? " (the same: equal buffers)" : "")")
+}
 var ntpSteps: [[Step]] = []
-for server in servers {
+for server in servers where !keOnly {
     do {
         ntpSteps.append(measureNTP(server, pool: try buildPool(server, trust: trust)))
     } catch {
@@ -747,6 +801,12 @@ if keRounds > 1 {
 }
 say(String(format: "  (sessions per second of server CPU, i.e. one core's capacity if the load generator were not the limit: chronyd %.0f, fleetnode %.0f)",
              1 / chronyKE.serverCPUPerSession, 1 / nodeKE.serverCPUPerSession))
+
+if keOnly {
+    stopServers()
+    try? FileManager.default.removeItem(at: work)
+    exit(0)
+}
 
 let chronyBest = sustained["chronyd"]
 let nodeBest = sustained["fleetnode"]

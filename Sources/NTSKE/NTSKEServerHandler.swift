@@ -16,7 +16,7 @@ final class NTSKEServerHandler: ChannelInboundHandler {
     private let responder: NTSKEResponder
     private let random: @Sendable () -> any RandomNumberGenerator
     private let statistics: NTSKEStatistics
-    private var logger: Logger
+    private let logger: Logger
     private var done = false
 
     init(session: TLSConnection, responder: NTSKEResponder, random: @escaping @Sendable () -> any RandomNumberGenerator,
@@ -29,7 +29,8 @@ final class NTSKEServerHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        logger[metadataKey: "ntske.client"] = "\(context.remoteAddress?.description ?? "?")"
+        // The client's address is added to the few debug messages only when one is logged: setting logger
+        // metadata per connection formatted the address and the handler's whole metadata for every session.
         statistics.update { $0.connections += 1 }
         context.fireChannelActive()
     }
@@ -57,7 +58,7 @@ final class NTSKEServerHandler: ChannelInboundHandler {
             }
         }
         if case .rejected(let error) = outcome {
-            logger.debug("NTS-KE request rejected", metadata: ["reason": "\(error)"])
+            logger.debug("NTS-KE request rejected", metadata: ["reason": "\(error)", "ntske.client": client(context)])
         }
         reply(records, context: context)
     }
@@ -74,12 +75,17 @@ final class NTSKEServerHandler: ChannelInboundHandler {
             reply(NTSKENegotiation.errorRecords(NTSKEError(code: .badRequest, reason: "\(error)")), context: context)
         case let failure as NTSKETLSHandler.Failure:
             if failure.duringHandshake { statistics.update { $0.handshakeFailures += 1 } }
-            logger.debug("NTS-KE TLS failure", metadata: ["error": "\(failure.error)"])
+            logger.debug("NTS-KE TLS failure", metadata: ["error": "\(failure.error)", "ntske.client": client(context)])
             finish(context: context)
         default:
-            logger.debug("NTS-KE connection error", metadata: ["error": "\(error)"])
+            logger.debug("NTS-KE connection error", metadata: ["error": "\(error)", "ntske.client": client(context)])
             finish(context: context)
         }
+    }
+
+    /// The client's address for a log message (evaluated only when the message is logged).
+    private func client(_ context: ChannelHandlerContext) -> Logger.MetadataValue {
+        "\(context.remoteAddress?.description ?? "?")"
     }
 
     /// Sends the response, then close_notify, then closes once written.

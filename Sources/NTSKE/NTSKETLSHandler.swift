@@ -136,7 +136,12 @@ final class NTSKETLSHandler: ChannelDuplexHandler {
             return
         }
         do throws(TLSError) {
-            try tls.send(Array(unwrapOutboundIn(data).readableBytesView))
+            // Encrypted straight from the buffer (no copy into an array first).
+            var failure: TLSError?
+            unwrapOutboundIn(data).withUnsafeReadableBytes { bytes in
+                do throws(TLSError) { try tls.send(bytes) } catch { failure = error }
+            }
+            if let failure { throw failure }
             if let promise { pendingWrites.append(promise) }
         } catch {
             promise?.fail(error)
@@ -157,16 +162,16 @@ final class NTSKETLSHandler: ChannelDuplexHandler {
             context.close(mode: .input, promise: promise)
         case .all:
             state = .stopped
-            let outbound = tls.takeOutbound()
+            let outbound = takeCiphertext(context: context)
             let writes = pendingWrites
             pendingWrites = []
             var written = lastWrite
-            if outbound.isEmpty {
-                for write in writes { write.succeed() }
-            } else {
-                let final = context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: outbound)))
+            if let outbound {
+                let final = context.writeAndFlush(wrapOutboundOut(outbound))
                 for write in writes { final.cascade(to: write) }
                 written = final
+            } else {
+                for write in writes { write.succeed() }
             }
             guard let written else {
                 context.close(promise: promise)
@@ -181,16 +186,25 @@ final class NTSKETLSHandler: ChannelDuplexHandler {
 
     /// Writes everything TLS wants sent now (handshake messages, records, alerts).
     private func flushCiphertext(context: ChannelHandlerContext) {
-        let outbound = tls.takeOutbound()
+        let outbound = takeCiphertext(context: context)
         let writes = pendingWrites
         pendingWrites = []
-        guard !outbound.isEmpty else {
+        guard let outbound else {
             for write in writes { write.succeed() }
             return
         }
-        let written = context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: outbound)))
+        let written = context.writeAndFlush(wrapOutboundOut(outbound))
         for write in writes { written.cascade(to: write) }
         lastWrite = written
+    }
+
+    /// What TLS has for the peer, moved straight into a channel buffer (copied once); nil when nothing.
+    private func takeCiphertext(context: ChannelHandlerContext) -> ByteBuffer? {
+        let pending = tls.pendingOutbound
+        guard pending > 0 else { return nil }
+        var buffer = context.channel.allocator.buffer(capacity: pending)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { tls.takeOutbound(into: $0) }
+        return buffer.readableBytes > 0 ? buffer : nil
     }
 
     /// Flushes the alert TLS queued, stops reading, and tells the handlers after this one.

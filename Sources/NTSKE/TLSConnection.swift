@@ -9,11 +9,9 @@ public final class TLSConnection {
     public private(set) var handshakeComplete = false
 
     public init(context: TLSContext, isServer: Bool, serverName: String? = nil) throws(TLSError) {
-        var message = [CChar](repeating: 0, count: 512)
-        guard let pointer = cft_conn_new(context.pointer, isServer ? 1 : 0, serverName, &message, message.count) else {
-            throw TLSError(message: String(nulTerminated: message))
-        }
-        self.pointer = pointer
+        let (made, message) = Self.withMessageBuffer { cft_conn_new(context.pointer, isServer ? 1 : 0, serverName, $0, $1) }
+        guard let made else { throw TLSError(message: message) }
+        self.pointer = made
     }
 
     deinit { cft_conn_free(pointer) }
@@ -32,52 +30,95 @@ public final class TLSConnection {
 
     /// Hands bytes from the peer to TLS and advances the handshake or reads application data.
     public func receive(_ bytes: some Collection<UInt8>) throws(TLSError) -> Progress {
-        let fed = Array(bytes)
-        if !fed.isEmpty { _ = fed.withUnsafeBufferPointer { cft_conn_feed(pointer, $0.baseAddress, $0.count) } }
-        var message = [CChar](repeating: 0, count: 512)
+        // Fed in place when the bytes are contiguous (a ByteBuffer's view is): no copy into an Array.
+        if bytes.withContiguousStorageIfAvailable({ feed($0) }) == nil { Array(bytes).withUnsafeBufferPointer { feed($0) } }
         if !handshakeComplete {
-            switch cft_conn_handshake(pointer, &message, message.count) {
+            let (rc, message) = Self.withMessageBuffer { cft_conn_handshake(pointer, $0, $1) }
+            switch rc {
             case 1:
                 handshakeComplete = true
                 return .handshakeCompleted
             case 0:
                 return .needMore
             default:
-                throw TLSError(message: String(nulTerminated: message))
+                throw TLSError(message: message)
             }
         }
         return try readApplicationData()
     }
 
+    private func feed(_ bytes: UnsafeBufferPointer<UInt8>) {
+        if !bytes.isEmpty { _ = cft_conn_feed(pointer, bytes.baseAddress, bytes.count) }
+    }
+
     /// Application data already buffered by TLS (call after `.handshakeCompleted` and after each `.data`).
     public func readApplicationData() throws(TLSError) -> Progress {
-        var buffer = [UInt8](repeating: 0, count: 16_384)
-        var message = [CChar](repeating: 0, count: 512)
-        let n = cft_conn_read(pointer, &buffer, buffer.count, &message, message.count)
-        if n > 0 { return .data(Array(buffer[0..<Int(n)])) }
+        // Read into stack memory first: most calls find nothing (right after the handshake, after the last
+        // record), and a record's plaintext is copied once into an array of its own size.
+        let (n, bytes, message) = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.readChunk) { buffer in
+            let (n, message) = Self.withMessageBuffer { cft_conn_read(pointer, buffer.baseAddress, buffer.count, $0, $1) }
+            return (n, n > 0 ? Array(buffer[0..<Int(n)]) : [], message)
+        }
+        if n > 0 { return .data(bytes) }
         if n == 0 { return .needMore }
-        if message[0] == 0 { return .closed }
-        throw TLSError(message: String(nulTerminated: message))
+        if message.isEmpty { return .closed }
+        throw TLSError(message: message)
+    }
+
+    /// Plaintext read per call: NTS-KE messages are small (a request is tens of bytes, a response with eight
+    /// cookies about 1 KiB); a longer record is read in several calls. At most 1 KiB, so that Swift keeps
+    /// the temporary buffer on the stack.
+    private static let readChunk = 1024
+
+    /// Runs `body` with an uninitialised stack buffer for an OpenSSL error message (only written on failure),
+    /// its first byte zeroed; returns the result and the message ("" when none was written).
+    private static func withMessageBuffer<R>(_ body: (UnsafeMutablePointer<CChar>, Int) -> R) -> (R, String) {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 512) { buffer in
+            buffer[0] = 0
+            let result = body(buffer.baseAddress!, buffer.count)
+            buffer[buffer.count - 1] = 0
+            return (result, buffer[0] == 0 ? "" : String(cString: buffer.baseAddress!))
+        }
     }
 
     /// Encrypts application data for the peer (collect it with `takeOutbound`).
     public func send(_ bytes: [UInt8]) throws(TLSError) {
-        var message = [CChar](repeating: 0, count: 512)
+        var failure: TLSError?
+        bytes.withUnsafeBytes { raw in
+            do throws(TLSError) { try send(raw) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Encrypts application data for the peer, read in place (a ByteBuffer's readable bytes).
+    public func send(_ bytes: UnsafeRawBufferPointer) throws(TLSError) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBufferPointer { cft_conn_write(pointer, $0.baseAddress, $0.count, &message, message.count) }
-            guard n > 0 else { throw TLSError(message: String(nulTerminated: message)) }
+            let (n, message) = Self.withMessageBuffer {
+                cft_conn_write(pointer, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) + offset, bytes.count - offset, $0, $1)
+            }
+            guard n > 0 else { throw TLSError(message: message) }
             offset += Int(n)
         }
     }
 
     /// Everything TLS wants sent to the peer now (handshake messages, records, alerts).
     public func takeOutbound() -> [UInt8] {
-        let pending = cft_conn_pending(pointer)
+        let pending = pendingOutbound
         guard pending > 0 else { return [] }
-        var buffer = [UInt8](repeating: 0, count: pending)
-        let n = cft_conn_take(pointer, &buffer, buffer.count)
-        return Array(buffer[0..<Int(max(0, n))])
+        return [UInt8](unsafeUninitializedCapacity: pending) { buffer, count in
+            count = takeOutbound(into: UnsafeMutableRawBufferPointer(buffer))
+        }
+    }
+
+    /// How many bytes TLS has for the peer now.
+    public var pendingOutbound: Int { cft_conn_pending(pointer) }
+
+    /// Moves up to `buffer.count` bytes TLS has for the peer into `buffer` (a ByteBuffer's writable bytes,
+    /// so that they are copied once); returns how many.
+    public func takeOutbound(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        guard buffer.count > 0 else { return 0 }
+        return Int(max(0, cft_conn_take(pointer, buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), buffer.count)))
     }
 
     /// Queues close_notify.
