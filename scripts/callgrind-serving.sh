@@ -11,6 +11,7 @@
 #
 #   scripts/callgrind-serving.sh [FLEETNODE...]     # default .build/release/fleetnode (swift build -c release)
 #   REQUESTS=4000 XLEAVE=0.5 KEEP=1 scripts/callgrind-serving.sh
+#   CLIENTS=1 scripts/callgrind-serving.sh   # one request at a time: every batch holds one (a quiet server)
 #   scripts/callgrind-serving.sh before/fleetnode after/fleetnode   # several builds against one chronyd run
 #
 # Prints one line per server and the ratio node / chronyd for each node (lower is better). With KEEP=1 the callgrind
@@ -22,6 +23,7 @@ root="$(cd "$here/.." && pwd)"
 if [ $# -eq 0 ]; then set -- "$root/.build/release/fleetnode"; fi
 requests="${REQUESTS:-4000}"
 xleave="${XLEAVE:-0.5}"
+clients="${CLIENTS:-16}"
 . "$here/callgrind-common.sh"
 callgrind_setup callgrind-serving valgrind callgrind_control python3 setpriv objcopy -- "$@"
 
@@ -88,7 +90,7 @@ measure() {
     python3 "$here/ntp-burst-client.py" --port "$port" --requests 320 --xleave "$xleave" --first-address 151 > /dev/null
     nudge "$port"; callgrind_control -i on "$pid" > /dev/null
     local result
-    result="$(python3 "$here/ntp-burst-client.py" --port "$port" --requests "$requests" --xleave "$xleave")"
+    result="$(python3 "$here/ntp-burst-client.py" --port "$port" --requests "$requests" --xleave "$xleave" --clients "$clients")"
     nudge "$port"; callgrind_control -i off "$pid" > /dev/null
     kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
     local instructions
@@ -97,7 +99,7 @@ measure() {
         "$name" "$result" "$instructions"
 }
 
-echo "callgrind-serving: $requests requests, xleave share $xleave, work $work"
+echo "callgrind-serving: $requests requests, $clients clients a burst, xleave share $xleave, work $work"
 chrony_line="$(measure chronyd "$port_chrony" setpriv --bounding-set=-sys_time -- "$chronyd" -x -d -u root -f "$work/chrony.conf")"
 lines=("$chrony_line")
 index=0

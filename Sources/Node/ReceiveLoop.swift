@@ -212,8 +212,9 @@ struct ReceiveLoop: @unchecked Sendable {
         tally.reset()
         tally.received = count
         let clock = shared.clock
-        let batchTime = clock.now()
         let conversion = clock.systemConversion()
+        // The batch's time through its frozen mapping: one clock reading, no second trip through the clock's lock.
+        let batchTime = conversion.now()
         let state = shared.serving.snapshot(at: NTPTimestamp(batchTime))
         let monotonic = cfs_monotonic_ns()
         // A batch that was not filled emptied the queue; a full one may have (one system call tells).
