@@ -37,8 +37,8 @@ struct ReceiveLoop: @unchecked Sendable {
     /// Per reply, in datagram order: the reply without trailer (all of a plain one) and the facts the passes
     /// after the decision need.
     private var facts: [ReplyFacts] = []
-    /// The replies with a trailer (MAC or NTS), in datagram order (`ReplyFacts.sealed`), but for NTS replies
-    /// to requests read in place (`ntsRequests`).
+    /// The replies with a trailer (MAC or NTS), in datagram order (`ReplyFacts.sealed`), except NTS replies to
+    /// requests read in place, whose requests stay in `ntsRequests`.
     private var sealedReplies: [ServerReply] = []
     /// Per datagram of the batch: the authenticated NTS request read in place there, kept where it was made
     /// (`respond(toNTS:...keeping:)`) until its reply is sealed, so that its keys are not copied from the
