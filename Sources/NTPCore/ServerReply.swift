@@ -83,14 +83,6 @@ public struct ServerReply: Hashable, Sendable {
     ) -> Int {
         let length = self.length
         guard length <= requestLength, length <= buffer.count else { return 0 }
-        if case .nts(let request, let cookies) = trailer {
-            // One writer for NTS responses, this one and the receive loop's (its request kept apart).
-            guard let nts else { return 0 }
-            return Self.writeNTS(
-                HeaderReply(header: header, kind: kind, interleaving: interleaving), request: request, cookies: cookies,
-                requestLength: requestLength, transmit: transmit, to: buffer, nts: nts,
-                random: { NTSWire.writeRandom(into: $0, using: &random) }, ciphers: nil)
-        }
         var stamped = header
         stamped.transmitTimestamp = NTPTimestamp(rawValue: (interleaving?.earlierTransmit ?? transmit).rawValue & ~1)
         stamped.write(to: buffer)
@@ -107,8 +99,12 @@ public struct ServerReply: Hashable, Sendable {
             trailerBytes = bytes
         case .ntsNAK(let uniqueIdentifier, _):
             trailerBytes = NTSServer.nakFields(uniqueIdentifier: uniqueIdentifier)
-        case .nts:
-            return 0  // written by `writeNTS` above
+        case .nts(let request, let cookies):
+            guard let nts else { return 0 }
+            let written = NTSServer.writeResponseFields(
+                into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]), request: request, cookieCount: cookies,
+                configuration: nts, random: { NTSWire.writeRandom(into: $0, using: &random) }, ciphers: nil)
+            return written == length ? length : 0
         }
         guard NTPHeader.length + trailerBytes.count == length else { return 0 }
         for (index, byte) in trailerBytes.enumerated() { buffer[NTPHeader.length + index] = byte }
@@ -116,8 +112,8 @@ public struct ServerReply: Hashable, Sendable {
     }
 
     /// `write` for an NTS response (trailer `.nts(request, cookies: cookies)`) whose request is kept apart
-    /// from its header, as a receive loop keeps it (``NTPServerRules/respond(toNTS:request:rateLimit:receivedAt:state:earlier:keeping:ciphers:)``);
-    /// `write` writes NTS responses through it. `random` fills the nonces (not generic: called from another module, a generic
+    /// from its header, as a receive loop keeps it (``NTPServerRules/respond(toNTS:request:rateLimit:receivedAt:state:earlier:keeping:)``).
+    /// Writes the same bytes. `random` fills the nonces (not generic: called from another module, a generic
     /// would run unspecialised); the response is sealed with the S2C key's cipher from `ciphers`.
     public static func writeNTS(
         _ reply: HeaderReply, request: NTSRequest, cookies: Int, requestLength: Int, transmit: NTPTimestamp,
