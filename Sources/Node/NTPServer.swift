@@ -13,6 +13,9 @@ import Synchronization
 /// the only state written on the packet path, so it has a lock of its own, held briefly once per batch.
 final class ServerShared: Sendable {
     let rules: NIOLockedValueBox<NTPServerRules>
+    /// Counts changes of `rules` and `cookieKeys` (`updateRules`, `serveNTS`), each counted after it is made:
+    /// loops keep their `LoopRules` until it moves.
+    let rulesGeneration = Atomic<UInt64>(0)
     /// NTS's cookie master keys, shared with NTS-KE; nil when the node serves no NTS. Read once per batch.
     let cookieKeys = NIOLockedValueBox<CookieKeyProvider?>(nil)
     let limiter: NIOLockedValueBox<RateLimiter>
@@ -48,6 +51,18 @@ final class ServerShared: Sendable {
         self.clock = clock
         self.statistics = statistics
         self.logger = logger
+    }
+
+    /// Changes the rules; the loops read them again from their next batch on (`LoopRules`).
+    func updateRules(_ change: (inout NTPServerRules) -> Void) {
+        rules.withLockedValue { change(&$0) }
+        rulesGeneration.add(1, ordering: .releasing)
+    }
+
+    /// Serves NTS with the keys `provider` holds (nil: no NTS), from the loops' next batch on.
+    func serveNTS(from provider: CookieKeyProvider?) {
+        cookieKeys.withLockedValue { $0 = provider }
+        rulesGeneration.add(1, ordering: .releasing)
     }
 }
 
@@ -107,7 +122,7 @@ public final class NTPServer: Service, Sendable {
 
     /// Applies a reloaded access list and rate limit without touching the sockets.
     public func update(policy: ServerPolicy) {
-        shared.rules.withLockedValue { $0.policy = policy }
+        shared.updateRules { $0.policy = policy }
         if let rateLimit = policy.rateLimit { shared.limiter.withLockedValue { $0.policy = rateLimit } }
     }
 
@@ -116,12 +131,12 @@ public final class NTPServer: Service, Sendable {
     /// Serves NTS with the keys `provider` holds, from the next batch on; each batch reads the provider's
     /// current keys, so rotations, reloads and admin changes reach the packet path without a call here.
     public func serveNTS(from provider: CookieKeyProvider?) {
-        shared.cookieKeys.withLockedValue { $0 = provider }
+        shared.serveNTS(from: provider)
     }
 
     /// Accepts requests under these symmetric keys from the next packet on (start, key file reload).
     public func update(symmetric: SymmetricServerConfiguration?) {
-        shared.rules.withLockedValue { $0.symmetric = symmetric }
+        shared.updateRules { $0.symmetric = symmetric }
     }
 
     public var symmetricConfiguration: SymmetricServerConfiguration? { shared.rules.withLockedValue { $0.symmetric } }

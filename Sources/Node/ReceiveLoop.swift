@@ -29,14 +29,14 @@ struct ReceiveLoop: @unchecked Sendable {
     /// copied and destroyed through value witnesses, about a fifth of the instructions per plain answer.
     /// The rarer requests and replies with a trailer (extension fields, MAC) go to `packets` and
     /// `sealedReplies`, referred to by index.
-    private var admissions: [Admitted] = []
+    private var admissions: BatchBuffer<Admitted>
     /// The admitted requests with extension fields or a MAC, in datagram order (`Admitted.packet`).
     private var packets: [NTPPacket] = []
     /// Per received datagram: what became of it.
-    private var outcomes: [Outcome] = []
+    private var outcomes: BatchBuffer<Outcome>
     /// Per reply, in datagram order: the reply without trailer (all of a plain one) and the facts the passes
     /// after the decision need.
-    private var facts: [ReplyFacts] = []
+    private var facts: BatchBuffer<ReplyFacts>
     /// The replies with a trailer (MAC or NTS), in datagram order (`ReplyFacts.sealed`), except NTS replies to
     /// requests read in place, whose requests stay in `ntsRequests`.
     private var sealedReplies: [ServerReply] = []
@@ -143,7 +143,12 @@ struct ReceiveLoop: @unchecked Sendable {
             self.sealed = sealed
         }
     }
+    /// The rules and keys, read again only when they change.
+    private var loopRules: LoopRules
+    /// This batch's counts, recorded for status when it is done.
     private var tally = BatchTally()
+    /// The precision and metric counts gathered since they were last published.
+    private var unpublished = PendingStatistics(now: cfs_monotonic_ns())
     /// How long the socket has stayed non-empty: load shedding applies only to a lasting backlog.
     private var backlog = ReceiveBacklog()
     /// 4 KiB per OpenSSL call: an NTS response draws 32 bytes (two nonces).
@@ -151,7 +156,7 @@ struct ReceiveLoop: @unchecked Sendable {
 
     // Interleaved mode and transmit timestamps (RFC 9769 §2), reused batch after batch.
     /// Per queued reply: its index in `facts` and what the error queue's timestamp will be matched with.
-    private var queuedReplies: [(reply: Int, sent: PendingTransmits.Sent)] = []
+    private var queuedReplies: BatchBuffer<(reply: Int, sent: PendingTransmits.Sent)>
     /// Sent replies by the socket's datagram number (SOF_TIMESTAMPING_OPT_ID), until their stamps come back.
     private var pending: PendingTransmits
     private var nextTransmitID: UInt32 = 0
@@ -169,17 +174,18 @@ struct ReceiveLoop: @unchecked Sendable {
         self.buffers = try ReceiveBatch(count: batchSize, bufferSize: Self.bufferSize)
         self.socket = socket
         self.shared = shared
+        self.loopRules = LoopRules(from: shared)
         self.capacity = batchSize
-        self.admissions.reserveCapacity(batchSize)
-        self.outcomes.reserveCapacity(batchSize)
-        self.facts.reserveCapacity(batchSize)
+        self.admissions = BatchBuffer(capacity: batchSize)
+        self.outcomes = BatchBuffer(capacity: batchSize)
+        self.facts = BatchBuffer(capacity: batchSize)
         // Stamps come back within the send call on loopback and within microseconds from a card's driver:
         // a few batches' worth of pending entries is plenty.
         self.pending = PendingTransmits(capacity: batchSize * 8)
         self.stamps = [cfs_tx_stamp](repeating: cfs_tx_stamp(), count: batchSize)
         self.ntsRequests = [NTSRequest](repeating: NTSRequest(), count: batchSize)
         self.keyCiphers = NTSKeyCipherCache(capacity: shared.ntsKeyCache)
-        self.queuedReplies.reserveCapacity(batchSize)
+        self.queuedReplies = BatchBuffer(capacity: batchSize)
         self.kernelUpdates.reserveCapacity(batchSize)
         self.sealedWritten.reserveCapacity(batchSize)
         self.plainWritten.reserveCapacity(batchSize)
@@ -187,7 +193,9 @@ struct ReceiveLoop: @unchecked Sendable {
 
     mutating func run() {
         while !shared.stopping.load(ordering: .relaxed) {
-            let received = Int(cfs_batch_recv(socket.descriptor, batch, Self.pollTimeoutMilliseconds))
+            // With something unpublished, a short wait: a quiet server's status and metrics catch up soon.
+            let timeout = unpublished.isEmpty ? Self.pollTimeoutMilliseconds : PendingStatistics.quietMilliseconds
+            let received = Int(cfs_batch_recv(socket.descriptor, batch, timeout))
             if received < 0 {
                 shared.logger.warning("receive failed", metadata: ["errno": "\(-received)", "listen": "\(socket.endpoint)"])
                 continue
@@ -199,13 +207,12 @@ struct ReceiveLoop: @unchecked Sendable {
             backlog.caughtUp()
             if socket.transmitTimestamps {
                 // A wake-up for the error queue alone (POLLERR): stamps that came back after their batch.
-                tally.reset()
                 collectTransmitStamps(conversion: shared.clock.systemConversion())
-                if !tally.precision.isEmpty { shared.statistics.record(tally) }
             }
-            // Quiet (a poll timeout) or nearly: the precision gauges catch up with the last batches.
-            shared.statistics.publishPrecision()
+            // Quiet (a poll timeout) or nearly: the precision and metrics catch up with the last batches.
+            if !unpublished.isEmpty { shared.statistics.publish(&unpublished, now: cfs_monotonic_ns()) }
         }
+        if !unpublished.isEmpty { shared.statistics.publish(&unpublished, now: cfs_monotonic_ns()) }
     }
 
     private mutating func process(count: Int) {
@@ -223,14 +230,11 @@ struct ReceiveLoop: @unchecked Sendable {
         // Phase 1, no lock: who asks and what (access list, mode, parse).
         // A constant for the batch: a `var` here was copied field by field (retains included) for each call
         // on it, twice per packet.
-        let rules = {
-            var rules = shared.rules.withLockedValue { $0 }
-            rules.nts = shared.cookieKeys.withLockedValue { $0 }?.current
-            return rules
-        }()
-        admissions.removeAll(keepingCapacity: true)
-        packets.removeAll(keepingCapacity: true)
-        let interleaved = rules.policy.interleaved
+        if loopRules.isStale(shared) { loopRules = LoopRules(from: shared) }
+        let current = loopRules
+        admissions.removeAll()
+        if !packets.isEmpty { packets.removeAll(keepingCapacity: true) }
+        let interleaved = current.rules.policy.interleaved
         var interleavedForm = false
         for index in 0..<count {
             let i = Int32(index)
@@ -245,11 +249,11 @@ struct ReceiveLoop: @unchecked Sendable {
             }
             let source = source(of: i)
             // Load shedding first: under a lasting backlog, a request that waited too long is not worth parsing.
-            if stamped && rules.policy.isTooOld(receivedAt: NTPTimestamp(receivedAt), now: NTPTimestamp(batchTime), backlog: backlog) {
+            if stamped && current.rules.policy.isTooOld(receivedAt: NTPTimestamp(receivedAt), now: NTPTimestamp(batchTime), backlog: backlog) {
                 admissions.append(Admitted(dropped: .tooOld, source: source, receivedAt: NTPTimestamp(receivedAt)))
                 continue
             }
-            switch rules.admitHeader(request: request(at: i), from: source) {
+            switch current.rules.admitHeader(request: request(at: i), from: source) {
             case .drop(let reason):
                 admissions.append(Admitted(dropped: reason, source: source, receivedAt: NTPTimestamp(receivedAt)))
             case .header(let header):
@@ -277,7 +281,7 @@ struct ReceiveLoop: @unchecked Sendable {
             }
         }
         // Phase 2: the shared rate limiter, one lock for the whole batch.
-        if rules.policy.rateLimit != nil {
+        if current.rules.policy.rateLimit != nil {
             shared.limiter.withLockedValue { limiter in
                 for index in 0..<admissions.count where admissions[index].admitted {
                     admissions[index].verdict = limiter.check(admissions[index].source, now: monotonic, using: &random)
@@ -296,9 +300,9 @@ struct ReceiveLoop: @unchecked Sendable {
             }
         }
         // Phase 3, no lock: the answers, NTS cryptography included. Drops are counted here.
-        outcomes.removeAll(keepingCapacity: true)
-        facts.removeAll(keepingCapacity: true)
-        sealedReplies.removeAll(keepingCapacity: true)
+        outcomes.removeAll()
+        facts.removeAll()
+        if !sealedReplies.isEmpty { sealedReplies.removeAll(keepingCapacity: true) }
         for index in 0..<admissions.count {
             let admitted = admissions[index]
             if let reason = admitted.drop {
@@ -307,7 +311,7 @@ struct ReceiveLoop: @unchecked Sendable {
                 continue
             }
             if admitted.packet == -1 {
-                guard let reply = rules.respond(
+                guard let reply = current.rules.respond(
                     toHeader: admitted.header, rateLimit: admitted.verdict, receivedAt: admitted.receivedAt, state: state,
                     earlier: admitted.earlier)
                 else {
@@ -322,7 +326,7 @@ struct ReceiveLoop: @unchecked Sendable {
             let decision: ServerDecision
             let bytes = request(at: Int32(index))
             if admitted.packet == Admitted.ntsInPlace {
-                switch rules.respond(
+                switch current.rules.respond(
                     toNTS: admitted.header, request: bytes, rateLimit: admitted.verdict, receivedAt: admitted.receivedAt,
                     state: state, earlier: admitted.earlier, keeping: &ntsRequests[index], ciphers: keyCiphers)
                 {
@@ -336,7 +340,7 @@ struct ReceiveLoop: @unchecked Sendable {
                     decision = other
                 }
             } else {
-                decision = rules.respond(
+                decision = current.rules.respond(
                     to: packets[admitted.packet], request: bytes, rateLimit: admitted.verdict,
                     receivedAt: admitted.receivedAt, state: state, client: admitted.source, earlier: admitted.earlier, random: &random)
             }
@@ -350,13 +354,13 @@ struct ReceiveLoop: @unchecked Sendable {
                 if facts[facts.count - 1].sealed >= 0 { sealedReplies.append(reply) }
             }
         }
-        if let symmetric = rules.symmetric, !symmetric.restrictions.isEmpty {
+        if current.recordsSiblings, let symmetric = current.rules.symmetric {
             recordSiblingTraffic(symmetric)
         }
-        let nts = rules.nts
-        let mac = rules.symmetric?.computer
+        let nts = current.rules.nts
+        let mac = current.mac
 
-        queuedReplies.removeAll(keepingCapacity: true)
+        queuedReplies.removeAll()
         let queued: Int
         let delivered: Int
         let sendError: Int
@@ -391,6 +395,8 @@ struct ReceiveLoop: @unchecked Sendable {
             afterSend(delivered: delivered, queued: queued, conversion: conversion)
         }
         shared.statistics.record(tally)
+        unpublished.counts.add(tally)
+        if unpublished.isDue(now: monotonic) { shared.statistics.publish(&unpublished, now: monotonic) }
     }
 
     /// `[ntp] send = "each"`: every reply in a send call of its own, its basic-mode T3 read immediately
@@ -470,7 +476,7 @@ struct ReceiveLoop: @unchecked Sendable {
         for index in 0..<facts.count where facts[index].isSealed { sealed += 1 }
         var queued = 0
         let batch = self.batch
-        plainWritten.removeAll(keepingCapacity: true)
+        if !plainWritten.isEmpty { plainWritten.removeAll(keepingCapacity: true) }
         for index in 0..<facts.count where !facts[index].isSealed {
             let buffer = UnsafeMutableRawBufferPointer(start: cfs_batch_tx_buffer(batch, Int32(queued)), count: Self.bufferSize)
             // A plain reply draws no randomness and needs no NTS keys.
@@ -483,7 +489,7 @@ struct ReceiveLoop: @unchecked Sendable {
             plainWritten.append((index, facts[index].interleaved))
             queued += 1
         }
-        sealedWritten.removeAll(keepingCapacity: true)
+        if !sealedWritten.isEmpty { sealedWritten.removeAll(keepingCapacity: true) }
         if sealed > 0 {
             var seen = 0
             let start = clock.now()
@@ -579,8 +585,8 @@ struct ReceiveLoop: @unchecked Sendable {
     private mutating func record(reply: Int, position: Int, transmit: NTPTimestamp, sendTime: NTPTimestamp) {
         let fact = facts[reply]
         let datagram = fact.datagram
-        tally.precision.queueingDelay.record(nanoseconds: (transmit - admissions[datagram].receivedAt).nanoseconds)
-        if fact.interleaved { tally.precision.interleaved += 1 }
+        unpublished.precision.queueingDelay.record(nanoseconds: (transmit - admissions[datagram].receivedAt).nanoseconds)
+        if fact.interleaved { unpublished.precision.interleaved += 1 }
         queuedReplies.append((reply, PendingTransmits.Sent(
             client: admissions[datagram].source, receive: fact.receive, transmit: transmit,
             saved: fact.saved, interleaved: fact.interleaved, position: position, sendTime: sendTime)))
@@ -623,7 +629,7 @@ struct ReceiveLoop: @unchecked Sendable {
     /// Reads the error queue's transmit timestamps, matches them to the replies sent, measures the basic-mode
     /// error (kernel minus the daemon's T3) and gives saved responses their kernel timestamp.
     private mutating func collectTransmitStamps(conversion: SystemTimeConversion) {
-        kernelUpdates.removeAll(keepingCapacity: true)
+        if !kernelUpdates.isEmpty { kernelUpdates.removeAll(keepingCapacity: true) }
         let descriptor = socket.descriptor
         let batch = self.batch
         while true {
@@ -634,8 +640,8 @@ struct ReceiveLoop: @unchecked Sendable {
             for stamp in stamps.prefix(count) where stamp.source == Int32(CFS_TX_KERNEL.rawValue) {
                 guard let sent = pending.take(id: stamp.id) else { continue }
                 let kernel = NTPTimestamp(conversion.served(fromSystem: UnixTime(seconds: stamp.sec, nanoseconds: UInt32(clamping: stamp.nsec))))
-                tally.precision.kernelTransmitTimestamps += 1
-                tally.precision.transmitTimestampError.record(nanoseconds: (kernel - sent.transmit).nanoseconds)
+                unpublished.precision.kernelTransmitTimestamps += 1
+                unpublished.precision.transmitTimestampError.record(nanoseconds: (kernel - sent.transmit).nanoseconds)
                 if sent.sendTime != .zero { predictor.observe(position: sent.position, delay: kernel - sent.sendTime) }
                 if sent.saved { kernelUpdates.append((sent.client, sent.receive, kernel, sent.slot)) }
             }

@@ -1,4 +1,3 @@
-import CFleetShim
 import NodeModels
 import Metrics
 import NTPCore
@@ -10,16 +9,8 @@ public final class ServerStatistics: Sendable {
     /// Reasons beyond the protocol core's: the kernel refused to send a decided response.
     public static let sendFailed = "sendFailed"
 
-    /// The gauges below are recomputed at most this often (and on an idle receive loop's wake-up, see
-    /// `publishPrecision()`): quantiles over the buckets and six gauge updates per batch cost more than
-    /// answering a small batch, and a scrape every few seconds sees no difference.
-    static let precisionGaugeInterval: UInt64 = 100_000_000
-
     private struct State {
         var counters = ServerCounters()
-        /// Monotonic nanoseconds of the last gauge update, and whether the precision changed since.
-        var gaugesPublishedAt: UInt64 = 0
-        var gaugesStale = false
     }
 
     private let state = NIOLockedValueBox(State())
@@ -47,13 +38,10 @@ public final class ServerStatistics: Sendable {
 
     public var snapshot: ServerCounters { state.withLockedValue { $0.counters } }
 
-    /// Adds the outcome of one batch (one lock and a few metric updates per batch, not per packet), in place:
-    /// a `ServerCounters` delta built per batch and added copied the precision's histograms and walked an
-    /// empty dictionary, about 1,200 instructions a batch.
+    /// Adds the counts of one batch, under one lock: status reads them exactly, at once (a test that got its
+    /// answer finds it counted). The precision and the metrics wait for `publish(_:)`.
     func record(_ tally: BatchTally) {
-        let hasPrecision = !tally.precision.isEmpty
-        let now = hasPrecision ? cfs_monotonic_ns() : 0
-        let precision = state.withLockedValue { state -> ServerPrecision? in
+        state.withLockedValue { state in
             state.counters.received += UInt64(tally.received)
             state.counters.answered += UInt64(tally.answered)
             state.counters.kissOfDeath += UInt64(tally.kissOfDeath)
@@ -68,48 +56,42 @@ public final class ServerStatistics: Sendable {
                 }
             }
             if tally.sendFailed > 0 { state.counters.dropped[Self.sendFailed, default: 0] += UInt64(tally.sendFailed) }
-            guard hasPrecision else { return nil }
-            if state.counters.precision == nil { state.counters.precision = ServerPrecision() }
-            state.counters.precision!.add(tally.precision)
-            state.gaugesStale = true
-            return Self.takeDue(&state, now: now)
         }
-        if tally.precision.interleaved > 0 { interleavedMetric.increment(by: Int64(tally.precision.interleaved)) }
-        if tally.precision.kernelTransmitTimestamps > 0 {
-            transmitStampMetric.increment(by: Int64(tally.precision.kernelTransmitTimestamps))
-        }
-        if let precision { publish(precision) }
+    }
 
-        receivedMetric.increment(by: Int64(tally.received))
-        if tally.answered > 0 { answeredMetric.increment(by: Int64(tally.answered)) }
-        if tally.kissOfDeath > 0 { kissMetric.increment(by: Int64(tally.kissOfDeath)) }
-        if tally.ntsAuthenticated > 0 { ntsMetric.increment(by: Int64(tally.ntsAuthenticated)) }
-        if tally.symmetricAuthenticated > 0 { symmetricMetric.increment(by: Int64(tally.symmetricAuthenticated)) }
-        if tally.ntsNAK + tally.ntsAuthenticationFailed > 0 { ntsNAKMetric.increment(by: Int64(tally.ntsNAK + tally.ntsAuthenticationFailed)) }
-        if tally.dropped > 0 {
-            for (index, reason) in BatchTally.reasons.enumerated() where tally.drops[index] > 0 {
-                droppedMetrics[reason.rawValue]?.increment(by: Int64(tally.drops[index]))
+    /// Adds what a receive loop gathered since its last publication (the precision histograms, the metric
+    /// increments) and empties it. A loop calls this every `PendingStatistics.interval` and when it goes
+    /// quiet, not per batch: merging two histograms, the optional precision's copies and seven metric
+    /// updates per batch were about 1,000 instructions per answer on a server waking for one request at a
+    /// time (callgrind, issue 18).
+    func publish(_ pending: inout PendingStatistics, now: UInt64) {
+        defer { pending.reset(at: now) }
+        var precision: ServerPrecision?
+        if !pending.precision.isEmpty {
+            precision = state.withLockedValue { state in
+                if state.counters.precision == nil { state.counters.precision = ServerPrecision() }
+                state.counters.precision!.add(pending.precision)
+                return state.counters.precision
             }
         }
-        if tally.sendFailed > 0 { droppedMetrics[Self.sendFailed]?.increment(by: Int64(tally.sendFailed)) }
-    }
-
-    /// Brings the precision gauges up to date if batches changed them since their last update and the interval
-    /// has passed: a receive loop calls this when it wakes with nothing received (at least every poll
-    /// timeout), so the figures of a burst's last batches are published soon after it too.
-    func publishPrecision() {
-        let now = cfs_monotonic_ns()
-        if let precision = state.withLockedValue({ Self.takeDue(&$0, now: now) }) { publish(precision) }
-    }
-
-    /// The precision to publish now, if any: changed since, and not published within the interval.
-    private static func takeDue(_ state: inout State, now: UInt64) -> ServerPrecision? {
-        guard state.gaugesStale, now &- state.gaugesPublishedAt >= precisionGaugeInterval,
-              let precision = state.counters.precision
-        else { return nil }
-        state.gaugesStale = false
-        state.gaugesPublishedAt = now
-        return precision
+        if let precision { publish(precision) }
+        if pending.precision.interleaved > 0 { interleavedMetric.increment(by: Int64(pending.precision.interleaved)) }
+        if pending.precision.kernelTransmitTimestamps > 0 {
+            transmitStampMetric.increment(by: Int64(pending.precision.kernelTransmitTimestamps))
+        }
+        let counts = pending.counts
+        if counts.received > 0 { receivedMetric.increment(by: Int64(counts.received)) }
+        if counts.answered > 0 { answeredMetric.increment(by: Int64(counts.answered)) }
+        if counts.kissOfDeath > 0 { kissMetric.increment(by: Int64(counts.kissOfDeath)) }
+        if counts.ntsAuthenticated > 0 { ntsMetric.increment(by: Int64(counts.ntsAuthenticated)) }
+        if counts.symmetricAuthenticated > 0 { symmetricMetric.increment(by: Int64(counts.symmetricAuthenticated)) }
+        if counts.ntsNAK + counts.ntsAuthenticationFailed > 0 { ntsNAKMetric.increment(by: Int64(counts.ntsNAK + counts.ntsAuthenticationFailed)) }
+        if counts.dropped > 0 {
+            for (index, reason) in BatchTally.reasons.enumerated() where counts.drops[index] > 0 {
+                droppedMetrics[reason.rawValue]?.increment(by: Int64(counts.drops[index]))
+            }
+        }
+        if counts.sendFailed > 0 { droppedMetrics[Self.sendFailed]?.increment(by: Int64(counts.sendFailed)) }
     }
 
     /// Since start: mean, standard deviation and p99 of the transmit timestamp error and of the queueing delay.
@@ -135,7 +117,6 @@ struct BatchTally {
     var ntsAuthenticationFailed = 0
     var kernelTimestamps = 0
     var sendFailed = 0
-    var precision = ServerPrecision()
     /// Per reason, in the order of `reasons`; `dropped` is their sum.
     var drops = [Int](repeating: 0, count: ServerDropReason.allCases.count)
     var dropped = 0
@@ -152,7 +133,6 @@ struct BatchTally {
         ntsAuthenticationFailed = 0
         kernelTimestamps = 0
         sendFailed = 0
-        precision.reset()
         if dropped > 0 {
             for index in drops.indices { drops[index] = 0 }
             dropped = 0
@@ -162,5 +142,22 @@ struct BatchTally {
     mutating func drop(_ reason: ServerDropReason) {
         drops[Self.reasons.firstIndex(of: reason) ?? 0] += 1
         dropped += 1
+    }
+
+    /// Adds another tally's counts (a loop's batches, gathered for the metrics).
+    mutating func add(_ other: BatchTally) {
+        received &+= other.received
+        answered &+= other.answered
+        kissOfDeath &+= other.kissOfDeath
+        symmetricAuthenticated &+= other.symmetricAuthenticated
+        ntsAuthenticated &+= other.ntsAuthenticated
+        ntsNAK &+= other.ntsNAK
+        ntsAuthenticationFailed &+= other.ntsAuthenticationFailed
+        kernelTimestamps &+= other.kernelTimestamps
+        sendFailed &+= other.sendFailed
+        if other.dropped > 0 {
+            for index in drops.indices { drops[index] &+= other.drops[index] }
+            dropped &+= other.dropped
+        }
     }
 }
