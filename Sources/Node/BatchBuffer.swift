@@ -43,14 +43,15 @@ struct BatchBuffer<Element> {
         count = 0
     }
 
+    /// Through addressors: `facts[i].interleaved` reads one field where it lies, not a copy of the element.
     subscript(index: Int) -> Element {
-        get {
+        unsafeAddress {
             precondition(index >= 0 && index < count, "BatchBuffer index out of range")
-            return base[index]
+            return UnsafePointer(base + index)
         }
-        nonmutating set {
+        nonmutating unsafeMutableAddress {
             precondition(index >= 0 && index < count, "BatchBuffer index out of range")
-            base[index] = newValue
+            return base + index
         }
     }
 }
