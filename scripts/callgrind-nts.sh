@@ -20,6 +20,7 @@
 #   scripts/callgrind-nts.sh [FLEETNODE...]        # default .build/release/fleetnode
 #   REQUESTS=2000 SESSIONS=100 KEEP=1 scripts/callgrind-nts.sh before/fleetnode after/fleetnode
 #   NTS_EXTRA='key_cache = 0' scripts/callgrind-nts.sh   # [nts] lines for every node (here: no key cache)
+#   CLIENTS=1 scripts/callgrind-nts.sh   # one request at a time: every batch holds one (a quiet server)
 #
 # Prints one line per server and phase and the ratios node / chronyd (lower is better). With KEEP=1 the
 # callgrind files stay in the printed directory: NAME.callgrind.1 is the NTP phase, NAME.callgrind the NTS-KE
@@ -30,6 +31,7 @@ root="$(cd "$here/.." && pwd)"
 if [ $# -eq 0 ]; then set -- "$root/.build/release/fleetnode"; fi
 requests="${REQUESTS:-2000}"
 sessions="${SESSIONS:-100}"
+clients="${CLIENTS:-16}"
 client="${NTS_CALLGRIND_CLIENT:-$root/.build/release/nts-callgrind-client}"
 [ -x "$client" ] || { echo "no $client (swift build -c release --product nts-callgrind-client)" >&2; exit 1; }
 . "$here/callgrind-common.sh"
@@ -117,7 +119,7 @@ measure() {
     wait_for "$ntp" "$ke" || { echo "$name did not come up; log:" >&2; cat "$work/$name.log" >&2; exit 1; }
     local result
     result="$("$client" --ke-port "$ke" --ntp-port "$ntp" --trust "$work/cert.pem" --callgrind-pid "$pid" \
-        --requests "$requests" --sessions "$sessions")" || { echo "$name: client failed; log:" >&2; tail -20 "$work/$name.log" >&2; exit 1; }
+        --requests "$requests" --sessions "$sessions" --clients "$clients")" || { echo "$name: client failed; log:" >&2; tail -20 "$work/$name.log" >&2; exit 1; }
     kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
     python3 -c "import json,sys; r=json.loads(sys.argv[2]); print(sys.argv[1], sys.argv[3], r['authenticated'], sys.argv[4], r['sessions'], r['naks'] + r['failed'], r['sessionsFailed'])" \
         "$name" "$result" "$(total "$out.1")" "$(total "$out")"
