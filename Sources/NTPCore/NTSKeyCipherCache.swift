@@ -23,14 +23,25 @@ public final class NTSKeyCipherCache {
     /// AEAD_AES_SIV_CMAC_512's 64 bytes, the longest key NTS uses.
     static let maximumKeyLength = 64
 
-    private struct Entry {
+    /// What a slot's key is compared with: plain memory, read where it lies. Kept apart from the slot's
+    /// cipher so that a lookup does not copy an optional entry with an existential inside (value-witness
+    /// copies and destroys, about 300 instructions per NTS response: callgrind, issue 18).
+    private struct Tag {
         var algorithm: UInt16
+        /// 0: an empty slot.
         var keyLength: Int
         var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
-        var cipher: any AEADCipher
     }
 
-    private let slots: UnsafeMutablePointer<Entry?>
+    /// A slot's cipher behind one reference: a lookup retains it and calls the cipher where it lies, where an
+    /// optional existential was copied and destroyed through value witnesses (twice per lookup).
+    private final class Keyed {
+        let cipher: any AEADCipher
+        init(_ cipher: any AEADCipher) { self.cipher = cipher }
+    }
+
+    private let tags: UnsafeMutablePointer<Tag>
+    private let ciphers: UnsafeMutablePointer<Keyed?>
     private let mask: Int
     public let capacity: Int
 
@@ -42,21 +53,24 @@ public final class NTSKeyCipherCache {
         }
         self.capacity = size
         mask = max(0, size - 1)
-        slots = UnsafeMutablePointer<Entry?>.allocate(capacity: max(1, size))
-        slots.initialize(repeating: nil, count: max(1, size))
+        tags = UnsafeMutablePointer<Tag>.allocate(capacity: max(1, size))
+        tags.initialize(repeating: Tag(algorithm: 0, keyLength: 0, words: (0, 0, 0, 0, 0, 0, 0, 0)), count: max(1, size))
+        ciphers = UnsafeMutablePointer<Keyed?>.allocate(capacity: max(1, size))
+        ciphers.initialize(repeating: nil, count: max(1, size))
     }
 
     deinit {
-        slots.deinitialize(count: max(1, capacity))
-        // The keys compared against stay in the slots' memory: wiped before it is given back.
-        UnsafeMutableRawPointer(slots).initializeMemory(as: UInt8.self, repeating: 0, count: max(1, capacity) * MemoryLayout<Entry?>.stride)
-        slots.deallocate()
+        ciphers.deinitialize(count: max(1, capacity))
+        ciphers.deallocate()
+        // The keys compared against stay in the tags' memory: wiped before it is given back.
+        UnsafeMutableRawPointer(tags).initializeMemory(as: UInt8.self, repeating: 0, count: max(1, capacity) * MemoryLayout<Tag>.stride)
+        tags.deallocate()
     }
 
     /// How many slots hold a cipher (for tests).
     public var occupied: Int {
         var count = 0
-        for index in 0..<capacity where slots[index] != nil { count += 1 }
+        for index in 0..<capacity where ciphers[index] != nil { count += 1 }
         return count
     }
 
@@ -67,10 +81,10 @@ public final class NTSKeyCipherCache {
         sealed: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, cache: NTSKeyCipherCache?,
         factory: any AEADCipherFactory
     ) -> Int? {
-        guard let cipher = cache?.cipher(algorithm: algorithm, key: key, factory: factory) else {
+        guard let keyed = cache?.keyed(algorithm: algorithm, key: key, factory: factory) else {
             return factory.open(algorithm: algorithm, key: key, nonce: nonce, associatedData: associatedData, sealed: sealed, into: output)
         }
-        return cipher.open(nonce: nonce, associatedData: associatedData, sealed: sealed, into: output)
+        return keyed.cipher.open(nonce: nonce, associatedData: associatedData, sealed: sealed, into: output)
     }
 
     /// `seal` under `key` (a request's S2C key), as `open`.
@@ -79,27 +93,37 @@ public final class NTSKeyCipherCache {
         plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, cache: NTSKeyCipherCache?,
         factory: any AEADCipherFactory
     ) -> Int? {
-        guard let cipher = cache?.cipher(algorithm: algorithm, key: key, factory: factory) else {
+        guard let keyed = cache?.keyed(algorithm: algorithm, key: key, factory: factory) else {
             return factory.seal(
                 algorithm: algorithm, key: key, nonce: nonce, associatedData: associatedData, plaintext: plaintext, into: output)
         }
-        return cipher.seal(nonce: nonce, associatedData: associatedData, plaintext: plaintext, into: output)
+        return keyed.cipher.seal(nonce: nonce, associatedData: associatedData, plaintext: plaintext, into: output)
     }
 
     /// The cipher of `key` for `algorithm`: the cached one, or one made now and kept in the key's slot
     /// (replacing what was there); nil when the cache is off, the key is empty or too long, or `factory`
     /// cannot make it (then the caller's one-shot call decides, as without a cache).
     func cipher(algorithm: UInt16, key: UnsafeRawBufferPointer, factory: any AEADCipherFactory) -> (any AEADCipher)? {
+        keyed(algorithm: algorithm, key: key, factory: factory)?.cipher
+    }
+
+    /// `cipher(algorithm:key:factory:)` in its box.
+    private func keyed(algorithm: UInt16, key: UnsafeRawBufferPointer, factory: any AEADCipherFactory) -> Keyed? {
         guard capacity > 0, !key.isEmpty, key.count <= Self.maximumKeyLength else { return nil }
         var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: key) }
-        let slot = slots + Int(truncatingIfNeeded: words.0 ^ UInt64(algorithm)) & mask
-        if let entry = slot.pointee, entry.algorithm == algorithm, entry.keyLength == key.count, Self.same(entry.words, words) {
-            return entry.cipher
+        let slot = Int(truncatingIfNeeded: words.0 ^ UInt64(algorithm)) & mask
+        let tag = tags + slot
+        if tag.pointee.algorithm == algorithm, tag.pointee.keyLength == key.count, Self.same(tag.pointee.words, words),
+           let keyed = ciphers[slot]
+        {
+            return keyed
         }
         guard let cipher = factory.cipher(algorithm: algorithm, key: Array(key)) else { return nil }
-        slot.pointee = Entry(algorithm: algorithm, keyLength: key.count, words: words, cipher: cipher)
-        return cipher
+        let keyed = Keyed(cipher)
+        ciphers[slot] = keyed
+        tag.pointee = Tag(algorithm: algorithm, keyLength: key.count, words: words)
+        return keyed
     }
 
     /// Equal, in time independent of where they differ.
